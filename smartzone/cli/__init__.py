@@ -1,0 +1,53 @@
+"""The `smartzone` command line: run, validate, devices, export.
+
+Exit codes (API.md): 0 success, 1 a run that failed, 2 invalid input or usage (the message
+names file, line and field; no traceback), 3 an endpoint could not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from smartzone import __version__
+from smartzone.cli import devices_cmd, export_cmd, run_cmd, validate_cmd
+from smartzone.cli.errors import EXIT_USAGE, UsageError
+from smartzone.definitions.errors import DefinitionError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its wording, drop the traceback
+        self.print_usage(sys.stderr)
+        print(f"smartzone: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="smartzone", description="SmartZone: a smart city in a box.")
+    parser.add_argument("--version", action="version", version=f"smartzone {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run_cmd.add_parser(sub)
+    validate_cmd.add_parser(sub)
+    devices_cmd.add_parser(sub)
+    export_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except DefinitionError as exc:
+        print(f"smartzone: invalid input\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"smartzone: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""`smartzone run [SCENARIO]`: simulate a city headless, with its endpoints."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from smartzone.cli.console import Console
+from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
+from smartzone.core.events import Event
+from smartzone.definitions.units import format_duration, parse_duration
+from smartzone.runtime.api import Runtime
+from smartzone.runtime.services import Service, registered
+from smartzone.runtime.trace import TraceWriter, manifest
+
+DEFAULT_FAST_DURATION = 86400.0
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="run a scenario headless (default: Bologna)")
+    p.add_argument("scenario", nargs="?", help="scenario file or shipped name (bologna, genoa, london, barcelona)")
+    p.add_argument("--fast", action="store_true", help="run as fast as possible (default duration 24h)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
+    p.add_argument("--duration", help="simulated time to run, e.g. 90min, 24h, 7d (default: until Ctrl-C)")
+    p.add_argument("--seed", type=int, help="master random seed (default: the scenario's)")
+    p.add_argument("--trace", metavar="FILE", help="write every event as JSON lines")
+    p.add_argument("--quiet", action="store_true", help="no progress or live summary")
+    for spec in registered():
+        spec.add_options(p)
+    p.set_defaults(handler=run)
+
+
+def _options(args: argparse.Namespace) -> tuple[float | None, float]:
+    if args.speed <= 0:
+        raise UsageError(f"--speed must be positive, got {args.speed:g}")
+    duration = None
+    if args.duration is not None:
+        try:
+            duration = parse_duration(args.duration)
+        except ValueError as exc:
+            raise UsageError(f"--duration: {exc}") from None
+        if duration <= 0:
+            raise UsageError("--duration must be positive")
+    if args.fast and duration is None:
+        duration = DEFAULT_FAST_DURATION
+    if args.seed is not None and args.seed < 0:
+        raise UsageError("--seed must be zero or positive")
+    return duration, args.speed
+
+
+def run(args: argparse.Namespace) -> int:
+    duration, speed = _options(args)
+    console = Console(quiet=args.quiet)
+    rt = Runtime.load(args.scenario, seed=args.seed, fast=args.fast, speed=speed, duration=duration)
+    sc = rt.scenario
+    console.line(
+        f"SmartZone | {sc.name} ({rt.source}) | seed {rt.seed} | {len(rt.devices)} devices | "
+        f"start {rt.iso_time(0)} | {'fast' if args.fast else f'real time x{speed:g}'}"
+        + (f" | duration {format_duration(duration)}" if duration else " | until Ctrl-C")
+    )
+    events = [0]
+
+    def count(_: Event) -> None:
+        events[0] += 1
+
+    rt.subscribe(count)
+    trace_file = None
+    services: list[Service] = []
+    try:
+        if args.trace:
+            try:
+                trace_file = Path(args.trace).open("w", encoding="utf-8", buffering=1 << 16)
+            except OSError as exc:
+                raise UsageError(f"--trace: cannot write {args.trace}: {exc.strerror}") from None
+            writer = TraceWriter(trace_file, rt.world.clock)
+            writer.write_header(manifest(sc.city, Path(rt.source).name, rt.seed, len(rt.devices), rt.iso_time(0)))
+            rt.subscribe(writer)
+        try:
+            for spec in registered():
+                service = spec.start(rt, args)
+                if service is not None:
+                    services.append(service)
+                    for line in service.describe():
+                        console.line(line)
+        except EndpointError as exc:
+            print(f"smartzone: {exc}", file=sys.stderr)
+            return EXIT_ENDPOINT
+        return _drive(rt, console, events, duration, args.fast)
+    finally:
+        rt.stop()
+        for service in reversed(services):
+            with contextlib.suppress(Exception):
+                service.close()
+        if trace_file is not None:
+            trace_file.close()
+
+
+def _drive(rt: Runtime, console: Console, events: list[int], duration: float | None, fast: bool) -> int:
+    interrupted = False
+
+    def on_signal(signum: int, frame: Any) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    wall0 = time.monotonic()
+    rt.start()
+    last_wall, last_events = wall0, 0
+    try:
+        while not rt.wait(timeout=0.2 if fast else 1.0):
+            if interrupted:
+                break
+            now = time.monotonic()
+            if fast and duration:
+                console.progress(rt.sim_time, duration, now - wall0, events[0])
+            else:
+                rate = (events[0] - last_events) / max(1e-6, now - last_wall)
+                last_wall, last_events = now, events[0]
+                console.live(rt.iso_time(), rate, rt.live.online_count(), len(rt.devices), rt.speed, rt.paused)
+    except KeyboardInterrupt:
+        interrupted = True
+    except Exception as exc:
+        console.done()
+        print(f"smartzone: the simulation failed at {rt.iso_time()}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        rt.stop()
+    if fast and duration and not interrupted:
+        console.progress(rt.sim_time, duration, time.monotonic() - wall0, events[0])
+    console.done()
+    wall = time.monotonic() - wall0
+    console.line(
+        f"{'stopped' if interrupted else 'done'}: simulated {format_duration(rt.sim_time)} in {wall:.1f} s "
+        f"({rt.sim_time / max(wall, 1e-9):,.0f}x real time), {events[0]:,} events"
+    )
+    return EXIT_OK

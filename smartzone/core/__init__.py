@@ -1,0 +1,1 @@
+"""The simulation model: pure Python and SimPy (no GUI, no protocol library)."""

@@ -1,0 +1,76 @@
+"""Models driven by actuator state: mirrors, street-light control, traffic-signal phases."""
+
+from __future__ import annotations
+
+import importlib
+import random
+from typing import Any
+
+from smartzone.core.behaviours.base import Model, Scope, register
+from smartzone.definitions import behaviour_params as p
+from smartzone.definitions.device_type import Signal
+
+
+@register("state")
+class StateValue(Model):
+    def __init__(self, spec: p.StateValue, scope: Scope, rng: random.Random, signal: Signal) -> None:
+        self.state, self.var, self.map = scope.state, spec.var, spec.map
+
+    def sample(self, t: float) -> Any:
+        value = self.state[self.var]
+        if self.map is not None:
+            return self.map.get(str(value).lower() if isinstance(value, bool) else str(value), value)
+        return value
+
+
+@register("dusk_dawn")
+class DuskDawn(Model):
+    def __init__(self, spec: p.DuskDawn, scope: Scope, rng: random.Random, signal: Signal) -> None:
+        self.scope, self.spec = scope, spec
+
+    def sample(self, t: float) -> float:
+        s, state = self.spec, self.scope.state
+        if state.get(s.mode_var, "auto") != "auto":
+            return float(state.get(s.level_var, 0)) if state.get(s.on_var, True) else 0.0
+        if self.scope.ctx_value("daylight", t) >= s.threshold:
+            return 0.0
+        hour = self.scope.clock.hour(t)
+        if s.night_level is not None and hour < 5.0:
+            return s.night_level
+        return s.auto_level
+
+
+@register("phase_cycle")
+class PhaseCycle(Model):
+    def __init__(self, spec: p.PhaseCycle, scope: Scope, rng: random.Random, signal: Signal) -> None:
+        self.scope, self.spec = scope, spec
+        self.ends: list[tuple[float, str]] = []
+        total = 0.0
+        for phase in spec.phases:
+            total += phase.duration
+            self.ends.append((total, phase.name))
+        self.cycle = total
+        self.offset = rng.uniform(0.0, total)
+
+    def sample(self, t: float) -> str:
+        mode = self.scope.state.get(self.spec.mode_var, "auto")
+        if mode == "flash":
+            return self.spec.flash_value
+        if mode == "off":
+            return self.spec.off_value
+        pos = (t + self.offset) % self.cycle
+        for end, name in self.ends:
+            if pos < end:
+                return name
+        return self.ends[-1][1]
+
+
+@register("custom")
+def custom(spec: p.Custom, scope: Scope, rng: random.Random, signal: Signal) -> Model:
+    """Load `package.module:factory` and call it with (params, scope, rng, signal)."""
+    module_name, func_name = spec.function.split(":")
+    factory = getattr(importlib.import_module(module_name), func_name)
+    model = factory(spec.params, scope, rng, signal)
+    if not isinstance(model, Model):
+        raise TypeError(f"{spec.function} returned {type(model).__name__}, not a behaviour Model")
+    return model

@@ -1,0 +1,120 @@
+"""Models of events and accumulations: occupancy, counts, meters, fill levels."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+from smartzone.core.behaviours.base import Model, Scope, clamp, register, source
+from smartzone.core.behaviours.profile import DailyProfile
+from smartzone.definitions import behaviour_params as p
+from smartzone.definitions.device_type import Signal
+
+REEVALUATE_S = 1800.0  # arrival rates change over the day: redraw at least this often
+
+
+@register("markov_occupancy")
+class MarkovOccupancy(Model):
+    """Free -> occupied at a time-varying arrival rate; occupied -> free after an exponential stay."""
+
+    def __init__(self, spec: p.MarkovOccupancy, scope: Scope, rng: random.Random, signal: Signal) -> None:
+        self.clock, self.rng = scope.clock, rng
+        self.weekday = DailyProfile(spec.arrivals_per_h)
+        self.weekend = DailyProfile(spec.weekend) if spec.weekend else self.weekday
+        self.demand = source(spec.demand, scope)
+        self.mean_stay = spec.mean_stay
+        self.states = spec.states
+        self.occupied = rng.random() < spec.initial_occupied
+        self.flip = True
+        self.next_t = 0.0
+        self._schedule(0.0)
+
+    def _schedule(self, t: float) -> None:
+        if self.occupied:
+            self.next_t, self.flip = t + self.rng.expovariate(1.0 / self.mean_stay), True
+            return
+        profile = self.weekend if self.clock.is_weekend(t) else self.weekday
+        rate_per_s = max(0.0, profile.at(self.clock.hour(t)) * self.demand(t)) / 3600.0
+        wait = self.rng.expovariate(rate_per_s) if rate_per_s > 0 else math.inf
+        if wait > REEVALUATE_S:
+            self.next_t, self.flip = t + REEVALUATE_S, False
+        else:
+            self.next_t, self.flip = t + wait, True
+
+    def sample(self, t: float) -> Any:
+        while self.next_t <= t:
+            if self.flip:
+                self.occupied = not self.occupied
+            self._schedule(self.next_t)
+        return self.states[1 if self.occupied else 0]
+
+    def next_change(self) -> float | None:
+        return self.next_t
+
+
+def poisson(rng: random.Random, lam: float) -> int:
+    if lam <= 0:
+        return 0
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    limit, k, prod = math.exp(-lam), 0, rng.random()
+    while prod > limit:
+        k += 1
+        prod *= rng.random()
+    return k
+
+
+@register("poisson_count")
+class PoissonCount(Model):
+    def __init__(self, spec: p.PoissonCount, scope: Scope, rng: random.Random, signal: Signal) -> None:
+        self.rate, self.driver, self.rng = spec.rate_per_h, source(spec.driver, scope), rng
+        self.last = 0.0
+
+    def sample(self, t: float) -> int:
+        lam = self.rate * max(0.0, self.driver(t)) * (t - self.last) / 3600.0
+        self.last = t
+        return poisson(self.rng, lam)
+
+
+@register("cumulative")
+class Cumulative(Model):
+    def __init__(self, spec: p.Cumulative, scope: Scope, rng: random.Random, signal: Signal) -> None:
+        self.rate, self.factor = source(spec.rate, scope), spec.factor
+        self.total = spec.start + rng.uniform(0.0, spec.start_spread)
+        self.last = 0.0
+
+    def sample(self, t: float) -> float:
+        self.total += max(0.0, self.rate(t)) * self.factor * (t - self.last) / 3600.0
+        self.last = t
+        return self.total
+
+
+@register("fill_empty")
+class FillEmpty(Model):
+    def __init__(self, spec: p.FillEmpty, scope: Scope, rng: random.Random, signal: Signal) -> None:
+        self.clock, self.rng, self.signal, self.spec = scope.clock, rng, signal, spec
+        self.rate = spec.fill_per_h * (1.0 + rng.uniform(-spec.spread, spec.spread))
+        self.driver = source(spec.driver, scope)
+        self.cap = signal.max if signal.max is not None else 100.0
+        self.level = rng.uniform(spec.residual, self.cap * 0.6)
+        self.last = 0.0
+
+    def _next_collection(self, t: float) -> float:
+        hour = self.clock.hour(t)
+        return t + min(((c - hour) % 24.0 or 24.0) * 3600.0 for c in self.spec.collections)
+
+    def _fill(self, t0: float, t1: float) -> None:
+        self.level = min(self.cap, self.level + self.rate * max(0.0, self.driver(t1)) * (t1 - t0) / 3600.0)
+
+    def sample(self, t: float) -> float:
+        nxt = self._next_collection(self.last)
+        while nxt <= t:
+            self._fill(self.last, nxt)
+            if self.clock.weekday(nxt) in self.spec.collection_days:
+                self.level = self.spec.residual * self.rng.uniform(0.5, 1.5)
+            self.last = nxt
+            nxt = self._next_collection(nxt)
+        self._fill(self.last, t)
+        self.last = t
+        return clamp(self.level, self.signal)

@@ -1,0 +1,52 @@
+"""Simulated time: seconds since the scenario start, shown as ISO 8601 UTC or local hours."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+
+class SimClock:
+    """Converts simulation seconds to timestamps and to the city's local time of day."""
+
+    def __init__(self, start: datetime, tz: str) -> None:
+        self.start = start.astimezone(timezone.utc)
+        self.zone = ZoneInfo(tz)
+        self._epoch = self.start.timestamp()
+        self._offsets: dict[int, tuple[float, int]] = {}
+
+    def epoch(self, t: float) -> float:
+        """Unix epoch seconds of simulated time *t*."""
+        return self._epoch + t
+
+    def iso(self, t: float) -> str:
+        """'2026-11-21T08:00:05.250Z' for simulated time *t*."""
+        moment = self.start + timedelta(seconds=round(t, 3))
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+    def _local(self, t: float) -> tuple[float, int]:
+        hour_index = int(t // 3600)
+        cached = self._offsets.get(hour_index)
+        if cached is None:
+            local = (self.start + timedelta(seconds=hour_index * 3600)).astimezone(self.zone)
+            midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            cached = ((local - midnight).total_seconds() - hour_index * 3600, local.weekday())
+            if len(self._offsets) > 4096:
+                self._offsets.clear()
+            self._offsets[hour_index] = cached
+        return cached
+
+    def hour(self, t: float) -> float:
+        """Local hour of day in [0, 24)."""
+        offset, _ = self._local(t)
+        return ((t + offset) / 3600.0) % 24.0
+
+    def weekday(self, t: float) -> int:
+        """Local day of week, Monday = 0 (taken at the start of the current hour)."""
+        return self._local(t)[1]
+
+    def is_weekend(self, t: float) -> bool:
+        return self.weekday(t) >= 5
+
+    def day_of_year(self, t: float) -> int:
+        return (self.start + timedelta(seconds=t)).timetuple().tm_yday

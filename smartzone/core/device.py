@@ -1,0 +1,174 @@
+"""A simulated device: its signals, actuator state, reporting schedule and online status.
+
+A device belongs to the engine thread. Other threads never touch it: they send commands
+and read the facts it publishes on the bus.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+
+from smartzone.core.behaviours import Model, build
+from smartzone.core.bus import EventBus
+from smartzone.core.clock import SimClock
+from smartzone.core.context import CityContext
+from smartzone.core.events import Reading, StateChanged, StatusChanged
+from smartzone.definitions.device_type import DeviceType, Signal
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """Static facts about a device (safe to share with any thread)."""
+
+    id: str
+    type: str
+    tenant: str
+    district: str
+    name: str
+    lat: float
+    lon: float
+    address: str
+    serial: str
+    vendor: str
+    model: str
+    network: str
+    report_interval: float
+
+
+def _formatter(sig: Signal) -> Callable[[Any], Any]:
+    if sig.datatype == "int":
+        return lambda v: int(round(v)) if isinstance(v, (int, float)) else v
+    if sig.datatype == "float":
+        digits = sig.decimals
+        return lambda v: round(float(v), digits) if isinstance(v, (int, float)) else v
+    if sig.datatype == "bool":
+        return bool
+    return lambda v: v
+
+
+class Device:
+    """One simulated device in the SimPy world."""
+
+    def __init__(
+        self,
+        info: DeviceInfo,
+        dtype: DeviceType,
+        clock: SimClock,
+        ctx: CityContext,
+        bus: EventBus,
+        rng: random.Random,
+        traffic_weight: float,
+    ) -> None:
+        self.info, self.dtype, self.clock, self.ctx, self.bus = info, dtype, clock, ctx, bus
+        self.id = info.id
+        self.rng = rng
+        self.traffic_weight = traffic_weight
+        self.state: dict[str, Any] = {name: var.default for name, var in dtype.state.items()}
+        self.values: dict[str, Any] = {}
+        self.seq = 0
+        self.online = True
+        self.battery_age = rng.uniform(0.0, 0.7) * dtype.battery.life if dtype.battery else 0.0
+        self.battery_drain = 1.0
+        self.models: list[tuple[str, Model, Callable[[Any], Any]]] = [
+            (name, build(sig.model, self, rng, sig), _formatter(sig)) for name, sig in dtype.signals.items()
+        ]
+        self.event_models = [m for _, m, _ in self.models if type(m).next_change is not Model.next_change]
+        self.on_change = frozenset(dtype.report.on_change)
+        self.interval = info.report_interval
+        self.jitter = dtype.report.jitter
+        self._enum_index = {
+            name: {v: i for i, v in enumerate(sig.values or [])} for name, sig in dtype.signals.items()
+        }
+        self._enum_index.update({f"state.{n}": {v: i for i, v in enumerate(s.values or [])} for n, s in dtype.state.items()})
+
+    # --- what behaviour models read (Scope) -------------------------------------------
+    def ctx_value(self, name: str, t: float) -> float:
+        if name == "traffic":
+            return self.ctx.traffic(t, self.traffic_weight)
+        if name == "demand":
+            return self.ctx.demand(t, self.info.district)
+        if name == "daylight":
+            return self.ctx.daylight(t)
+        if name == "temperature":
+            return self.ctx.temperature(t)
+        if name == "rain":
+            return self.ctx.rain(t)
+        if name == "hour":
+            return self.clock.hour(t)
+        if name == "battery":
+            return self.battery(t)
+        raise KeyError(name)
+
+    def as_number(self, scope: str, name: str, value: Any) -> float:
+        if isinstance(value, str):
+            key = name if scope == "signal" else f"state.{name}"
+            return float(self._enum_index.get(key, {}).get(value, 0))
+        return float(value)
+
+    def battery(self, t: float) -> float:
+        """Remaining battery fraction (1.0 for mains-powered devices)."""
+        if self.dtype.battery is None:
+            return 1.0
+        return max(0.0, 1.0 - (self.battery_age + t * self.battery_drain) / self.dtype.battery.life)
+
+    # --- simulation -----------------------------------------------------------------------
+    def sample(self, t: float) -> set[str]:
+        """Recompute every signal at time t; return the names whose wire value changed."""
+        changed: set[str] = set()
+        values = self.values
+        for name, model, fmt in self.models:
+            value = fmt(model.sample(t))
+            if values.get(name) != value:
+                changed.add(name)
+            values[name] = value
+        return changed
+
+    def send(self, t: float) -> None:
+        """Emit a reading now (only while online)."""
+        if not self.online:
+            return
+        self.seq += 1
+        self.bus.publish(Reading(t, self.id, self.seq, dict(self.values)))
+
+    def run(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
+        """The device's SimPy process: sample on its report schedule and on spontaneous changes."""
+        next_report = env.now + self.rng.uniform(0.0, self.interval)
+        self.sample(env.now)
+        while True:
+            wake = next_report
+            for model in self.event_models:
+                nxt = model.next_change()
+                if nxt is not None and nxt < wake:
+                    wake = nxt
+            if wake > env.now:
+                yield env.timeout(wake - env.now)
+            now = env.now
+            changed = self.sample(now)
+            if now >= next_report:
+                self.send(now)
+                jitter = self.rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0
+                next_report = now + max(1.0, self.interval + jitter)
+            elif changed & self.on_change:
+                self.send(now)
+            elif math.isinf(wake):  # pragma: no cover - guards a model that never changes
+                return
+
+    def apply_state(self, updates: dict[str, Any], t: float, cause: str) -> dict[str, Any]:
+        """Set actuator state variables, publish the new state, report at once if it shows."""
+        self.state.update(updates)
+        snapshot = dict(self.state)
+        self.bus.publish(StateChanged(t, self.id, snapshot, cause))
+        if self.sample(t) & self.on_change:
+            self.send(t)
+        return snapshot
+
+    def set_online(self, online: bool, t: float, reason: str) -> None:
+        if online != self.online:
+            self.online = online
+            self.bus.publish(StatusChanged(t, self.id, online, reason))

@@ -1,0 +1,80 @@
+"""Facts the simulation publishes on the bus: immutable, plain data, no live objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base: every fact happened at simulated time `t` (seconds since the scenario start)."""
+
+    kind: ClassVar[str] = "event"
+    t: float
+
+    def record(self) -> dict[str, Any]:
+        """A JSON-ready dict with a stable key order (for traces and endpoints)."""
+        out: dict[str, Any] = {"t": round(self.t, 3), "kind": self.kind}
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            if name != "t":
+                value = getattr(self, name)
+                out[name] = dict(value) if isinstance(value, Mapping) else value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Reading(Event):
+    """A device sent its signal values (`seq` grows by one per reading sent)."""
+
+    kind: ClassVar[str] = "reading"
+    device: str
+    seq: int
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged(Event):
+    """An actuator's state variables changed (by a command or by its own automation)."""
+
+    kind: ClassVar[str] = "state"
+    device: str
+    values: Mapping[str, Any]
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged(Event):
+    """A device went online or offline."""
+
+    kind: ClassVar[str] = "status"
+    device: str
+    online: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult(Event):
+    """The outcome of a command: the new state, or an error code from API.md."""
+
+    kind: ClassVar[str] = "command"
+    device: str
+    command_id: str | None
+    action: str
+    source: str
+    ok: bool
+    state: Mapping[str, Any] = field(default_factory=dict)
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FaultChanged(Event):
+    """A fault started or ended on a device."""
+
+    kind: ClassVar[str] = "fault"
+    device: str
+    fault: str
+    active: bool
+    params: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,138 @@
+"""The simulated city: builds devices from a scenario and runs them in one SimPy environment.
+
+The world is single-threaded and deterministic: same scenario + same seed gives the same
+sequence of events. Everything random draws from a named stream of the master seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+from faker import Faker
+
+from smartzone.core.bus import EventBus
+from smartzone.core.clock import SimClock
+from smartzone.core.commands import CommandRejected, DeviceCommand, SetOnline, resolve
+from smartzone.core.context import CityContext
+from smartzone.core.device import Device, DeviceInfo
+from smartzone.core.events import CommandResult
+from smartzone.core.placement import random_point
+from smartzone.core.rng import derive_seed, stream
+from smartzone.definitions.catalog import Catalog
+from smartzone.definitions.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class DeviceSnapshot:
+    """A copy of one device's live data at a moment of simulated time."""
+
+    info: DeviceInfo
+    values: dict[str, Any]
+    state: dict[str, Any]
+    online: bool
+    seq: int
+
+
+class World:
+    """All devices of a scenario, their city context and the event bus."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        catalog: Catalog,
+        seed: int | None = None,
+        env: simpy.Environment | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.catalog = catalog
+        self.seed = scenario.seed if seed is None else seed
+        self.env = env if env is not None else simpy.Environment()
+        self.bus = bus if bus is not None else EventBus()
+        self.clock = SimClock(scenario.start, scenario.timezone)
+        c = scenario.climate
+        self.ctx = CityContext(
+            self.clock, scenario.center.lat, scenario.center.lon,
+            c.temp_mean_c, c.temp_amplitude_c, c.rain_chance, stream(self.seed, "weather"),
+        )
+        self.devices: dict[str, Device] = {}
+        self._build()
+        self._started = False
+
+    def _build(self) -> None:
+        districts = {d.id: d for d in self.scenario.districts}
+        fake = Faker(self.scenario.locale)
+        for fleet in self.scenario.fleets:
+            dtype = self.catalog.types[fleet.type]
+            names = list(districts) if fleet.districts == "all" else list(fleet.districts)
+            place_rng = stream(self.seed, "placement", fleet.id_prefix)
+            fake.seed_instance(derive_seed(self.seed, "faker", fleet.id_prefix))
+            interval = fleet.report_interval or dtype.report.interval
+            for n in range(1, fleet.count + 1):
+                device_id = f"{fleet.id_prefix}-{n:04d}"
+                district = districts[place_rng.choice(names)]
+                lat, lon = random_point(district.polygon, place_rng)
+                vendor = place_rng.choice(dtype.vendors)
+                info = DeviceInfo(
+                    id=device_id, type=dtype.type, tenant=fleet.tenant, district=district.id,
+                    name=f"{dtype.name} {n}", lat=lat, lon=lon,
+                    address=fake.street_address().replace("\n", ", "),
+                    serial=fake.bothify("??-#####-####").upper(),
+                    vendor=vendor.vendor, model=place_rng.choice(vendor.models),
+                    network=fleet.network or dtype.network, report_interval=interval,
+                )
+                rng = stream(self.seed, "behaviour", device_id)
+                self.devices[device_id] = Device(info, dtype, self.clock, self.ctx, self.bus, rng, district.traffic)
+
+    @property
+    def now(self) -> float:
+        return float(self.env.now)
+
+    def start(self) -> None:
+        """Register the SimPy processes (weather first, then devices in scenario order)."""
+        if self._started:
+            return
+        self._started = True
+        self.env.process(self.ctx.weather_process(self.env))
+        for device in self.devices.values():
+            self.env.process(device.run(self.env))
+
+    def run(self, until: float) -> None:
+        """Run as fast as possible up to simulated time `until` (tests, fast mode)."""
+        self.start()
+        self.env.run(until=until)
+
+    def execute(self, command: DeviceCommand | SetOnline) -> CommandResult | None:
+        """Apply a command now; device commands return (and publish) their result."""
+        t = self.now
+        device = self.devices.get(command.device)
+        if isinstance(command, SetOnline):
+            if device is not None:
+                device.set_online(command.online, t, command.reason)
+            return None
+        try:
+            if device is None:
+                raise CommandRejected("unknown_device", f"no device '{command.device}'")
+            updates = resolve(device.dtype, command.action, command.params)
+            if not device.online:
+                raise CommandRejected("device_offline", f"device '{device.id}' is offline")
+            cause = f"{command.source}:{command.id}" if command.id else command.source
+            state = device.apply_state(updates, t, cause)
+            result = CommandResult(t, command.device, command.id, command.action, command.source, True, state)
+        except CommandRejected as exc:
+            result = CommandResult(
+                t, command.device, command.id, command.action, command.source, False,
+                error_code=exc.code, error_message=exc.message,
+            )
+        self.bus.publish(result)
+        return result
+
+    def snapshot(self, ids: Iterable[str] | None = None) -> dict[str, DeviceSnapshot]:
+        """Copies of live device data (call on the engine thread)."""
+        chosen = self.devices if ids is None else {i: self.devices[i] for i in ids if i in self.devices}
+        return {
+            i: DeviceSnapshot(d.info, dict(d.values), dict(d.state), d.online, d.seq) for i, d in chosen.items()
+        }

@@ -1,0 +1,1 @@
+"""Authored data: YAML loading, schemas, located errors."""

@@ -1,0 +1,164 @@
+"""Parameter schemas of the named behaviour models (the implementations live in core).
+
+A signal's `model:` picks one of these by `kind`. New behaviour means a new entry here and
+a registered implementation in smartzone.core.behaviours, never Python inside YAML; the
+`custom` kind is the explicit escape hatch (`function: "package.module:factory"`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from smartzone.definitions.base import Duration, Name, Ref, Strict, TimeOfDay
+
+Hourly = dict[TimeOfDay, float]
+
+
+class Constant(Strict):
+    """Always the same value."""
+
+    kind: Literal["constant"]
+    value: float | int | bool | str
+
+
+class RandomWalk(Strict):
+    """Gaussian random walk with optional pull back towards a mean (Ornstein-Uhlenbeck)."""
+
+    kind: Literal["random_walk"]
+    start: float
+    step: float = Field(gt=0, description="standard deviation of the change over one hour")
+    mean: float | None = None
+    revert: float = Field(0.0, ge=0, le=1, description="fraction of the gap to the mean closed per hour")
+
+
+class Diurnal(Strict):
+    """A daily profile: values at times of day, interpolated linearly and wrapping at midnight."""
+
+    kind: Literal["diurnal"]
+    points: Hourly = Field(min_length=2)
+    weekend: Hourly | None = Field(None, min_length=2)
+    scale: Ref = 1.0
+    noise: float = Field(0.0, ge=0)
+
+
+class Linear(Strict):
+    """offset + gain * f(input) * times + noise, where f is the identity, a power or log10."""
+
+    kind: Literal["linear"]
+    input: Ref
+    gain: float = 1.0
+    offset: float = 0.0
+    exponent: float = Field(1.0, gt=0)
+    scale: Literal["linear", "log10"] = "linear"
+    times: Ref = 1.0
+    noise: float = Field(0.0, ge=0)
+    lag: Duration = Field(0.0, description="first-order smoothing time constant")
+
+
+class SumProduct(Strict):
+    """gain * sum(a * b for each pair): e.g. three-phase power from voltages and currents."""
+
+    kind: Literal["sum_product"]
+    terms: list[tuple[Ref, Ref]] = Field(min_length=1)
+    gain: float = 1.0
+    noise: float = Field(0.0, ge=0)
+
+
+class MarkovOccupancy(Strict):
+    """Two-state occupancy: arrivals follow a daily rate curve, stays last a random time."""
+
+    kind: Literal["markov_occupancy"]
+    arrivals_per_h: Hourly = Field(min_length=2, description="arrival rate when free, by time of day")
+    weekend: Hourly | None = Field(None, min_length=2)
+    mean_stay: Duration = Field(gt=0)
+    demand: Ref = "ctx.demand"
+    states: tuple[Any, Any] = ("free", "occupied")
+    initial_occupied: float = Field(0.3, ge=0, le=1)
+
+
+class PoissonCount(Strict):
+    """Number of events (vehicles, pedestrians) since the previous report."""
+
+    kind: Literal["poisson_count"]
+    rate_per_h: float = Field(ge=0)
+    driver: Ref = 1.0
+
+
+class Cumulative(Strict):
+    """Running total of a rate (flow -> volume, power -> energy)."""
+
+    kind: Literal["cumulative"]
+    rate: Ref = Field(description="quantity per hour (after factor)")
+    factor: float = 1.0
+    start: float = Field(0.0, ge=0)
+    start_spread: float = Field(0.0, ge=0, description="random extra start, uniform 0..spread")
+
+
+class FillEmpty(Strict):
+    """A level that rises with use and drops to (nearly) zero at collection times."""
+
+    kind: Literal["fill_empty"]
+    fill_per_h: float = Field(gt=0)
+    driver: Ref = 1.0
+    collections: list[TimeOfDay] = Field(min_length=1)
+    collection_days: list[Annotated[int, Field(ge=0, le=6)]] = Field(default=[0, 1, 2, 3, 4, 5, 6])
+    residual: float = Field(2.0, ge=0)
+    spread: float = Field(0.4, ge=0, le=1, description="relative device-to-device spread of fill rate")
+
+
+class StateValue(Strict):
+    """Mirrors an actuator state variable, optionally mapped to other values."""
+
+    kind: Literal["state"]
+    var: Name
+    map: dict[str, Any] | None = None
+
+
+class DuskDawn(Strict):
+    """Street-light controller: in `auto` follows daylight, otherwise the commanded level."""
+
+    kind: Literal["dusk_dawn"]
+    mode_var: Name = "mode"
+    on_var: Name = "on"
+    level_var: Name = "level"
+    auto_level: float = Field(100.0, ge=0, le=100)
+    night_level: float | None = Field(None, ge=0, le=100, description="dimmed level between 00:00 and 05:00")
+    threshold: float = Field(0.1, ge=0, le=1, description="daylight fraction below which lights go on")
+
+
+class Phase(Strict):
+    name: str
+    duration: Duration = Field(gt=0)
+
+
+class PhaseCycle(Strict):
+    """Traffic-signal phase plan: cycles phases in `auto`, flashes amber in `flash`, dark in `off`."""
+
+    kind: Literal["phase_cycle"]
+    phases: list[Phase] = Field(min_length=2)
+    mode_var: Name = "mode"
+    flash_value: str = "flashing-amber"
+    off_value: str = "dark"
+
+
+class Custom(Strict):
+    """Escape hatch: `function` names a factory `package.module:callable` returning a model."""
+
+    kind: Literal["custom"]
+    function: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+BehaviourSpec = Annotated[
+    Constant | RandomWalk | Diurnal | Linear | SumProduct | MarkovOccupancy | PoissonCount
+    | Cumulative | FillEmpty | StateValue | DuskDawn | PhaseCycle | Custom,
+    Field(discriminator="kind"),
+]
+
+BEHAVIOUR_KINDS: tuple[str, ...] = (
+    "constant", "random_walk", "diurnal", "linear", "sum_product", "markov_occupancy",
+    "poisson_count", "cumulative", "fill_empty", "state", "dusk_dawn", "phase_cycle", "custom",
+)
+

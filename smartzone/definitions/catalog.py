@@ -1,0 +1,187 @@
+"""The device-type catalog and scenario loading, with cross-reference checks.
+
+Schema validation (pydantic) checks each structure; this module checks what links them:
+a signal refers to an earlier signal or a declared state variable, a fleet to a known
+device type, tenant and district, a grant to a real tenant, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from smartzone.definitions.base import REF_RE
+from smartzone.definitions.device_type import DeviceType
+from smartzone.definitions.errors import DefinitionError, Problem
+from smartzone.definitions.loader import load_model, problem_at
+from smartzone.definitions.scenario import Scenario
+from smartzone.definitions.yaml_source import SourceDoc
+
+CONTEXT_NAMES = frozenset({"traffic", "daylight", "temperature", "rain", "demand", "hour", "battery"})
+
+
+def builtin_dir(name: str) -> Path:
+    """Folder of the shipped `devices` or `scenarios` (source tree, or inside the wheel)."""
+    package = Path(__file__).resolve().parents[1]
+    source = package.parent / name
+    if source.is_dir() and (package.parent / "pyproject.toml").is_file():
+        return source
+    return package / "_builtin" / name
+
+
+def _refs(value: Any) -> Iterable[str]:
+    if isinstance(value, str) and REF_RE.match(value):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _refs(item)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _refs(item)
+
+
+def check_device_type(dt: DeviceType, doc: SourceDoc) -> list[Problem]:
+    """Cross-reference problems inside one device type."""
+    out: list[Problem] = []
+    earlier: set[str] = set()
+    for name, sig in dt.signals.items():
+        spec = sig.model.model_dump()
+        for ref in _refs({k: v for k, v in spec.items() if k not in ("kind", "states", "map")}):
+            scope, target = ref.split(".", 1)
+            path = ("signals", name, "model")
+            if scope == "signal" and target not in earlier:
+                out.append(problem_at(doc, path, f"'{ref}' must name a signal declared before '{name}'"))
+            elif scope == "state" and target not in dt.state:
+                out.append(problem_at(doc, path, f"'{ref}': no state variable '{target}' in this type"))
+            elif scope == "ctx" and target not in CONTEXT_NAMES:
+                out.append(problem_at(doc, path, f"'{ref}': unknown context; expected one of {sorted(CONTEXT_NAMES)}"))
+            elif scope == "param":
+                out.append(problem_at(doc, path, f"'{ref}': param.* is only allowed in a command's 'set'"))
+        for var_key in ("var", "mode_var", "on_var", "level_var"):
+            var = spec.get(var_key)
+            if spec["kind"] in ("state", "dusk_dawn", "phase_cycle") and var is not None and var not in dt.state:
+                if spec["kind"] == "dusk_dawn" or var_key in ("var", "mode_var"):
+                    out.append(problem_at(doc, ("signals", name, "model", var_key), f"no state variable '{var}'"))
+        earlier.add(name)
+    for name in dt.report.on_change:
+        if name not in dt.signals:
+            out.append(problem_at(doc, ("report", "on_change"), f"no signal '{name}'"))
+    for cname, cmd in dt.commands.items():
+        for var, value in cmd.set.items():
+            path = ("commands", cname, "set", var)
+            if var not in dt.state:
+                out.append(problem_at(doc, path, f"no state variable '{var}' to set"))
+            elif isinstance(value, str) and value.startswith("param."):
+                if value[6:] not in cmd.params:
+                    out.append(problem_at(doc, path, f"'{value}': command has no parameter '{value[6:]}'"))
+    for fname, fault in dt.faults.items():
+        if fault.signal is not None and fault.signal not in dt.signals:
+            out.append(problem_at(doc, ("faults", fname, "signal"), f"no signal '{fault.signal}'"))
+    for table in ("input", "holding", "coils", "discrete"):
+        for i, reg in enumerate(getattr(dt.modbus, table)):
+            if reg.signal is not None and reg.signal not in dt.signals:
+                out.append(problem_at(doc, ("modbus", table, i, "signal"), f"no signal '{reg.signal}'"))
+            if reg.state is not None and reg.state not in dt.state:
+                out.append(problem_at(doc, ("modbus", table, i, "state"), f"no state variable '{reg.state}'"))
+    return out
+
+
+@dataclass
+class Catalog:
+    """All known device types by type id, with the file each came from."""
+
+    types: dict[str, DeviceType] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, paths: Iterable[Path]) -> Catalog:
+        catalog = cls()
+        problems: list[Problem] = []
+        for path in sorted(paths):
+            try:
+                catalog.add_file(path)
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise DefinitionError(problems)
+        return catalog
+
+    @classmethod
+    def builtin(cls) -> Catalog:
+        return cls.load(builtin_dir("devices").glob("*.yaml"))
+
+    def add_file(self, path: Path) -> DeviceType:
+        dt, doc = load_model(path, DeviceType)
+        problems = check_device_type(dt, doc)
+        if dt.type in self.types:
+            problems.append(problem_at(doc, ("type",), f"device type '{dt.type}' already defined in {self.files[dt.type]}"))
+        if problems:
+            raise DefinitionError(problems)
+        self.types[dt.type] = dt
+        self.files[dt.type] = str(path)
+        return dt
+
+
+def _unique(doc: SourceDoc, items: list[Any], attr: str, section: str) -> list[Problem]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, item in enumerate(items):
+        key = getattr(item, attr)
+        if key in seen:
+            out.append(problem_at(doc, (section, i, attr), f"duplicate {attr} '{key}' (also {section}[{seen[key]}])"))
+        seen[key] = i
+    return out
+
+
+def check_scenario(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Problem]:
+    out: list[Problem] = []
+    out += _unique(doc, sc.districts, "id", "districts")
+    out += _unique(doc, sc.tenants, "id", "tenants")
+    out += _unique(doc, sc.users, "name", "users")
+    out += _unique(doc, sc.fleets, "id_prefix", "fleets")
+    tenants = {t.id for t in sc.tenants}
+    districts = {d.id for d in sc.districts}
+    for i, fleet in enumerate(sc.fleets):
+        if fleet.type not in catalog.types:
+            out.append(problem_at(doc, ("fleets", i, "type"), f"unknown device type '{fleet.type}'; known: {', '.join(sorted(catalog.types))}"))
+        if fleet.tenant not in tenants:
+            out.append(problem_at(doc, ("fleets", i, "tenant"), f"unknown tenant '{fleet.tenant}'; known: {', '.join(sorted(tenants))}"))
+        if fleet.districts != "all":
+            for j, d in enumerate(fleet.districts):
+                if d not in districts:
+                    out.append(problem_at(doc, ("fleets", i, "districts", j), f"unknown district '{d}'"))
+    for i, user in enumerate(sc.users):
+        if user.role == "owner" and user.tenant is None:
+            out.append(problem_at(doc, ("users", i), "an owner needs 'tenant'"))
+        if user.tenant is not None and user.tenant not in tenants:
+            out.append(problem_at(doc, ("users", i, "tenant"), f"unknown tenant '{user.tenant}'"))
+        for kind in ("read", "command"):
+            for j, t in enumerate(getattr(user.grants, kind)):
+                if t not in tenants:
+                    out.append(problem_at(doc, ("users", i, "grants", kind, j), f"unknown tenant '{t}'"))
+    return out
+
+
+def load_scenario(path: Path | str, catalog: Catalog) -> Scenario:
+    """Load and fully check a scenario against *catalog*; raise DefinitionError on any problem."""
+    sc, doc = load_model(path, Scenario)
+    problems = check_scenario(sc, doc, catalog)
+    if problems:
+        raise DefinitionError(problems)
+    return sc
+
+
+def default_scenario_path() -> Path:
+    return builtin_dir("scenarios") / "bologna.yaml"
+
+
+def resolve_scenario(name: str | None) -> Path:
+    """A path, or the name of a shipped scenario ('genoa'), or the default (None)."""
+    if name is None:
+        return default_scenario_path()
+    path = Path(name)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in name:
+        return path
+    return builtin_dir("scenarios") / f"{name}.yaml"

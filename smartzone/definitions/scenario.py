@@ -1,0 +1,103 @@
+"""Schema of a scenario file (scenarios/*.yaml): a city, its districts, tenants, users and fleets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from smartzone.definitions.base import Duration, Id, Strict
+
+PayloadFormat = Literal["native", "senml", "ngsi-ld"]
+
+
+class LatLon(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class District(Strict):
+    """A named area of the city, drawn as a polygon of [lat, lon] points."""
+
+    id: Id
+    name: str
+    polygon: list[tuple[float, float]] = Field(min_length=3)
+    traffic: float = Field(1.0, gt=0, le=5, description="traffic intensity relative to the city average")
+    kind: Literal["centre", "residential", "commercial", "industrial", "mixed", "port", "park"] = "mixed"
+
+
+class Tenant(Strict):
+    """An owner of devices: the city, a utility, a company, a social organisation."""
+
+    id: Id
+    name: str
+    kind: Literal["city", "utility", "telecom", "private", "social"]
+    open_data: bool = False
+    payload_format: PayloadFormat | None = None
+
+
+class Grants(Strict):
+    read: list[Id] = Field(default_factory=list, description="tenants whose data the user may read")
+    command: list[Id] = Field(default_factory=list, description="tenants whose actuators the user may command")
+
+
+class User(Strict):
+    """An endpoint account (MQTT user)."""
+
+    name: Id
+    password: str = Field(min_length=4)
+    role: Literal["owner", "app", "admin"]
+    tenant: Id | None = Field(None, description="for owners: the tenant they own")
+    grants: Grants = Field(default_factory=Grants)
+
+
+class Fleet(Strict):
+    """`count` devices of one type and tenant spread over some districts."""
+
+    type: Id
+    tenant: Id
+    count: int = Field(ge=1, le=20000)
+    id_prefix: Id
+    districts: list[Id] | Literal["all"] = "all"
+    network: Id | None = None
+    report_interval: Duration | None = Field(None, gt=0)
+
+
+class Climate(Strict):
+    temp_mean_c: float = Field(ge=-40, le=45)
+    temp_amplitude_c: float = Field(6.0, ge=0, le=25, description="half the day-night swing")
+    rain_chance: float = Field(0.15, ge=0, le=1, description="chance that a given hour starts a shower")
+
+
+class Access(Strict):
+    anonymous_read: bool = Field(False, description="let anonymous clients read the open-data tenants")
+
+
+class Scenario(Strict):
+    """A city scenario: everything needed to build and run a simulated city."""
+
+    schema_version: Literal[1]
+    city: Id
+    name: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    locale: str = Field(pattern=r"^[a-z]{2}_[A-Z]{2}$")
+    timezone: str
+    start: datetime
+    seed: int = Field(ge=0, le=2**63 - 1)
+    center: LatLon
+    climate: Climate
+    payload_format: PayloadFormat = "native"
+    api_v1: bool = False
+    access: Access = Field(default_factory=Access)
+    districts: list[District] = Field(min_length=1)
+    tenants: list[Tenant] = Field(min_length=1)
+    users: list[User] = Field(default_factory=list)
+    fleets: list[Fleet] = Field(min_length=1)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("start needs a UTC offset, e.g. 2026-11-23T00:00:00Z")
+        return value.astimezone(timezone.utc)

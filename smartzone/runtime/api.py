@@ -1,0 +1,144 @@
+"""The runtime: the public Python API that the CLI, the endpoints and the GUI drive.
+
+    rt = Runtime.load("scenarios/bologna.yaml", seed=7, fast=True, duration=3600)
+    rt.subscribe(print)                      # facts, called on the engine thread
+    rt.start(); rt.wait()
+    rt.submit(DeviceCommand("bo-light-0001", "dim", {"level": 40})).result()
+
+Every method is safe from any thread. Actions become calls queued to the engine thread;
+facts come back on the event bus. Nothing outside the engine thread touches a device.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from smartzone.core.bus import Subscriber
+from smartzone.core.commands import DeviceCommand, SetOnline
+from smartzone.core.device import DeviceInfo
+from smartzone.core.events import CommandResult, Event
+from smartzone.core.world import DeviceSnapshot, World
+from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
+from smartzone.definitions.scenario import Scenario
+from smartzone.runtime.engine import Engine, command_call
+from smartzone.runtime.live import LiveState
+
+
+class Runtime:
+    """Owns one simulated city and the engine thread that runs it."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        catalog: Catalog,
+        *,
+        seed: int | None = None,
+        fast: bool = False,
+        speed: float = 1.0,
+        duration: float | None = None,
+        source: str = "",
+    ) -> None:
+        self.scenario = scenario
+        self.catalog = catalog
+        self.source = source
+        self.world = World(scenario, catalog, seed)
+        self.seed = self.world.seed
+        self.devices: dict[str, DeviceInfo] = {d.id: d.info for d in self.world.devices.values()}
+        self.live = LiveState()
+        for device in self.world.devices.values():
+            self.live.seed(device.id, device.values, device.state, device.online, device.seq)
+        self.world.bus.subscribe(self.live.on_event)
+        self.engine = Engine(self.world, fast=fast, speed=speed, until=duration)
+        self._started_wall: float | None = None
+
+    @classmethod
+    def load(cls, scenario: str | Path | None = None, catalog: Catalog | None = None, **options: Any) -> Runtime:
+        """Load a scenario (a path, a shipped name such as 'genoa', or None for the default)."""
+        catalog = catalog if catalog is not None else Catalog.builtin()
+        path = resolve_scenario(None if scenario is None else str(scenario))
+        return cls(load_scenario(path, catalog), catalog, source=str(path), **options)
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        self._started_wall = time.monotonic()
+        self.engine.start()
+
+    def pause(self) -> Future[Any]:
+        return self.engine.call(lambda w: self.engine.set_paused(True))
+
+    def resume(self) -> Future[Any]:
+        return self.engine.call(lambda w: self.engine.set_paused(False))
+
+    def step(self, seconds: float | None = None) -> Future[float]:
+        """While paused: process the next event (or advance `seconds`); returns the new sim time."""
+
+        def do(world: World) -> float:
+            if seconds is None:
+                if world.env.peek() != float("inf"):
+                    world.env.step()
+            else:
+                world.env.run(until=world.now + seconds)
+            self.engine.set_paused(True)
+            return world.now
+
+        return self.engine.call(do)
+
+    def set_speed(self, speed: float) -> Future[Any]:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        return self.engine.call(lambda w: self.engine.set_speed(speed))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the engine thread and wait for it (idempotent)."""
+        self.engine.request_stop()
+        if self.engine.is_alive():
+            self.engine.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run ends (its duration is reached or it is stopped); re-raise engine errors."""
+        done = self.engine.finished.wait(timeout)
+        if self.engine.error is not None:
+            raise self.engine.error
+        return done
+
+    @property
+    def running(self) -> bool:
+        return self.engine.is_alive() and not self.engine.finished.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return self.engine.paused
+
+    @property
+    def speed(self) -> float:
+        return self.engine.speed
+
+    @property
+    def sim_time(self) -> float:
+        return self.world.now
+
+    def iso_time(self, t: float | None = None) -> str:
+        return self.world.clock.iso(self.sim_time if t is None else t)
+
+    # --- facts and actions ------------------------------------------------------------------
+    def subscribe(self, callback: Subscriber, kinds: tuple[type[Event], ...] | None = None) -> Callable[[], None]:
+        """Receive facts on the engine thread (keep callbacks short: enqueue and return)."""
+        return self.world.bus.subscribe(callback, kinds)
+
+    def submit(self, command: DeviceCommand | SetOnline) -> Future[CommandResult | None]:
+        """Queue a command; the future resolves with its result once the engine applied it."""
+        if not self.engine.is_alive() and not self.engine.finished.is_set():
+            fut: Future[CommandResult | None] = Future()
+            fut.set_result(self.world.execute(command))
+            return fut
+        return self.engine.call(command_call(command))
+
+    def snapshot(self, timeout: float = 5.0) -> dict[str, DeviceSnapshot]:
+        """Copies of every device's live data, taken on the engine thread."""
+        if not self.engine.is_alive():
+            return self.world.snapshot()
+        return self.engine.call(lambda w: w.snapshot()).result(timeout)

@@ -1,0 +1,47 @@
+"""Services started around a run (MQTT broker and publisher, Modbus gateways, ...).
+
+Each service module exposes a `ServiceSpec`: how to add its command-line options, and how
+to start it on a runtime. `smartzone run` starts every enabled service after loading the
+scenario and before the engine starts, prints how to connect, and closes them at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from smartzone.runtime.api import Runtime
+
+
+class Service(Protocol):
+    def describe(self) -> list[str]:
+        """Lines telling a user how to connect (URLs, credentials, ready-to-paste commands)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    add_options: Callable[[argparse.ArgumentParser], None]
+    start: Callable[[Runtime, argparse.Namespace], Service | None]
+
+
+def registered() -> list[ServiceSpec]:
+    """The service specs known to this installation (endpoints register here)."""
+    specs: list[ServiceSpec] = []
+    for loader in _LOADERS:
+        specs.extend(loader())
+    return specs
+
+
+_LOADERS: list[Callable[[], list[ServiceSpec]]] = []
+
+
+def register(loader: Callable[[], list[ServiceSpec]]) -> Callable[[], list[ServiceSpec]]:
+    _LOADERS.append(loader)
+    return loader
+

@@ -26,12 +26,22 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Reading(Event):
-    """A device sent its signal values (`seq` grows by one per reading sent)."""
+    """The platform received a device's signal values.
+
+    `t` is when the reading arrived (after any simulated network delay); `measured` is when
+    the device took it (None: the same as `t`). `seq` grows by one per reading the device
+    sent, so a gap means a reading lost on the simulated network.
+    """
 
     kind: ClassVar[str] = "reading"
     device: str
     seq: int
     values: Mapping[str, Any]
+    measured: float | None = None
+
+    @property
+    def measured_at(self) -> float:
+        return self.t if self.measured is None else self.measured
 
 
 @dataclass(frozen=True, slots=True)

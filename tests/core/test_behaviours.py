@@ -1,0 +1,90 @@
+"""Behaviour models in isolation (plain objects, fixed seeds, no SimPy)."""
+
+from __future__ import annotations
+
+import random
+import statistics
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from smartzone.core.behaviours import build
+from smartzone.core.behaviours.discrete import poisson
+from smartzone.core.behaviours.profile import DailyProfile
+from smartzone.core.clock import SimClock
+from smartzone.definitions.device_type import Signal
+
+MONDAY = datetime(2026, 11, 23, tzinfo=timezone.utc)
+
+
+class FakeScope:
+    """The pure core tier may fake the device a model reads from."""
+
+    def __init__(self, ctx: dict[str, float] | None = None) -> None:
+        self.values: dict[str, Any] = {}
+        self.state: dict[str, Any] = {}
+        self.clock = SimClock(MONDAY, "UTC")
+        self.ctx = ctx or {}
+
+    def ctx_value(self, name: str, t: float) -> float:
+        return self.ctx[name]
+
+    def as_number(self, scope: str, name: str, value: Any) -> float:
+        return float(value)
+
+
+def model(spec: dict[str, Any], scope: FakeScope | None = None, **signal: Any):
+    sig = Signal.model_validate({"model": spec, **signal})
+    return build(sig.model, scope or FakeScope(), random.Random(1), sig)
+
+
+def test_daily_profile_interpolates_and_wraps() -> None:
+    p = DailyProfile({6.0: 10.0, 18.0: 30.0})
+    assert p.at(12.0) == pytest.approx(20.0)
+    assert p.at(0.0) == pytest.approx(20.0)  # halfway from 18:00 to 06:00 through midnight
+    assert p.at(6.0) == pytest.approx(10.0)
+
+
+def test_random_walk_stays_in_range_and_reverts() -> None:
+    m = model({"kind": "random_walk", "start": 50, "step": 5, "mean": 50, "revert": 0.5}, min=0, max=100)
+    values = [m.sample(t * 600.0) for t in range(1, 2000)]
+    assert min(values) >= 0 and max(values) <= 100
+    assert 40 < statistics.mean(values) < 60
+
+
+def test_markov_occupancy_rate_follows_profile() -> None:
+    m = model({"kind": "markov_occupancy", "arrivals_per_h": {"00:00": 0.01, "12:00": 4.0},
+               "mean_stay": "30min", "demand": 1.0}, datatype="enum", values=["free", "occupied"])
+    night = [m.sample(t) for t in range(0, 3 * 3600, 60)]
+    noon = [m.sample(t) for t in range(11 * 3600, 13 * 3600, 60)]
+    assert noon.count("occupied") / len(noon) > night.count("occupied") / len(night)
+
+
+def test_poisson_mean_and_variance() -> None:
+    rng = random.Random(3)
+    for lam in (0.5, 5.0, 80.0):
+        draws = [poisson(rng, lam) for _ in range(4000)]
+        assert statistics.mean(draws) == pytest.approx(lam, rel=0.08)
+        assert statistics.variance(draws) == pytest.approx(lam, rel=0.15)
+
+
+def test_cumulative_integrates_rate() -> None:
+    scope = FakeScope()
+    scope.values["power"] = 2.0
+    m = model({"kind": "cumulative", "rate": "signal.power", "factor": 1.0}, scope)
+    assert m.sample(7200.0) == pytest.approx(4.0)
+
+
+def test_linear_log10_for_noise_levels() -> None:
+    m = model({"kind": "linear", "input": "ctx.traffic", "gain": 10, "offset": 70, "scale": "log10"},
+              FakeScope({"traffic": 0.1}))
+    assert m.sample(0.0) == pytest.approx(60.0)
+
+
+def test_fill_empty_drops_at_collection() -> None:
+    m = model({"kind": "fill_empty", "fill_per_h": 2.0, "collections": ["06:00"], "spread": 0, "residual": 1},
+              max=100)
+    before = m.sample(5.9 * 3600)
+    after = m.sample(6.1 * 3600)
+    assert after < before and after < 2

@@ -23,12 +23,9 @@ CONTEXT_NAMES = frozenset({"traffic", "daylight", "temperature", "rain", "demand
 
 
 def builtin_dir(name: str) -> Path:
-    """Folder of the shipped `devices` or `scenarios` (source tree, or inside the wheel)."""
-    package = Path(__file__).resolve().parents[1]
-    source = package.parent / name
-    if source.is_dir() and (package.parent / "pyproject.toml").is_file():
-        return source
-    return package / "_builtin" / name
+    """Folder of the shipped `devices` or `scenarios` (a link to the top-level folder in a
+    source tree, a copy inside an installed wheel)."""
+    return Path(__file__).resolve().parents[1] / "_builtin" / name
 
 
 def _refs(value: Any) -> Iterable[str]:

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command: install SmartZone with its test extras and run the whole suite.
+# Needs the Debian packages mosquitto, mosquitto-clients, mbpoll and xvfb (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install -q --disable-pip-version-check ".[test]"
+export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+exec python3 -m pytest -q "$@"

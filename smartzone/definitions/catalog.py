@@ -25,7 +25,7 @@ CONTEXT_NAMES = frozenset({"traffic", "daylight", "temperature", "rain", "demand
 def builtin_dir(name: str) -> Path:
     """Folder of the shipped `devices` or `scenarios` (a link to the top-level folder in a
     source tree, a copy inside an installed wheel)."""
-    return Path(__file__).resolve().parents[1] / "_builtin" / name
+    return (Path(__file__).resolve().parents[1] / "_builtin" / name).resolve()
 
 
 def _refs(value: Any) -> Iterable[str]:

@@ -1,0 +1,57 @@
+"""Layer rules (DESIGN.md): arrows point down only; protocol and GUI libraries stay in their layer."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROTOCOL = ("paho", "pymodbus", "amqtt")
+GUI = ("PySide6", "pyqtgraph", "smartzone_gui")
+
+
+def imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def offending(folder: str, forbidden: tuple[str, ...]) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in modules(folder)
+        for name in sorted(imports(path))
+        if name.split(".")[0] in forbidden or any(name.startswith(f + ".") or name == f for f in forbidden)
+    ]
+
+
+@pytest.mark.parametrize("folder", ["smartzone/core", "smartzone/definitions"])
+def test_core_imports_no_gui_or_protocol_library(folder: str) -> None:
+    assert offending(folder, PROTOCOL + GUI + ("smartzone.runtime", "smartzone.endpoints", "smartzone.cli")) == []
+
+
+def test_definitions_do_not_import_core() -> None:
+    assert offending("smartzone/definitions", ("smartzone.core",)) == []
+
+
+@pytest.mark.parametrize("folder", ["smartzone/runtime", "smartzone/certify", "smartzone/definitions"])
+def test_protocol_libraries_only_in_endpoints(folder: str) -> None:
+    assert offending(folder, PROTOCOL + GUI) == []
+
+
+def test_runtime_does_not_import_upwards() -> None:
+    assert offending("smartzone/runtime", ("smartzone.cli", "smartzone_gui")) == []
+
+
+def test_only_gui_imports_qt() -> None:
+    assert offending("smartzone", ("PySide6", "pyqtgraph")) == []

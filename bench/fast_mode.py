@@ -13,11 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import bare_simpy_rate, city, machine  # noqa: E402
+from common import bare_simpy_rate, city, machine
 
-from smartzone.core.events import Event, Reading  # noqa: E402
-from smartzone.core.world import World  # noqa: E402
-from smartzone.runtime.api import Runtime  # noqa: E402
+from smartzone.core.events import Event, Reading
+from smartzone.core.world import World
+from smartzone.runtime.api import Runtime
 
 
 def fast_day(devices: int, hours: float) -> dict[str, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from smartzone import __version__
 from smartzone.cli import devices_cmd, export_cmd, run_cmd, validate_cmd
@@ -17,7 +18,7 @@ from smartzone.definitions.errors import DefinitionError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep its wording, drop the traceback
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its wording, drop the traceback
         self.print_usage(sys.stderr)
         print(f"smartzone: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)

@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from smartzone.cli.errors import EXIT_OK
 from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.scenario import Scenario
 
-SCHEMAS = {"device-type": DeviceType, "scenario": Scenario}
+SCHEMAS: dict[str, type[BaseModel]] = {"device-type": DeviceType, "scenario": Scenario}
 
 
 def add_parser(sub: Any) -> None:

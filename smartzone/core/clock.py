@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -10,7 +10,7 @@ class SimClock:
     """Converts simulation seconds to timestamps and to the city's local time of day."""
 
     def __init__(self, start: datetime, tz: str) -> None:
-        self.start = start.astimezone(timezone.utc)
+        self.start = start.astimezone(UTC)
         self.zone = ZoneInfo(tz)
         self._epoch = self.start.timestamp()
         self._offsets: dict[int, tuple[float, int]] = {}

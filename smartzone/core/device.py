@@ -43,7 +43,7 @@ class DeviceInfo:
 
 def _formatter(sig: Signal) -> Callable[[Any], Any]:
     if sig.datatype == "int":
-        return lambda v: int(round(v)) if isinstance(v, (int, float)) else v
+        return lambda v: round(v) if isinstance(v, (int, float)) else v
     if sig.datatype == "float":
         digits = sig.decimals
         return lambda v: round(float(v), digits) if isinstance(v, (int, float)) else v
@@ -85,7 +85,9 @@ class Device:
         self._enum_index = {
             name: {v: i for i, v in enumerate(sig.values or [])} for name, sig in dtype.signals.items()
         }
-        self._enum_index.update({f"state.{n}": {v: i for i, v in enumerate(s.values or [])} for n, s in dtype.state.items()})
+        self._enum_index.update(
+            {f"state.{n}": {v: i for i, v in enumerate(s.values or [])} for n, s in dtype.state.items()}
+        )
 
     # --- what behaviour models read (Scope) -------------------------------------------
     def ctx_value(self, name: str, t: float) -> float:

@@ -62,7 +62,7 @@ def problems_from_validation(doc: SourceDoc, exc: ValidationError, prefix: PathK
                 f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {ctx.get('tag')!r}; "
                 f"expected one of: {ctx.get('expected_tags')}"
             )
-            path = path + ("kind",)
+            path = (*path, "kind")
             line, col = doc.locate(path)
             shown = dotted_path(path)
         else:

@@ -27,6 +27,7 @@ _FLOAT_RE = re.compile(
     |\.(?:nan|NaN|NAN))$""",
     re.X,
 )
+_TRUNCATION_HINTS = ("end of stream", "end of the stream", "<stream end>", "could not find expected")
 _INT_RE = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
 
 
@@ -98,15 +99,15 @@ class _Builder:
                     line, col = _mark(key_node)
                     raise DefinitionError.single(
                         self.file,
-                        f"duplicate key '{key}' (first defined on line {self.marks[path + (str(key),)][0]})",
-                        line=line, column=col, path=_dotted(path + (str(key),)),
+                        f"duplicate key '{key}' (first defined on line {self.marks[(*path, str(key))][0]})",
+                        line=line, column=col, path=_dotted((*path, str(key))),
                     )
-                child = path + (str(key),)
+                child = (*path, str(key))
                 result[key] = self.build(value_node, child)
                 self.marks[child] = _mark(key_node)
             return result
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         return self.loader.construct_object(node, deep=True)
 
 
@@ -138,7 +139,7 @@ def parse_yaml(text: str, file: str) -> SourceDoc:
         problem = exc.problem or "invalid YAML"
         if "\t" in problem or "'\\t'" in problem:
             problem = "tab character used for indentation (YAML allows spaces only)"
-        elif any(m in problem for m in ("end of stream", "end of the stream", "<stream end>", "could not find expected")):
+        elif any(m in problem for m in _TRUNCATION_HINTS):
             problem = f"{problem} (is the file truncated or a bracket/quote left open?)"
         raise DefinitionError.single(file, f"not valid YAML: {problem}", line=line, column=col) from None
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare

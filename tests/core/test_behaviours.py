@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import statistics
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from smartzone.core.behaviours.profile import DailyProfile
 from smartzone.core.clock import SimClock
 from smartzone.definitions.device_type import Signal
 
-MONDAY = datetime(2026, 11, 23, tzinfo=timezone.utc)
+MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
 
 
 class FakeScope:

@@ -27,6 +27,18 @@ def small_scenario(catalog: Catalog) -> Scenario:
     return load_scenario(FIXTURES / "testville.yaml", catalog)
 
 
+@pytest.fixture(scope="session")
+def endpoints_off() -> list[str]:
+    """`smartzone run` flags that switch off whichever endpoints this installation has."""
+    import subprocess
+    import sys
+
+    help_text = subprocess.run(
+        [sys.executable, "-m", "smartzone", "run", "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
+    return [flag for flag in ("--no-mqtt", "--no-modbus") if flag in help_text]
+
+
 def _threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.is_alive()}
 

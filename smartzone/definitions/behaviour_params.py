@@ -66,6 +66,15 @@ class SumProduct(Strict):
     noise: float = Field(0.0, ge=0)
 
 
+class Minimum(Strict):
+    """min(inputs) * times + noise: e.g. charging power = min(power limit, vehicle draw) while charging."""
+
+    kind: Literal["minimum"]
+    inputs: list[Ref] = Field(min_length=2, description="numbers or references; the smallest wins")
+    times: Ref = 1.0
+    noise: float = Field(0.0, ge=0)
+
+
 class MarkovOccupancy(Strict):
     """Two-state occupancy: arrivals follow a daily rate curve, stays last a random time."""
 
@@ -152,13 +161,13 @@ class Custom(Strict):
 
 
 BehaviourSpec = Annotated[
-    Constant | RandomWalk | Diurnal | Linear | SumProduct | MarkovOccupancy | PoissonCount
+    Constant | RandomWalk | Diurnal | Linear | SumProduct | Minimum | MarkovOccupancy | PoissonCount
     | Cumulative | FillEmpty | StateValue | DuskDawn | PhaseCycle | Custom,
     Field(discriminator="kind"),
 ]
 
 BEHAVIOUR_KINDS: tuple[str, ...] = (
-    "constant", "random_walk", "diurnal", "linear", "sum_product", "markov_occupancy",
+    "constant", "random_walk", "diurnal", "linear", "sum_product", "minimum", "markov_occupancy",
     "poisson_count", "cumulative", "fill_empty", "state", "dusk_dawn", "phase_cycle", "custom",
 )
 

@@ -1,6 +1,6 @@
 """Registry of named behaviour models; importing this package registers the built-in ones."""
 
-from smartzone.core.behaviours import actuation, continuous, discrete
+from smartzone.core.behaviours import actuation, continuous, discrete, limits
 from smartzone.core.behaviours.base import REGISTRY, Model, Scope, build, source
 
-__all__ = ["REGISTRY", "Model", "Scope", "actuation", "build", "continuous", "discrete", "source"]
+__all__ = ["REGISTRY", "Model", "Scope", "actuation", "build", "continuous", "discrete", "limits", "source"]

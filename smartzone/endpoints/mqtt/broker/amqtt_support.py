@@ -1,0 +1,140 @@
+"""SmartZone's amqtt 0.12 plugins (auth, topic checking) and the broker fixes they need.
+
+Loaded the 0.12 way: by dotted path in the broker config's `plugins` section, each with a
+`Config` dataclass (entry-point loading is deprecated in 0.12, and its stock
+TopicAccessControlListPlugin takes only fixed per-user topic lists). The plugins find their
+AccessPolicy through a registry key, because amqtt builds plugin configs from plain dicts.
+
+`SzAmqttBroker` fixes one isolation hole of amqtt 0.12.1: retained messages are sent on
+subscription (and, on every CONNECT, for every filter anyone subscribed to) without the
+RECEIVE check that live deliveries get. Its override sends a retained message only to a
+session that holds the subscription and may receive that topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from amqtt.adapters import ReaderAdapter
+from amqtt.broker import Broker as AmqttBroker
+from amqtt.contexts import Action, BaseContext
+from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
+from amqtt.session import Session
+
+from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter
+
+_REGISTRY: dict[str, tuple[AccessPolicy, DenialCounter]] = {}
+
+
+def register(key: str, policy: AccessPolicy, denied: DenialCounter) -> None:
+    _REGISTRY[key] = (policy, denied)
+
+
+def unregister(key: str) -> None:
+    _REGISTRY.pop(key, None)
+
+
+def plugin_config(key: str) -> dict[str, Any]:
+    """The `plugins` section of an amqtt config using SmartZone's access control."""
+    mod = __name__
+    return {f"{mod}.SzAuthPlugin": {"key": key}, f"{mod}.SzTopicPlugin": {"key": key}}
+
+
+class SzAuthPlugin(BaseAuthPlugin):
+    """Scenario credentials and client-id binding (a second line behind the CONNECT gate)."""
+
+    @dataclass
+    class Config:
+        key: str = ""
+
+    def __init__(self, context: BaseContext) -> None:
+        super().__init__(context)
+        self._policy, _ = _REGISTRY[self.config.key]
+
+    async def authenticate(self, *, session: Session) -> bool | None:
+        identity = self._policy.authenticate(session.username, session.password)
+        if identity is None or not self._policy.client_id_allowed(identity, session.client_id or ""):
+            return False
+        if identity.role == "anonymous":
+            session.is_anonymous = True
+        return True
+
+
+class SzTopicPlugin(BaseTopicPlugin):
+    """Tenant isolation for subscribe, publish and delivery; counts what it denies."""
+
+    @dataclass
+    class Config:
+        key: str = ""
+
+    def __init__(self, context: BaseContext) -> None:
+        super().__init__(context)
+        self._policy, self._denied = _REGISTRY[self.config.key]
+
+    async def topic_filtering(
+        self, *, session: Session | None = None, topic: str | None = None, action: Action | None = None
+    ) -> bool | None:
+        if session is None or topic is None:
+            return False
+        identity = self._policy.identity_of(None if session.is_anonymous else session.username)
+        if action == Action.RECEIVE:
+            return self._policy.may_receive(identity, topic)
+        if action == Action.SUBSCRIBE:
+            ok = self._policy.may_subscribe(identity, topic)
+        elif action == Action.PUBLISH:
+            ok = self._policy.may_publish(identity, topic)
+        else:
+            return False
+        if not ok:
+            self._denied.add(identity.name, str(action))
+        return ok
+
+
+class SzAmqttBroker(AmqttBroker):
+    """amqtt's broker with retained-message delivery put under the RECEIVE check."""
+
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Session
+    ) -> None:
+        topic_filter, _ = subscription
+        held = [q for s, q in self._subscriptions.get(topic_filter, []) if s.client_id == session.client_id]
+        handler = self._get_handler(session)
+        if not held or handler is None:
+            return
+        tasks = []
+        for topic, retained in list(self._retained_messages.items()):
+            if not self._matches(topic, topic_filter):
+                continue
+            if not await self._topic_filtering(session, topic=topic, action=Action.RECEIVE):
+                continue
+            qos = min(held[0], retained.qos if retained.qos is not None else held[0])
+            tasks.append(asyncio.ensure_future(handler.mqtt_publish(retained.topic, retained.data, qos, retain=True)))
+        if tasks:
+            await asyncio.wait(tasks)
+
+
+class ReplayReader(ReaderAdapter):
+    """A stream reader that first gives back the CONNECT bytes the gate already read."""
+
+    def __init__(self, first: bytes, reader: asyncio.StreamReader) -> None:
+        self._buf = first
+        self._reader = reader
+
+    async def read(self, n: int = -1) -> bytes:
+        if self._buf:
+            if n == -1 or n == len(self._buf):
+                out, self._buf = self._buf, b""
+                return out
+            if n < len(self._buf):
+                out, self._buf = self._buf[:n], self._buf[n:]
+                return out
+            out, self._buf = self._buf, b""
+            return out + await self._reader.readexactly(n - len(out))
+        if n == -1:
+            return await self._reader.read(n)
+        return await self._reader.readexactly(n)
+
+    def feed_eof(self) -> None:
+        self._reader.feed_eof()

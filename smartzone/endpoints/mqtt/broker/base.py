@@ -1,0 +1,104 @@
+"""What every broker backend shares: connection facts, the start-up description, port errors."""
+
+from __future__ import annotations
+
+import errno
+import shlex
+
+from smartzone.cli.errors import EndpointError
+from smartzone.definitions.scenario import Scenario
+from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter
+
+
+def port_error(host: str, port: int, exc: OSError) -> EndpointError:
+    """The clear EndpointError (CLI exit 3) for a listener that could not bind."""
+    if exc.errno == errno.EADDRINUSE:
+        return EndpointError(f"MQTT port {port} on {host} is already in use (choose another with --mqtt-port)")
+    if exc.errno == errno.EACCES:
+        return EndpointError(f"MQTT port {port} on {host}: permission denied (ports below 1024 need privileges)")
+    return EndpointError(f"MQTT listener on {host}:{port} could not start: {exc.strerror or exc}")
+
+
+def sub_line(host: str, port: int, user: str | None, password: str | None, topic: str) -> str:
+    """A ready-to-paste mosquitto_sub command line with real credentials."""
+    parts = ["mosquitto_sub", "-h", host, "-p", str(port)]
+    if user:
+        parts += ["-u", user, "-P", password or "", "-i", f"{user}-sub"]
+    parts += ["-t", topic, "-v"]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _user_summary(scenario: Scenario, name: str) -> str:
+    user = next(u for u in scenario.users if u.name == name)
+    if user.role == "owner":
+        return f"owner of {user.tenant}"
+    if user.role == "admin":
+        return "admin (everything)"
+    read = ",".join(user.grants.read) or "-"
+    cmd = ",".join(user.grants.command) or "-"
+    return f"app (read {read}; command {cmd})"
+
+
+class ManagedBrokerBase:
+    """Fields and helpers of the brokers SmartZone runs itself (embedded, mosquitto)."""
+
+    backend: str
+    host: str
+    port: int
+    limitations: list[str]
+    tls = False
+
+    def __init__(self, scenario: Scenario, policy: AccessPolicy) -> None:
+        self.scenario = scenario
+        self.policy = policy
+        self.denied = DenialCounter()
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def denied_counts(self) -> dict[str, int]:
+        """{"user:kind": n}: connects, subscribes and publishes refused, per user."""
+        return self.denied.snapshot()
+
+    def describe(self) -> list[str]:
+        return describe_lines(self.backend, self.host, self.port, self.scenario, self.limitations)
+
+
+def describe_lines(backend: str, host: str, port: int, scenario: Scenario, limitations: list[str]) -> list[str]:
+    """URL, each scenario user's credentials, a mosquitto_sub line and the backend's limits."""
+    lines = [f"MQTT broker ({backend}): mqtt://{host}:{port}"]
+    for u in scenario.users:
+        lines.append(
+            f"  user {u.name}  password {u.password}  {_user_summary(scenario, u.name)}"
+            f"  client id: {u.name} or {u.name}-..."
+        )
+    if scenario.access.anonymous_read:
+        open_t = ", ".join(t.id for t in scenario.tenants if t.open_data) or "none"
+        lines.append(f"  anonymous: read-only, open-data tenants: {open_t}")
+    example = _example(scenario)
+    if example is not None:
+        user, password, topic = example
+        lines.append("  try: " + sub_line(host, port, user, password, topic))
+    else:
+        lines.append("  the scenario declares no users and no open data: only SmartZone itself can connect")
+    lines += [f"  limitation: {text}" for text in limitations]
+    return lines
+
+
+def _example(scenario: Scenario) -> tuple[str | None, str | None, str] | None:
+    city = scenario.city
+    for role in ("admin", "owner", "app"):
+        for u in scenario.users:
+            if u.role != role:
+                continue
+            if role == "admin":
+                return u.name, u.password, f"sz/v2/{city}/#"
+            tenant = u.tenant if role == "owner" else (u.grants.read[0] if u.grants.read else None)
+            if tenant:
+                return u.name, u.password, f"sz/v2/{city}/{tenant}/#"
+    if scenario.access.anonymous_read:
+        for t in scenario.tenants:
+            if t.open_data:
+                return None, None, f"sz/v2/{city}/{t.id}/#"
+    return None

@@ -1,0 +1,199 @@
+"""SmartZone's MQTT access policy, derived from a scenario's users, roles and grants.
+
+One pure-Python model of API.md "Access", shared by every backend: the embedded broker's
+plugins ask it directly, the mosquitto backend writes it out as a password file and an ACL
+file (`acl_rules`), and the CONNECT gate in front of both uses it to bind client ids.
+
+- owner: reads and writes `sz/v2/{city}/{tenant}/#` of its own tenant only;
+- app: reads the tenants in grants.read, reads `cmd/ack` and publishes `cmd` of the tenants
+  in grants.command (never `cmd/ack`: that channel is device -> app);
+- admin and SmartZone's own service account: everything;
+- anonymous: only when scenario.access.anonymous_read, read-only, open-data tenants only.
+A client id must equal its user's name or start with "{user}-"; when two names overlap
+("app" and "app-b"), an id belongs to the longest name it matches, so "app" cannot
+present "app-b-1".
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+from smartzone.definitions.scenario import Scenario
+
+ANONYMOUS = "(anonymous)"
+SERVICE_USER = "sz_service"  # never a scenario id: ids are [a-z0-9-], no underscore
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a connection is: a scenario user, the service account, or anonymous."""
+
+    name: str  # ANONYMOUS for anonymous clients
+    role: str  # owner | app | admin | service | anonymous
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Topic filters a user may read (subscribe/receive) and write (publish)."""
+
+    read: tuple[str, ...]
+    write: tuple[str, ...]
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """MQTT matching of a concrete topic against a filter (`+`, `#`; `$` topics need a literal)."""
+    if topic.startswith("$") and not topic_filter.startswith("$"):
+        return False
+    f_levels = topic_filter.split("/")
+    t_levels = topic.split("/")
+    for i, level in enumerate(f_levels):
+        if level == "#":
+            return True
+        if i >= len(t_levels):
+            return False
+        if level != "+" and level != t_levels[i]:
+            return False
+    return len(f_levels) == len(t_levels)
+
+
+def filter_within(sub_filter: str, pattern: str) -> bool:
+    """True if every topic `sub_filter` can match is also matched by ACL `pattern`."""
+    if sub_filter.startswith("$") and not pattern.startswith("$"):
+        return False
+    s_levels = sub_filter.split("/")
+    p_levels = pattern.split("/")
+    for i, level in enumerate(p_levels):
+        if level == "#":
+            return True
+        if i >= len(s_levels):
+            return False
+        sub = s_levels[i]
+        if sub == "#":
+            return False
+        if level == "+":
+            continue
+        if sub != level:  # includes sub == "+": broader than a literal level
+            return False
+    return len(p_levels) == len(s_levels)
+
+
+class DenialCounter:
+    """Thread-safe counts of denied connects/subscribes/publishes per user."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, user: str, kind: str) -> None:
+        with self._lock:
+            self._counts[f"{user}:{kind}"] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        """{"user:kind": n} with kind in connect | subscribe | publish."""
+        with self._lock:
+            return dict(self._counts)
+
+
+class AccessPolicy:
+    """Authentication, client-id binding and topic rules for one scenario."""
+
+    def __init__(self, scenario: Scenario, service_password: str) -> None:
+        self.scenario = scenario
+        self.city = scenario.city
+        self.service_password = service_password
+        self._users = {u.name: u for u in scenario.users}
+        self._rules: dict[str, Rules] = {u.name: self._user_rules(u.name) for u in scenario.users}
+        self._rules[SERVICE_USER] = Rules(read=("#",), write=("#",))
+        self.anonymous_allowed = scenario.access.anonymous_read
+        open_tenants = [t.id for t in scenario.tenants if t.open_data]
+        anon_read = tuple(self._tenant_read(t) for t in open_tenants) if self.anonymous_allowed else ()
+        self._rules[ANONYMOUS] = Rules(read=anon_read, write=())
+        # longest first, so an id binds to the most specific name
+        self._names = sorted([*self._users, SERVICE_USER], key=len, reverse=True)
+
+    # -- topics -------------------------------------------------------------------
+    def _tenant_read(self, tenant: str) -> str:
+        return f"sz/v2/{self.city}/{tenant}/#"
+
+    def _user_rules(self, name: str) -> Rules:
+        user = self._users[name]
+        city = self.city
+        if user.role == "admin":
+            return Rules(read=("#",), write=("#",))
+        if user.role == "owner":
+            own = (self._tenant_read(user.tenant),) if user.tenant else ()
+            return Rules(read=own, write=own)
+        read = [self._tenant_read(t) for t in user.grants.read]
+        read += [f"sz/v2/{city}/{t}/+/+/cmd/ack" for t in user.grants.command if t not in user.grants.read]
+        write = [f"sz/v2/{city}/{t}/+/+/cmd" for t in user.grants.command]
+        return Rules(read=tuple(read), write=tuple(write))
+
+    def rules(self, identity: Identity) -> Rules:
+        return self._rules.get(identity.name, Rules((), ()))
+
+    def may_subscribe(self, identity: Identity, sub_filter: str) -> bool:
+        return any(filter_within(sub_filter, p) for p in self.rules(identity).read)
+
+    def may_receive(self, identity: Identity, topic: str) -> bool:
+        return any(topic_matches(p, topic) for p in self.rules(identity).read)
+
+    def may_publish(self, identity: Identity, topic: str) -> bool:
+        return any(topic_matches(p, topic) for p in self.rules(identity).write)
+
+    # -- connections --------------------------------------------------------------
+    def authenticate(self, username: str | None, password: bytes | str | None) -> Identity | None:
+        """The identity for these credentials, or None (bad password, unknown user, anonymous off)."""
+        if username is None or username == "":
+            return Identity(ANONYMOUS, "anonymous") if self.anonymous_allowed and not password else None
+        given = password.encode() if isinstance(password, str) else (password or b"")
+        if username == SERVICE_USER:
+            expected = self.service_password.encode()
+            return Identity(SERVICE_USER, "service") if hmac.compare_digest(given, expected) else None
+        user = self._users.get(username)
+        if user is None:
+            hmac.compare_digest(given, b"x" * 16)  # same work for unknown names
+            return None
+        if not hmac.compare_digest(given, user.password.encode()):
+            return None
+        return Identity(user.name, user.role)
+
+    def identity_of(self, username: str | None) -> Identity:
+        """The identity of an already authenticated session's user name."""
+        if not username:
+            return Identity(ANONYMOUS, "anonymous")
+        if username == SERVICE_USER:
+            return Identity(SERVICE_USER, "service")
+        user = self._users.get(username)
+        return Identity(username, user.role if user else "unknown")
+
+    def owner_of_client_id(self, client_id: str) -> str | None:
+        """The user name a client id is bound to (longest matching name), if any."""
+        for name in self._names:
+            if client_id == name or client_id.startswith(name + "-"):
+                return name
+        return None
+
+    def client_id_allowed(self, identity: Identity, client_id: str) -> bool:
+        """A user's id must be bound to that user; anonymous ids must not be bound to anyone."""
+        owner = self.owner_of_client_id(client_id)
+        if identity.name == ANONYMOUS:
+            return owner is None
+        return owner == identity.name
+
+    # -- rendering ----------------------------------------------------------------
+    def users(self) -> list[tuple[str, str, str]]:
+        """(name, password, role) of each scenario user, in scenario order."""
+        return [(u.name, u.password, u.role) for u in self.scenario.users]
+
+    def acl_rules(self) -> list[tuple[str | None, Rules]]:
+        """(user or None for anonymous, rules) for writing a broker ACL file."""
+        out: list[tuple[str | None, Rules]] = [(None, self._rules[ANONYMOUS])]
+        out += [(name, self._rules[name]) for name in [*self._users, SERVICE_USER]]
+        return out

@@ -1,0 +1,1 @@
+"""MQTT endpoint tests: broker backends, access control, bridge."""

@@ -16,6 +16,7 @@ from smartzone.definitions.base import REF_RE
 from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.errors import DefinitionError, Problem
 from smartzone.definitions.loader import load_model, problem_at
+from smartzone.definitions.modbus_layout import MAX_UNITS, build_layout
 from smartzone.definitions.scenario import Scenario
 from smartzone.definitions.yaml_source import SourceDoc
 
@@ -82,6 +83,7 @@ def check_device_type(dt: DeviceType, doc: SourceDoc) -> list[Problem]:
                 out.append(problem_at(doc, ("modbus", table, i, "signal"), f"no signal '{reg.signal}'"))
             if reg.state is not None and reg.state not in dt.state:
                 out.append(problem_at(doc, ("modbus", table, i, "state"), f"no state variable '{reg.state}'"))
+    out += [problem_at(doc, path, message) for path, message in build_layout(dt)[1]]
     return out
 
 
@@ -158,6 +160,47 @@ def check_scenario(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Probl
             for j, t in enumerate(getattr(user.grants, kind)):
                 if t not in tenants:
                     out.append(problem_at(doc, ("users", i, "grants", kind, j), f"unknown tenant '{t}'"))
+    out += _check_gateways(sc, doc, catalog)
+    return out
+
+
+def _check_gateways(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Problem]:
+    """Gateways name a real tenant, districts and types, distinct ports, at most 247 devices each.
+
+    Devices are placed in a fleet's districts at random (per seed), so the count is the
+    number of devices that *may* sit behind the gateway, whatever the seed.
+    """
+    out = _unique(doc, sc.gateways, "id", "gateways")
+    tenants = {t.id for t in sc.tenants}
+    districts = {d.id for d in sc.districts}
+    ports: dict[int, int] = {}
+    for i, gw in enumerate(sc.gateways):
+        if gw.tenant not in tenants:
+            known = ", ".join(sorted(tenants))
+            message = f"unknown tenant '{gw.tenant}'; known: {known}"
+            out.append(problem_at(doc, ("gateways", i, "tenant"), message))
+        for j, d in enumerate([] if gw.districts == "all" else gw.districts):
+            if d not in districts:
+                out.append(problem_at(doc, ("gateways", i, "districts", j), f"unknown district '{d}'"))
+        for j, t in enumerate([] if gw.types == "all" else gw.types):
+            if t not in catalog.types:
+                out.append(problem_at(doc, ("gateways", i, "types", j), f"unknown device type '{t}'"))
+        offset = i if gw.port_offset is None else gw.port_offset
+        if offset in ports:
+            message = f"port offset {offset} already used by gateways[{ports[offset]}]"
+            out.append(problem_at(doc, ("gateways", i), message))
+        ports[offset] = i
+        total = sum(
+            f.count for f in sc.fleets
+            if f.tenant == gw.tenant and (gw.types == "all" or f.type in gw.types)
+            and (gw.districts == "all" or f.districts == "all" or bool(set(f.districts) & set(gw.districts)))
+        )
+        if total > MAX_UNITS:
+            out.append(problem_at(
+                doc, ("gateways", i),
+                f"up to {total} devices may sit behind this gateway; a gateway serves at most {MAX_UNITS} "
+                "unit ids: narrow its districts or types, or split it",
+            ))
     return out
 
 

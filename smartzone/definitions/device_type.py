@@ -103,6 +103,9 @@ class RegisterMap(Strict):
     scale: float = Field(1.0, gt=0)
     word_order: WordOrder = "ABCD"
     true_when: str | None = Field(None, description="for bits from an enum: the value meaning 1")
+    command: Name | None = Field(
+        None, description="holding/coils: the command a write runs (default: the one setting this state from a param)"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> RegisterMap:

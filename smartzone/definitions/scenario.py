@@ -74,6 +74,18 @@ class Access(Strict):
     anonymous_read: bool = Field(False, description="let anonymous clients read the open-data tenants")
 
 
+class Gateway(Strict):
+    """A Modbus TCP gateway: one port, one tenant, up to 247 devices as unit ids 1..247."""
+
+    id: Id
+    tenant: Id
+    districts: list[Id] | Literal["all"] = "all"
+    types: list[Id] | Literal["all"] = "all"
+    port_offset: int | None = Field(
+        None, ge=0, le=1000, description="port = --modbus-port + this (default: its position in the list)"
+    )
+
+
 class Scenario(Strict):
     """A city scenario: everything needed to build and run a simulated city."""
 
@@ -94,6 +106,9 @@ class Scenario(Strict):
     tenants: list[Tenant] = Field(min_length=1)
     users: list[User] = Field(default_factory=list)
     fleets: list[Fleet] = Field(min_length=1)
+    gateways: list[Gateway] = Field(
+        default_factory=list, description="Modbus TCP gateways (none declared: one per tenant and district)"
+    )
 
     @field_validator("start")
     @classmethod

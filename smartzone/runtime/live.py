@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartzone.core.events import Event, Reading, StateChanged, StatusChanged
+from smartzone.core.events import Event, FaultChanged, Reading, StateChanged, StatusChanged
 
 
 @dataclass
@@ -20,6 +20,7 @@ class LiveDevice:
     online: bool = True
     seq: int = 0
     t: float = 0.0
+    faults: frozenset[str] = frozenset()
 
 
 class LiveState:
@@ -42,13 +43,15 @@ class LiveState:
                 live.state = dict(event.values)
             elif isinstance(event, StatusChanged):
                 live.online = event.online
+            elif isinstance(event, FaultChanged):
+                live.faults = live.faults | {event.fault} if event.active else live.faults - {event.fault}
 
     def get(self, device: str) -> LiveDevice | None:
         with self._lock:
             live = self._devices.get(device)
             if live is None:
                 return None
-            return LiveDevice(dict(live.values), dict(live.state), live.online, live.seq, live.t)
+            return LiveDevice(dict(live.values), dict(live.state), live.online, live.seq, live.t, live.faults)
 
     def online_count(self) -> int:
         with self._lock:

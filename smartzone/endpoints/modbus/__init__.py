@@ -1,0 +1,16 @@
+"""Modbus TCP endpoint: every simulated device as a unit behind a gateway (pymodbus 3.16.1).
+
+- gateways.py: which device sits behind which gateway, as which unit id, on which port
+- codec.py: values <-> registers (datatype, scale, word order)
+- unitmap.py: a device type's register images and how writes become commands
+- unit.py: one unit as a pymodbus SimDevice whose action reads live values
+- handler.py: the TCP server and a request handler that answers pipelined requests
+- service.py: all gateways on one asyncio thread; the `smartzone run` service
+- export.py: the full register map as CSV or Markdown
+See docs/modbus.md.
+"""
+
+from smartzone.endpoints.modbus.gateways import DEFAULT_FIRST_PORT, GatewayPlan, plan_gateways
+from smartzone.endpoints.modbus.service import GatewayStartError, ModbusGateways
+
+__all__ = ["DEFAULT_FIRST_PORT", "GatewayPlan", "GatewayStartError", "ModbusGateways", "plan_gateways"]

@@ -1,0 +1,149 @@
+"""The gate as a TCP front: SmartZone's public MQTT port in front of a broker's private socket.
+
+Used by the mosquitto backend. Mosquitto has no rule binding client ids to users (its
+dynamic-security plugin can only pin one exact id per client, not "{user}-*"), so SmartZone
+listens on the public port, judges each CONNECT (gate.admit), and relays admitted
+connections to mosquitto's unix socket in a private directory, which no other OS user can
+reach. For SmartZone's service account the relay copies bytes; for everyone else it relays
+whole packets, counts the PUBLISHes the policy denies (mosquitto drops them by its ACL
+file) and refuses denied SUBSCRIBE filters itself (relay.py: mosquitto's file ACLs would
+grant them and only filter delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from smartzone.endpoints.mqtt.broker.gate import admit, close_writer, set_nodelay
+from smartzone.endpoints.mqtt.broker.loop_thread import LoopThread
+from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter, Identity
+from smartzone.endpoints.mqtt.broker.relay import SUBACK, Framer, SubscribeGuard
+from smartzone.endpoints.mqtt.broker.wire import PUBLISH, SUBSCRIBE, WireError, publish_topic, subscribe_filters
+
+CHUNK = 65536
+TIMEOUT_S = 15.0
+
+
+class GateFront:
+    """Listens on host:port, admits through the gate, relays to a unix socket."""
+
+    def __init__(self, policy: AccessPolicy, denied: DenialCounter, host: str, port: int, target: str) -> None:
+        self.policy, self.denied, self.target = policy, denied, target
+        self.host, self.port = host, port
+        self._server: asyncio.Server | None = None
+        self._conns: set[asyncio.Task[Any]] = set()
+        self._loop = LoopThread("sz-mqtt-gate")
+        try:
+            self._loop.call(self._start(), TIMEOUT_S)
+        except BaseException:
+            self._loop.stop(TIMEOUT_S)
+            raise
+
+    async def _start(self) -> None:
+        self._server = await asyncio.start_server(self._on_client, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._conns.add(task)
+        b_writer: asyncio.StreamWriter | None = None
+        try:
+            set_nodelay(writer)
+            admitted = await admit(reader, writer, self.policy, self.denied)
+            if admitted is None:
+                return
+            connect, identity = admitted
+            try:
+                b_reader, b_writer = await asyncio.open_unix_connection(self.target)
+            except OSError:
+                return
+            b_writer.write(connect.raw)
+            if identity.role == "service":
+                pipes = [self._raw(reader, b_writer), self._raw(b_reader, writer)]
+            else:
+                guard = SubscribeGuard(connect.level)
+                pipes = [self._up(reader, b_writer, writer, identity, guard), self._down(b_reader, writer, guard)]
+            tasks = {asyncio.create_task(p) for p in pipes}
+            _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        finally:
+            self._conns.discard(task)
+            if b_writer is not None:
+                await close_writer(b_writer)
+            await close_writer(writer)
+
+    @staticmethod
+    async def _raw(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(CHUNK):
+                writer.write(data)
+                await writer.drain()
+
+    async def _up(
+        self,
+        reader: asyncio.StreamReader,
+        broker: asyncio.StreamWriter,
+        client: asyncio.StreamWriter,
+        who: Identity,
+        guard: SubscribeGuard,
+    ) -> None:
+        """Client -> broker, packet by packet: count denied PUBLISH, trim denied SUBSCRIBE filters."""
+        framer = Framer()
+        with contextlib.suppress(ConnectionError, WireError):
+            while data := await reader.read(CHUNK):
+                out = []
+                for ptype, raw, offset in framer.feed(data):
+                    if ptype == PUBLISH:
+                        topic = publish_topic(raw, offset)
+                        if topic is not None and not self.policy.may_publish(who, topic):
+                            self.denied.add(who.name, "publish")
+                    elif ptype == SUBSCRIBE:
+                        filters = subscribe_filters(raw, offset, guard.level)
+                        allowed = [self.policy.may_subscribe(who, f) for f in filters]
+                        for _ in range(allowed.count(False)):
+                            self.denied.add(who.name, "subscribe")
+                        forward, answer = guard.trim(raw, offset, allowed)
+                        if answer is not None:
+                            client.write(answer)  # the down pipe writes whole packets only
+                        if forward is None:
+                            continue
+                        raw = forward
+                    out.append(raw)
+                if out:
+                    broker.write(b"".join(out))
+                    await broker.drain()
+
+    @staticmethod
+    async def _down(reader: asyncio.StreamReader, client: asyncio.StreamWriter, guard: SubscribeGuard) -> None:
+        """Broker -> client in whole packets, restoring refused codes in trimmed SUBACKs."""
+        framer = Framer()
+        with contextlib.suppress(ConnectionError, WireError):
+            while data := await reader.read(CHUNK):
+                packets = framer.feed(data)
+                if guard.pending:
+                    chunk = b"".join(guard.restore(r, o) if t == SUBACK else r for t, r, o in packets)
+                else:
+                    chunk = b"".join(r for _, r, _ in packets)
+                if chunk:
+                    client.write(chunk)
+                    await client.drain()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._conns):
+            task.cancel()
+        await asyncio.gather(*self._conns, return_exceptions=True)
+
+    def close(self) -> None:
+        if self._loop.loop.is_closed():
+            return
+        try:
+            self._loop.call(self._shutdown(), TIMEOUT_S)
+        finally:
+            self._loop.stop(TIMEOUT_S)

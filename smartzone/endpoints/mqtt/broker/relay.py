@@ -1,0 +1,130 @@
+"""Packet-aligned relaying for the gate front: framing a byte stream, SUBSCRIBE/SUBACK rewriting.
+
+Mosquitto's acl_file grants every SUBSCRIBE (its file ACLs only filter delivery), so an app
+subscribing to another tenant would get SUBACK "granted" and then silence. API.md wants the
+MQTT failure return code instead; the front therefore forwards only the permitted filters
+and puts the refusal codes back into the SUBACK at the right positions (or answers a fully
+refused SUBSCRIBE itself). Mosquitto's read ACL still filters every delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from smartzone.endpoints.mqtt.broker.wire import WireError
+
+SUBACK = 9
+REFUSED_V3 = 0x80  # SUBACK failure (MQTT 3.1.1)
+REFUSED_V5 = 0x87  # SUBACK "not authorized" (MQTT 5)
+
+
+def remaining_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+class Framer:
+    """Cuts a byte stream into whole MQTT control packets."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes, int]]:
+        """Append data; return the complete packets as (type, raw, variable-header offset)."""
+        buf = self._buf
+        buf += data
+        out: list[tuple[int, bytes, int]] = []
+        pos = 0
+        while (parsed := _fixed_header(buf, pos)) is not None:
+            header, length = parsed
+            if len(buf) - pos < header + length:
+                break
+            out.append((buf[pos] >> 4, bytes(buf[pos : pos + header + length]), header))
+            pos += header + length
+        del buf[:pos]
+        return out
+
+
+@dataclass
+class SubscribeGuard:
+    """Per connection: which SUBSCRIBEs were trimmed, to restore their SUBACKs."""
+
+    level: int
+    pending: dict[int, list[bool]] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> int:
+        return REFUSED_V5 if self.level == 5 else REFUSED_V3
+
+    def trim(self, raw: bytes, offset: int, allowed: list[bool]) -> tuple[bytes | None, bytes | None]:
+        """(SUBSCRIBE to forward or None, SUBACK to answer directly or None)."""
+        pid = raw[offset : offset + 2]
+        pos = offset + 2
+        if self.level == 5:
+            props_end, pos = _varint_end(raw, pos)
+            props = raw[offset + 2 : props_end]
+            pos = props_end
+        else:
+            props = b""
+        entries = []
+        while pos < len(raw):
+            n = int.from_bytes(raw[pos : pos + 2], "big")
+            entries.append(raw[pos : pos + 2 + n + 1])
+            pos += 2 + n + 1
+        if len(entries) != len(allowed):
+            raise WireError("SUBSCRIBE filters changed while trimming")
+        if all(allowed):
+            return raw, None
+        if not any(allowed):
+            body = pid + (b"\x00" if self.level == 5 else b"") + bytes([self.refused] * len(allowed))
+            return None, bytes([SUBACK << 4]) + remaining_length(len(body)) + body
+        self.pending[int.from_bytes(pid, "big")] = allowed
+        body = pid + props + b"".join(e for e, ok in zip(entries, allowed, strict=True) if ok)
+        return bytes([raw[0]]) + remaining_length(len(body)) + body, None
+
+    def restore(self, raw: bytes, offset: int) -> bytes:
+        """A SUBACK from the broker with the refused filters' codes put back in place."""
+        pid = int.from_bytes(raw[offset : offset + 2], "big")
+        allowed = self.pending.pop(pid, None)
+        if allowed is None:
+            return raw
+        pos = offset + 2
+        if self.level == 5:
+            pos = _varint_end(raw, pos)[0]
+        head, codes = raw[offset:pos], iter(raw[pos:])
+        merged = bytes(next(codes, self.refused) if ok else self.refused for ok in allowed)
+        body = head + merged
+        return bytes([raw[0]]) + remaining_length(len(body)) + body
+
+
+def _fixed_header(buf: bytearray, pos: int) -> tuple[int, int] | None:
+    """(fixed header size, remaining length) of the packet at pos, or None if incomplete."""
+    length, multiplier = 0, 1
+    for k in range(1, 5):
+        if pos + k >= len(buf):
+            return None
+        byte = buf[pos + k]
+        length += (byte & 0x7F) * multiplier
+        if not byte & 0x80:
+            return k + 1, length
+        multiplier *= 128
+    raise WireError("remaining length longer than 4 bytes")
+
+
+def _varint_end(raw: bytes, pos: int) -> tuple[int, int]:
+    """(end of a properties block that starts with its varint length at pos, start of its content)."""
+    value, multiplier, i = 0, 1, pos
+    for _ in range(4):
+        if i >= len(raw):
+            raise WireError("packet ends early")
+        byte = raw[i]
+        i += 1
+        value += (byte & 0x7F) * multiplier
+        if not byte & 0x80:
+            return i + value, i
+        multiplier *= 128
+    raise WireError("variable integer longer than 4 bytes")

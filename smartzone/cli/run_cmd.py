@@ -15,10 +15,25 @@ from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointEr
 from smartzone.core.events import Event
 from smartzone.definitions.units import format_duration, parse_duration
 from smartzone.runtime.api import Runtime
-from smartzone.runtime.services import Service, registered
+from smartzone.runtime.services import Service, ServiceSpec, register, registered
 from smartzone.runtime.trace import TraceWriter, manifest
 
 DEFAULT_FAST_DURATION = 86400.0
+
+
+
+def _endpoint_services() -> list[ServiceSpec]:
+    """Endpoints sit below the runtime, so the CLI (the top layer) registers their services.
+
+    Imported lazily: smartzone.cli.errors is imported by the endpoints themselves.
+    """
+    from smartzone.endpoints.modbus import service as modbus_service
+    from smartzone.endpoints.mqtt import service as mqtt_service
+
+    return [ServiceSpec(mqtt_service.NAME, mqtt_service.add_options, mqtt_service.start), modbus_service.SPEC]
+
+
+register(_endpoint_services)
 
 
 def add_parser(sub: Any) -> None:

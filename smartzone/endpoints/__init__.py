@@ -1,0 +1,1 @@
+"""Protocol endpoints (MQTT, Modbus TCP): the only package that imports paho, amqtt and pymodbus."""

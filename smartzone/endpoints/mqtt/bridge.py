@@ -1,0 +1,174 @@
+"""The bridge: puts one runtime's city on a broker (telemetry, retained documents, commands).
+
+    bridge = Bridge(runtime, BrokerAddress("127.0.0.1", 1883, "smartzone", "secret"))
+    bridge.start()          # retained meta/status/state/catalog, then live events
+    ...
+    bridge.close()
+
+The engine thread only enqueues (`_on_event`); rendering and publishing happen on the
+publisher's worker threads; commands come in on the command listener's paho thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from smartzone.cli.errors import EndpointError
+from smartzone.core.clock import SimClock
+from smartzone.core.device import DeviceInfo
+from smartzone.core.events import CommandResult, Event, Reading, StateChanged, StatusChanged
+from smartzone.definitions.device_type import DeviceType
+from smartzone.endpoints.mqtt import documents
+from smartzone.endpoints.mqtt.commands import CommandListener
+from smartzone.endpoints.mqtt.host import RuntimeLike
+from smartzone.endpoints.mqtt.payloads import Encoder, dumps, encoder, v1_payload
+from smartzone.endpoints.mqtt.publisher import BrokerAddress, GatewayPublisher, Message
+from smartzone.endpoints.mqtt.topics import Topics
+
+RETAINED_QOS = 1
+ACK_QOS = 1
+SOURCE = "mqtt"
+
+
+@dataclass(frozen=True)
+class DeviceWire:
+    """Everything needed to put one device's events on the wire (precomputed once)."""
+
+    info: DeviceInfo
+    dtype: DeviceType
+    encode: Encoder
+    qos: int
+    telemetry: str
+    status: str
+    state: str
+    ack: str
+    v1: str | None
+
+
+class Bridge:
+    """Publishes a runtime's events on a broker and turns `cmd` messages into commands."""
+
+    def __init__(
+        self,
+        runtime: RuntimeLike,
+        address: BrokerAddress,
+        *,
+        connections: int = 2,
+        queue_bound: int = 20000,
+        backlog_bound: int = 20000,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.address = address
+        sc = runtime.scenario
+        self.topics = Topics(sc.city)
+        self.clock = SimClock(sc.start, sc.timezone)
+        formats = {t.id: t.payload_format or sc.payload_format for t in sc.tenants}
+        self.formats = formats
+        self.wires: dict[str, DeviceWire] = {}
+        for info in runtime.devices.values():
+            dtype = runtime.catalog.types[info.type]
+            self.wires[info.id] = DeviceWire(
+                info, dtype, encoder(formats.get(info.tenant, sc.payload_format), info, dtype, self.clock),
+                dtype.report.qos,
+                self.topics.device(info, "telemetry"), self.topics.device(info, "status"),
+                self.topics.device(info, "state"), self.topics.device(info, "cmd/ack"),
+                self.topics.v1_data(info.id) if sc.api_v1 else None,
+            )
+        prefix = address.username or "smartzone"
+        self.publisher = GatewayPublisher(
+            address, self.render, client_prefix=prefix, connections=connections,
+            queue_bound=queue_bound, backlog_bound=backlog_bound, warn=warn,
+        )
+        self.commands = CommandListener(runtime, address, self.topics, self.publish_ack, client_id=f"{prefix}-cmd")
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # --- engine thread: enqueue only ----------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if type(event) is CommandResult and event.source != SOURCE:
+            return
+        self.publisher.submit(event.device, event)  # type: ignore[attr-defined]
+
+    # --- publisher threads: events -> messages ---------------------------------------------
+    def render(self, item: Any) -> Iterable[Message]:
+        if isinstance(item, tuple):
+            return (item,)
+        wire = self.wires.get(item.device)
+        if wire is None:
+            return ()
+        if type(item) is Reading:
+            out: list[Message] = [(wire.telemetry, wire.encode(item), wire.qos, False)]
+            if wire.v1 is not None:
+                out.append((wire.v1, v1_payload(item, self.clock), wire.qos, False))
+            return out
+        ts = self.clock.iso(item.t)
+        if type(item) is StatusChanged:
+            return ((wire.status, dumps(documents.status(item.online, ts)), RETAINED_QOS, True),)
+        if type(item) is StateChanged:
+            return ((wire.state, dumps(documents.state(ts, item.values)), RETAINED_QOS, True),)
+        if type(item) is CommandResult:
+            if item.ok:
+                ack = documents.ack_ok(item.command_id, ts, item.state)
+            else:
+                ack = documents.ack_error(item.command_id, item.error_code or "error", item.error_message or "")
+            return ((wire.ack, dumps(ack), ACK_QOS, False),)
+        return ()
+
+    def publish_ack(self, device_key: str, topic: str, ack: dict[str, Any]) -> None:
+        """Queue an ack decided by the bridge itself (malformed, forbidden, ...)."""
+        self.publisher.submit(device_key, (topic, dumps(ack), ACK_QOS, False))
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def retained_documents(self) -> dict[str, list[Message]]:
+        """Current meta/status/state per device and the catalog per tenant, keyed for routing."""
+        snap = self.runtime.snapshot()
+        since = self.clock.iso(self.runtime.sim_time)
+        out: dict[str, list[Message]] = {}
+        by_tenant: dict[str, list[tuple[DeviceInfo, DeviceType]]] = {t.id: [] for t in self.runtime.scenario.tenants}
+        for device_id, wire in self.wires.items():
+            info, dtype = wire.info, wire.dtype
+            fmt = self.formats.get(info.tenant, "native")
+            docs: list[Message] = [
+                (self.topics.device(info, "meta"), dumps(documents.meta(info, dtype, fmt)), RETAINED_QOS, True),
+            ]
+            s = snap.get(device_id)
+            online = s.online if s is not None else True
+            docs.append((wire.status, dumps(documents.status(online, since)), RETAINED_QOS, True))
+            if dtype.state and s is not None:
+                docs.append((wire.state, dumps(documents.state(since, s.state)), RETAINED_QOS, True))
+            out[device_id] = docs
+            by_tenant.setdefault(info.tenant, []).append((info, dtype))
+        for tenant, devices in by_tenant.items():
+            doc = documents.catalog(self.topics, tenant, devices)
+            out[f"catalog:{tenant}"] = [(self.topics.catalog(tenant), dumps(doc), RETAINED_QOS, True)]
+        return out
+
+    def start(self, *, wait: bool = True, timeout: float = 15.0) -> None:
+        """Subscribe to the bus, publish the retained documents, start listening for commands.
+
+        With `wait`, block until every connection is up and has published its retained
+        documents; an unreachable broker raises EndpointError (CLI exit 3).
+        """
+        self._unsubscribe = self.runtime.subscribe(
+            self._on_event, (Reading, StateChanged, StatusChanged, CommandResult)
+        )
+        for key, docs in self.retained_documents().items():
+            self.publisher.preload(key, docs)
+        self.publisher.start()
+        self.commands.start()
+        if wait and not (self.publisher.wait_ready(timeout) and self.commands.wait_ready(timeout)):
+            reason = self.publisher.last_error() or self.commands.last_error or "timed out"
+            self.close()
+            raise EndpointError(f"MQTT bridge could not connect to {self.address.host}:{self.address.port}: {reason}")
+
+    def stats(self) -> dict[str, int]:
+        return {**self.publisher.stats(), **self.commands.stats()}
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.commands.close()
+        self.publisher.close()

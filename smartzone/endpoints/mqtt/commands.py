@@ -1,0 +1,165 @@
+"""Commands from apps: `cmd` messages become DeviceCommands; every one gets a `cmd/ack`.
+
+The bridge checks what only it can see (the payload shape, the topic, the retain flag) and
+answers those errors itself; everything about the device (unknown action, parameters and
+their ranges, offline) is decided by the engine when it applies the command, atomically,
+so a rejected command changes nothing. Accepted or not, the engine's CommandResult comes
+back on the bus and the bridge publishes it as the ack (see bridge.Bridge.render).
+
+Where `forbidden` comes from (the broker's ACL already drops a cmd publish by a user
+without a command grant, on the embedded and the mosquitto backends, so such a command
+never reaches the bridge):
+- a cmd whose topic names a tenant the device does not belong to (the publisher's grant
+  covered the topic's tenant, not the device's): refused, nothing is executed;
+- a retained cmd: its publisher and age are unknown and it would replay on every
+  reconnect, so it is refused (clear it with an empty retained message).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from smartzone.core.commands import MAX_ID_LENGTH, DeviceCommand
+from smartzone.core.events import CommandResult
+from smartzone.endpoints.mqtt.documents import ack_error
+from smartzone.endpoints.mqtt.host import RuntimeLike
+from smartzone.endpoints.mqtt.publisher import BrokerAddress, new_client, set_nodelay
+from smartzone.endpoints.mqtt.topics import CmdTopic, Topics
+
+FIELDS = ("id", "action", "params")
+SOURCE = "mqtt"
+AckSink = Callable[[str, str, dict[str, Any]], None]  # device key, ack topic, ack document
+
+
+class BadCommand(Exception):
+    """A cmd the bridge refuses itself (code from API.md; `command_id` None if unreadable)."""
+
+    def __init__(self, code: str, message: str, command_id: str | None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.command_id = code, message, command_id
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    id: str
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_command(payload: bytes) -> ParsedCommand:
+    """The id, action and params of a cmd payload; raises BadCommand (malformed/invalid_params)."""
+    try:
+        doc = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadCommand("malformed", f"payload is not JSON: {exc}", None) from None
+    if not isinstance(doc, dict):
+        raise BadCommand("malformed", f"payload must be a JSON object, got {type(doc).__name__}", None)
+    cid = doc.get("id")
+    if not isinstance(cid, str) or not cid or len(cid) > MAX_ID_LENGTH:
+        raise BadCommand("malformed", f"'id' must be a non-empty string of at most {MAX_ID_LENGTH} characters", None)
+    unknown = sorted(set(doc) - set(FIELDS))
+    if unknown:
+        raise BadCommand("malformed", f"unknown field '{unknown[0]}'; allowed: {', '.join(FIELDS)}", cid)
+    action = doc.get("action")
+    if not isinstance(action, str) or not action:
+        raise BadCommand("malformed", "'action' must be a non-empty string", cid)
+    params = doc.get("params", {})
+    if not isinstance(params, dict):
+        raise BadCommand("invalid_params", "'params' must be an object", cid)
+    return ParsedCommand(cid, action, params)
+
+
+def peek_id(payload: bytes) -> str | None:
+    """The command id if it can be read, for acks of commands refused before parsing."""
+    try:
+        return parse_command(payload).id
+    except BadCommand as exc:
+        return exc.command_id
+
+
+class CommandListener:
+    """The service account's subscription to every cmd topic of the city."""
+
+    def __init__(self, runtime: RuntimeLike, address: BrokerAddress, topics: Topics, ack: AckSink, client_id: str):
+        self.runtime, self.address, self.topics, self.ack = runtime, address, topics, ack
+        self.client = new_client(address, client_id)
+        self.client.reconnect_delay_set(0.2, 5)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_message = self._on_message
+        self.ready = threading.Event()
+        self.last_error = ""
+        self.counts = {"cmd_received": 0, "cmd_submitted": 0, "cmd_refused": 0}
+
+    def start(self) -> None:
+        self.client.connect_async(self.address.host, self.address.port, keepalive=30)
+        self.client.loop_start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self.ready.wait(timeout)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def stats(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    # --- paho thread ------------------------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self.last_error = f"broker refused the command listener: {reason}"
+            return
+        set_nodelay(client)
+        client.subscribe(self.topics.cmd_filter(), qos=1)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        if any(r.is_failure for r in reasons):
+            self.last_error = f"broker refused the subscription to {self.topics.cmd_filter()}"
+            return
+        self.ready.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        where = self.topics.parse_cmd(msg.topic)
+        if where is None:
+            return
+        self.counts["cmd_received"] += 1
+        try:
+            self.handle(where, msg.payload, bool(msg.retain))
+        except BadCommand as exc:
+            self.counts["cmd_refused"] += 1
+            self.ack(where.device, self.topics.ack_for(where), ack_error(exc.command_id, exc.code, exc.message))
+
+    def handle(self, where: CmdTopic, payload: bytes, retained: bool) -> None:
+        """Check one cmd and queue it to the engine (raises BadCommand for the bridge's refusals)."""
+        if retained:
+            if not payload:
+                return  # someone cleared a retained cmd: nothing to do
+            raise BadCommand(
+                "forbidden", f"retained commands are not accepted; clear the retained message on {where.device}",
+                peek_id(payload),
+            )
+        cmd = parse_command(payload)
+        info = self.runtime.devices.get(where.device)
+        if info is None or info.type != where.type:
+            raise BadCommand("malformed", f"no device '{where.device}' of type '{where.type}' in this city", cmd.id)
+        if info.tenant != where.tenant:
+            raise BadCommand(
+                "forbidden", f"device '{info.id}' does not belong to tenant '{where.tenant}'", cmd.id
+            )
+        future = self.runtime.submit(DeviceCommand(info.id, cmd.action, cmd.params, id=cmd.id, source=SOURCE))
+        self.counts["cmd_submitted"] += 1
+        future.add_done_callback(lambda f: self._not_applied(f, where, cmd.id))
+
+    def _not_applied(self, future: Future[CommandResult | None], where: CmdTopic, cid: str) -> None:
+        """A command the engine could not take (the run ended): ack it so the app is not left waiting."""
+        if future.cancelled() or future.exception() is not None:
+            self.ack(where.device, self.topics.ack_for(where),
+                     ack_error(cid, "device_offline", "the simulation is not running"))

@@ -1,0 +1,330 @@
+"""Gateway-mode publishing: a few paho connections shared by every device.
+
+The engine thread only calls `submit()`, which puts an item on a bounded queue and returns
+(never touching the network). Each connection is owned by one worker thread that renders
+items to MQTT messages (off the engine thread), publishes them and runs the paho loop
+itself (no paho network thread; publish writes straight to the socket, TCP_NODELAY set).
+
+A device always goes through the same connection, so its messages keep their order.
+Retained messages are cached per connection and republished after every (re)connect, so
+meta/status/state/catalog survive a broker restart. While the broker is unreachable,
+non-retained messages wait in a bounded backlog; what overflows the queue or the backlog
+is counted (`stats()`) and reported through `warn`, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+Message = tuple[str, bytes, int, bool]  # topic, payload, qos, retain
+Render = Callable[[Any], Iterable[Message]]
+BATCH = 512
+IDLE_WAIT_S = 0.05
+RECONNECT_MIN_S, RECONNECT_MAX_S = 0.2, 5.0
+WARN_EVERY_S = 10.0
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
+def new_client(address: BrokerAddress, client_id: str) -> mqtt.Client:
+    """A paho client (MQTT 3.1.1, callback API v2) for `address`, not yet connected."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+    if address.username is not None:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    client.max_inflight_messages_set(1000)
+    return client
+
+
+def set_nodelay(client: mqtt.Client) -> None:
+    sock = client.socket()
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class Connection(threading.Thread):
+    """One gateway connection and the worker thread that owns it."""
+
+    def __init__(
+        self, address: BrokerAddress, client_id: str, render: Render, bound: int, backlog: int,
+        tick: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(name=f"sz-mqtt-{client_id}", daemon=True)
+        self.address, self.client_id, self.render, self.tick = address, client_id, render, tick
+        self.inbox: queue.Queue[Any] = queue.Queue(maxsize=bound)
+        self.backlog: deque[Message] = deque()
+        self.backlog_bound = backlog
+        self.retained: dict[str, Message] = {}
+        self.client = new_client(address, client_id)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.connected = False
+        self.ready = threading.Event()  # connected once and the retained cache published
+        self.last_error = ""
+        self.published = 0
+        self.lost_queue_full = 0
+        self.lost_offline = 0
+        self._halt = threading.Event()
+        self._full_lock = threading.Lock()
+
+    # --- any thread -----------------------------------------------------------------------
+    def submit(self, item: Any) -> bool:
+        try:
+            self.inbox.put_nowait(item)
+            return True
+        except queue.Full:
+            with self._full_lock:
+                self.lost_queue_full += 1
+            return False
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    # --- paho callbacks (run on this worker thread, inside client.loop) ------------------
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self.last_error = f"broker refused the connection: {reason}"
+            return
+        self.connected = True
+        set_nodelay(client)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self.connected = False
+
+    # --- worker ---------------------------------------------------------------------------
+    def run(self) -> None:
+        delay = RECONNECT_MIN_S
+        try:
+            while not self._halt.is_set():
+                if not self.connected:
+                    if self._connect():
+                        delay = RECONNECT_MIN_S
+                        self._republish()
+                        self.ready.set()
+                        continue
+                    self._park(delay)
+                    self.tick()
+                    delay = min(delay * 2, RECONNECT_MAX_S)
+                    continue
+                self._pump(IDLE_WAIT_S)
+            self._flush_on_stop()
+        finally:
+            try:
+                self.client.disconnect()
+                self.client.loop(timeout=0)
+            except Exception:  # best effort on the way out
+                pass
+
+    def _connect(self) -> bool:
+        try:
+            self.client.connect(self.address.host, self.address.port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            self.last_error = f"cannot connect to {self.address.host}:{self.address.port}: {exc}"
+            return False
+        deadline = time.monotonic() + 5.0
+        while not self.connected and time.monotonic() < deadline and not self._halt.is_set():
+            if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                break
+        if not self.connected:
+            self.last_error = self.last_error or "no CONNACK from the broker"
+            self.client.disconnect()
+        return self.connected
+
+    def _park(self, seconds: float) -> None:
+        """While disconnected: keep draining the inbox into the bounded backlog."""
+        deadline = time.monotonic() + seconds
+        while not self._halt.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                item = self.inbox.get(timeout=min(left, IDLE_WAIT_S))
+            except queue.Empty:
+                continue
+            for msg in self.render(item):
+                self._hold(msg)
+
+    def _hold(self, msg: Message) -> None:
+        if msg[3]:
+            self.retained[msg[0]] = msg
+            return
+        if len(self.backlog) >= self.backlog_bound:
+            self.backlog.popleft()
+            self.lost_offline += 1
+        self.backlog.append(msg)
+
+    def _republish(self) -> None:
+        for msg in list(self.retained.values()):
+            self._send(msg)
+        while self.backlog and self.connected:
+            self._send(self.backlog.popleft())
+        self._drain_writes()
+
+    def _send(self, msg: Message) -> None:
+        topic, payload, qos, retain = msg
+        if retain:
+            self.retained[topic] = msg
+        if not self.connected:
+            self._hold(msg)
+            return
+        info = self.client.publish(topic, payload, qos, retain)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self.published += 1
+        elif info.rc == mqtt.MQTT_ERR_NO_CONN:
+            self.connected = False
+            self._hold(msg)
+        else:
+            self.lost_offline += 1
+            self.last_error = f"publish failed: {mqtt.error_string(info.rc)}"
+
+    def _pump(self, wait: float) -> None:
+        try:
+            item = self.inbox.get(timeout=wait)
+        except queue.Empty:
+            if self.client.loop(timeout=0) != mqtt.MQTT_ERR_SUCCESS:
+                self.connected = False
+            self.tick()
+            return
+        n = 0
+        while True:
+            for msg in self.render(item):
+                self._send(msg)
+            n += 1
+            if n >= BATCH:
+                break
+            try:
+                item = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+        self._drain_writes()
+
+    def _drain_writes(self) -> None:
+        """Let paho read acks and flush what the socket did not take (bounded wait)."""
+        rc = self.client.loop(timeout=0)
+        deadline = time.monotonic() + 1.0
+        while rc == mqtt.MQTT_ERR_SUCCESS and self.client.want_write() and time.monotonic() < deadline:
+            rc = self.client.loop(timeout=0.01)
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            self.connected = False
+
+    def _flush_on_stop(self) -> None:
+        """Publish what is still queued (bounded: one pass over the inbox) before closing."""
+        if not self.connected:
+            return
+        for _ in range(self.inbox.qsize()):
+            try:
+                item = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            for msg in self.render(item):
+                self._send(msg)
+        self._drain_writes()
+
+
+class GatewayPublisher:
+    """A few shared connections; devices are spread over them and keep their connection."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        render: Render,
+        *,
+        client_prefix: str,
+        connections: int = 2,
+        queue_bound: int = 20000,
+        backlog_bound: int = 20000,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.address = address
+        self._warned_lost = 0
+        self._warned_at = 0.0
+        self._warn_lock = threading.Lock()
+        self._warn = warn if warn is not None else (lambda line: print(line, file=sys.stderr))
+        self.conns = [
+            Connection(
+                address, f"{client_prefix}-gw{i}", render, queue_bound, backlog_bound, tick=self.check_losses
+            )
+            for i in range(max(1, connections))
+        ]
+        self._route: dict[str, Connection] = {}
+
+    def connection_for(self, key: str) -> Connection:
+        conn = self._route.get(key)
+        if conn is None:
+            conn = self._route[key] = self.conns[len(self._route) % len(self.conns)]
+        return conn
+
+    def preload(self, key: str, messages: Iterable[Message]) -> None:
+        """Retained messages to publish on every connect (call before start())."""
+        conn = self.connection_for(key)
+        for msg in messages:
+            conn.retained[msg[0]] = msg
+
+    def submit(self, key: str, item: Any) -> bool:
+        """Queue an item of `key` (a device id); never blocks. False if it was lost (counted)."""
+        return self.connection_for(key).submit(item)
+
+    def start(self) -> None:
+        for conn in self.conns:
+            conn.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        return all(conn.ready.wait(max(0.0, deadline - time.monotonic())) for conn in self.conns)
+
+    def last_error(self) -> str:
+        return next((c.last_error for c in self.conns if c.last_error), "")
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "published": sum(c.published for c in self.conns),
+            "lost_queue_full": sum(c.lost_queue_full for c in self.conns),
+            "lost_offline": sum(c.lost_offline for c in self.conns),
+            "queued": sum(c.inbox.qsize() + len(c.backlog) for c in self.conns),
+            "connected": sum(1 for c in self.conns if c.connected),
+            "connections": len(self.conns),
+        }
+
+    def lost(self) -> int:
+        s = self.stats()
+        return s["lost_queue_full"] + s["lost_offline"]
+
+    def check_losses(self) -> None:
+        """Report new losses (at most every WARN_EVERY_S); call from any non-engine thread."""
+        lost = self.lost()
+        now = time.monotonic()
+        if lost <= self._warned_lost or now - self._warned_at < WARN_EVERY_S:
+            return
+        with self._warn_lock:
+            s = self.stats()
+            self._warn(
+                f"mqtt: {lost} messages lost so far ({s['lost_queue_full']} queue full, "
+                f"{s['lost_offline']} broker unreachable; {s['queued']} waiting) {self.last_error()}".rstrip()
+            )
+            self._warned_lost, self._warned_at = lost, now
+
+    def close(self, timeout: float = 5.0) -> None:
+        for conn in self.conns:
+            conn.stop()
+        deadline = time.monotonic() + timeout
+        for conn in self.conns:
+            if conn.is_alive():
+                conn.join(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,91 @@
+"""The MQTT service of `smartzone run`: options, start (broker + bridge), how to connect.
+
+    --broker embedded|mosquitto|auto|mqtt://host:port|mqtts://host:port   (default auto)
+    --mqtt-port N    (default 1883; managed backends listen on 127.0.0.1)
+    --no-mqtt
+
+`auto` uses mosquitto when its binary is installed, else the embedded amqtt broker.
+The service is registered by smartzone.cli.run_cmd (endpoints sit below the runtime, so
+this module imports nothing from smartzone.runtime).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from smartzone.cli.errors import UsageError
+from smartzone.endpoints.mqtt.bridge import Bridge
+from smartzone.endpoints.mqtt.broker import Broker, start_broker
+from smartzone.endpoints.mqtt.host import RuntimeLike
+from smartzone.endpoints.mqtt.publisher import BrokerAddress
+
+DEFAULT_PORT = 1883
+NAME = "mqtt"
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("MQTT")
+    g.add_argument(
+        "--broker", default="auto", metavar="BACKEND",
+        help="embedded | mosquitto | auto (mosquitto if installed, else embedded) | mqtt://host:port | "
+        "mqtts://host:port (default: auto)",
+    )
+    g.add_argument("--mqtt-port", type=int, default=DEFAULT_PORT, metavar="N",
+                   help=f"port of the managed broker (default {DEFAULT_PORT})")
+    g.add_argument("--no-mqtt", action="store_true", help="no MQTT broker and no MQTT publishing")
+
+
+class MqttService:
+    """A running broker and the bridge publishing the city on it."""
+
+    def __init__(self, broker: Broker, bridge: Bridge) -> None:
+        self.broker, self.bridge = broker, bridge
+
+    def describe(self) -> list[str]:
+        formats = sorted(set(self.bridge.formats.values()))
+        sc = self.bridge.runtime.scenario
+        lines = list(self.broker.describe())
+        lines.append(
+            f"  publishing {len(self.bridge.wires)} devices on sz/v2/{sc.city}/... over "
+            f"{len(self.bridge.publisher.conns)} connections; telemetry format: {', '.join(formats)}"
+            + (f"; deprecated v1 topics icity/{sc.city}/{{device}}/data" if sc.api_v1 else "")
+        )
+        return lines
+
+    def stats(self) -> dict[str, Any]:
+        return {**self.bridge.stats(), "denied": self.broker.denied_counts()}
+
+    def close(self) -> None:
+        try:
+            self.bridge.close()
+            s = self.bridge.stats()
+            lost = s["lost_queue_full"] + s["lost_offline"]
+            if lost:
+                print(
+                    f"mqtt: {s['published']} messages published, {lost} lost "
+                    f"({s['lost_queue_full']} queue full, {s['lost_offline']} broker unreachable)",
+                    file=sys.stderr,
+                )
+        finally:
+            self.broker.close()
+
+
+def start(runtime: RuntimeLike, args: argparse.Namespace) -> MqttService | None:
+    """Start the broker and the bridge; EndpointError (exit 3) if either cannot start."""
+    if getattr(args, "no_mqtt", False):
+        return None
+    port = getattr(args, "mqtt_port", DEFAULT_PORT)
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--mqtt-port must be from 0 to 65535, got {port}")
+    broker = start_broker(getattr(args, "broker", "auto"), runtime.scenario, host="127.0.0.1", port=port)
+    try:
+        address = BrokerAddress(broker.host, broker.port, broker.service_user, broker.service_password,
+                                tls=bool(getattr(broker, "tls", False)))
+        bridge = Bridge(runtime, address)
+        bridge.start()
+    except BaseException:
+        broker.close()
+        raise
+    return MqttService(broker, bridge)

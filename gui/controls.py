@@ -1,0 +1,225 @@
+"""Actuator controls generated from a device type's commands, and fault injection.
+
+Each command becomes a row: a bool parameter is a switch, an int range a slider, an enum a
+combo box, a float a spin box; single-parameter commands send on interaction, others have a
+Send button. Every action is a DeviceCommand(source="gui") or SetOnline sent through the
+runtime; the widgets follow the device's live state, never the other way round.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from smartzone.core.commands import DeviceCommand, SetOnline
+from smartzone.core.events import CommandResult
+from smartzone.definitions.device_type import Command, DeviceType, Param
+
+Submit = Callable[[DeviceCommand | SetOnline], Any]
+_ids = itertools.count(1)
+
+
+class ParamEditor:
+    """One parameter's widget, with get/set and a 'changed by the user' hook."""
+
+    def __init__(self, name: str, spec: Param, on_commit: Callable[[], None]) -> None:
+        self.name, self.spec = name, spec
+        self.widget: QWidget
+        self.value_label: QLabel | None = None
+        if spec.type == "bool":
+            box = QCheckBox("on")
+            box.clicked.connect(lambda _checked: on_commit())
+            self.widget = box
+        elif spec.type == "enum":
+            combo = QComboBox()
+            combo.addItems(spec.values or [])
+            combo.activated.connect(lambda _i: on_commit())
+            self.widget = combo
+        elif spec.type == "int" and spec.min is not None and spec.max is not None:
+            slider = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(int(spec.min), int(spec.max))
+            slider.setPageStep(max(1, int((spec.max - spec.min) / 10)))
+            self.value_label = QLabel(f"{slider.value()} {spec.unit}".strip())
+            self.value_label.setMinimumWidth(48)
+            slider.valueChanged.connect(lambda v: self.value_label.setText(f"{v} {spec.unit}".strip()))  # type: ignore[union-attr]
+            slider.sliderReleased.connect(on_commit)
+            slider.actionTriggered.connect(lambda _a: None if slider.isSliderDown() else _later(on_commit))
+            self.widget = slider
+        else:
+            spin = QDoubleSpinBox()
+            spin.setDecimals(0 if spec.type == "int" else 2)
+            spin.setRange(spec.min if spec.min is not None else -1e9, spec.max if spec.max is not None else 1e9)
+            spin.setSuffix(f" {spec.unit}" if spec.unit else "")
+            self.widget = spin
+
+    def get(self) -> Any:
+        w = self.widget
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, QComboBox):
+            return w.currentText()
+        if isinstance(w, QSlider):
+            return w.value()
+        assert isinstance(w, QDoubleSpinBox)
+        return int(w.value()) if self.spec.type == "int" else w.value()
+
+    def set(self, value: Any) -> None:
+        w = self.widget
+        if isinstance(w, QSlider) and w.isSliderDown():
+            return  # never fight the user's hand
+        w.blockSignals(True)
+        try:
+            if isinstance(w, QCheckBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, QComboBox):
+                w.setCurrentText(str(value))
+            elif isinstance(w, QSlider):
+                w.setValue(int(value))
+                if self.value_label is not None:
+                    self.value_label.setText(f"{int(value)} {self.spec.unit}".strip())
+            elif isinstance(w, QDoubleSpinBox):
+                w.setValue(float(value))
+        finally:
+            w.blockSignals(False)
+
+
+def _later(fn: Callable[[], None]) -> None:
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, fn)  # after the slider applied the keyboard/page step
+
+
+class ControlPanel(QWidget):
+    """Commands and faults for one device; rebuilt when the selection changes."""
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__()
+        self._submit = submit
+        self.device: str | None = None
+        self.dtype: DeviceType | None = None
+        self.editors: dict[str, dict[str, ParamEditor]] = {}
+        self._feeds: list[tuple[str, ParamEditor]] = []  # (state var, editor) kept in sync with the device
+        self.online = True
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(8, 8, 8, 8)
+        self._layout.setSpacing(10)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setProperty("muted", True)
+
+    def load(self, device: str, dtype: DeviceType, state: Mapping[str, Any], online: bool) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item.widget() is not None and item.widget() is not self.result_label:
+                item.widget().deleteLater()
+        self.device, self.dtype, self.editors, self._feeds = device, dtype, {}, []
+        if dtype.commands:
+            box = QGroupBox("Commands")
+            form = QFormLayout(box)
+            form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+            form.setHorizontalSpacing(12)
+            form.setVerticalSpacing(10)
+            for name, command in dtype.commands.items():
+                form.addRow(self._label(name, command), self._row(name, command))
+            self._layout.addWidget(box)
+        else:
+            note = QLabel("This device is a sensor: it takes no commands.")
+            note.setProperty("muted", True)
+            self._layout.addWidget(note)
+        self._layout.addWidget(self._faults_box(dtype))
+        self._layout.addWidget(self.result_label)
+        self._layout.addStretch(1)
+        self.result_label.setText("")
+        self.update_state(state, online)
+
+    def _label(self, name: str, command: Command) -> QLabel:
+        label = QLabel(name.replace("_", " "))
+        label.setToolTip(command.description)
+        return label
+
+    def _row(self, action: str, command: Command) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        editors: dict[str, ParamEditor] = {}
+        single = len(command.params) == 1
+        for pname, spec in command.params.items():
+            ed = ParamEditor(pname, spec, (lambda a=action: self.send_from_editors(a)) if single else (lambda: None))
+            editors[pname] = ed
+            if not single:
+                layout.addWidget(QLabel(pname))
+            layout.addWidget(ed.widget, 1)
+            if ed.value_label is not None:
+                layout.addWidget(ed.value_label)
+            for var, src in command.set.items():
+                if src == f"param.{pname}":
+                    self._feeds.append((var, ed))
+        if not single:
+            button = QPushButton("Send" if command.params else action.replace("_", " ").capitalize())
+            button.clicked.connect(lambda _c=False, a=action: self.send_from_editors(a))
+            layout.addWidget(button)
+        self.editors[action] = editors
+        return row
+
+    def _faults_box(self, dtype: DeviceType) -> QGroupBox:
+        box = QGroupBox("Fault injection")
+        layout = QVBoxLayout(box)
+        self.online_button = QPushButton("Take offline")
+        self.online_button.clicked.connect(self.toggle_online)
+        layout.addWidget(self.online_button)
+        for name, fault in dtype.faults.items():
+            if fault.effect == "offline":
+                continue
+            b = QPushButton(f"{name.replace('_', ' ')} ({fault.effect})")
+            b.setEnabled(False)
+            b.setToolTip("needs the fault engine (smartzone.core.faults): not available in this build")
+            layout.addWidget(b)
+        return box
+
+    # --- actions --------------------------------------------------------------------------
+    def send(self, action: str, params: Mapping[str, Any]) -> None:
+        if self.device is None:
+            return
+        self._submit(DeviceCommand(self.device, action, dict(params), id=f"gui-{next(_ids)}", source="gui"))
+        self.result_label.setText(f"sent {action} {_fmt(params)} …")
+
+    def send_from_editors(self, action: str) -> None:
+        self.send(action, {n: ed.get() for n, ed in self.editors.get(action, {}).items()})
+
+    def toggle_online(self) -> None:
+        if self.device is not None:
+            self._submit(SetOnline(self.device, not self.online, reason="gui"))
+
+    # --- following the device -------------------------------------------------------------
+    def update_state(self, state: Mapping[str, Any], online: bool) -> None:
+        self.online = online
+        self.online_button.setText("Take offline" if online else "Bring online")
+        for var, ed in self._feeds:
+            if var in state:
+                ed.set(state[var])
+
+    def show_result(self, result: CommandResult) -> None:
+        if result.ok:
+            self.result_label.setText(f"✓ {result.action} applied · state {_fmt(result.state)}")
+        else:
+            self.result_label.setText(f"✗ {result.action} rejected ({result.error_code}): {result.error_message}")
+
+
+def _fmt(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())

@@ -1,0 +1,243 @@
+"""The inspector: everything about the selected device.
+
+Live values with units, a scrolling history plot (pyqtgraph), its MQTT topics and Modbus
+registers (copyable), actuator controls and fault injection (controls.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from smartzone_gui.controls import ControlPanel, Submit
+from smartzone_gui.theme import LIGHT, Theme
+from smartzone_gui.wire import modbus_registers, mqtt_topics
+
+from smartzone.core.device import DeviceInfo
+from smartzone.definitions.device_type import DeviceType
+
+PLOT_WINDOW_S = 6 * 3600.0  # simulated seconds shown in the history plot
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.verticalHeader().setVisible(False)
+    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    t.setAlternatingRowColors(True)
+    t.horizontalHeader().setStretchLastSection(True)
+    t.setShowGrid(False)
+    return t
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+class Inspector(QWidget):
+    def __init__(self, submit: Submit) -> None:
+        super().__init__()
+        self.info: DeviceInfo | None = None
+        self.dtype: DeviceType | None = None
+        self.theme = LIGHT
+        self.title = QLabel("No device selected")
+        self.title.setObjectName("title")
+        self.subtitle = QLabel("Click a marker on the map or a device in the tree.")
+        self.subtitle.setObjectName("muted")
+        self.subtitle.setWordWrap(True)
+        self.details = QWidget()
+        self.details_grid = QGridLayout(self.details)
+        self.details_grid.setContentsMargins(0, 2, 0, 4)
+        self.details_grid.setHorizontalSpacing(10)
+        self.details_grid.setVerticalSpacing(2)
+        self.detail_labels: dict[str, QLabel] = {}
+        for n, key in enumerate(("Id", "Type", "Owner", "Address", "Hardware", "Network")):
+            k = QLabel(key)
+            k.setObjectName("muted")
+            v = QLabel("")
+            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.details_grid.addWidget(k, n // 2, (n % 2) * 2)
+            self.details_grid.addWidget(v, n // 2, (n % 2) * 2 + 1)
+            self.detail_labels[key] = v
+        self.details_grid.setColumnStretch(1, 1)
+        self.details_grid.setColumnStretch(3, 1)
+        self.details.setVisible(False)
+        self.badge = QLabel("")
+        self.badge.setObjectName("badge")
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.badge)
+        self.values = _table(["Signal", "Value", "Unit"])
+        self.values.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.values.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.values.horizontalHeader().setStretchLastSection(False)
+        self.signal_combo = QComboBox()
+        self.plot = pg.PlotWidget()
+        self.plot.setMinimumHeight(150)
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.setLabel("bottom", "simulated hours since start")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.curve = self.plot.plot([], [], pen=pg.mkPen("#1e88e5", width=2), stepMode=None)
+        self.controls = ControlPanel(submit)
+        self.topics = _table(["Channel", "Topic"])
+        self.topics.setToolTip("Double-click a row to copy the topic")
+        self.topics.cellDoubleClicked.connect(lambda r, _c: self._copy(self.topics.item(r, 1).text()))
+        self.registers = _table(["Table", "Address", "Name", "Type", "Scale"])
+        live = QWidget()
+        lv = QVBoxLayout(live)
+        lv.setContentsMargins(6, 8, 6, 6)
+        lv.addWidget(self.values, 2)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("History"))
+        row.addWidget(self.signal_combo, 1)
+        lv.addLayout(row)
+        lv.addWidget(self.plot, 3)
+        wire = QWidget()
+        wv = QVBoxLayout(wire)
+        wv.setContentsMargins(6, 8, 6, 6)
+        wv.addWidget(QLabel("MQTT topics (double-click to copy)"))
+        wv.addWidget(self.topics, 2)
+        self.modbus_label = QLabel("Modbus registers")
+        wv.addWidget(self.modbus_label)
+        wv.addWidget(self.registers, 3)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(live, "Live")
+        self.tabs.addTab(self.controls, "Control")
+        self.tabs.addTab(wire, "Wire")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 10, 6)
+        layout.setSpacing(6)
+        layout.addLayout(head)
+        layout.addWidget(self.subtitle)
+        layout.addWidget(self.details)
+        layout.addWidget(self.tabs, 1)
+        self.tabs.setEnabled(False)
+        self._history_key = ""
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.plot.setBackground(theme.base)
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setPen(theme.muted)
+            self.plot.getAxis(axis).setTextPen(theme.muted)
+        self.curve.setPen(pg.mkPen(theme.highlight, width=2))
+
+    # --- selection ------------------------------------------------------------------------
+    def show_device(self, info: DeviceInfo, dtype: DeviceType, city: str, values: Mapping[str, Any],
+                    state: Mapping[str, Any], online: bool, gateway: str | None = None) -> None:
+        self.info, self.dtype = info, dtype
+        self.tabs.setEnabled(True)
+        self.title.setText(info.name)
+        self.subtitle.setVisible(False)
+        self.details.setVisible(True)
+        for key, text in (("Id", info.id), ("Type", dtype.name), ("Owner", f"{info.tenant} · {info.district}"),
+                          ("Address", info.address), ("Hardware", f"{info.vendor} {info.model} · SN {info.serial}"),
+                          ("Network", f"{info.network} · every {info.report_interval:g} s")):
+            self.detail_labels[key].setText(text)
+            self.detail_labels[key].setToolTip(text)
+        rows = list(dtype.signals.items())
+        state_rows = [(f"state.{n}", v) for n, v in dtype.state.items()]
+        self.values.setRowCount(len(rows) + len(state_rows))
+        for r, (name, sig) in enumerate(rows):
+            self._set_row(r, name, "–", sig.unit)
+        for r, (name, var) in enumerate(state_rows, start=len(rows)):
+            self._set_row(r, name, "–", var.unit)
+        self.signal_combo.blockSignals(True)
+        self.signal_combo.clear()
+        self.signal_combo.addItems([n for n, s in rows if s.datatype in ("float", "int", "enum", "bool")])
+        self.signal_combo.blockSignals(False)
+        topics = mqtt_topics(city, info, dtype)
+        self.topics.setRowCount(len(topics))
+        for r, t in enumerate(topics):
+            self.topics.setItem(r, 0, QTableWidgetItem(t.channel + (" (retained)" if t.retained else "")))
+            self.topics.setItem(r, 1, QTableWidgetItem(t.topic))
+        self.topics.resizeColumnToContents(0)
+        regs = modbus_registers(dtype)
+        self.registers.setRowCount(len(regs))
+        for r, reg in enumerate(regs):
+            cells = [reg.table + (" (rw)" if reg.writable else ""), reg.address_text, reg.name, reg.datatype,
+                     f"×{reg.scale:g}" if reg.scale != 1 else ""]
+            for c, text in enumerate(cells):
+                self.registers.setItem(r, c, QTableWidgetItem(text))
+        self.registers.resizeColumnsToContents()
+        self.modbus_label.setText(
+            f"Modbus registers · type code {dtype.modbus.type_code}, map v{dtype.modbus.map_version}"
+            + (f" · {gateway}" if gateway else " · gateway: Modbus endpoint not running")
+        )
+        self.controls.load(info.id, dtype, state, online)
+        self.update_live(values, state, online, False)
+        self._history_key = ""
+
+    def _set_row(self, r: int, name: str, value: str, unit: str) -> None:
+        for c, text in enumerate((name, value, unit)):
+            item = QTableWidgetItem(text)
+            if c == 1:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.values.setItem(r, c, item)
+
+    # --- live -----------------------------------------------------------------------------
+    def update_live(self, values: Mapping[str, Any], state: Mapping[str, Any], online: bool, fault: bool) -> None:
+        if self.dtype is None:
+            return
+        r = 0
+        for name in self.dtype.signals:
+            if name in values:
+                self.values.item(r, 1).setText(_fmt(values[name]))
+            r += 1
+        for name in self.dtype.state:
+            if name in state:
+                self.values.item(r, 1).setText(_fmt(state[name]))
+            r += 1
+        text, colour = ("FAULT", self.theme.fault) if fault else (
+            ("ONLINE", self.theme.online) if online else ("OFFLINE", self.theme.offline))
+        self.badge.setText(text)
+        self.badge.setStyleSheet(f"background: {colour};")
+        self.controls.update_state(state, online)
+
+    def update_history(self, history: list[tuple[float, Mapping[str, Any]]], now: float) -> None:
+        name = self.signal_combo.currentText()
+        if not name or self.dtype is None:
+            return
+        key = f"{name}:{len(history)}:{history[-1][0] if history else 0}:{int(now) // 60}"
+        if key == self._history_key:
+            return
+        self._history_key = key
+        sig = self.dtype.signals[name]
+        index = {v: i for i, v in enumerate(sig.values or [])}
+        xs: list[float] = []
+        ys: list[float] = []
+        for t, vals in history:
+            if t < now - PLOT_WINDOW_S or name not in vals:
+                continue
+            v = vals[name]
+            xs.append(t / 3600.0)
+            ys.append(float(index.get(v, 0)) if isinstance(v, str) else float(v))
+        if xs:  # hold the last value up to "now" so the plot scrolls with the clock
+            xs.append(now / 3600.0)
+            ys.append(ys[-1])
+        self.curve.setData(xs, ys, stepMode=None)
+        self.plot.setXRange(max(0.0, now - PLOT_WINDOW_S) / 3600.0, max(now, 1.0) / 3600.0, padding=0)
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)

@@ -1,0 +1,349 @@
+"""The SmartZone main window: map in the centre, devices left, inspector right, logs below.
+
+All live data arrives as one Frame per timer tick from the Session; only devices named in
+the frame are redrawn. Every action goes through the Session to the runtime API.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from smartzone_gui import theme as themes
+from smartzone_gui.device_tree import DeviceTree
+from smartzone_gui.feed import Frame
+from smartzone_gui.inspector import Inspector
+from smartzone_gui.log_view import LogPanel
+from smartzone_gui.map_view import CityMap
+from smartzone_gui.panels import EndpointsPanel, NetworkPanel, TrafficPanel
+from smartzone_gui.rows import event_row, message_row
+from smartzone_gui.run_bar import RunBar
+from smartzone_gui.session import FRAME_HZ, Session
+
+from smartzone.core.events import CommandResult
+from smartzone.definitions.errors import DefinitionError
+
+MAX_RECENT = 8
+STEP_SECONDS = 60.0
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.settings = settings if settings is not None else QSettings("SmartZone", "SmartZone")
+        self.setWindowTitle("SmartZone")
+        self.resize(1500, 920)
+        self.online: dict[str, bool] = {}
+        self.state: dict[str, dict[str, Any]] = {}
+        self.values: dict[str, Any] = {}  # latest readings of actuators (their level colours the marker)
+        self.faults: dict[str, set[str]] = {}
+        self.selected: str | None = None
+        self._ticks = 0
+        self._rate_mark = (time.monotonic(), 0)
+        self.frame_ms = 0.0
+        self._build()
+        dark = self.settings.value("dark", False, type=bool)
+        self.dark_action.setChecked(bool(dark))
+        self.apply_theme(bool(dark))
+        session.loaded.connect(self._on_loaded)
+        session.frame.connect(self._on_frame)
+        session.run_state.connect(self.bar.set_state)
+        session.services_changed.connect(self._on_services)
+        self.bar.set_state("ready")
+
+    # --- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.bar = RunBar()
+        self.addToolBar(self.bar)
+        self.map = CityMap()
+        self.tenant_f, self.type_f, self.district_f = QComboBox(), QComboBox(), QComboBox()
+        filters = QHBoxLayout()
+        filters.setContentsMargins(10, 6, 10, 6)
+        filters.setSpacing(6)
+        for label, combo in (("Tenant", self.tenant_f), ("Type", self.type_f), ("District", self.district_f)):
+            filters.addSpacing(8)
+            filters.addWidget(QLabel(label))
+            filters.addWidget(combo)
+            combo.setMinimumWidth(140)
+            combo.currentIndexChanged.connect(self._apply_filter)
+        filters.addStretch(1)
+        fit = QPushButton("Fit")
+        fit.setToolTip("Show the whole city")
+        fit.clicked.connect(self.map.fit)
+        filters.addWidget(fit)
+        centre = QWidget()
+        cv = QVBoxLayout(centre)
+        cv.setContentsMargins(0, 0, 0, 0)
+        cv.setSpacing(0)
+        cv.addLayout(filters)
+        cv.addWidget(self.map, 1)
+        self.setCentralWidget(centre)
+        self.tree = DeviceTree()
+        self.inspector = Inspector(self.session.submit)
+        self.events = LogPanel(["Sim time", "Kind", "Device", "Detail"], "Filter events (kind, device, text)…")
+        self.events.set_widths([150, 80, 130])
+        self.traffic, self.network, self.endpoints = TrafficPanel(), NetworkPanel(), EndpointsPanel()
+        self.bottom = QTabWidget()
+        self.bottom.setDocumentMode(True)
+        for widget, title in ((self.events, "Event log"), (self.traffic, "Traffic"),
+                              (self.network, "Network"), (self.endpoints, "Endpoints")):
+            self.bottom.addTab(widget, title)
+        self.docks = {
+            "Devices": self._dock("Devices", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "Inspector": self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
+            "Logs": self._dock("Logs and endpoints", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea),
+        }
+        self.docks["Devices"].setMinimumWidth(250)
+        self.docks["Inspector"].setMinimumWidth(400)
+        self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [290, 460], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Logs"]], [250], Qt.Orientation.Vertical)
+        self.status_scenario, self.status_online, self.status_rate = QLabel(), QLabel(), QLabel()
+        for w in (self.status_scenario, self.status_online, self.status_rate):
+            self.statusBar().addPermanentWidget(w)
+        self._menus()
+        self.map.device_clicked.connect(self.select_device)
+        self.tree.device_selected.connect(self.select_device)
+        self.bar.open_action.triggered.connect(self.open_dialog)
+        self.bar.run_action.triggered.connect(self.session.toggle)
+        self.bar.step_action.triggered.connect(lambda: self.session.step(STEP_SECONDS))
+        self.bar.reset_action.triggered.connect(self.reset)
+        self.bar.speed_changed.connect(self.session.set_speed)
+        self.inspector.signal_combo.currentIndexChanged.connect(lambda _i: self._refresh_history(force=True))
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        features = QDockWidget.DockWidgetFeature
+        dock.setFeatures(features.DockWidgetMovable | features.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _menus(self) -> None:
+        file = self.menuBar().addMenu("&File")
+        file.addAction(self.bar.open_action)
+        self.recent_menu = file.addMenu("Open &Recent")
+        file.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file.addAction(quit_action)
+        sim = self.menuBar().addMenu("&Simulation")
+        for a in (self.bar.run_action, self.bar.step_action, self.bar.reset_action):
+            sim.addAction(a)
+        view = self.menuBar().addMenu("&View")
+        self.dark_action = QAction("&Dark theme", self, checkable=True, shortcut=QKeySequence("Ctrl+Shift+D"))
+        self.dark_action.toggled.connect(self.apply_theme)
+        view.addAction(self.dark_action)
+        fit = QAction("&Fit map", self, shortcut=QKeySequence("Ctrl+0"))
+        fit.triggered.connect(self.map.fit)
+        view.addAction(fit)
+        view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        self._refresh_recent()
+
+    def apply_theme(self, dark: bool) -> None:
+        theme = themes.DARK if dark else themes.LIGHT
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            themes.apply(app, theme)
+        self.settings.setValue("dark", dark)
+        self.map.apply_theme(theme)
+        self.inspector.apply_theme(theme)
+        for device in self.map.markers:
+            self._redraw(device)
+
+    # --- scenario -------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = str(Path(self.session.path).parent) if self.session.path else str(Path.cwd())
+        path, _ = QFileDialog.getOpenFileName(self, "Open scenario", start, "Scenarios (*.yaml *.yml)")
+        if path:
+            self.open_scenario(path)
+
+    def open_scenario(self, path: str | None, seed: int | None = None) -> bool:
+        try:
+            self.session.open(path, seed=seed)
+        except DefinitionError as exc:
+            QMessageBox.critical(self, "Invalid scenario", str(exc))
+            return False
+        if self.session.path:
+            recent = [p for p in self._recent() if p != self.session.path]
+            self.settings.setValue("recent", [self.session.path, *recent][:MAX_RECENT])
+            self._refresh_recent()
+        return True
+
+    def set_speed(self, speed: float) -> None:
+        self.session.set_speed(speed)
+        self.bar.set_speed(speed)
+
+    def reset(self) -> None:
+        self.session.reset(seed=self.bar.seed.value())
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_scenario(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    def _on_loaded(self) -> None:
+        rt = self.session.runtime
+        assert rt is not None
+        sc = rt.scenario
+        self.setWindowTitle(f"SmartZone — {sc.name} ({Path(rt.source).name})")
+        kinds = {t: dt.kind for t, dt in rt.catalog.types.items()}
+        self.online, self.state, self.faults, self.values, self.selected = {}, {}, {}, {}, None
+        for device in rt.devices:
+            live = rt.live.get(device)
+            self.online[device] = live.online if live else True
+            self.state[device] = dict(live.state) if live else {}
+            if live and kinds.get(rt.devices[device].type) == "actuator":
+                self.values[device] = dict(live.values)
+        self.map.load(sc, rt.devices.values(), kinds)
+        self.tree.load(rt.devices.values(), {t.id: t.name for t in sc.tenants},
+                       {d.id: d.name for d in sc.districts}, {t: dt.name for t, dt in rt.catalog.types.items()})
+        for combo, values in ((self.tenant_f, sorted({d.tenant for d in rt.devices.values()})),
+                              (self.type_f, sorted({d.type for d in rt.devices.values()})),
+                              (self.district_f, sorted({d.district for d in rt.devices.values()}))):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem("All", None)
+            for v in values:
+                combo.addItem(v, v)
+            combo.blockSignals(False)
+        for device in rt.devices:
+            self._redraw(device)
+        self.events.model.clear()
+        self.traffic.log.model.clear()
+        self.network.load(Counter(d.network for d in rt.devices.values()), None)
+        self.bar.seed.setValue(min(rt.seed, self.bar.seed.maximum()))
+        self.bar.set_speed(self.session.speed)
+        self.status_scenario.setText(f"{sc.name} · {len(rt.devices):,} devices · seed {rt.seed}")
+        self.bar.clock.setText(rt.iso_time(0).replace("T", " ")[:19])
+
+    def _on_services(self) -> None:
+        rt = self.session.runtime
+        self.endpoints.load(self.session.services, self.session.service_errors, rt.scenario if rt else None)
+        self.traffic.load(self.session.services)
+
+    def _apply_filter(self) -> None:
+        self.map.set_filter(self.tenant_f.currentData(), self.type_f.currentData(), self.district_f.currentData())
+
+    # --- selection ------------------------------------------------------------------------
+    def select_device(self, device: str) -> None:
+        rt = self.session.runtime
+        if rt is None or device not in rt.devices or device == self.selected:
+            return
+        previous, self.selected = self.selected, device
+        self.map.select(device)
+        for d in (previous, device):
+            if d is not None:
+                self._redraw(d)
+        self.tree.select(device)
+        info = rt.devices[device]
+        live = rt.live.get(device)
+        self.inspector.show_device(info, rt.catalog.types[info.type], rt.scenario.city,
+                                   live.values if live else {}, self.state.get(device, {}),
+                                   self.online.get(device, True))
+        self._refresh_history(force=True)
+
+    def _redraw(self, device: str) -> None:
+        self.map.update_marker(device, self.online.get(device, True), bool(self.faults.get(device)),
+                               self.state.get(device, {}), self.values.get(device))
+
+    # --- frames ---------------------------------------------------------------------------
+    def _on_frame(self, frame: Frame) -> None:
+        t0 = time.perf_counter()
+        rt = self.session.runtime
+        if rt is None:
+            return
+        self.bar.clock.setText(rt.iso_time(frame.sim_time).replace("T", " ")[:19])
+        self.online.update(frame.online)
+        for device, values in frame.states.items():
+            self.state[device] = dict(values)
+        for device, faults in frame.faults.items():
+            active = self.faults.setdefault(device, set())
+            for name, on in faults.items():
+                (active.add if on else active.discard)(name)
+        kinds = self.map.kinds
+        moved_level = []
+        for device, values in frame.values.items():
+            info = rt.devices.get(device)
+            if info is not None and kinds.get(info.type) == "actuator":
+                self.values[device] = values
+                moved_level.append(device)
+        for device in moved_level:
+            self._redraw(device)
+        for device in set(frame.online) | set(frame.states) | set(frame.faults):
+            self._redraw(device)
+            self.tree.set_online(device, self.online.get(device, True), bool(self.faults.get(device)))
+        iso = rt.iso_time
+        if frame.events:
+            self.events.add([event_row(e, iso) for e in frame.events])
+        if frame.messages:
+            self.traffic.log.add([message_row(r, rt.devices.get(r.device), rt.scenario.city, iso)
+                                  for r in frame.messages])
+        sel = self.selected
+        if sel is not None:
+            for e in frame.events:
+                if isinstance(e, CommandResult) and e.device == sel and e.source == "gui":
+                    self.inspector.controls.show_result(e)
+            if sel in frame.changed_devices:
+                live = rt.live.get(sel)
+                if live is not None:
+                    self.inspector.update_live(live.values, self.state.get(sel, live.state),
+                                               self.online.get(sel, True), bool(self.faults.get(sel)))
+        self._ticks += 1
+        if self._ticks % max(1, FRAME_HZ // 4) == 0:
+            self._refresh_history()
+        if self._ticks % max(1, FRAME_HZ // 2) == 0:
+            self._slow_refresh()
+        self.frame_ms = (time.perf_counter() - t0) * 1000.0
+
+    def _refresh_history(self, force: bool = False) -> None:
+        if self.selected is None or self.session.feed is None or self.session.runtime is None:
+            return
+        if force:
+            self.inspector._history_key = ""
+        self.inspector.update_history(self.session.feed.history(self.selected), self.session.runtime.sim_time)
+
+    def _slow_refresh(self) -> None:
+        feed = self.session.feed
+        if feed is None:
+            return
+        self.network.update_stats(feed.network_stats())
+        self.traffic.refresh()
+        now = time.monotonic()
+        mark_t, mark_n = self._rate_mark
+        rate = (feed.total_readings - mark_n) / max(1e-6, now - mark_t)
+        self._rate_mark = (now, feed.total_readings)
+        online = sum(1 for v in self.online.values() if v)
+        self.status_online.setText(f"{online:,} / {len(self.online):,} online")
+        self.status_rate.setText(f"{rate:,.1f} readings/s · frame {self.frame_ms:.1f} ms")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.session.close()
+        super().closeEvent(event)

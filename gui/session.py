@@ -1,0 +1,173 @@
+"""One open scenario in the GUI: its Runtime, its services (endpoints) and the frame timer.
+
+The engine runs on its own thread (Runtime). The session subscribes a LiveFeed to the bus
+(callbacks only append) and a QTimer on the GUI thread drains it at FRAME_HZ, emitting one
+`frame` signal per tick. Every action goes through the runtime's public API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from smartzone_gui.feed import Frame, LiveFeed
+
+from smartzone.core.commands import DeviceCommand, SetOnline
+from smartzone.runtime.api import Runtime
+from smartzone.runtime.services import Service, registered
+
+FRAME_HZ = 20
+
+
+class Session(QObject):
+    """Owns the runtime of the open scenario; the widgets only talk to this object."""
+
+    loaded = Signal()  # a (new) runtime is in place: rebuild the views
+    frame = Signal(object)  # a Frame, FRAME_HZ times per second while a scenario is open
+    run_state = Signal(str)  # "ready", "running", "paused", "finished"
+    services_changed = Signal()
+
+    def __init__(self, service_args: list[str] | None = None, start_services: bool = True,
+                 service_options: argparse.Namespace | None = None) -> None:
+        super().__init__()
+        self.runtime: Runtime | None = None
+        self.feed: LiveFeed | None = None
+        self.path: str | None = None
+        self.services: list[tuple[str, Service]] = []
+        self.service_errors: dict[str, str] = {}
+        self.service_args = list(service_args or [])
+        self.service_options = service_options
+        self.start_services = start_services
+        self.speed = 1.0
+        self._started = False
+        self._unsubscribe: Callable[[], None] | None = None
+        self._state = "ready"
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000 // FRAME_HZ)
+        self._timer.timeout.connect(self._tick)
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def open(self, scenario: str | Path | None, seed: int | None = None) -> None:
+        """Load a scenario (raises DefinitionError on a bad file; the current one stays open then)."""
+        runtime = Runtime.load(scenario, seed=seed, speed=self.speed)
+        self.close()
+        self.runtime = runtime
+        self.path = runtime.source
+        self.feed = LiveFeed({d.id: d.network for d in runtime.devices.values()})
+        self._unsubscribe = runtime.subscribe(self.feed.on_event)
+        self._started = False
+        self._start_services(runtime)
+        self._timer.start()
+        self.loaded.emit()
+        self._set_state("ready")
+
+    def _start_services(self, runtime: Runtime) -> None:
+        self.services, self.service_errors = [], {}
+        if not self.start_services:
+            self.services_changed.emit()
+            return
+        parser = argparse.ArgumentParser(add_help=False)
+        specs = registered()
+        for spec in specs:
+            spec.add_options(parser)
+        args, _unknown = parser.parse_known_args(self.service_args)
+        if self.service_options is not None:  # options parsed by `smartzone gui` win
+            for key, value in vars(self.service_options).items():
+                if hasattr(args, key):
+                    setattr(args, key, value)
+        for spec in specs:
+            try:
+                service = spec.start(runtime, args)
+            except Exception as exc:  # an endpoint that cannot start is shown, not fatal
+                self.service_errors[spec.name] = str(exc) or type(exc).__name__
+                continue
+            if service is not None:
+                self.services.append((spec.name, service))
+        self.services_changed.emit()
+
+    def close(self) -> None:
+        """Stop the engine and every service of the open scenario (idempotent)."""
+        self._timer.stop()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.runtime is not None:
+            self.runtime.stop()
+        for _name, service in reversed(self.services):
+            with contextlib.suppress(Exception):
+                service.close()
+        self.services = []
+        self.runtime = None
+
+    def reset(self, seed: int | None = None) -> None:
+        """Reload the open scenario from time zero (with `seed`, or the current seed)."""
+        if self.path is None:
+            return
+        keep = self.runtime.seed if (seed is None and self.runtime is not None) else seed
+        self.open(self.path, seed=keep)
+
+    # --- run controls ---------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def _set_state(self, state: str) -> None:
+        self._state = state
+        self.run_state.emit(state)
+
+    def start(self) -> None:
+        """Start (first time) or resume the simulation."""
+        rt = self.runtime
+        if rt is None or self._state == "finished":
+            return
+        if not self._started:
+            self._started = True
+            rt.start()
+        else:
+            rt.resume()
+        self._set_state("running")
+
+    def pause(self) -> None:
+        if self.runtime is not None and self._started and self._state == "running":
+            self.runtime.pause()
+            self._set_state("paused")
+
+    def toggle(self) -> None:
+        self.pause() if self._state == "running" else self.start()
+
+    def step(self, seconds: float | None = None) -> None:
+        """Advance one event (or `seconds` of simulated time) and stay paused."""
+        rt = self.runtime
+        if rt is None or self._state == "finished":
+            return
+        if not self._started:
+            self._started = True
+            rt.start()
+        rt.step(seconds)
+        self._set_state("paused")
+
+    def set_speed(self, speed: float) -> None:
+        self.speed = speed
+        if self.runtime is not None:
+            self.runtime.set_speed(speed)
+
+    # --- actions --------------------------------------------------------------------------
+    def submit(self, command: DeviceCommand | SetOnline) -> Any:
+        """Send a command through the runtime (the result also arrives on the bus)."""
+        if self.runtime is None:
+            return None
+        return self.runtime.submit(command)
+
+    # --- frames ---------------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self.feed is None or self.runtime is None:
+            return
+        frame: Frame = self.feed.drain()
+        frame.sim_time = max(frame.sim_time, self.runtime.sim_time)
+        if self._started and self._state != "finished" and self.runtime.engine.finished.is_set():
+            self._set_state("finished")
+        self.frame.emit(frame)

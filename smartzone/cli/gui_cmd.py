@@ -1,0 +1,66 @@
+"""`smartzone gui [SCENARIO]`: open the desktop window (needs the [gui] extra: PySide6).
+
+PySide6 is imported only inside the handler, so a headless install without the extra
+still runs every other command; without it this command says what to install (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from smartzone.cli.errors import EXIT_USAGE, UsageError
+from smartzone.runtime.services import registered
+
+GUI_MISSING = "the GUI needs PySide6 and pyqtgraph: install smartzone[gui] (pip install 'smartzone[gui]')"
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("gui", help="open the desktop GUI on a scenario (default: Bologna)")
+    p.add_argument("scenario", nargs="?", help="scenario file or shipped name")
+    p.add_argument("--seed", type=int, help="master random seed (default: the scenario's)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
+    p.add_argument("--start", action="store_true", help="start the simulation at once")
+    p.add_argument("--no-endpoints", action="store_true", help="do not start the MQTT/Modbus endpoints")
+    for spec in registered():  # the same endpoint options as `smartzone run`
+        spec.add_options(p)
+    p.set_defaults(handler=gui)
+
+
+def ensure_gui_package() -> bool:
+    """Make `smartzone_gui` importable; from a source checkout, prefer its gui/ folder."""
+    source = Path(__file__).resolve().parents[2] / "gui"
+    if "smartzone_gui" not in sys.modules and (source / "__init__.py").is_file() and (
+        source.parent / "pyproject.toml"
+    ).is_file():
+        spec = importlib.util.spec_from_file_location(
+            "smartzone_gui", source / "__init__.py", submodule_search_locations=[str(source)]
+        )
+        if spec is not None and spec.loader is not None:
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["smartzone_gui"] = module
+            spec.loader.exec_module(module)
+    return importlib.util.find_spec("smartzone_gui") is not None
+
+
+def gui_available() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("PySide6", "pyqtgraph"))
+
+
+def gui(args: argparse.Namespace) -> int:
+    if not gui_available():
+        print(f"smartzone: {GUI_MISSING}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.speed <= 0:
+        raise UsageError(f"--speed must be positive, got {args.speed:g}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError("--seed must be zero or positive")
+    if not ensure_gui_package():
+        print(f"smartzone: {GUI_MISSING}", file=sys.stderr)
+        return EXIT_USAGE
+    app = importlib.import_module("smartzone_gui.app")
+    return int(app.run_app(args.scenario, seed=args.seed, speed=args.speed, start=args.start,
+                           endpoints=not args.no_endpoints, service_options=args))

@@ -1,0 +1,53 @@
+"""The engine->GUI buffer: coalescing, bounded history, loss counting (plain Python, no Qt)."""
+
+from __future__ import annotations
+
+from smartzone_gui.feed import HISTORY_POINTS, MAX_MESSAGES_PER_FRAME, LiveFeed
+
+from smartzone.core.events import CommandResult, Reading, StateChanged, StatusChanged
+
+
+def test_drain_coalesces_to_the_latest_value_per_device() -> None:
+    feed = LiveFeed({"a": "lora"})
+    for seq in range(1, 6):
+        feed.on_event(Reading(float(seq), "a", seq, {"x": seq}))
+    frame = feed.drain()
+    assert frame.readings == 5 and frame.values == {"a": {"x": 5}} and frame.sim_time == 5.0
+    assert len(frame.messages) == 5
+    empty = feed.drain()
+    assert empty.readings == 0 and not empty.values and empty.sim_time == 5.0
+
+
+def test_notable_events_are_kept_in_order() -> None:
+    feed = LiveFeed()
+    events = [StateChanged(1.0, "l", {"level": 40}, "gui"), StatusChanged(2.0, "l", False, "gui"),
+              CommandResult(3.0, "l", "c1", "dim", "gui", True, {"level": 40})]
+    for e in events:
+        feed.on_event(e)
+    frame = feed.drain()
+    assert frame.events == events
+    assert frame.states == {"l": {"level": 40}} and frame.online == {"l": False}
+    assert frame.changed_devices == {"l"}
+
+
+def test_seq_gaps_count_as_losses_per_network_profile() -> None:
+    feed = LiveFeed({"a": "lora", "b": "nbiot"})
+    for seq in (1, 2, 5, 6):
+        feed.on_event(Reading(float(seq), "a", seq, {}, measured=seq - 0.5))
+    feed.on_event(Reading(1.0, "b", 1, {}))
+    stats = feed.network_stats()
+    assert stats["lora"].delivered == 4 and stats["lora"].lost == 2
+    assert stats["lora"].latency_mean == 0.5 and stats["lora"].latency_max == 0.5
+    assert stats["nbiot"].delivered == 1 and stats["nbiot"].lost == 0
+
+
+def test_history_and_message_buffers_are_bounded() -> None:
+    feed = LiveFeed()
+    n = HISTORY_POINTS + MAX_MESSAGES_PER_FRAME + 10
+    for seq in range(1, n + 1):
+        feed.on_event(Reading(float(seq), "a", seq, {"x": seq}))
+    history = feed.history("a")
+    assert len(history) == HISTORY_POINTS and history[-1] == (float(n), {"x": n})
+    frame = feed.drain()
+    assert len(frame.messages) == MAX_MESSAGES_PER_FRAME
+    assert frame.dropped_messages == n - MAX_MESSAGES_PER_FRAME

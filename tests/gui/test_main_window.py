@@ -1,0 +1,181 @@
+"""The main window against a real runtime (offscreen): run, watch, select, command, fault, pause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+WAIT_MS = 15_000
+
+
+def open_testville(window: Any, speed: float = 3600.0) -> Any:
+    assert window.open_scenario(str(FIXTURES / "testville.yaml"))
+    window.set_speed(speed)
+    return window.session.runtime
+
+
+def light(window: Any) -> str:
+    return next(d for d, i in window.session.runtime.devices.items() if i.type == "street-light")
+
+
+def test_open_run_and_values_change(window: Any, qtbot: Any) -> None:
+    rt = open_testville(window)
+    assert len(window.map.markers) == len(rt.devices) == 5
+    assert set(window.tree.items) == set(rt.devices)
+    clock0 = window.bar.clock.text()
+    window.session.start()
+    qtbot.waitUntil(lambda: window.session.feed.total_readings >= 5, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.bar.clock.text() != clock0, timeout=WAIT_MS)
+    assert window.bar.run_action.text() == "Pause"
+    assert "readings" in window.traffic.log.count.text() or window.traffic.log.model.rowCount() > 0
+
+
+def test_click_marker_selects_device_and_shows_wire(window: Any, qtbot: Any) -> None:
+    open_testville(window)
+    window.show()
+    qtbot.waitExposed(window)
+    device = light(window)
+    pos = window.map.marker_pos(device).toPoint()
+    qtbot.mouseClick(window.map.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: window.selected == device, timeout=WAIT_MS)
+    assert window.inspector.title.text() == window.session.runtime.devices[device].name
+    assert window.tree.tree.currentItem() is window.tree.items[device]
+    topics = [window.inspector.topics.item(r, 1).text() for r in range(window.inspector.topics.rowCount())]
+    assert f"sz/v2/testville/comune/street-light/{device}/cmd" in topics
+    names = [window.inspector.registers.item(r, 2).text() for r in range(window.inspector.registers.rowCount())]
+    assert "energy" in names and "state.level" in names
+
+
+def test_dim_a_street_light_changes_its_state(window: Any, qtbot: Any) -> None:
+    open_testville(window, speed=1.0)
+    window.session.start()
+    device = light(window)
+    window.select_device(device)
+    slider = window.inspector.controls.editors["dim"]["level"].widget
+    slider.setValue(40)
+    slider.sliderReleased.emit()  # what the user's hand does
+    qtbot.waitUntil(lambda: window.state.get(device, {}).get("level") == 40, timeout=WAIT_MS)
+    assert window.state[device]["mode"] == "manual" and window.state[device]["on"] is True
+    qtbot.waitUntil(lambda: window.inspector.controls.result_label.text().startswith("✓ dim"), timeout=WAIT_MS)
+    rows = {window.inspector.values.item(r, 0).text(): window.inspector.values.item(r, 1).text()
+            for r in range(window.inspector.values.rowCount())}
+    assert rows["state.level"] == "40"
+    log = [window.events.model.rows[i][0] for i in range(len(window.events.model.rows))]
+    assert any(r[1] == "command" and r[2] == device and "dim from gui ok" in r[3] for r in log)
+
+
+def test_rejected_command_is_shown_and_changes_nothing(window: Any, qtbot: Any) -> None:
+    open_testville(window, speed=1.0)
+    window.session.start()
+    device = light(window)
+    window.select_device(device)
+    before = dict(window.state[device])
+    window.inspector.controls.send("dim", {"level": 150})
+    qtbot.waitUntil(lambda: "rejected (invalid_params)" in window.inspector.controls.result_label.text(),
+                    timeout=WAIT_MS)
+    assert window.state[device] == before
+
+
+def test_take_a_device_offline_changes_its_marker(window: Any, qtbot: Any) -> None:
+    open_testville(window, speed=1.0)
+    window.session.start()
+    device = light(window)
+    window.select_device(device)
+    marker = window.map.markers[device]
+    assert marker.brush().style() != Qt.BrushStyle.NoBrush
+    window.inspector.controls.online_button.click()
+    qtbot.waitUntil(lambda: marker.brush().style() == Qt.BrushStyle.NoBrush, timeout=WAIT_MS)
+    assert window.tree.items[device].text(1) == "offline"
+    assert window.inspector.badge.text() == "OFFLINE"
+    assert window.inspector.controls.online_button.text() == "Bring online"
+    window.inspector.controls.online_button.click()
+    qtbot.waitUntil(lambda: marker.brush().style() != Qt.BrushStyle.NoBrush, timeout=WAIT_MS)
+    assert window.tree.items[device].text(1) == "online"
+
+
+def test_pause_step_and_resume(window: Any, qtbot: Any) -> None:
+    rt = open_testville(window, speed=600.0)
+    window.bar.run_action.trigger()
+    qtbot.waitUntil(lambda: rt.sim_time > 60, timeout=WAIT_MS)
+    window.bar.run_action.trigger()
+    assert window.session.state == "paused" and window.bar.run_action.text() == "Resume"
+    qtbot.waitUntil(lambda: rt.paused, timeout=WAIT_MS)
+    frozen = rt.sim_time
+    qtbot.wait(300)  # a few frames: a paused simulation does not move
+    assert rt.sim_time == frozen
+    window.bar.step_action.trigger()
+    qtbot.waitUntil(lambda: rt.sim_time == pytest.approx(frozen + 60.0), timeout=WAIT_MS)
+    window.bar.run_action.trigger()
+    assert window.session.state == "running"
+    qtbot.waitUntil(lambda: rt.sim_time > frozen + 120, timeout=WAIT_MS)
+
+
+def test_reset_with_a_new_seed_reloads_from_zero(window: Any, qtbot: Any) -> None:
+    rt = open_testville(window, speed=3600.0)
+    window.session.start()
+    qtbot.waitUntil(lambda: rt.sim_time > 600, timeout=WAIT_MS)
+    window.bar.seed.setValue(42)
+    window.bar.reset_action.trigger()
+    new = window.session.runtime
+    assert new is not rt and new.seed == 42 and not rt.running
+    assert window.session.state == "ready" and new.sim_time == 0.0
+    assert window.bar.clock.text().startswith("2026-11-23 00:00:00")
+
+
+def test_filters_hide_markers(window: Any) -> None:
+    open_testville(window)
+    window.type_f.setCurrentIndex(window.type_f.findData("street-light"))
+    visible = {d for d, m in window.map.markers.items() if m.isVisible()}
+    assert visible == {d for d, i in window.session.runtime.devices.items() if i.type == "street-light"}
+    window.type_f.setCurrentIndex(0)
+    assert all(m.isVisible() for m in window.map.markers.values())
+
+
+def test_tree_search_filters_devices(window: Any) -> None:
+    open_testville(window)
+    window.tree.search.setText("l-0002")
+    hidden = {d for d, item in window.tree.items.items() if item.isHidden()}
+    assert hidden == set(window.session.runtime.devices) - {"l-0002"}
+
+
+def test_dark_theme_toggle_and_recent_files(window: Any, settings: Any) -> None:
+    open_testville(window)
+    window.dark_action.setChecked(True)
+    assert window.map.theme.dark and settings.value("dark", type=bool)
+    window.dark_action.setChecked(False)
+    assert not window.map.theme.dark
+    assert settings.value("recent")[0].endswith("testville.yaml")
+    assert next(a.text() for a in window.recent_menu.actions()).endswith("testville.yaml")
+
+
+def test_a_bad_scenario_is_reported_and_the_open_one_stays(window: Any, monkeypatch: Any) -> None:
+    rt = open_testville(window)
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda _p, _t, text: shown.append(text))
+    broken = FIXTURES.parent / "broken" / "unknown-key.yaml"
+    assert not window.open_scenario(str(broken))
+    assert shown and "unknown-key.yaml" in shown[0]
+    assert window.session.runtime is rt
+
+
+def test_endpoints_panel_says_not_running_without_services(qtbot: Any, settings: Any) -> None:
+    from smartzone_gui.main_window import MainWindow
+    from smartzone_gui.session import Session
+
+    session = Session(start_services=True, service_args=["--no-mqtt", "--no-modbus"])
+    win = MainWindow(session, settings)
+    qtbot.addWidget(win)
+    try:
+        win.open_scenario(str(FIXTURES / "testville.yaml"))
+        if not session.services:
+            texts = [win.endpoints.grid.itemAt(i).widget().text() for i in range(win.endpoints.grid.count())]
+            assert any("No endpoint is running" in t for t in texts)
+            assert "not running" in win.traffic.status.text()
+    finally:
+        session.close()

@@ -88,6 +88,10 @@ class Device:
         self._enum_index.update(
             {f"state.{n}": {v: i for i, v in enumerate(s.values or [])} for n, s in dtype.state.items()}
         )
+        # Network and fault hooks (core/network, core/faults): None / bus.publish = a perfect link.
+        self.clear_to_send: Callable[[float], bool] | None = None
+        self.distort: Callable[[Reading], Reading] | None = None
+        self.transmit: Callable[[Reading], None] = bus.publish
 
     # --- what behaviour models read (Scope) -------------------------------------------
     def ctx_value(self, name: str, t: float) -> float:
@@ -132,11 +136,15 @@ class Device:
         return changed
 
     def send(self, t: float) -> None:
-        """Emit a reading now (only while online)."""
-        if not self.online:
+        """Send a reading now (only while online and while the radio may transmit).
+
+        `seq` counts readings sent; the link decides whether and when each arrives.
+        """
+        if not self.online or (self.clear_to_send is not None and not self.clear_to_send(t)):
             return
         self.seq += 1
-        self.bus.publish(Reading(t, self.id, self.seq, dict(self.values)))
+        reading = Reading(t, self.id, self.seq, dict(self.values))
+        self.transmit(reading if self.distort is None else self.distort(reading))
 
     def run(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
         """The device's SimPy process: sample on its report schedule and on spontaneous changes."""

@@ -88,3 +88,34 @@ class FaultChanged(Event):
     fault: str
     active: bool
     params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStats(Event):
+    """Cumulative traffic counters of one link (network profile) or backhaul/gateway.
+
+    `dropped` = sum of `drops` by reason (loss, queue, outage, offline); `throttled` counts
+    readings a duty-cycle limit kept from being sent at all (they take no seq number).
+    `latency` summarises delivery delays in seconds (count, mean, p50, p95, p99, max).
+    """
+
+    kind: ClassVar[str] = "netstats"
+    link: str
+    scope: str
+    sent: int
+    delivered: int
+    dropped: int
+    duplicated: int
+    throttled: int
+    drops: Mapping[str, int] = field(default_factory=dict)
+    latency: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineChanged(Event):
+    """A scripted timeline event started or ended."""
+
+    kind: ClassVar[str] = "timeline"
+    name: str
+    active: bool
+    description: str = ""

@@ -6,7 +6,7 @@ sequence of events. Everything random draws from a named stream of the master se
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +19,11 @@ from smartzone.core.commands import CommandRejected, DeviceCommand, SetOnline, r
 from smartzone.core.context import CityContext
 from smartzone.core.device import Device, DeviceInfo
 from smartzone.core.events import CommandResult
+from smartzone.core.faults import FAULT_COMMANDS, FaultCommand, FaultManager
+from smartzone.core.network import Network
 from smartzone.core.placement import random_point
 from smartzone.core.rng import derive_seed, stream
+from smartzone.core.timeline import Timeline
 from smartzone.definitions.catalog import Catalog
 from smartzone.definitions.scenario import Scenario
 
@@ -46,6 +49,7 @@ class World:
         seed: int | None = None,
         env: simpy.Environment | None = None,
         bus: EventBus | None = None,
+        network: bool = True,
     ) -> None:
         self.scenario = scenario
         self.catalog = catalog
@@ -60,6 +64,11 @@ class World:
         )
         self.devices: dict[str, Device] = {}
         self._build()
+        self.network = Network(scenario.networks, self.env, self.bus, self.seed, enabled=network)
+        for device in self.devices.values():
+            self.network.attach(device)
+        self.faults = FaultManager(self)
+        self.timeline = Timeline(self, scenario.timeline)
         self._started = False
 
     def _build(self) -> None:
@@ -99,36 +108,82 @@ class World:
         self.env.process(self.ctx.weather_process(self.env))
         for device in self.devices.values():
             self.env.process(device.run(self.env))
+        for proc in (*self.network.processes(), *self.timeline.processes()):
+            self.env.process(proc)
 
     def run(self, until: float) -> None:
         """Run as fast as possible up to simulated time `until` (tests, fast mode)."""
         self.start()
         self.env.run(until=until)
 
-    def execute(self, command: DeviceCommand | SetOnline) -> CommandResult | None:
-        """Apply a command now; device commands return (and publish) their result."""
+    def execute(
+        self,
+        command: DeviceCommand | SetOnline | FaultCommand,
+        on_result: Callable[[CommandResult | None], None] | None = None,
+    ) -> CommandResult | None:
+        """Apply a command; device commands publish a CommandResult.
+
+        A device command that crosses a simulated downlink returns None at once; its result
+        is published (and passed to *on_result*) when the device applies it: that is when
+        it acks. *on_result* is called exactly once for every command (None if no result).
+        Fault commands raise FaultRejected (a ValueError) when they name unknown things.
+        """
+        if isinstance(command, FAULT_COMMANDS):
+            self.faults.execute(command)
+            return self._done(None, on_result)
         t = self.now
         device = self.devices.get(command.device)
         if isinstance(command, SetOnline):
             if device is not None:
                 device.set_online(command.online, t, command.reason)
-            return None
+            return self._done(None, on_result)
         try:
             if device is None:
                 raise CommandRejected("unknown_device", f"no device '{command.device}'")
             updates = resolve(device.dtype, command.action, command.params)
             if not device.online:
                 raise CommandRejected("device_offline", f"device '{device.id}' is offline")
-            cause = f"{command.source}:{command.id}" if command.id else command.source
-            state = device.apply_state(updates, t, cause)
-            result = CommandResult(t, command.device, command.id, command.action, command.source, True, state)
         except CommandRejected as exc:
-            result = CommandResult(
-                t, command.device, command.id, command.action, command.source, False,
-                error_code=exc.code, error_message=exc.message,
-            )
+            return self._done(self._publish(self._rejected(command, exc)), on_result)
+        link = self.network.links.get(device.id)
+        if link is None:
+            return self._done(self._publish(self._apply(device, command, updates)), on_result)
+        lost = CommandRejected("device_offline", "")
+
+        def arrived() -> None:
+            self._done(self._publish(self._apply(device, command, updates)), on_result)
+
+        def failed(why: str) -> None:
+            lost.message = f"device '{device.id}' did not answer: {why}"
+            self._done(self._publish(self._rejected(command, lost)), on_result)
+
+        link.downlink(arrived, failed)
+        return None
+
+    @staticmethod
+    def _done(
+        result: CommandResult | None, on_result: Callable[[CommandResult | None], None] | None
+    ) -> CommandResult | None:
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    def _publish(self, result: CommandResult) -> CommandResult:
         self.bus.publish(result)
         return result
+
+    def _rejected(self, command: DeviceCommand, exc: CommandRejected) -> CommandResult:
+        return CommandResult(
+            self.now, command.device, command.id, command.action, command.source, False,
+            error_code=exc.code, error_message=exc.message,
+        )
+
+    def _apply(self, device: Device, command: DeviceCommand, updates: dict[str, Any]) -> CommandResult:
+        if not device.online:  # it went offline while the command was on its way
+            return self._rejected(command, CommandRejected("device_offline", f"device '{device.id}' is offline"))
+        cause = f"{command.source}:{command.id}" if command.id else command.source
+        state = device.apply_state(updates, self.now, cause)
+        return CommandResult(self.now, command.device, command.id, command.action, command.source, True, state)
 
     def snapshot(self, ids: Iterable[str] | None = None) -> dict[str, DeviceSnapshot]:
         """Copies of live device data (call on the engine thread)."""

@@ -17,6 +17,7 @@ from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.errors import DefinitionError, Problem
 from smartzone.definitions.loader import load_model, problem_at
 from smartzone.definitions.modbus_layout import MAX_UNITS, build_layout
+from smartzone.definitions.network_checks import check_networks
 from smartzone.definitions.scenario import Scenario
 from smartzone.definitions.yaml_source import SourceDoc
 
@@ -161,6 +162,7 @@ def check_scenario(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Probl
                 if t not in tenants:
                     out.append(problem_at(doc, ("users", i, "grants", kind, j), f"unknown tenant '{t}'"))
     out += _check_gateways(sc, doc, catalog)
+    out += check_networks(sc, doc, catalog)
     return out
 
 

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from smartzone.definitions.base import Duration, Id, Strict
+from smartzone.definitions.network import Networks
+from smartzone.definitions.timeline import TimelineEvent
 
 PayloadFormat = Literal["native", "senml", "ngsi-ld"]
 
@@ -106,6 +108,8 @@ class Scenario(Strict):
     tenants: list[Tenant] = Field(min_length=1)
     users: list[User] = Field(default_factory=list)
     fleets: list[Fleet] = Field(min_length=1)
+    networks: Networks = Field(default_factory=Networks, description="network profiles and backhauls")
+    timeline: list[TimelineEvent] = Field(default_factory=list, description="scripted events")
     gateways: list[Gateway] = Field(
         default_factory=list, description="Modbus TCP gateways (none declared: one per tenant and district)"
     )

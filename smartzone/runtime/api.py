@@ -21,10 +21,11 @@ from smartzone.core.bus import Subscriber
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import CommandResult, Event
+from smartzone.core.faults import FaultCommand
 from smartzone.core.world import DeviceSnapshot, World
 from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.scenario import Scenario
-from smartzone.runtime.engine import Engine, command_call
+from smartzone.runtime.engine import Engine
 from smartzone.runtime.live import LiveState
 
 
@@ -129,13 +130,33 @@ class Runtime:
         """Receive facts on the engine thread (keep callbacks short: enqueue and return)."""
         return self.world.bus.subscribe(callback, kinds)
 
-    def submit(self, command: DeviceCommand | SetOnline) -> Future[CommandResult | None]:
-        """Queue a command; the future resolves with its result once the engine applied it."""
+    def submit(self, command: DeviceCommand | SetOnline | FaultCommand) -> Future[CommandResult | None]:
+        """Queue a command; the future resolves with its result once the device applied it.
+
+        A device command crosses the device's simulated downlink first (an NB-IoT command
+        arrives seconds later in simulated time), so the result is the device's ack.
+        SetOnline and fault commands resolve with None; a bad fault command with FaultRejected.
+        """
+        fut: Future[CommandResult | None] = Future()
+
+        def run(world: World) -> None:
+            try:
+                world.execute(command, fut.set_result)
+            except BaseException as exc:
+                if not fut.done():
+                    fut.set_exception(exc)
+
         if not self.engine.is_alive() and not self.engine.finished.is_set():
-            fut: Future[CommandResult | None] = Future()
-            fut.set_result(self.world.execute(command))
+            run(self.world)
             return fut
-        return self.engine.call(command_call(command))
+
+        def engine_failed(call: Future[Any]) -> None:
+            exc = call.exception()
+            if exc is not None and not fut.done():
+                fut.set_exception(exc)
+
+        self.engine.call(run).add_done_callback(engine_failed)
+        return fut
 
     def snapshot(self, timeout: float = 5.0) -> dict[str, DeviceSnapshot]:
         """Copies of every device's live data, taken on the engine thread."""

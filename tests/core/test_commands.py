@@ -59,7 +59,7 @@ def test_rejected_command_changes_nothing(small_scenario: Scenario, catalog: Cat
 
 
 def test_accepted_command_publishes_state_and_result(small_scenario: Scenario, catalog: Catalog) -> None:
-    world = World(small_scenario, catalog)
+    world = World(small_scenario, catalog, network=False)  # downlink delay: tests/core/test_network_commands.py
     events: list = []
     world.bus.subscribe(events.append, (StateChanged, CommandResult))
     world.run(600)

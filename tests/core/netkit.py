@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import simpy
+import yaml
 
 from smartzone.core.events import Reading
 from smartzone.core.network.link import Link, ProfileRef
 from smartzone.core.network.profiles import LinkProfile
 from smartzone.core.network.stats import Counters
 from smartzone.core.rng import stream
+from smartzone.definitions.catalog import Catalog, load_scenario
+from smartzone.definitions.scenario import Scenario
 
 
 def drive(profile: LinkProfile, n: int, interval: float = 10.0, seed: int = 1) -> tuple[Link, list[Reading]]:
@@ -26,3 +32,19 @@ def drive(profile: LinkProfile, n: int, interval: float = 10.0, seed: int = 1) -
     env.process(sender())
     env.run()
     return link, got
+
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "testville.yaml"
+
+
+def scenario_file(tmp_path: Path, **changes: Any) -> Path:
+    """testville.yaml with top-level sections replaced (fleets, networks, timeline, ...)."""
+    data = yaml.safe_load(FIXTURE.read_text())
+    data.update(changes)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def scenario_with(tmp_path: Path, catalog: Catalog, **changes: Any) -> Scenario:
+    return load_scenario(scenario_file(tmp_path, **changes), catalog)

@@ -11,8 +11,10 @@ without a command grant, on the embedded and the mosquitto backends, so such a c
 never reaches the bridge):
 - a cmd whose topic names a tenant the device does not belong to (the publisher's grant
   covered the topic's tenant, not the device's): refused, nothing is executed;
-- a retained cmd: its publisher and age are unknown and it would replay on every
-  reconnect, so it is refused (clear it with an empty retained message).
+- a retained cmd replayed to the bridge when it (re)subscribes: its publisher and age are
+  unknown, so it is refused and never executed (clear it with an empty retained message).
+  MQTT 3.1.1 clears the retain flag on live delivery to an existing subscription, so a
+  retained cmd published while the bridge is connected runs once, like any other cmd.
 """
 
 from __future__ import annotations

@@ -19,9 +19,11 @@ def port_error(host: str, port: int, exc: OSError) -> EndpointError:
     return EndpointError(f"MQTT listener on {host}:{port} could not start: {exc.strerror or exc}")
 
 
-def sub_line(host: str, port: int, user: str | None, password: str | None, topic: str) -> str:
+def sub_line(host: str, port: int, user: str | None, password: str | None, topic: str, tls: bool = False) -> str:
     """A ready-to-paste mosquitto_sub command line with real credentials."""
     parts = ["mosquitto_sub", "-h", host, "-p", str(port)]
+    if tls:
+        parts += ["--capath", "/etc/ssl/certs"]
     if user:
         parts += ["-u", user, "-P", password or "", "-i", f"{user}-sub"]
     parts += ["-t", topic, "-v"]
@@ -65,9 +67,11 @@ class ManagedBrokerBase:
         return describe_lines(self.backend, self.host, self.port, self.scenario, self.limitations)
 
 
-def describe_lines(backend: str, host: str, port: int, scenario: Scenario, limitations: list[str]) -> list[str]:
+def describe_lines(
+    backend: str, host: str, port: int, scenario: Scenario, limitations: list[str], tls: bool = False
+) -> list[str]:
     """URL, each scenario user's credentials, a mosquitto_sub line and the backend's limits."""
-    lines = [f"MQTT broker ({backend}): mqtt://{host}:{port}"]
+    lines = [f"MQTT broker ({backend}): {'mqtts' if tls else 'mqtt'}://{host}:{port}"]
     for u in scenario.users:
         lines.append(
             f"  user {u.name}  password {u.password}  {_user_summary(scenario, u.name)}"
@@ -79,7 +83,7 @@ def describe_lines(backend: str, host: str, port: int, scenario: Scenario, limit
     example = _example(scenario)
     if example is not None:
         user, password, topic = example
-        lines.append("  try: " + sub_line(host, port, user, password, topic))
+        lines.append("  try: " + sub_line(host, port, user, password, topic, tls))
     else:
         lines.append("  the scenario declares no users and no open data: only SmartZone itself can connect")
     lines += [f"  limitation: {text}" for text in limitations]

@@ -3,7 +3,8 @@
 Each event is a SimPy process. At `at` (local time of day, on `day`, or every day with
 `daily`) it multiplies city context factors (ctx.multipliers: traffic, demand,
 demand:DISTRICT), degrades network profiles, cuts backhauls and injects device faults;
-after its length it undoes exactly those changes. Both edges are TimelineChanged events,
+after its length it undoes exactly those changes. Both edges are TimelineChanged events
+(published once the change is in effect),
 and every fault it starts or ends is a FaultChanged event, so a trace replays the day.
 Device selection (fraction/count) draws from the "timeline" stream: same seed, same devices.
 """
@@ -110,7 +111,6 @@ class Timeline:
     def begin(self, ev: TimelineEvent) -> None:
         world = self.world
         self.active.append(ev.name)
-        world.bus.publish(TimelineChanged(world.now, ev.name, True, ev.description))
         self._multiply(ev, True)
         source = f"timeline:{ev.name}"
         for na in ev.network:
@@ -121,6 +121,7 @@ class Timeline:
         for fa, targets in zip(ev.faults, self._targets[ev.name], strict=True):
             for device in targets:
                 world.faults.execute(InjectFault(device, fa.fault, fa.signal, fa.magnitude, source=source))
+        world.bus.publish(TimelineChanged(world.now, ev.name, True, ev.description))
 
     def end(self, ev: TimelineEvent) -> None:
         world = self.world

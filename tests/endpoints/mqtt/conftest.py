@@ -37,8 +37,15 @@ def has_mosquitto() -> bool:
 class Probe:
     """A paho client (VERSION2 callbacks) that records what happens, with bounded waits."""
 
-    def __init__(self, port: int, user: str | None, password: str | None, client_id: str,
-                 clean: bool = True, protocol: int = mqtt.MQTTv311) -> None:
+    def __init__(
+        self,
+        port: int,
+        user: str | None,
+        password: str | None,
+        client_id: str,
+        clean: bool = True,
+        protocol: int = mqtt.MQTTv311,
+    ) -> None:
         kwargs: dict[str, Any] = {"client_id": client_id, "protocol": protocol}
         if protocol != mqtt.MQTTv5:
             kwargs["clean_session"] = clean
@@ -164,8 +171,9 @@ def mqtt_client() -> Iterator[Callable[..., Probe]]:
     """Factory: mqtt_client(broker, user, password, client_id, connect=True, **kw) -> Probe."""
     probes: list[Probe] = []
 
-    def _make(broker: Broker, user: str | None, password: str | None, client_id: str,
-              connect: bool = True, **kwargs: Any) -> Probe:
+    def _make(
+        broker: Broker, user: str | None, password: str | None, client_id: str, connect: bool = True, **kwargs: Any
+    ) -> Probe:
         probe = Probe(broker.port, user, password, client_id, **kwargs)
         probes.append(probe)
         if connect:

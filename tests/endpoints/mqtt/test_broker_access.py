@@ -64,8 +64,9 @@ def clients() -> Iterator[list[Probe]]:
         p.close()
 
 
-def connect(b: Broker, made: list[Probe], user: str | None, client_id: str, password: str | None = "",
-            clean: bool = True) -> Probe:
+def connect(
+    b: Broker, made: list[Probe], user: str | None, client_id: str, password: str | None = "", clean: bool = True
+) -> Probe:
     probe = Probe(b.port, user, CREDS[user] if password == "" else password, client_id, clean=clean)
     made.append(probe)
     assert probe.connect() == 0, f"{user} refused"

@@ -68,9 +68,7 @@ async def admit(
 ) -> tuple[Connect, Identity] | None:
     """Read and judge the CONNECT; on refusal answer, count, close and return None."""
     try:
-        packet_type, raw, offset = await asyncio.wait_for(
-            read_packet(reader, MAX_CONNECT_BYTES), CONNECT_TIMEOUT_S
-        )
+        packet_type, raw, offset = await asyncio.wait_for(read_packet(reader, MAX_CONNECT_BYTES), CONNECT_TIMEOUT_S)
         connect = parse_connect(packet_type, raw, offset)
     except (WireError, asyncio.IncompleteReadError, TimeoutError, ConnectionError):
         await close_writer(writer)

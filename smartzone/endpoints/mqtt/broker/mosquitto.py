@@ -132,7 +132,9 @@ class MosquittoBroker(ManagedBrokerBase):
         try:
             self._proc = subprocess.Popen(
                 [binary, "-c", str(self._dir / "mosquitto.conf")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
             )
         finally:
             log.close()

@@ -1,0 +1,103 @@
+"""Backend choice, start/stop, port errors, denial counts and the external backend."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from smartzone.cli.errors import EndpointError
+from smartzone.endpoints.mqtt.broker import start_broker
+from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
+
+CITY = "sz/v2/accessville"
+needs_mosquitto = pytest.mark.skipif(not has_mosquitto(), reason="mosquitto is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unknown_backend_is_a_clear_error(access_scenario):
+    with pytest.raises(EndpointError, match="unknown broker 'rabbit'"):
+        start_broker("rabbit", access_scenario)
+
+
+@needs_mosquitto
+def test_auto_prefers_mosquitto_when_installed(start_test_broker, access_scenario):
+    assert start_test_broker("auto", access_scenario).backend == "mosquitto"
+
+
+@needs_mosquitto
+def test_mosquitto_busy_port_and_clean_stop(access_scenario):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(EndpointError, match=f"port {port} .*in use"):
+            start_broker("mosquitto", access_scenario, port=port)
+    broker = start_broker("mosquitto", access_scenario)
+    proc, private = broker._proc, broker._dir
+    assert proc is not None and proc.poll() is None
+    broker.close()
+    assert proc.poll() is not None and not private.exists()
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", broker.port))
+
+
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("mosquitto", marks=needs_mosquitto)])
+def test_denied_counts_per_user(backend, start_test_broker, access_scenario, mqtt_client):
+    b = start_test_broker(backend, access_scenario)
+    thief = Probe(b.port, "app", "app-pw", "admin-1")
+    try:
+        assert thief.connect() != 0
+    finally:
+        thief.close()
+    app = mqtt_client(b, "app", "app-pw", "app-count")
+    assert app.subscribe(f"{CITY}/comune/#")[0] >= 0x80
+    app.publish(f"{CITY}/acme/street-light/ap-1/cmd", b"{}")  # read grant only: no command
+    app.publish(f"{CITY}/open/street-light/ol-0001/cmd", b"{}")  # granted: not counted
+    expected = {"app:connect": 1, "app:subscribe": 1, "app:publish": 1}
+    # counting happens on the broker's thread after the PUBACK: wait (bounded) for it
+    deadline = time.monotonic() + 5.0
+    while b.denied_counts() != expected and time.monotonic() < deadline:
+        threading.Event().wait(0.02)
+    assert b.denied_counts() == expected
+
+
+@needs_mosquitto
+def test_external_broker_by_url(start_test_broker, access_scenario, monkeypatch):
+    managed = start_test_broker("mosquitto", access_scenario)
+    url = f"mqtt://{managed.service_user}:{managed.service_password}@127.0.0.1:{managed.port}"
+    ext = start_broker(url, access_scenario)
+    assert (ext.host, ext.port, ext.service_user) == ("127.0.0.1", managed.port, managed.service_user)
+    assert any("external" in lim for lim in ext.limitations)
+    assert ext.describe()[0].endswith(f"mqtt://127.0.0.1:{managed.port}")
+    ext.close()
+    monkeypatch.setenv("SMARTZONE_MQTT_USER", "admin")
+    monkeypatch.setenv("SMARTZONE_MQTT_PASSWORD", "admin-pw")
+    from_env = start_broker(f"mqtt://127.0.0.1:{managed.port}", access_scenario)
+    assert from_env.service_user == "admin"
+    from_env.close()
+    monkeypatch.setenv("SMARTZONE_MQTT_PASSWORD", "wrong")
+    with pytest.raises(EndpointError, match="refused SmartZone"):
+        start_broker(f"mqtt://127.0.0.1:{managed.port}", access_scenario)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:1883", "mqtt://:1883", "mqtt://127.0.0.1:notaport", "mqtt://127.0.0.1:1883/x"]
+)
+def test_bad_external_urls(url, access_scenario):
+    with pytest.raises(EndpointError, match="bad broker URL"):
+        start_broker(url, access_scenario)
+
+
+def test_unreachable_external_broker(access_scenario, monkeypatch):
+    monkeypatch.delenv("SMARTZONE_MQTT_USER", raising=False)
+    with pytest.raises(EndpointError, match="not reachable"):
+        start_broker(f"mqtt://127.0.0.1:{_free_port()}", access_scenario)

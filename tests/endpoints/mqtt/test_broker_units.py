@@ -1,0 +1,120 @@
+"""Pure parts of the broker package: topic rules, client-id binding, wire framing, SUBACK repair."""
+
+from __future__ import annotations
+
+import pytest
+
+from smartzone.endpoints.mqtt.broker.mosquitto import acl_text
+from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, SERVICE_USER, AccessPolicy, filter_within, topic_matches
+from smartzone.endpoints.mqtt.broker.relay import Framer, SubscribeGuard, remaining_length
+from smartzone.endpoints.mqtt.broker.wire import WireError, parse_connect
+
+
+@pytest.mark.parametrize(
+    ("pattern", "topic", "expected"),
+    [
+        ("a/b/#", "a/b/c/d", True),
+        ("a/b/#", "a/b", True),
+        ("a/+/c", "a/x/c", True),
+        ("a/+/c", "a/x/c/d", False),
+        ("a/b/+/+/cmd", "a/b/t/d/cmd/ack", False),
+        ("#", "$SYS/broker", False),
+        ("#", "a", True),
+    ],
+)
+def test_topic_matches(pattern, topic, expected):
+    assert topic_matches(pattern, topic) is expected
+
+
+@pytest.mark.parametrize(
+    ("sub", "pattern", "expected"),
+    [
+        ("a/b/#", "a/b/#", True),
+        ("a/b/c/+", "a/b/#", True),
+        ("a/#", "a/b/#", False),
+        ("a/+/#", "a/b/#", False),
+        ("a/b/+/+/cmd", "a/b/+/+/cmd", True),
+        ("a/b/x/+/cmd", "a/b/+/+/cmd", True),
+        ("a/b/+/+/cmd/#", "a/b/+/+/cmd", False),
+        ("$SYS/#", "#", False),
+    ],
+)
+def test_filter_within(sub, pattern, expected):
+    assert filter_within(sub, pattern) is expected
+
+
+def test_client_ids_bind_to_the_longest_user_name(access_scenario):
+    policy = AccessPolicy(access_scenario, "svc")
+    assert policy.owner_of_client_id("app-traffic-7") == "app-traffic"
+    assert policy.owner_of_client_id("app-7") == "app"
+    assert policy.owner_of_client_id("apple") is None
+    assert policy.owner_of_client_id(f"{SERVICE_USER}-bridge-1") == SERVICE_USER
+    app = policy.authenticate("app", "app-pw")
+    assert app is not None and not policy.client_id_allowed(app, "app-traffic-7")
+    anon = policy.authenticate(None, None)
+    assert anon is not None and anon.name == ANONYMOUS
+    assert policy.client_id_allowed(anon, "dashboard-1") and not policy.client_id_allowed(anon, "admin")
+    assert policy.authenticate("app", "nope") is None and policy.authenticate("ghost", "x") is None
+
+
+def test_acl_file_puts_anonymous_rules_first_and_limits_apps_to_cmd(access_scenario):
+    text = acl_text(AccessPolicy(access_scenario, "svc"))
+    head, _, rest = text.partition("user ")
+    assert "topic read sz/v2/accessville/open/#" in head
+    assert "topic write sz/v2/accessville/comune/+/+/cmd\n" in rest
+    assert "topic readwrite sz/v2/accessville/acme/#" in rest
+    assert f"user {SERVICE_USER}\ntopic readwrite #" in rest
+
+
+def _packet(first: int, body: bytes) -> bytes:
+    return bytes([first]) + remaining_length(len(body)) + body
+
+
+def _subscribe(pid: int, filters: list[str], v5: bool = False) -> bytes:
+    body = pid.to_bytes(2, "big") + (b"\x00" if v5 else b"")
+    for f in filters:
+        body += len(f).to_bytes(2, "big") + f.encode() + b"\x01"
+    return _packet(0x82, body)
+
+
+def test_framer_reassembles_packets_split_anywhere():
+    stream = _packet(0x30, b"\x00\x01t" + b"x" * 300) + _subscribe(7, ["a/#"]) + _packet(0xC0, b"")
+    expected = Framer().feed(stream)
+    assert [t for t, _, _ in expected] == [3, 8, 12]
+    for cut in range(1, len(stream)):
+        framer = Framer()
+        assert framer.feed(stream[:cut]) + framer.feed(stream[cut:]) == expected
+
+
+@pytest.mark.parametrize("v5", [False, True], ids=["v311", "v5"])
+def test_subscribe_guard_trims_and_restores_codes(v5):
+    level, refused = (5, 0x87) if v5 else (4, 0x80)
+    guard = SubscribeGuard(level)
+    raw = _subscribe(9, ["ok/1", "no/1", "ok/2"], v5)
+    ((_, _, off),) = Framer().feed(raw)
+    forward, answer = guard.trim(raw, off, [True, False, True])
+    assert answer is None and forward is not None
+    ((_, fwd, _),) = Framer().feed(forward)
+    assert b"no/1" not in fwd and b"ok/1" in fwd and b"ok/2" in fwd
+    suback = _packet(0x90, b"\x00\x09" + (b"\x00" if v5 else b"") + b"\x01\x00")
+    ((_, sraw, soff),) = Framer().feed(suback)
+    restored = guard.restore(sraw, soff)
+    assert restored[-3:] == bytes([1, refused, 0]) and not guard.pending
+
+
+def test_subscribe_guard_answers_a_fully_refused_subscribe_itself():
+    guard = SubscribeGuard(4)
+    raw = _subscribe(3, ["no/1", "no/2"])
+    ((_, _, off),) = Framer().feed(raw)
+    forward, answer = guard.trim(raw, off, [False, False])
+    assert forward is None and answer == bytes([0x90, 4, 0, 3, 0x80, 0x80])
+
+
+def test_malformed_connects_are_wire_errors():
+    good = b"\x00\x04MQTT\x04\x02\x00\x3c\x00\x01c"
+    ((t, raw, off),) = Framer().feed(_packet(0x10, good))
+    assert parse_connect(t, raw, off).client_id == "c"
+    for bad in (b"\x00\x04MQTX\x04\x02\x00\x3c\x00\x01c", b"\x00\x04MQTT\x04\x03\x00\x3c\x00\x01c", good[:-2]):
+        ((t, raw, off),) = Framer().feed(_packet(0x10, bad))
+        with pytest.raises(WireError):
+            parse_connect(t, raw, off)

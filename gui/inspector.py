@@ -6,7 +6,7 @@ registers (copyable), actuator controls and fault injection (controls.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyqtgraph as pg
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -92,18 +93,17 @@ class Inspector(QWidget):
         self.values.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.values.horizontalHeader().setStretchLastSection(False)
         self.signal_combo = QComboBox()
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
         self.plot.setMinimumHeight(150)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.plot.setLabel("bottom", "simulated hours since start")
-        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.setLabel("bottom", "simulated time (UTC)")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1e88e5", width=2), stepMode=None)
         self.controls = ControlPanel(submit)
         self.topics = _table(["Channel", "Topic"])
         self.topics.setToolTip("Double-click a row to copy the topic")
         self.topics.cellDoubleClicked.connect(lambda r, _c: self._copy(self.topics.item(r, 1).text()))
-        self.registers = _table(["Table", "Address", "Name", "Type", "Scale"])
+        self.registers = _table(["Table", "Address", "Name", "Type", "Scale", "A write runs"])
         live = QWidget()
         lv = QVBoxLayout(live)
         lv.setContentsMargins(6, 8, 6, 6)
@@ -116,6 +116,24 @@ class Inspector(QWidget):
         wire = QWidget()
         wv = QVBoxLayout(wire)
         wv.setContentsMargins(6, 8, 6, 6)
+        self.reach: dict[str, tuple[QLabel, QPushButton]] = {}
+        reach = QGridLayout()
+        reach.setHorizontalSpacing(8)
+        for row, key in enumerate(("MQTT", "Modbus")):
+            name = QLabel(key)
+            name.setObjectName("muted")
+            line = QLabel("")
+            line.setWordWrap(True)
+            line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            line.setStyleSheet("font-family: monospace;")
+            copy = QPushButton("Copy")
+            copy.clicked.connect(lambda _c=False, w=line: self._copy(w.text()))
+            reach.addWidget(name, row, 0)
+            reach.addWidget(line, row, 1)
+            reach.addWidget(copy, row, 2)
+            self.reach[key] = (line, copy)
+        reach.setColumnStretch(1, 1)
+        wv.addLayout(reach)
         wv.addWidget(QLabel("MQTT topics (double-click to copy)"))
         wv.addWidget(self.topics, 2)
         self.modbus_label = QLabel("Modbus registers")
@@ -145,7 +163,8 @@ class Inspector(QWidget):
 
     # --- selection ------------------------------------------------------------------------
     def show_device(self, info: DeviceInfo, dtype: DeviceType, city: str, values: Mapping[str, Any],
-                    state: Mapping[str, Any], online: bool, gateway: str | None = None) -> None:
+                    state: Mapping[str, Any], online: bool, mqtt_line: str | None = None,
+                    modbus_line: str | None = None, gateway: str | None = None) -> None:
         self.info, self.dtype = info, dtype
         self.tabs.setEnabled(True)
         self.title.setText(info.name)
@@ -176,8 +195,8 @@ class Inspector(QWidget):
         regs = modbus_registers(dtype)
         self.registers.setRowCount(len(regs))
         for r, reg in enumerate(regs):
-            cells = [reg.table + (" (rw)" if reg.writable else ""), reg.address_text, reg.name, reg.datatype,
-                     f"×{reg.scale:g}" if reg.scale != 1 else ""]
+            cells = [reg.table, reg.address_text, reg.name, reg.datatype,
+                     f"×{reg.scale:g}" if reg.scale != 1 else "", reg.writes]
             for c, text in enumerate(cells):
                 self.registers.setItem(r, c, QTableWidgetItem(text))
         self.registers.resizeColumnsToContents()
@@ -185,6 +204,10 @@ class Inspector(QWidget):
             f"Modbus registers · type code {dtype.modbus.type_code}, map v{dtype.modbus.map_version}"
             + (f" · {gateway}" if gateway else " · gateway: Modbus endpoint not running")
         )
+        for key, text in (("MQTT", mqtt_line), ("Modbus", modbus_line)):
+            line, copy = self.reach[key]
+            line.setText(text or f"{key} endpoint not running")
+            copy.setEnabled(bool(text))
         self.controls.load(info.id, dtype, state, online)
         self.update_live(values, state, online, False)
         self._history_key = ""
@@ -215,7 +238,8 @@ class Inspector(QWidget):
         self.badge.setStyleSheet(f"background: {colour};")
         self.controls.update_state(state, online)
 
-    def update_history(self, history: list[tuple[float, Mapping[str, Any]]], now: float) -> None:
+    def update_history(self, history: list[tuple[float, Mapping[str, Any]]], now: float,
+                       epoch: Callable[[float], float] = float) -> None:
         name = self.signal_combo.currentText()
         if not name or self.dtype is None:
             return
@@ -231,13 +255,13 @@ class Inspector(QWidget):
             if t < now - PLOT_WINDOW_S or name not in vals:
                 continue
             v = vals[name]
-            xs.append(t / 3600.0)
+            xs.append(epoch(t))
             ys.append(float(index.get(v, 0)) if isinstance(v, str) else float(v))
         if xs:  # hold the last value up to "now" so the plot scrolls with the clock
-            xs.append(now / 3600.0)
+            xs.append(epoch(now))
             ys.append(ys[-1])
         self.curve.setData(xs, ys, stepMode=None)
-        self.plot.setXRange(max(0.0, now - PLOT_WINDOW_S) / 3600.0, max(now, 1.0) / 3600.0, padding=0)
+        self.plot.setXRange(epoch(max(0.0, now - PLOT_WINDOW_S)), epoch(max(now, 60.0)), padding=0)
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)

@@ -1,13 +1,15 @@
 """A bounded, filterable, pausable log table (the event log and the message log use it).
 
-Rows are appended in batches (one batch per frame), the model keeps the newest MAX_ROWS,
-and while paused new rows wait in a bounded backlog that is flushed on resume.
+Items (bus facts) are appended in batches, one batch per frame; the model keeps the newest
+MAX_ROWS and formats an item into text only when a view asks for it (visible rows, or all
+rows while a filter is typed), so thousands of messages per second cost little. While
+paused, new items wait in a bounded backlog that is flushed on resume.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
@@ -24,18 +26,42 @@ from PySide6.QtWidgets import (
 )
 
 MAX_ROWS = 5000
+CACHE_ROWS = 4000
 Index = QModelIndex | QPersistentModelIndex
+Row = tuple[tuple[str, ...], str | None]
+Formatter = Callable[[Any], Row]
+
+
+def _identity(item: Any) -> Row:
+    return item  # type: ignore[no-any-return]
 
 
 class LogModel(QAbstractTableModel):
-    def __init__(self, headers: Sequence[str]) -> None:
+    def __init__(self, headers: Sequence[str], formatter: Formatter = _identity) -> None:
         super().__init__()
         self.headers = list(headers)
-        self.rows: deque[tuple[tuple[str, ...], str | None]] = deque()
+        self.formatter = formatter
+        self.items: deque[Any] = deque()
         self.total = 0
+        self._cache: dict[int, Row] = {}
+
+    def row(self, i: int) -> Row:
+        """The text cells and accent colour of row i (formatted on demand, cached)."""
+        item = self.items[i]
+        key = id(item)
+        row = self._cache.get(key)
+        if row is None:
+            if len(self._cache) > CACHE_ROWS:
+                self._cache.clear()
+            row = self._cache[key] = self.formatter(item)
+        return row
+
+    @property
+    def rows(self) -> list[Row]:
+        return [self.row(i) for i in range(len(self.items))]
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else len(self.items)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return len(self.headers)
@@ -43,7 +69,7 @@ class LogModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        cells, colour = self.rows[index.row()]
+        cells, colour = self.row(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             return cells[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and colour and index.column() == 1:
@@ -55,34 +81,36 @@ class LogModel(QAbstractTableModel):
             return self.headers[section]
         return None
 
-    def append(self, rows: Sequence[tuple[tuple[str, ...], str | None]]) -> None:
-        if not rows:
+    def append(self, items: Sequence[Any]) -> None:
+        if not items:
             return
-        rows = list(rows)[-MAX_ROWS:]
-        self.total += len(rows)
-        overflow = len(self.rows) + len(rows) - MAX_ROWS
+        self.total += len(items)
+        items = list(items)[-MAX_ROWS:]
+        overflow = len(self.items) + len(items) - MAX_ROWS
         if overflow > 0:
             self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
             for _ in range(overflow):
-                self.rows.popleft()
+                self._cache.pop(id(self.items.popleft()), None)
             self.endRemoveRows()
-        start = len(self.rows)
-        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
-        self.rows.extend(rows)
+        start = len(self.items)
+        self.beginInsertRows(QModelIndex(), start, start + len(items) - 1)
+        self.items.extend(items)
         self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
-        self.rows.clear()
+        self.items.clear()
+        self._cache.clear()
         self.endResetModel()
 
 
 class LogPanel(QWidget):
     """Filter box, pause and clear buttons over a LogModel."""
 
-    def __init__(self, headers: Sequence[str], placeholder: str = "Filter…") -> None:
+    def __init__(self, headers: Sequence[str], placeholder: str = "Filter…",
+                 formatter: Formatter = _identity) -> None:
         super().__init__()
-        self.model = LogModel(headers)
+        self.model = LogModel(headers, formatter)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)
@@ -119,7 +147,7 @@ class LogPanel(QWidget):
         layout.setSpacing(6)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
-        self.backlog: deque[tuple[tuple[str, ...], str | None]] = deque(maxlen=MAX_ROWS)
+        self.backlog: deque[Any] = deque(maxlen=MAX_ROWS)
 
     def set_widths(self, widths: Sequence[int]) -> None:
         for c, w in enumerate(widths):
@@ -129,7 +157,7 @@ class LogPanel(QWidget):
     def paused(self) -> bool:
         return self.pause_button.isChecked()
 
-    def add(self, rows: Sequence[tuple[tuple[str, ...], str | None]]) -> None:
+    def add(self, rows: Sequence[Any]) -> None:
         if self.paused:
             self.backlog.extend(rows)
             self.count.setText(f"paused · {len(self.backlog):,} waiting")

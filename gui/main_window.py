@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 from smartzone_gui import theme as themes
 from smartzone_gui.device_tree import DeviceTree
+from smartzone_gui.endpoint_info import mbpoll_line, modbus_place, mqtt_sub_line
 from smartzone_gui.feed import Frame
 from smartzone_gui.inspector import Inspector
 from smartzone_gui.log_view import LogPanel
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self._ticks = 0
         self._rate_mark = (time.monotonic(), 0)
         self.frame_ms = 0.0
+        self._shown = False
         self._build()
         dark = self.settings.value("dark", False, type=bool)
         self.dark_action.setChecked(bool(dark))
@@ -236,13 +238,16 @@ class MainWindow(QMainWindow):
             combo.blockSignals(False)
         for device in rt.devices:
             self._redraw(device)
+        iso, city, devices = rt.iso_time, sc.city, rt.devices
         self.events.model.clear()
+        self.events.model.formatter = lambda e: event_row(e, iso)
         self.traffic.log.model.clear()
+        self.traffic.log.model.formatter = lambda r: message_row(r, devices.get(r.device), city, iso)
         self.network.load(Counter(d.network for d in rt.devices.values()), None)
         self.bar.seed.setValue(min(rt.seed, self.bar.seed.maximum()))
         self.bar.set_speed(self.session.speed)
         self.status_scenario.setText(f"{sc.name} · {len(rt.devices):,} devices · seed {rt.seed}")
-        self.bar.clock.setText(rt.iso_time(0).replace("T", " ")[:19])
+        self.bar.clock.setText(rt.iso_time(0).replace("T", " ")[:19] + " UTC")
 
     def _on_services(self) -> None:
         rt = self.session.runtime
@@ -264,10 +269,16 @@ class MainWindow(QMainWindow):
                 self._redraw(d)
         self.tree.select(device)
         info = rt.devices[device]
+        dtype = rt.catalog.types[info.type]
         live = rt.live.get(device)
-        self.inspector.show_device(info, rt.catalog.types[info.type], rt.scenario.city,
-                                   live.values if live else {}, self.state.get(device, {}),
-                                   self.online.get(device, True))
+        services = self.session.services
+        place = modbus_place(services, device)
+        self.inspector.show_device(
+            info, dtype, rt.scenario.city, live.values if live else {}, self.state.get(device, {}),
+            self.online.get(device, True), mqtt_line=mqtt_sub_line(services, rt.scenario, info),
+            modbus_line=mbpoll_line(place, dtype) if place else None,
+            gateway=f"gateway {place.gateway}, port {place.port}, unit {place.unit}" if place else None,
+        )
         self._refresh_history(force=True)
 
     def _redraw(self, device: str) -> None:
@@ -280,7 +291,7 @@ class MainWindow(QMainWindow):
         rt = self.session.runtime
         if rt is None:
             return
-        self.bar.clock.setText(rt.iso_time(frame.sim_time).replace("T", " ")[:19])
+        self.bar.clock.setText(rt.iso_time(frame.sim_time).replace("T", " ")[:19] + " UTC")
         self.online.update(frame.online)
         for device, values in frame.states.items():
             self.state[device] = dict(values)
@@ -300,12 +311,10 @@ class MainWindow(QMainWindow):
         for device in set(frame.online) | set(frame.states) | set(frame.faults):
             self._redraw(device)
             self.tree.set_online(device, self.online.get(device, True), bool(self.faults.get(device)))
-        iso = rt.iso_time
         if frame.events:
-            self.events.add([event_row(e, iso) for e in frame.events])
+            self.events.add(frame.events)
         if frame.messages:
-            self.traffic.log.add([message_row(r, rt.devices.get(r.device), rt.scenario.city, iso)
-                                  for r in frame.messages])
+            self.traffic.log.add(frame.messages)
         sel = self.selected
         if sel is not None:
             for e in frame.events:
@@ -328,7 +337,9 @@ class MainWindow(QMainWindow):
             return
         if force:
             self.inspector._history_key = ""
-        self.inspector.update_history(self.session.feed.history(self.selected), self.session.runtime.sim_time)
+        rt = self.session.runtime
+        start = rt.scenario.start.timestamp()
+        self.inspector.update_history(self.session.feed.history(self.selected), rt.sim_time, lambda t: start + t)
 
     def _slow_refresh(self) -> None:
         feed = self.session.feed
@@ -343,6 +354,14 @@ class MainWindow(QMainWindow):
         online = sum(1 for v in self.online.values() if v)
         self.status_online.setText(f"{online:,} / {len(self.online):,} online")
         self.status_rate.setText(f"{rate:,.1f} readings/s · frame {self.frame_ms:.1f} ms")
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [300, 500],
+                             Qt.Orientation.Horizontal)
+            self.resizeDocks([self.docks["Logs"]], [240], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.session.close()

@@ -26,7 +26,7 @@ from smartzone_gui.theme import DISTRICT_FILL, LIGHT, Theme
 from smartzone.core.device import DeviceInfo
 from smartzone.definitions.scenario import Scenario
 
-MARKER_PX = 9.0
+MARKER_PX = 7.5
 METRES_PER_DEG = 111_320.0
 
 
@@ -76,6 +76,29 @@ def marker_colour(theme: Theme, kind: str, online: bool, fault: bool, state: Map
     return QColor(theme.online)
 
 
+class DistrictLabel(QGraphicsSimpleTextItem):
+    """A district name on a rounded, translucent plate so it stays readable over markers."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        font = QFont()
+        font.setPointSizeF(9.0)
+        font.setBold(True)
+        self.setFont(font)
+        self.setZValue(30)
+        self.plate = QColor(255, 255, 255, 190)
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().adjusted(-5, -2, 5, 2)
+
+    def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self.plate)
+        painter.drawRoundedRect(self.boundingRect(), 4, 4)
+        super().paint(painter, option, widget)
+
+
 class Marker(QGraphicsEllipseItem):
     def __init__(self, info: DeviceInfo, pos: QPointF) -> None:
         r = MARKER_PX / 2
@@ -86,6 +109,20 @@ class Marker(QGraphicsEllipseItem):
         self.setZValue(10)
         self.setToolTip(f"{info.name}\n{info.id} · {info.type}\n{info.address}")
         self.colour_key: str = ""
+
+
+def _centroid(poly: QPolygonF) -> QPointF:
+    """Area centroid of a simple polygon (falls back to the bounding-box centre)."""
+    pts = [poly.at(i) for i in range(poly.count())]
+    a = cx = cy = 0.0
+    for p, q in zip(pts, pts[1:] + pts[:1], strict=True):
+        cross = p.x() * q.y() - q.x() * p.y()
+        a += cross
+        cx += (p.x() + q.x()) * cross
+        cy += (p.y() + q.y()) * cross
+    if abs(a) < 1e-9:
+        return poly.boundingRect().center()
+    return QPointF(cx / (3 * a), cy / (3 * a))
 
 
 class CityMap(QGraphicsView):
@@ -107,7 +144,7 @@ class CityMap(QGraphicsView):
         self.selected: str | None = None
         self._press: QPointF | None = None
         self.auto_fit = True  # keep the city fitted to the window until the user zooms or pans
-        self._districts: list[tuple[QGraphicsItem, QGraphicsSimpleTextItem, str]] = []
+        self._districts: list[tuple[QGraphicsItem, DistrictLabel, str]] = []
 
     # --- building -------------------------------------------------------------------------
     def load(self, scenario: Scenario, devices: Iterable[DeviceInfo], kinds: Mapping[str, str]) -> None:
@@ -121,14 +158,8 @@ class CityMap(QGraphicsView):
             poly = QPolygonF([proj(lat, lon) for lat, lon in d.polygon])
             item = scene.addPolygon(poly)
             item.setZValue(1)
-            label = QGraphicsSimpleTextItem(d.name)
-            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-            font = QFont()
-            font.setPointSizeF(9.5)
-            font.setBold(True)
-            label.setFont(font)
-            label.setPos(poly.boundingRect().center())
-            label.setZValue(5)
+            label = DistrictLabel(d.name)
+            label.setPos(_centroid(poly))
             scene.addItem(label)
             self._districts.append((item, label, d.kind))
             bounds = bounds.united(poly.boundingRect())
@@ -158,6 +189,9 @@ class CityMap(QGraphicsView):
             item.setPen(pen)  # type: ignore[attr-defined]
             item.setBrush(QBrush(fill))  # type: ignore[attr-defined]
             label.setBrush(QColor(theme.district_label))
+            plate = QColor(theme.base)
+            plate.setAlphaF(0.72)
+            label.plate = plate
         for m in self.markers.values():
             m.colour_key = ""
 

@@ -219,7 +219,11 @@ class TrafficPanel(QWidget):
             stats = getattr(service, "stats", None)
             if callable(stats):
                 try:
-                    counters.extend((name, k, v) for k, v in dict(stats()).items())
+                    for k, v in dict(stats()).items():
+                        if isinstance(v, Mapping):
+                            counters.extend((name, f"{k}: {k2}", v2) for k2, v2 in v.items())
+                        else:
+                            counters.append((name, k, v))
                 except Exception as exc:  # shown, not raised: the endpoint owns its errors
                     counters.append((name, "error", str(exc)))
             lister = getattr(service, "clients", None)

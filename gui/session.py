@@ -71,7 +71,14 @@ class Session(QObject):
             self.services_changed.emit()
             return
         parser = argparse.ArgumentParser(add_help=False)
-        specs = registered()
+        try:
+            import smartzone.cli.run_cmd  # noqa: F401  (registers the endpoint services, as for `smartzone run`)
+
+            specs = registered()
+        except Exception as exc:  # an endpoint package that fails to import is reported, not fatal
+            self.service_errors["endpoints"] = f"{type(exc).__name__}: {exc}"
+            self.services_changed.emit()
+            return
         for spec in specs:
             spec.add_options(parser)
         args, _unknown = parser.parse_known_args(self.service_args)

@@ -9,15 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smartzone.core.device import DeviceInfo
-from smartzone.definitions.device_type import DeviceType, RegisterMap
+from smartzone.definitions.device_type import DeviceType
+from smartzone.definitions.modbus_layout import TABLES, build_layout
 
-WORDS = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2}
 COMMON_BLOCK = [
-    (0, "type code", "uint16"), (1, "map version", "uint16"),
-    (2, "status bits (0 online, 1 fault, 2 battery low)", "uint16"),
-    (3, "seq", "uint32"), (5, "simulated epoch seconds", "uint32"),
+    (0, 1, "type code", "uint16"), (1, 1, "map version", "uint16"),
+    (2, 1, "status bits (0 online, 1 fault, 2 battery low)", "uint16"),
+    (3, 2, "seq", "uint32"), (5, 2, "simulated epoch seconds", "uint32"),
 ]
-TELEMETRY_START = 10
 
 
 @dataclass(frozen=True)
@@ -32,15 +31,19 @@ class Topic:
 class Register:
     table: str
     address: int
+    count: int
     name: str
     datatype: str
     scale: float
-    writable: bool
+    writes: str = ""  # the command a write runs, e.g. "dim(level)"
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.writes)
 
     @property
     def address_text(self) -> str:
-        words = WORDS.get(self.datatype, 1) if self.table in ("input", "holding") else 1
-        return str(self.address) if words == 1 else f"{self.address}-{self.address + words - 1}"
+        return str(self.address) if self.count == 1 else f"{self.address}-{self.address + self.count - 1}"
 
 
 def topic_root(city: str, info: DeviceInfo) -> str:
@@ -62,23 +65,15 @@ def mqtt_topics(city: str, info: DeviceInfo, dtype: DeviceType) -> list[Topic]:
     return out
 
 
-def _name(entry: RegisterMap) -> str:
-    return entry.signal if entry.signal is not None else f"state.{entry.state}"
-
-
 def modbus_registers(dtype: DeviceType) -> list[Register]:
-    """Every register of the type: the common block, then each table in declaration order."""
-    out = [Register("input", a, n, dt, 1.0, False) for a, n, dt in COMMON_BLOCK]
-    tables = [("input", dtype.modbus.input, TELEMETRY_START, False), ("holding", dtype.modbus.holding, 0, True),
-              ("coil", dtype.modbus.coils, 0, True), ("discrete", dtype.modbus.discrete, 0, False)]
-    for table, entries, start, writable in tables:
-        next_addr = start
-        for e in entries:
-            addr = e.address if e.address is not None else next_addr
-            width = WORDS.get(e.datatype, 1) if table in ("input", "holding") else 1
-            next_addr = addr + width
-            dt = e.datatype if table in ("input", "holding") else "bit"
-            out.append(Register(table, addr, _name(e), dt, e.scale, writable))
+    """Every register of the type, from the same layout the Modbus endpoint serves."""
+    layout, _problems = build_layout(dtype)
+    out = [Register("input", a, n, name, dt, 1.0) for a, n, name, dt in COMMON_BLOCK]
+    for table in TABLES:
+        for f in layout.tables.get(table, ()):
+            name = f.name if f.source == "signal" else f"state.{f.name}"
+            writes = f"{f.command}({f.param})" if f.command else ""
+            out.append(Register(table, f.address, f.count, name, f.datatype, f.scale, writes))
     return out
 
 

@@ -18,8 +18,9 @@ def test_street_light_registers_follow_the_declared_order(catalog: Any) -> None:
     assert regs[("input", "power")].address == 11 and regs[("input", "power")].scale == 10
     energy = regs[("input", "energy")]
     assert energy.address == 12 and energy.address_text == "12-13"
-    assert regs[("holding", "state.level")].address == 0 and regs[("holding", "state.level")].writable
-    assert regs[("coil", "state.on")].address == 0
+    assert regs[("holding", "state.level")].address == 0 and regs[("holding", "state.level")].writes == "dim(level)"
+    assert regs[("coils", "state.on")].address == 0 and regs[("coils", "state.on")].writes == "switch(on)"
+    assert not regs[("input", "level")].writable
 
 
 def test_topics_of_a_sensor_have_no_command_channel(catalog: Any) -> None:

@@ -1,0 +1,78 @@
+"""Where the selected device can be reached on the running endpoints (ready-to-paste lines).
+
+Reads the service objects duck-typed (an MQTT service with a `broker` that has host/port,
+a Modbus service with `gateways`, each with a `plan.units` map and a `port`), so the GUI
+keeps working, and says so, when an endpoint is absent or shaped differently.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from smartzone_gui.wire import modbus_registers, topic_root
+
+from smartzone.core.device import DeviceInfo
+from smartzone.definitions.device_type import DeviceType
+from smartzone.definitions.scenario import Scenario, User
+
+
+@dataclass(frozen=True)
+class ModbusPlace:
+    gateway: str
+    host: str
+    port: int
+    unit: int
+
+
+def reader_for(scenario: Scenario, tenant: str) -> User | None:
+    """A scenario user allowed to read `tenant` (admin first, then its owner, then an app)."""
+    for role in ("admin", "owner", "app"):
+        for u in scenario.users:
+            if u.role != role:
+                continue
+            if role == "admin" or (role == "owner" and u.tenant == tenant) or (
+                role == "app" and tenant in u.grants.read
+            ):
+                return u
+    return None
+
+
+def mqtt_broker(services: Sequence[tuple[str, Any]]) -> tuple[str, int] | None:
+    for _name, service in services:
+        broker = getattr(service, "broker", None)
+        host, port = getattr(broker, "host", None), getattr(broker, "port", None)
+        if isinstance(host, str) and isinstance(port, int):
+            return host, port
+    return None
+
+
+def mqtt_sub_line(services: Sequence[tuple[str, Any]], scenario: Scenario, info: DeviceInfo) -> str | None:
+    """mosquitto_sub for every topic of the device, with a real user's credentials."""
+    where = mqtt_broker(services)
+    if where is None:
+        return None
+    parts = ["mosquitto_sub", "-h", where[0], "-p", str(where[1])]
+    user = reader_for(scenario, info.tenant)
+    if user is not None:
+        parts += ["-u", user.name, "-P", user.password, "-i", f"{user.name}-gui"]
+    parts += ["-t", f"{topic_root(scenario.city, info)}/#", "-v"]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def modbus_place(services: Sequence[tuple[str, Any]], device: str) -> ModbusPlace | None:
+    for _name, service in services:
+        for g in getattr(service, "gateways", None) or ():
+            plan = getattr(g, "plan", None)
+            for unit, info in (getattr(plan, "units", None) or {}).items():
+                if getattr(info, "id", None) == device:
+                    return ModbusPlace(str(plan.id), str(getattr(service, "host", "127.0.0.1")), int(g.port), unit)
+    return None
+
+
+def mbpoll_line(place: ModbusPlace, dtype: DeviceType) -> str:
+    """mbpoll reading the unit's common block and telemetry (wire addresses, -0)."""
+    count = max(r.address + r.count for r in modbus_registers(dtype) if r.table == "input")
+    return f"mbpoll -m tcp -p {place.port} -a {place.unit} -0 -t 3 -r 0 -c {min(count, 125)} -1 {place.host}"

@@ -113,6 +113,8 @@ class GatewayHandler(ServerRequestHandler):
         except Exception:  # a bug of ours must not take the connection down
             log.exception("modbus: request %s for unit %d failed", pdu, unit_id)
             return ExceptionResponse(fc, ExcCodes.DEVICE_FAILURE)
+        finally:
+            unit.end_request()
 
 
 class GatewayServer(ModbusTcpServer):

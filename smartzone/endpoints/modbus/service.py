@@ -46,9 +46,13 @@ class RunningGateway:
 def mbpoll_line(port: int, unit: int, layout: Layout, host: str = HOST) -> str:
     """A ready-to-paste mbpoll command reading a unit's common block and telemetry.
 
-    mbpoll counts references from 1 unless given -0; `-0 -r 0` reads wire address 0.
+    mbpoll counts references from 1 unless given -0; `-0 -r 0` reads wire address 0. The
+    count covers the registers mapped without a gap from 0 (a gap would answer 0x02).
     """
-    count = max([10] + [f.end for f in layout.tables["input"]])
+    count = 10
+    for f in layout.tables["input"]:
+        if f.address == count:
+            count = f.end
     return f"mbpoll -m tcp -p {port} -a {unit} -0 -t 3 -r 0 -c {min(count, 125)} -1 {host}"
 
 

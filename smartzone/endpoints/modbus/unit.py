@@ -2,16 +2,20 @@
 refreshes registers from the live values and turns accepted writes into commands.
 
 Reads never wait for the engine: they encode the runtime's LiveState (a thread-safe copy
-of the latest facts). Writes are checked completely first (all-or-nothing), then sent as
-DeviceCommand(source="modbus") through Runtime.submit, exactly like an MQTT `cmd`; the
-response goes out once the engine has applied them.
+of the latest facts). Writes are checked completely first (all-or-nothing: range, type,
+mapping, online), then sent as DeviceCommand(source="modbus") through Runtime.submit,
+exactly like an MQTT `cmd`. Like a real gateway in front of radio devices, the write is
+answered once it is accepted and queued: the command still crosses the device's simulated
+downlink, and the holding registers show the new state when the device has applied it
+(CommandResult / MQTT `state` tell when). The echo of a write (FC5, FC6, FC23) carries
+the written values, as the Modbus specification requires.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
@@ -29,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WRITE_TIMEOUT_S = 5.0  # a paused or busy engine still drains commands within ~50 ms
-_ERROR_CODES = {"invalid_params": ExcCodes.ILLEGAL_VALUE, "device_offline": ExcCodes.GATEWAY_NO_RESPONSE}
 _ids = itertools.count(1)
 
 
@@ -43,6 +45,8 @@ class Unit:
         self.typemap = typemap
         self.runtime = runtime
         self._epoch0 = runtime.scenario.start.timestamp()
+        # a write accepted by the previous action call: pymodbus reads it back at once for the echo
+        self._written: tuple[str, int, list[int] | list[bool]] | None = None
 
     def sim_device(self) -> SimDevice:
         return SimDevice(self.unit_id, simdata=self.typemap.simdata(), action=self.action)
@@ -72,37 +76,43 @@ class Unit:
             return ExcCodes.ILLEGAL_FUNCTION
         if live is None or not live.online:
             return ExcCodes.GATEWAY_NO_RESPONSE
+        written, self._written = self._written, None
         if values is not None:
-            return await self._write(table, address, values)
+            return self._write(table, address, values)
         # block offsets are 0 for every table (TypeMap.simdata starts each block at address 0)
         if table in BIT_TABLES:
-            packed = SimUtils.bitsToRegisters(self.typemap.bits(table, live))
+            bits = self.typemap.bits(table, live)
+            if written is not None and written[0] == table:  # the echo of the write just accepted
+                bits[written[1] : written[1] + len(written[2])] = [bool(b) for b in written[2]]
+            packed = SimUtils.bitsToRegisters(bits)
             registers[: len(packed)] = packed
         else:
             image = self.typemap.registers(table, live, self._epoch0 + self.runtime.sim_time)
+            if written is not None and written[0] == table:
+                image[written[1] : written[1] + len(written[2])] = [int(v) for v in written[2]]
             registers[: len(image)] = image
         return None
 
-    async def _write(self, table: str, address: int, values: list[int] | list[bool]) -> ExcCodes | None:
+    def _write(self, table: str, address: int, values: list[int] | list[bool]) -> ExcCodes | None:
         try:
             planned = self.typemap.commands(table, address, values)
         except WriteRejected as exc:
             log.info("modbus write to %s %s %d refused: %s", self.info.id, table, address, exc)
             return exc.code
-        try:
-            commands = [
-                DeviceCommand(self.info.id, action, params, id=f"modbus-{next(_ids)}", source="modbus")
-                for action, params in planned
-            ]
-            futures = [self.runtime.submit(c) for c in commands]
-            results = await asyncio.wait_for(
-                asyncio.gather(*(asyncio.wrap_future(f) for f in futures)), WRITE_TIMEOUT_S
-            )
-        except TimeoutError:
-            return ExcCodes.GATEWAY_NO_RESPONSE
-        except RuntimeError:  # the simulation has stopped
-            return ExcCodes.DEVICE_FAILURE
-        for result in results:
-            if isinstance(result, CommandResult) and not result.ok:
-                return _ERROR_CODES.get(result.error_code or "", ExcCodes.DEVICE_FAILURE)
+        for action, params in planned:
+            command = DeviceCommand(self.info.id, action, params, id=f"modbus-{next(_ids)}", source="modbus")
+            future = self.runtime.submit(command)
+            if future.done() and future.exception() is not None:  # the simulation has stopped
+                return ExcCodes.DEVICE_FAILURE
+            future.add_done_callback(self._report)
+        self._written = (table, address, list(values))
         return None
+
+    def end_request(self) -> None:
+        """Forget the echo of a write once its request is answered."""
+        self._written = None
+
+    def _report(self, future: Future[CommandResult | None]) -> None:
+        result = None if future.exception() is not None else future.result()
+        if isinstance(result, CommandResult) and not result.ok:
+            log.info("modbus command %s for %s failed: %s", result.command_id, self.info.id, result.error_message)

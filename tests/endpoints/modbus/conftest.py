@@ -1,0 +1,99 @@
+"""Fixtures: a running simulated city with real Modbus gateways on ephemeral 127.0.0.1 ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pymodbus.client import ModbusTcpClient
+
+from smartzone.core.events import CommandResult
+from smartzone.definitions.catalog import Catalog, load_scenario
+from smartzone.endpoints.modbus import ModbusGateways
+from smartzone.runtime.api import Runtime
+
+FIXTURES = Path(__file__).parents[2] / "fixtures"
+RIG = FIXTURES / "modbus" / "test-rig.yaml"
+RIGVILLE = FIXTURES / "modbus" / "rigville.yaml"
+HOST = "127.0.0.1"
+
+
+@dataclass
+class City:
+    rt: Runtime
+    gateways: ModbusGateways
+
+    def settle(self, device: str, results: list, count: int = 1) -> None:
+        """Advance the paused simulation until `count` command results for `device` arrived.
+
+        A Modbus write is answered once accepted; the command then crosses the device's
+        simulated downlink, which needs simulated time to pass.
+        """
+        for _ in range(60):  # at most 10 simulated minutes
+            if len([r for r in results if r.device == device]) >= count:
+                return
+            self.rt.step(10).result(30)
+        raise AssertionError(f"no command result for {device} after 10 simulated minutes: {results}")
+
+    def where(self, device: str) -> tuple[int, int]:
+        """(port, unit id) of a device."""
+        for g in self.gateways.gateways:
+            for unit, info in g.plan.units.items():
+                if info.id == device:
+                    return g.port, unit
+        raise KeyError(device)
+
+
+@pytest.fixture(scope="session")
+def rig_catalog() -> Catalog:
+    catalog = Catalog.builtin()
+    catalog.add_file(RIG)
+    return catalog
+
+
+def _start_city(scenario: Runtime) -> Iterator[City]:
+    rt = scenario
+    gateways = None
+    try:
+        rt.start()
+        rt.pause().result(10)
+        rt.step(7200).result(60)  # two simulated hours: every device has reported at least once
+        gateways = ModbusGateways.start(rt, 0)
+        yield City(rt, gateways)
+    finally:
+        if gateways is not None:
+            gateways.close()
+        rt.stop()
+
+
+@pytest.fixture
+def city(rig_catalog: Catalog) -> Iterator[City]:
+    """Rigville (two declared gateways: test rigs, street lights + parking spots), paused."""
+    yield from _start_city(Runtime(load_scenario(RIGVILLE, rig_catalog), rig_catalog))
+
+
+@pytest.fixture
+def results(city: City) -> Iterator[list[CommandResult]]:
+    """Every CommandResult published during the test (appended on the engine thread)."""
+    seen: list[CommandResult] = []
+    unsubscribe = city.rt.subscribe(seen.append, (CommandResult,))
+    yield seen
+    unsubscribe()
+
+
+@pytest.fixture
+def client_factory() -> Iterator:
+    """make(port) -> a connected pymodbus ModbusTcpClient, closed after the test."""
+    clients: list[ModbusTcpClient] = []
+
+    def make(port: int) -> ModbusTcpClient:
+        client = ModbusTcpClient(HOST, port=port, timeout=5, retries=0)
+        clients.append(client)
+        assert client.connect(), f"cannot connect to {HOST}:{port}"
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

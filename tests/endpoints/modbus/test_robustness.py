@@ -1,0 +1,153 @@
+"""What pymodbus gets wrong, tested on a real gateway: pipelined requests, many clients,
+clients that vanish, malformed frames. After each, the gateway keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import time
+
+from pymodbus.client import AsyncModbusTcpClient
+
+HOST = "127.0.0.1"
+CLIENTS = 50
+READS_PER_CLIENT = 10
+
+
+def read_ir(tid: int, unit: int, address: int, count: int) -> bytes:
+    """A raw Modbus TCP 'read input registers' frame."""
+    return struct.pack(">HHHBBHH", tid, 0, 6, unit, 4, address, count)
+
+
+def recv_frames(sock: socket.socket, n: int, timeout: float = 5.0) -> list[bytes]:
+    """Read `n` complete MBAP frames (bounded by `timeout`)."""
+    sock.settimeout(timeout)
+    buf, frames = b"", []
+    deadline = time.monotonic() + timeout
+    while len(frames) < n and time.monotonic() < deadline:
+        while len(buf) >= 6 and len(buf) >= 6 + int.from_bytes(buf[4:6], "big"):
+            size = 6 + int.from_bytes(buf[4:6], "big")
+            frames.append(buf[:size])
+            buf = buf[size:]
+        if len(frames) >= n:
+            break
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return frames
+
+
+def closed_by_peer(sock: socket.socket, timeout: float = 5.0) -> bool:
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def assert_serving(port: int, unit: int) -> None:
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        s.sendall(read_ir(77, unit, 0, 2))
+        (frame,) = recv_frames(s, 1)
+        assert frame[:2] == (77).to_bytes(2, "big") and frame[7] == 4 and frame[8] == 4
+
+
+def test_requests_pipelined_in_one_segment_are_all_answered_in_order(city) -> None:
+    port, unit = city.where("rig-0001")
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(read_ir(1, unit, 0, 1) + read_ir(2, unit, 1, 1) + read_ir(3, unit, 40, 1))  # one send
+        frames = recv_frames(s, 3)
+        assert [int.from_bytes(f[:2], "big") for f in frames] == [1, 2, 3]
+        assert [f[-2:] for f in frames] == [(900).to_bytes(2, "big"), (3).to_bytes(2, "big"), (1).to_bytes(2, "big")]
+        # 40 requests (480 bytes) in one send: more than pymodbus's 264-byte receive buffer
+        s.sendall(b"".join(read_ir(100 + i, unit, 0, 1) for i in range(40)))
+        frames = recv_frames(s, 40)
+        assert [int.from_bytes(f[:2], "big") for f in frames] == [100 + i for i in range(40)]
+        # a whole request plus the first half of the next one; the rest after the answer
+        second = read_ir(201, unit, 1, 1)
+        s.sendall(read_ir(200, unit, 0, 1) + second[:5])
+        (first,) = recv_frames(s, 1)
+        s.sendall(second[5:])
+        (rest,) = recv_frames(s, 1)
+        assert first[:2] == (200).to_bytes(2, "big") and rest[:2] == (201).to_bytes(2, "big")
+        assert rest[-2:] == (3).to_bytes(2, "big")
+
+
+def test_fifty_concurrent_clients_all_get_live_values(city) -> None:
+    port, unit = city.where("rig-0002")
+
+    async def one(n: int) -> list[list[int]]:
+        client = AsyncModbusTcpClient(HOST, port=port, timeout=10, retries=0)
+        try:
+            assert await client.connect()
+            out = []
+            for _ in range(READS_PER_CLIENT):
+                rr = await client.read_input_registers(10, count=11, device_id=unit)
+                assert not rr.isError()
+                out.append(rr.registers)
+            return out
+        finally:
+            client.close()
+
+    async def main() -> list[list[list[int]]]:
+        return await asyncio.gather(*(one(n) for n in range(CLIENTS)))
+
+    answers = asyncio.run(main())
+    assert len(answers) == CLIENTS
+    flat = [regs for per_client in answers for regs in per_client]
+    assert len(flat) == CLIENTS * READS_PER_CLIENT
+    assert all(regs[0] == 0x85FF and regs[1:3] == [0xCD15, 0x075B] for regs in flat)
+    assert_serving(port, unit)
+
+
+def test_clients_that_connect_and_vanish_do_not_hurt_the_gateway(city) -> None:
+    port, unit = city.where("light-0001")
+    server = next(g.server for g in city.gateways.gateways if g.port == port)
+    for i in range(30):
+        s = socket.create_connection((HOST, port), timeout=5)
+        if i % 3 == 1:
+            s.sendall(read_ir(i, unit, 0, 1)[:5])  # half a request, then gone
+        elif i % 3 == 2:
+            s.sendall(read_ir(i, unit, 0, 1))  # a request, gone before the answer
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not FIN
+        s.close()
+    assert_serving(port, unit)
+    deadline = time.monotonic() + 10
+    while server.active_connections and time.monotonic() < deadline:  # every vanished client is cleaned up
+        time.sleep(0.05)
+    assert not server.active_connections
+
+
+def test_malformed_frames_get_an_exception_or_a_closed_connection(city) -> None:
+    port, unit = city.where("rig-0001")
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        s.sendall(struct.pack(">HHHBB", 9, 0, 2, unit, 0x55))  # unknown function code
+        (frame,) = recv_frames(s, 1)
+        assert frame[7:] == bytes([0xD5, 0x01])  # 0x55 | 0x80, illegal function
+        s.sendall(struct.pack(">HHHBBH", 10, 0, 4, unit, 3, 0))  # read holding: 2 of 4 data bytes
+        (frame,) = recv_frames(s, 1)
+        assert frame[7:] == bytes([0x83, 0x03])
+        s.sendall(struct.pack(">HHHBBHH", 11, 0, 6, unit, 3, 0, 0))  # count 0
+        (frame,) = recv_frames(s, 1)
+        assert frame[7] == 0x83 and frame[8] in (0x02, 0x03)
+        s.sendall(read_ir(12, unit, 0, 1))  # the connection is still usable
+        (frame,) = recv_frames(s, 1)
+        assert frame[:2] == (12).to_bytes(2, "big") and frame[-2:] == (900).to_bytes(2, "big")
+    for garbage in (
+        struct.pack(">HHHBBHH", 1, 7, 6, unit, 4, 0, 1),  # protocol id 7: not Modbus
+        struct.pack(">HHHBB", 1, 0, 0, unit, 4),  # length 0
+        struct.pack(">HHH", 1, 0, 5000) + bytes(10),  # length beyond any Modbus frame
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ):
+        with socket.create_connection((HOST, port), timeout=5) as s:
+            s.sendall(garbage)
+            assert closed_by_peer(s), garbage
+    assert_serving(port, unit)

@@ -154,4 +154,6 @@ def _drive(rt: Runtime, console: Console, events: list[int], duration: float | N
         f"{'stopped' if interrupted else 'done'}: simulated {format_duration(rt.sim_time)} in {wall:.1f} s "
         f"({rt.sim_time / max(wall, 1e-9):,.0f}x real time), {events[0]:,} events"
     )
+    for line in rt.network_summary():  # final LinkStats go to the trace too
+        console.line(line)
     return EXIT_OK

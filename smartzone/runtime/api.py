@@ -158,6 +158,14 @@ class Runtime:
         self.engine.call(run).add_done_callback(engine_failed)
         return fut
 
+    def network_summary(self, publish: bool = True) -> list[str]:
+        """After the run (engine stopped): publish the final LinkStats; one line per link and hop."""
+        if self.running:
+            raise RuntimeError("the simulation is still running")
+        if publish:
+            self.world.network.publish_stats(self.world.now)
+        return self.world.network.summary_lines()
+
     def snapshot(self, timeout: float = 5.0) -> dict[str, DeviceSnapshot]:
         """Copies of every device's live data, taken on the engine thread."""
         if not self.engine.is_alive():

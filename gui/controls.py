@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
 
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.events import CommandResult
+from smartzone.core.faults.commands import ClearFault, FaultCommand, InjectFault
 from smartzone.definitions.device_type import Command, DeviceType, Param
 
-Submit = Callable[[DeviceCommand | SetOnline], Any]
+Submit = Callable[[DeviceCommand | SetOnline | FaultCommand], Any]
 _ids = itertools.count(1)
 
 
@@ -116,6 +117,8 @@ class ControlPanel(QWidget):
         self.editors: dict[str, dict[str, ParamEditor]] = {}
         self._feeds: list[tuple[str, ParamEditor]] = []  # (state var, editor) kept in sync with the device
         self.online = True
+        self.fault_buttons: dict[str, QPushButton] = {}
+        self._pending: list[tuple[str, Any]] = []  # (what, future) of commands sent from here
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(8, 8, 8, 8)
         self._layout.setSpacing(10)
@@ -129,6 +132,7 @@ class ControlPanel(QWidget):
             if item.widget() is not None and item.widget() is not self.result_label:
                 item.widget().deleteLater()
         self.device, self.dtype, self.editors, self._feeds = device, dtype, {}, []
+        self.fault_buttons, self._pending = {}, []
         if dtype.commands:
             box = QGroupBox("Commands")
             form = QFormLayout(box)
@@ -181,15 +185,17 @@ class ControlPanel(QWidget):
         box = QGroupBox("Fault injection")
         layout = QVBoxLayout(box)
         self.online_button = QPushButton("Take offline")
+        self.online_button.setToolTip("Switch the device off the network (SetOnline) until brought back")
         self.online_button.clicked.connect(self.toggle_online)
         layout.addWidget(self.online_button)
         for name, fault in dtype.faults.items():
-            if fault.effect == "offline":
-                continue
-            b = QPushButton(f"{name.replace('_', ' ')} ({fault.effect})")
-            b.setEnabled(False)
-            b.setToolTip("needs the fault engine (smartzone.core.faults): not available in this build")
+            b = QPushButton()
+            b.setCheckable(True)
+            b.setToolTip(fault.description or f"{fault.effect} fault declared by {dtype.type}")
+            b.clicked.connect(lambda checked, n=name: self.set_fault(n, checked))
             layout.addWidget(b)
+            self.fault_buttons[name] = b
+        self.update_faults(set())
         return box
 
     # --- actions --------------------------------------------------------------------------
@@ -205,6 +211,34 @@ class ControlPanel(QWidget):
     def toggle_online(self) -> None:
         if self.device is not None:
             self._submit(SetOnline(self.device, not self.online, reason="gui"))
+
+    def set_fault(self, fault: str, active: bool) -> None:
+        """Inject (or clear) a fault the device type declares; the button follows the bus."""
+        if self.device is None:
+            return
+        cmd = InjectFault(self.device, fault, source="gui") if active else ClearFault(self.device, fault, "gui")
+        self._pending.append((f"{'inject' if active else 'clear'} {fault}", self._submit(cmd)))
+        self.result_label.setText(f"sent {'inject' if active else 'clear'} {fault} …")
+
+    def poll(self) -> None:
+        """Show the outcome of fault commands whose future is done (GUI thread, per frame)."""
+        still: list[tuple[str, Any]] = []
+        for what, fut in self._pending:
+            if fut is None or not hasattr(fut, "done"):
+                continue
+            if not fut.done():
+                still.append((what, fut))
+                continue
+            exc = fut.exception()
+            self.result_label.setText(f"✗ {what} rejected: {exc}" if exc else f"✓ {what} applied")
+        self._pending = still
+
+    def update_faults(self, active: set[str]) -> None:
+        for name, b in self.fault_buttons.items():
+            on = name in active
+            b.setChecked(on)
+            effect = self.dtype.faults[name].effect if self.dtype else ""
+            b.setText(f"{'Clear' if on else 'Inject'} {name.replace('_', ' ')} ({effect})")
 
     # --- following the device -------------------------------------------------------------
     def update_state(self, state: Mapping[str, Any], online: bool) -> None:

@@ -103,7 +103,8 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(self.session.submit)
         self.events = LogPanel(["Sim time", "Kind", "Device", "Detail"], "Filter events (kind, device, text)…")
         self.events.set_widths([150, 80, 130])
-        self.traffic, self.network, self.endpoints = TrafficPanel(), NetworkPanel(), EndpointsPanel()
+        self.traffic, self.endpoints = TrafficPanel(), EndpointsPanel()
+        self.network = NetworkPanel(self.session.submit)
         self.bottom = QTabWidget()
         self.bottom.setDocumentMode(True)
         for widget, title in ((self.events, "Event log"), (self.traffic, "Traffic"),
@@ -243,7 +244,7 @@ class MainWindow(QMainWindow):
         self.events.model.formatter = lambda e: event_row(e, iso)
         self.traffic.log.model.clear()
         self.traffic.log.model.formatter = lambda r: message_row(r, devices.get(r.device), city, iso)
-        self.network.load(Counter(d.network for d in rt.devices.values()), None)
+        self.network.load(Counter(d.network for d in rt.devices.values()), sc)
         self.bar.seed.setValue(min(rt.seed, self.bar.seed.maximum()))
         self.bar.set_speed(self.session.speed)
         self.status_scenario.setText(f"{sc.name} · {len(rt.devices):,} devices · seed {rt.seed}")
@@ -279,6 +280,7 @@ class MainWindow(QMainWindow):
             modbus_line=mbpoll_line(place, dtype) if place else None,
             gateway=f"gateway {place.gateway}, port {place.port}, unit {place.unit}" if place else None,
         )
+        self.inspector.controls.update_faults(self.faults.get(device, set()))
         self._refresh_history(force=True)
 
     def _redraw(self, device: str) -> None:
@@ -315,8 +317,14 @@ class MainWindow(QMainWindow):
             self.events.add(frame.events)
         if frame.messages:
             self.traffic.log.add(frame.messages)
+        for e in frame.events:
+            if e.kind == "netstats":
+                self.network.update_link(e)
         sel = self.selected
         if sel is not None:
+            self.inspector.controls.poll()
+            if sel in frame.faults:
+                self.inspector.controls.update_faults(self.faults.get(sel, set()))
             for e in frame.events:
                 if isinstance(e, CommandResult) and e.device == sel and e.source == "gui":
                     self.inspector.controls.show_result(e)

@@ -7,17 +7,20 @@ panel say "not running" instead of failing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -29,6 +32,7 @@ from PySide6.QtWidgets import (
 from smartzone_gui.feed import NetStats
 from smartzone_gui.log_view import LogPanel
 
+from smartzone.core.faults.commands import CutBackhaul, DegradeLink, RestoreLink
 from smartzone.definitions.scenario import Scenario
 from smartzone.runtime.services import Service
 
@@ -145,25 +149,88 @@ def _command_part(line: str) -> str:
 
 
 class NetworkPanel(QWidget):
-    """Per network profile: devices, readings delivered, lost (seq gaps) and latency."""
+    """Link profiles and backhauls: live counters, LinkStats, live edits and cuts.
 
-    def __init__(self) -> None:
+    Live columns come from the readings the platform received (seq gaps = losses, arrival
+    minus measurement = latency); the link table from the emulator's LinkStats events.
+    Edits go through the runtime as DegradeLink / RestoreLink / CutBackhaul commands.
+    """
+
+    def __init__(self, submit: Callable[[Any], Any]) -> None:
         super().__init__()
+        self._submit = submit
         self.status = note("")
-        self.table = table(["Profile", "Devices", "Delivered", "Lost", "Loss %", "Mean latency", "Max latency"])
+        self.table = table(["Profile", "Devices", "Delivered", "Lost (seq gaps)", "Loss %", "Mean latency",
+                            "Max latency"])
+        self.links = table(["Link", "Scope", "Sent", "Delivered", "Dropped", "Duplicated", "Throttled",
+                            "p50", "p95", "Drops by reason"])
+        self.profile = QComboBox()
+        self.delay, self.jitter, self.loss = QLineEdit(), QLineEdit(), QLineEdit()
+        self.delay.setPlaceholderText("delay e.g. 2s")
+        self.jitter.setPlaceholderText("jitter e.g. 500ms")
+        self.loss.setPlaceholderText("loss e.g. 20%")
+        apply_b, restore_b = QPushButton("Degrade"), QPushButton("Restore")
+        apply_b.clicked.connect(self.degrade)
+        restore_b.clicked.connect(lambda: self._send(RestoreLink(self.profile.currentText(), source="gui"),
+                                                     f"restore {self.profile.currentText()}"))
+        self.backhaul = QComboBox()
+        cut_b, heal_b = QPushButton("Cut"), QPushButton("Restore")
+        cut_b.clicked.connect(lambda: self._cut(True))
+        heal_b.clicked.connect(lambda: self._cut(False))
+        self.result = note("")
+        edit = QGroupBox("Edit live")
+        form = QGridLayout(edit)
+        form.addWidget(QLabel("Profile"), 0, 0)
+        form.addWidget(self.profile, 0, 1, 1, 3)
+        for r, (label, w) in enumerate((("Delay", self.delay), ("Jitter", self.jitter), ("Loss", self.loss))):
+            form.addWidget(QLabel(label), 1 + r, 0)
+            form.addWidget(w, 1 + r, 1, 1, 3)
+        form.addWidget(apply_b, 4, 1)
+        form.addWidget(restore_b, 4, 2)
+        form.addWidget(QLabel("Backhaul"), 5, 0)
+        form.addWidget(self.backhaul, 5, 1, 1, 3)
+        form.addWidget(cut_b, 6, 1)
+        form.addWidget(heal_b, 6, 2)
+        form.addWidget(self.result, 7, 0, 1, 4)
+        form.setRowStretch(8, 1)
+        tables = QWidget()
+        tv = QVBoxLayout(tables)
+        tv.setContentsMargins(0, 0, 0, 0)
+        tv.addWidget(self.status)
+        tv.addWidget(self.table, 1)
+        tv.addWidget(self.links, 1)
+        split = QSplitter()
+        split.addWidget(tables)
+        split.addWidget(edit)
+        split.setSizes([900, 320])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.status)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(split)
         self.devices_per_profile: dict[str, int] = {}
+        self._links: dict[tuple[str, str], Any] = {}
+        self._pending: list[tuple[str, Any]] = []
 
-    def load(self, devices_per_profile: Mapping[str, int], emulation: str | None) -> None:
+    def load(self, devices_per_profile: Mapping[str, int], scenario: Scenario | None) -> None:
         self.devices_per_profile = dict(devices_per_profile)
+        self._links = {}
+        nets = getattr(scenario, "networks", None)
+        enabled = bool(getattr(nets, "enabled", False))
+        profiles = sorted(set(devices_per_profile) | set(getattr(nets, "profiles", {}) or {}))
+        backhauls = [b.id for b in getattr(nets, "backhauls", []) or []]
+        self.profile.clear()
+        self.profile.addItems(profiles)
+        self.backhaul.clear()
+        self.backhaul.addItems(backhauls)
+        self.backhaul.setEnabled(bool(backhauls))
+        interval = getattr(nets, "stats_interval", 0) or 0
         self.status.setText(
-            emulation or "Network emulation: not running (readings arrive without simulated delay or loss). "
-            "Counters below come from the readings the platform received."
+            f"Network emulation on: link counters every {interval / 3600:g} h of simulated time; "
+            f"{len(backhauls)} backhaul(s)." if enabled else
+            "Network emulation: not running (readings arrive at once, nothing is lost)."
         )
+        self.result.setText("")
         self.update_stats({})
+        fill(self.links, [])
 
     def update_stats(self, stats: Mapping[str, NetStats]) -> None:
         rows = []
@@ -174,6 +241,52 @@ class NetworkPanel(QWidget):
                          f"{100.0 * s.lost / sent:.2f}" if sent else "–",
                          f"{s.latency_mean * 1000:.0f} ms", f"{s.latency_max * 1000:.0f} ms"))
         fill(self.table, rows)
+        self._poll()
+
+    def update_link(self, event: Any) -> None:
+        """A LinkStats event (cumulative counters of one link or backhaul)."""
+        self._links[(event.link, event.scope)] = event
+        rows = []
+        for (link, scope), e in sorted(self._links.items()):
+            lat = dict(e.latency or {})
+            rows.append((link, scope, e.sent, e.delivered, e.dropped, e.duplicated, e.throttled,
+                         _ms(lat.get("p50")), _ms(lat.get("p95")),
+                         ", ".join(f"{k} {v}" for k, v in dict(e.drops or {}).items())))
+        fill(self.links, rows)
+
+    def degrade(self) -> None:
+        params = {k: w.text().strip() for k, w in (("delay", self.delay), ("jitter", self.jitter),
+                                                  ("loss", self.loss)) if w.text().strip()}
+        if not params:
+            self.result.setText("Type at least one of delay, jitter, loss.")
+            return
+        profile = self.profile.currentText()
+        self._send(DegradeLink(profile, params, source="gui"), f"degrade {profile}")
+
+    def _cut(self, cut: bool) -> None:
+        hop = self.backhaul.currentText()
+        if hop:
+            self._send(CutBackhaul(hop, cut, source="gui"), f"{'cut' if cut else 'restore'} {hop}")
+
+    def _send(self, cmd: Any, what: str) -> None:
+        self._pending.append((what, self._submit(cmd)))
+        self.result.setText(f"sent: {what} …")
+
+    def _poll(self) -> None:
+        still = []
+        for what, fut in self._pending:
+            if fut is None or not hasattr(fut, "done"):
+                continue
+            if not fut.done():
+                still.append((what, fut))
+                continue
+            exc = fut.exception()
+            self.result.setText(f"✗ {what} rejected: {exc}" if exc else f"✓ {what} applied")
+        self._pending = still
+
+
+def _ms(seconds: Any) -> str:
+    return f"{float(seconds) * 1000:.0f} ms" if isinstance(seconds, (int, float)) else "–"
 
 
 class TrafficPanel(QWidget):

@@ -179,3 +179,40 @@ def test_endpoints_panel_says_not_running_without_services(qtbot: Any, settings:
             assert "not running" in win.traffic.status.text()
     finally:
         session.close()
+
+
+def test_inject_and_clear_a_declared_fault(window: Any, qtbot: Any) -> None:
+    open_testville(window, speed=1.0)
+    window.session.start()
+    device = light(window)
+    window.select_device(device)
+    button = window.inspector.controls.fault_buttons["lamp_failure"]
+    assert button.text().startswith("Inject")
+    button.click()
+    qtbot.waitUntil(lambda: "lamp_failure" in window.faults.get(device, set()), timeout=WAIT_MS)
+    marker = window.map.markers[device]
+    assert marker.brush().color().name() == window.map.theme.fault
+    assert window.tree.items[device].text(1) == "fault" and window.inspector.badge.text() == "FAULT"
+    qtbot.waitUntil(lambda: button.text().startswith("Clear") and button.isChecked(), timeout=WAIT_MS)
+    button.click()
+    qtbot.waitUntil(lambda: not window.faults.get(device), timeout=WAIT_MS)
+    assert marker.brush().color().name() != window.map.theme.fault
+    rows = window.events.model.rows
+    assert any(r[0][1] == "fault" and "lamp_failure started" in r[0][3] for r in rows)
+
+
+def test_degrade_a_link_live_and_reject_bad_parameters(window: Any, qtbot: Any) -> None:
+    open_testville(window, speed=1.0)
+    window.session.start()
+    net = window.network
+    profile = window.session.runtime.devices[light(window)].network
+    net.profile.setCurrentText(profile)
+    net.loss.setText("not-a-percentage")
+    net.degrade()
+    qtbot.waitUntil(lambda: "✗ degrade" in net.result.text(), timeout=WAIT_MS)
+    net.loss.setText("")
+    net.delay.setText("2s")
+    net.degrade()
+    qtbot.waitUntil(lambda: net.result.text().startswith("✓ degrade"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(r[0][2] == profile and "link_degraded started" in r[0][3]
+                                for r in window.events.model.rows), timeout=WAIT_MS)

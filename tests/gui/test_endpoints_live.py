@@ -1,0 +1,92 @@
+"""The GUI with its real endpoints: dim a street light in the window, read it back with the
+third-party mosquitto_sub and mbpoll clients (ephemeral ports on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+WAIT_MS = 20_000
+CLIENT_TRIES = 10
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("mosquitto_sub") is None or shutil.which("mbpoll") is None,
+    reason="needs the mosquitto-clients and mbpoll Debian packages",
+)
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Path:
+    """Testville with an admin user, so a real client can log in."""
+    data = yaml.safe_load((FIXTURES / "testville.yaml").read_text(encoding="utf-8"))
+    data["users"] = [{"name": "ops", "password": "ops-secret", "role": "admin"}]
+    path = tmp_path / "testville-users.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def live_window(qtbot: Any, settings: Any) -> Iterator[Any]:
+    from smartzone_gui.main_window import MainWindow
+    from smartzone_gui.session import Session
+
+    session = Session(service_args=["--mqtt-port", "0", "--modbus-port", "0"])
+    win = MainWindow(session, settings)
+    qtbot.addWidget(win)
+    try:
+        yield win
+    finally:
+        session.close()
+
+
+def _run(line: str, timeout: float = 10.0) -> str:
+    out = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=timeout, check=False)
+    return out.stdout
+
+
+def test_dim_in_the_gui_is_seen_by_mosquitto_sub_and_mbpoll(live_window: Any, city: Path, qtbot: Any) -> None:
+    win = live_window
+    assert win.open_scenario(str(city)), win.session.service_errors
+    names = [n for n, _ in win.session.services]
+    assert "mqtt" in names and "modbus" in names, win.session.service_errors
+    assert any(line.startswith("MQTT broker") for line in win.endpoints.lines)
+    win.session.start()
+    device = next(d for d, i in win.session.runtime.devices.items() if i.type == "street-light")
+    win.select_device(device)
+    sub_line = win.inspector.reach["MQTT"][0].text()
+    poll_line = win.inspector.reach["Modbus"][0].text()
+    assert sub_line.startswith("mosquitto_sub ") and "-u ops" in sub_line
+    assert poll_line.startswith("mbpoll ")
+
+    slider = win.inspector.controls.editors["dim"]["level"].widget
+    slider.setValue(37)
+    slider.sliderReleased.emit()
+    qtbot.waitUntil(lambda: win.state.get(device, {}).get("level") == 37, timeout=WAIT_MS)
+
+    # the retained state topic, read by a real MQTT client with the line the inspector offers
+    state_line = sub_line.replace(f"{device}/#", f"{device}/state") + " -C 1 -W 5"
+    seen: dict[str, Any] = {}
+    for _ in range(CLIENT_TRIES):  # the bridge publishes asynchronously: bounded retries
+        out = _run(state_line)
+        if out.strip():
+            seen = json.loads(out.strip().split(" ", 1)[1])
+            if seen.get("values", {}).get("level") == 37:
+                break
+        qtbot.wait(200)
+    assert seen.get("values", {}).get("level") == 37, seen
+
+    # the holding register of the dim level, read by mbpoll from the unit the inspector names
+    m = re.search(r"-p (\d+) -a (\d+)", poll_line)
+    assert m is not None
+    out = _run(f"mbpoll -m tcp -p {m[1]} -a {m[2]} -0 -t 4 -r 0 -c 1 -1 127.0.0.1")
+    assert re.search(r"\[0\]:\s+37\b", out), out

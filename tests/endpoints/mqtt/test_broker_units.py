@@ -118,3 +118,21 @@ def test_malformed_connects_are_wire_errors():
         ((t, raw, off),) = Framer().feed(_packet(0x10, bad))
         with pytest.raises(WireError):
             parse_connect(t, raw, off)
+
+
+def test_v1_topics_are_readable_with_their_devices_tenant(access_scenario, catalog):
+    from smartzone.runtime.api import Runtime
+
+    v1 = access_scenario.model_copy(update={"api_v1": True})
+    policy = AccessPolicy(v1, "svc")
+    runtime = Runtime(v1, catalog)  # not started: only to see the device ids core gives
+    assert policy.v1_devices == {d.id: d.tenant for d in runtime.devices.values()}
+    owner = policy.authenticate("owner-comune", "comune-pw")
+    anon = policy.authenticate(None, None)
+    assert owner is not None and anon is not None
+    assert policy.may_receive(owner, "icity/accessville/cp-0001/data")
+    assert policy.may_subscribe(owner, "icity/accessville/cl-0001/data")
+    assert not policy.may_receive(owner, "icity/accessville/ap-0001/data")
+    assert not policy.may_subscribe(owner, "icity/accessville/+/data")
+    assert policy.may_receive(anon, "icity/accessville/ol-0001/data")
+    assert "topic read icity/accessville/ap-0002/data" in acl_text(policy).split("user owner-acme")[1]

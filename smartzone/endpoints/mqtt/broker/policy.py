@@ -109,6 +109,13 @@ class AccessPolicy:
         self.city = scenario.city
         self.service_password = service_password
         self._users = {u.name: u for u in scenario.users}
+        # deprecated v1 topics icity/{city}/{device}/data carry no tenant: map devices to tenants
+        # (ids as core.world names them: "{id_prefix}-{n:04d}")
+        self.v1_devices: dict[str, str] = (
+            {f"{f.id_prefix}-{n:04d}": f.tenant for f in scenario.fleets for n in range(1, f.count + 1)}
+            if scenario.api_v1
+            else {}
+        )
         self._rules: dict[str, Rules] = {u.name: self._user_rules(u.name) for u in scenario.users}
         self._rules[SERVICE_USER] = Rules(read=("#",), write=("#",))
         self.anonymous_allowed = scenario.access.anonymous_read
@@ -139,10 +146,36 @@ class AccessPolicy:
         return self._rules.get(identity.name, Rules((), ()))
 
     def may_subscribe(self, identity: Identity, sub_filter: str) -> bool:
-        return any(filter_within(sub_filter, p) for p in self.rules(identity).read)
+        return any(filter_within(sub_filter, p) for p in self.rules(identity).read) or self._v1_read(
+            identity, sub_filter
+        )
 
     def may_receive(self, identity: Identity, topic: str) -> bool:
-        return any(topic_matches(p, topic) for p in self.rules(identity).read)
+        return any(topic_matches(p, topic) for p in self.rules(identity).read) or self._v1_read(identity, topic)
+
+    def _v1_read(self, identity: Identity, topic: str) -> bool:
+        """v1 `icity/{city}/{device}/data` (one device, no wildcards): readable with its tenant."""
+        levels = topic.split("/")
+        if len(levels) != 4 or levels[0] != "icity" or levels[1] != self.city or levels[3] != "data":
+            return False
+        tenant = self.v1_devices.get(levels[2])
+        return tenant is not None and tenant in self.readable_tenants(identity)
+
+    def readable_tenants(self, identity: Identity) -> set[str]:
+        """Tenants whose whole subtree this identity may read."""
+        prefix, suffix = f"sz/v2/{self.city}/", "/#"
+        return {
+            p[len(prefix) : -len(suffix)]
+            for p in self.rules(identity).read
+            if p.startswith(prefix) and p.endswith(suffix)
+        }
+
+    def v1_read_topics(self, identity: Identity) -> list[str]:
+        """The v1 topics this identity may read (for ACL files); empty unless api_v1."""
+        if not self.v1_devices or identity.role in ("admin", "service"):
+            return []
+        tenants = self.readable_tenants(identity)
+        return [f"icity/{self.city}/{d}/data" for d, t in self.v1_devices.items() if t in tenants]
 
     def may_publish(self, identity: Identity, topic: str) -> bool:
         return any(topic_matches(p, topic) for p in self.rules(identity).write)
@@ -193,7 +226,11 @@ class AccessPolicy:
         return [(u.name, u.password, u.role) for u in self.scenario.users]
 
     def acl_rules(self) -> list[tuple[str | None, Rules]]:
-        """(user or None for anonymous, rules) for writing a broker ACL file."""
-        out: list[tuple[str | None, Rules]] = [(None, self._rules[ANONYMOUS])]
-        out += [(name, self._rules[name]) for name in [*self._users, SERVICE_USER]]
+        """(user or None for anonymous, rules incl. v1 device topics) for writing a broker ACL file."""
+        out: list[tuple[str | None, Rules]] = []
+        for name in [ANONYMOUS, *self._users, SERVICE_USER]:
+            rules = self._rules[name]
+            v1 = self.v1_read_topics(self.identity_of(None if name == ANONYMOUS else name))
+            rules = Rules(read=rules.read + tuple(v1), write=rules.write)
+            out.append((None if name == ANONYMOUS else name, rules))
         return out

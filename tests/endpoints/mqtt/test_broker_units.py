@@ -136,3 +136,14 @@ def test_v1_topics_are_readable_with_their_devices_tenant(access_scenario, catal
     assert not policy.may_subscribe(owner, "icity/accessville/+/data")
     assert policy.may_receive(anon, "icity/accessville/ol-0001/data")
     assert "topic read icity/accessville/ap-0002/data" in acl_text(policy).split("user owner-acme")[1]
+
+
+def test_framer_aligned_keeps_partial_packets_for_later():
+    stream = _packet(0x30, b"\x00\x01t" + b"x" * 200) + _packet(0x90, b"\x00\x01\x00") + _packet(0xD0, b"")
+    for cut in range(1, len(stream)):
+        framer = Framer()
+        first, seen_first = framer.aligned(stream[:cut], 9)
+        second, seen_second = framer.aligned(stream[cut:], 9)
+        assert first + second == stream
+        assert seen_first or seen_second
+        assert all(Framer().feed(part) or not part for part in (first, second))

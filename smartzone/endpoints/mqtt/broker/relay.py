@@ -48,6 +48,22 @@ class Framer:
         del buf[:pos]
         return out
 
+    def aligned(self, data: bytes, kind: int) -> tuple[bytes, bool]:
+        """Append data; return the bytes of the complete packets (no copy per packet) and
+        whether one of them is of type `kind`. Cheaper than feed() on busy streams."""
+        buf = self._buf
+        buf += data
+        pos, seen = 0, False
+        while (parsed := _fixed_header(buf, pos)) is not None:
+            header, length = parsed
+            if len(buf) - pos < header + length:
+                break
+            seen = seen or buf[pos] >> 4 == kind
+            pos += header + length
+        out = bytes(buf[:pos])
+        del buf[:pos]
+        return out, seen
+
 
 @dataclass
 class SubscribeGuard:

@@ -8,6 +8,7 @@ each speed change or resume re-anchors simulated time to the wall clock).
 
 from __future__ import annotations
 
+import heapq
 import queue
 import threading
 import time
@@ -101,6 +102,19 @@ class Engine(threading.Thread):
         if target > self.world.now:
             self.world.env.run(until=target)
 
+    def _next_event_after(self, t: float) -> float:
+        """When the next event after `t` is due.
+
+        SimPy 4.1 leaves the marker of `run(until=t)` in its queue at `t`, so peek() says
+        `t` and the paced loop would never sleep (a busy loop holding the GIL, starving the
+        endpoints' threads): look past entries at `t`.
+        """
+        nxt = self.world.env.peek()
+        if nxt > t:
+            return nxt
+        later = [entry[0] for entry in heapq.nsmallest(4, self.world.env._queue) if entry[0] > t]
+        return later[0] if later else t
+
     def run(self) -> None:
         try:
             self.world.start()
@@ -117,7 +131,7 @@ class Engine(threading.Thread):
                     continue
                 target = self._anchor_sim + (time.monotonic() - self._anchor_wall) * self.speed
                 self._advance_to(target)
-                wait = (self.world.env.peek() - target) / self.speed
+                wait = (self._next_event_after(target) - target) / self.speed
                 if wait > 0:
                     self._drain(timeout=min(wait, MAX_IDLE_WAIT_S))
         except BaseException as exc:  # reported to the runtime, which re-raises it

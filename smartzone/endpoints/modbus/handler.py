@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pymodbus.constants import ExcCodes
@@ -91,6 +92,8 @@ class GatewayHandler(ServerRequestHandler):
             await asyncio.wait([prev])  # answer in order; never raises prev's outcome
         response = await self._respond(unit_id, frame)
         response.transaction_id, response.dev_id = tid, unit_id
+        if self.server.observer is not None:  # e.g. smartzone certify: record, never raise
+            self.server.observer(self, unit_id, frame, response)
         self.pdu_send(response)
 
     async def _respond(self, unit_id: int, frame: bytes) -> ModbusPDU:
@@ -105,10 +108,10 @@ class GatewayHandler(ServerRequestHandler):
         ranges = request_ranges(pdu)
         if ranges is None:
             return ExceptionResponse(fc, ExcCodes.ILLEGAL_FUNCTION)
-        for table, address, count in ranges:
-            if (code := unit.check(table, address, count)) is not None:
-                return ExceptionResponse(fc, code)
         try:
+            for table, address, count in ranges:
+                if (code := unit.check(table, address, count)) is not None:
+                    return ExceptionResponse(fc, code)
             return await pdu.datastore_update(self.server.context, unit_id)
         except Exception:  # a bug of ours must not take the connection down
             log.exception("modbus: request %s for unit %d failed", pdu, unit_id)
@@ -125,6 +128,8 @@ class GatewayServer(ModbusTcpServer):
         super().__init__(devices, address=(host, port))
         self.units = units
         self.tasks: set[asyncio.Task[None]] = set()
+        # optional observer(handler, unit_id, request frame, response PDU), called on the loop thread
+        self.observer: Callable[[GatewayHandler, int, bytes, ModbusPDU], None] | None = None
 
     def callback_new_connection(self) -> GatewayHandler:
         return GatewayHandler(self)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pymodbus.constants import ExcCodes
 from pymodbus.simulator import SimDevice
@@ -25,8 +25,9 @@ from pymodbus.simulator.simutils import SimUtils
 from smartzone.core.commands import DeviceCommand
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import CommandResult
-from smartzone.definitions.modbus_layout import BIT_TABLES
+from smartzone.definitions.modbus_layout import BIT_TABLES, COMMON_BLOCK
 from smartzone.endpoints.modbus.unitmap import FC_TABLE, TypeMap, WriteRejected
+from smartzone.runtime.live import LiveDevice
 
 if TYPE_CHECKING:
     from smartzone.runtime.api import Runtime
@@ -47,13 +48,17 @@ class Unit:
         self._epoch0 = runtime.scenario.start.timestamp()
         # a write accepted by the previous action call: pymodbus reads it back at once for the echo
         self._written: tuple[str, int, list[int] | list[bool]] | None = None
+        # the live copy taken by check(): the datastore action of the same request reuses it
+        self._live: LiveDevice | None = None
+        # per table: the live values and state an image was encoded from, and the image
+        self._images: dict[str, tuple[dict[str, Any], dict[str, Any], list[int]]] = {}
 
     def sim_device(self) -> SimDevice:
         return SimDevice(self.unit_id, simdata=self.typemap.simdata(), action=self.action)
 
     def check(self, table: str, address: int, count: int) -> ExcCodes | None:
         """Refuse a request before it reaches the datastore: offline 0x0B, unmapped 0x02."""
-        live = self.runtime.live.get(self.info.id)
+        live = self._live = self.runtime.live.get(self.info.id)
         if live is None or not live.online:
             return ExcCodes.GATEWAY_NO_RESPONSE
         if not self.typemap.mapped(table, address, count):
@@ -71,7 +76,7 @@ class Unit:
     ) -> ExcCodes | None:
         """pymodbus SimDevice action: refresh `registers` in place for reads; apply writes."""
         table = FC_TABLE.get(function_code)
-        live = self.runtime.live.get(self.info.id)
+        live = self._live if self._live is not None else self.runtime.live.get(self.info.id)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
         if live is None or not live.online:
@@ -87,7 +92,7 @@ class Unit:
             packed = SimUtils.bitsToRegisters(bits)
             registers[: len(packed)] = packed
         else:
-            image = self.typemap.registers(table, live, self._epoch0 + self.runtime.sim_time)
+            image = self._image(table, live)
             if written is not None and written[0] == table:
                 image[written[1] : written[1] + len(written[2])] = [int(v) for v in written[2]]
             registers[: len(image)] = image
@@ -108,9 +113,23 @@ class Unit:
         self._written = (table, address, list(values))
         return None
 
+    def _image(self, table: str, live: LiveDevice) -> list[int]:
+        """The register image of `table`, re-encoded only when the live values or state changed."""
+        cached = self._images.get(table)
+        if cached is not None and cached[0] == live.values and cached[1] == live.state:
+            image = list(cached[2])
+        else:
+            fields = self.typemap.field_image(table, live)
+            self._images[table] = (live.values, live.state, fields)
+            image = list(fields)
+        if table == "input":
+            image[:COMMON_BLOCK] = self.typemap.common_block(live, self._epoch0 + self.runtime.sim_time)
+        return image
+
     def end_request(self) -> None:
-        """Forget the echo of a write once its request is answered."""
+        """Forget the per-request data (live copy, write echo) once the request is answered."""
         self._written = None
+        self._live = None
 
     def _report(self, future: Future[CommandResult | None]) -> None:
         result = None if future.exception() is not None else future.result()

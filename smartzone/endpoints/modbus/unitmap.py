@@ -110,17 +110,23 @@ class TypeMap:
         battery = live.values.get("battery")
         if isinstance(battery, (int, float)) and not isinstance(battery, bool) and battery < BATTERY_LOW_PERCENT:
             status |= STATUS_BATTERY_LOW
-        return [self.type_code, self.map_version, status, *encode(live.seq, "uint32"),
-                *encode(int(epoch), "uint32"), 0, 0, 0]
+        seq = min(max(live.seq, 0), 0xFFFFFFFF)
+        now = min(max(int(epoch), 0), 0xFFFFFFFF)
+        return [self.type_code, self.map_version, status, seq >> 16, seq & 0xFFFF, now >> 16, now & 0xFFFF, 0, 0, 0]
 
-    def registers(self, table: str, live: LiveDevice, epoch: float) -> list[int]:
-        """The register image of `table` from address 0 (unmapped addresses read as 0)."""
+    def field_image(self, table: str, live: LiveDevice) -> list[int]:
+        """The mapped registers of `table` from address 0 (the common block and gaps read 0)."""
         image = [0] * self.size[table]
-        if table == "input":
-            image[:COMMON_BLOCK] = self.common_block(live, epoch)
         for f in self.tables[table]:
             value = (live.values if f.source == "signal" else live.state).get(f.name)
             image[f.address : f.end] = encode(_number(f, value), f.datatype, f.scale, f.word_order)
+        return image
+
+    def registers(self, table: str, live: LiveDevice, epoch: float) -> list[int]:
+        """The register image of `table` from address 0 (unmapped addresses read as 0)."""
+        image = self.field_image(table, live)
+        if table == "input":
+            image[:COMMON_BLOCK] = self.common_block(live, epoch)
         return image
 
     def bits(self, table: str, live: LiveDevice) -> list[bool]:

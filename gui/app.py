@@ -13,9 +13,23 @@ from smartzone_gui.session import Session
 from smartzone.definitions.errors import DefinitionError
 
 
+GIL_SWITCH_S = 0.001  # the GUI thread waits at most ~1 ms for the GIL (default 5 ms)
+
+
+def tune_process() -> None:
+    """Give the GUI thread the GIL sooner while the engine and endpoint threads are busy.
+
+    Python hands the GIL over every `switchinterval`; with the engine, the MQTT publisher
+    and the Modbus loop all runnable, 5 ms per hand-over adds up to visible stalls.
+    bench/gui_stall.py measures the effect.
+    """
+    sys.setswitchinterval(GIL_SWITCH_S)
+
+
 def run_app(scenario: str | None, seed: int | None = None, speed: float = 1.0, start: bool = False,
             endpoints: bool = True, service_options: argparse.Namespace | None = None) -> int:
     """Run the GUI until the window closes; returns the process exit code."""
+    tune_process()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SmartZone")
     app.setOrganizationName("SmartZone")

@@ -12,7 +12,6 @@ from smartzone_gui.session import Session
 
 from smartzone.definitions.errors import DefinitionError
 
-
 GIL_SWITCH_S = 0.001  # the GUI thread waits at most ~1 ms for the GIL (default 5 ms)
 
 

@@ -238,7 +238,9 @@ class ControlPanel(QWidget):
             on = name in active
             b.setChecked(on)
             effect = self.dtype.faults[name].effect if self.dtype else ""
-            b.setText(f"{'Clear' if on else 'Inject'} {name.replace('_', ' ')} ({effect})")
+            label = name.replace("_", " ")
+            detail = "" if effect == name else f" ({effect})"
+            b.setText(f"{'Clear' if on else 'Inject'} {label} fault{detail}")
 
     # --- following the device -------------------------------------------------------------
     def update_state(self, state: Mapping[str, Any], online: bool) -> None:

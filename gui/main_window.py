@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -43,6 +43,7 @@ from smartzone.core.events import CommandResult
 from smartzone.definitions.errors import DefinitionError
 
 MAX_RECENT = 8
+QUIET_KINDS = frozenset({"netstats"})
 STEP_SECONDS = 60.0
 
 
@@ -313,8 +314,8 @@ class MainWindow(QMainWindow):
         for device in set(frame.online) | set(frame.states) | set(frame.faults):
             self._redraw(device)
             self.tree.set_online(device, self.online.get(device, True), bool(self.faults.get(device)))
-        if frame.events:
-            self.events.add(frame.events)
+        if frame.events:  # link counters go to the network panel, not the event log
+            self.events.add([e for e in frame.events if e.kind not in QUIET_KINDS])
         if frame.messages:
             self.traffic.log.add(frame.messages)
         for e in frame.events:
@@ -367,9 +368,11 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown:
             self._shown = True
-            self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [300, 500],
-                             Qt.Orientation.Horizontal)
-            self.resizeDocks([self.docks["Logs"]], [240], Qt.Orientation.Vertical)
+            QTimer.singleShot(0, self._initial_dock_sizes)  # after the first layout pass
+
+    def _initial_dock_sizes(self) -> None:
+        self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [320, 520], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Logs"]], [250], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.session.close()

@@ -93,15 +93,18 @@ class GatewayHandler(ServerRequestHandler):
         response = await self._respond(unit_id, frame)
         response.transaction_id, response.dev_id = tid, unit_id
         if self.server.observer is not None:  # e.g. smartzone certify: record, never raise
-            self.server.observer(self, unit_id, frame, response)
+            try:
+                self.server.observer(self, unit_id, frame, response)
+            except Exception:
+                log.exception("modbus: request observer failed")
         self.pdu_send(response)
 
     async def _respond(self, unit_id: int, frame: bytes) -> ModbusPDU:
         fc = frame[0]
         pdu = self.server.decoder.decode(frame)
         if pdu is None or pdu.function_code != fc:
-            code = ExcCodes.ILLEGAL_VALUE if fc in FC_TABLE else ExcCodes.ILLEGAL_FUNCTION
-            return ExceptionResponse(fc & 0x7F, code)
+            bad = ExcCodes.ILLEGAL_VALUE if fc in FC_TABLE else ExcCodes.ILLEGAL_FUNCTION
+            return ExceptionResponse(fc & 0x7F, bad)
         unit = self.server.units.get(unit_id)
         if unit is None:
             return ExceptionResponse(fc, ExcCodes.GATEWAY_NO_RESPONSE)
@@ -112,7 +115,7 @@ class GatewayHandler(ServerRequestHandler):
             for table, address, count in ranges:
                 if (code := unit.check(table, address, count)) is not None:
                     return ExceptionResponse(fc, code)
-            return await pdu.datastore_update(self.server.context, unit_id)
+            return await pdu.datastore_update(self.server.context, unit_id)  # type: ignore[arg-type]
         except Exception:  # a bug of ours must not take the connection down
             log.exception("modbus: request %s for unit %d failed", pdu, unit_id)
             return ExceptionResponse(fc, ExcCodes.DEVICE_FAILURE)

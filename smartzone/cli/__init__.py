@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from smartzone import __version__
-from smartzone.cli import devices_cmd, export_cmd, gui_cmd, run_cmd, validate_cmd
+from smartzone.cli import certify_cmd, devices_cmd, export_cmd, gui_cmd, run_cmd, validate_cmd
 from smartzone.cli.errors import EXIT_USAGE, UsageError
 from smartzone.definitions.errors import DefinitionError
 
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     devices_cmd.add_parser(sub)
     export_cmd.add_parser(sub)
     gui_cmd.add_parser(sub)
+    certify_cmd.add_parser(sub)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import shlex
+from typing import Any
 
 from smartzone.cli.errors import EndpointError
 from smartzone.definitions.scenario import Scenario
@@ -54,6 +55,11 @@ class ManagedBrokerBase:
         self.scenario = scenario
         self.policy = policy
         self.denied = DenialCounter()
+        self.observer: Any = None  # optional ConnectionObserver (observe.py), e.g. smartzone certify
+
+    def set_observer(self, observer: Any) -> None:
+        """Report app connections to `observer` (observe.py); None to stop."""
+        self.observer = observer
 
     @property
     def url(self) -> str:

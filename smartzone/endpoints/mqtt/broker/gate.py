@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from typing import Any
 
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, DenialCounter, Identity
 from smartzone.endpoints.mqtt.broker.wire import (
@@ -65,8 +66,12 @@ async def admit(
     policy: AccessPolicy,
     denied: DenialCounter,
     levels: frozenset[int] = frozenset({3, 4, 5}),
+    observer: Any = None,
 ) -> tuple[Connect, Identity] | None:
-    """Read and judge the CONNECT; on refusal answer, count, close and return None."""
+    """Read and judge the CONNECT; on refusal answer, count, close and return None.
+
+    An optional observer (observe.py) sees every judged CONNECT and may refuse an admitted one.
+    """
     try:
         packet_type, raw, offset = await asyncio.wait_for(read_packet(reader, MAX_CONNECT_BYTES), CONNECT_TIMEOUT_S)
         connect = parse_connect(packet_type, raw, offset)
@@ -74,8 +79,11 @@ async def admit(
         await close_writer(writer)
         return None
     identity, refusal = decide(policy, connect, levels)
-    if identity is None or refusal is not None:
-        denied.add(connect.username or ANONYMOUS, "connect")
+    held = observer.connect(writer, connect, identity, refusal) if observer is not None else None
+    if identity is None or refusal is not None or held is not None:
+        if held is None or refusal is not None:
+            denied.add(connect.username or ANONYMOUS, "connect")
+        refusal = refusal or held
         with contextlib.suppress(ConnectionError):
             writer.write(connack_refusal(connect.level, refusal or NOT_AUTHORISED))
             await writer.drain()

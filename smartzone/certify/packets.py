@@ -1,0 +1,116 @@
+"""Decoding the MQTT packets certification cares about (PUBLISH, SUBSCRIBE), per connection.
+
+The broker observer hands over raw byte chunks of each direction; a `Stream` per direction
+cuts them into whole packets (the gate's Framer) and decodes what the rules need. A packet
+that cannot be decoded is counted, never raised: the broker, not the observer, judges it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smartzone.endpoints.mqtt.broker.relay import Framer
+from smartzone.endpoints.mqtt.broker.wire import PUBLISH, SUBSCRIBE, WireError
+
+DISCONNECT = 14
+PAYLOAD_KEEP = 1024
+
+
+@dataclass(frozen=True)
+class Publish:
+    topic: str
+    qos: int
+    retain: bool
+    size: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    filters: tuple[tuple[str, int], ...]  # (filter, requested QoS)
+
+
+def _varint(raw: bytes, pos: int) -> tuple[int, int]:
+    value, mult = 0, 1
+    for _ in range(4):
+        if pos >= len(raw):
+            raise WireError("packet ends early")
+        byte = raw[pos]
+        pos += 1
+        value += (byte & 0x7F) * mult
+        if not byte & 0x80:
+            return value, pos
+        mult *= 128
+    raise WireError("variable integer longer than 4 bytes")
+
+
+def _text(raw: bytes, pos: int) -> tuple[str, int]:
+    if pos + 2 > len(raw):
+        raise WireError("packet ends early")
+    n = int.from_bytes(raw[pos : pos + 2], "big")
+    if pos + 2 + n > len(raw):
+        raise WireError("packet ends early")
+    try:
+        return raw[pos + 2 : pos + 2 + n].decode("utf-8"), pos + 2 + n
+    except UnicodeDecodeError as exc:
+        raise WireError("string is not UTF-8") from exc
+
+
+def decode_publish(raw: bytes, offset: int, level: int) -> Publish:
+    flags = raw[0] & 0x0F
+    qos = (flags >> 1) & 3
+    topic, pos = _text(raw, offset)
+    if qos:
+        pos += 2
+    if level == 5:
+        length, pos = _varint(raw, pos)
+        pos += length
+    payload = raw[pos:]
+    return Publish(topic, qos, bool(flags & 1), len(payload), payload[:PAYLOAD_KEEP])
+
+
+def decode_subscribe(raw: bytes, offset: int, level: int) -> Subscribe:
+    pos = offset + 2
+    if level == 5:
+        length, pos = _varint(raw, pos)
+        pos += length
+    out = []
+    while pos < len(raw):
+        topic, pos = _text(raw, pos)
+        if pos >= len(raw):
+            raise WireError("packet ends early")
+        out.append((topic, raw[pos] & 3))
+        pos += 1
+    return Subscribe(tuple(out))
+
+
+class Stream:
+    """One direction of one connection: bytes in, decoded packets out."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self._framer = Framer()
+        self.undecodable = 0
+        self.broken = False
+
+    def feed(self, data: bytes) -> list[Publish | Subscribe | int]:
+        """Decoded PUBLISH/SUBSCRIBE packets; other packet types as their type number."""
+        if self.broken:
+            return []
+        try:
+            packets = self._framer.feed(data)
+        except WireError:
+            self.broken = True  # the broker will drop this connection anyway
+            return []
+        out: list[Publish | Subscribe | int] = []
+        for ptype, raw, offset in packets:
+            try:
+                if ptype == PUBLISH:
+                    out.append(decode_publish(raw, offset, self.level))
+                elif ptype == SUBSCRIBE:
+                    out.append(decode_subscribe(raw, offset, self.level))
+                else:
+                    out.append(ptype)
+            except (WireError, IndexError):
+                self.undecodable += 1
+        return out

@@ -1,0 +1,177 @@
+"""Certification reports: report.json (machines), junit.xml (CI), report.html (people).
+
+junit.xml has one testcase per rule: a MUST failure is a <failure>, a warning is a
+property plus a line in <system-out>, "not applicable" is <skipped>. Timestamps: `wall`
+is seconds since certification started; `sim` is the simulated time (ISO 8601 UTC).
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from smartzone.certify.records import Observations, Stamp
+from smartzone.certify.verdicts import Verdict
+
+TIMELINE_MAX = 400
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    scenario: str
+    city: str
+    user: str
+    app: str
+    backend: str
+    speed: float
+    seed: int
+    start: datetime  # simulated time 0
+    passed: bool
+    profile: str | None = None
+
+
+def iso(start: datetime, sim: float) -> str:
+    return (start + timedelta(seconds=sim)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _stamp(info: RunInfo, at: Stamp) -> dict[str, Any]:
+    return {"wall": at.wall, "sim": iso(info.start, at.sim)}
+
+
+def timeline(info: RunInfo, obs: Observations) -> list[dict[str, Any]]:
+    """The run's notable moments, in wall-clock order (capped at TIMELINE_MAX)."""
+    items: list[tuple[Stamp, str, str]] = []
+    for c in obs.connects:
+        items.append(
+            (
+                c.at,
+                "connect",
+                f"CONNECT {c.client_id!r} as {c.user!r}" + (f": refused ({c.refused})" if c.refused else ""),
+            )
+        )
+    for number, at in obs.closes:
+        items.append((at, "disconnect", f"connection {number} closed"))
+    for s in obs.subscribes:
+        items.append((s.at, "subscribe", f"SUBSCRIBE {s.filter} QoS {s.qos}" + ("" if s.allowed else " (denied)")))
+    for p in obs.publishes:
+        items.append(
+            (
+                p.at,
+                "publish",
+                f"PUBLISH {p.topic} QoS {p.qos}" + (" retain" if p.retain else "") + ("" if p.allowed else " (denied)"),
+            )
+        )
+    for a in obs.acks:
+        if not a.ok:
+            items.append((a.at, "ack", f"cmd/ack error {a.code} for {a.device}"))
+    for m in obs.modbus:
+        if m.exception is not None:
+            items.append((m.at, "modbus", f"Modbus {m.gateway} unit {m.unit} fc {m.function}: exception {m.exception}"))
+    for p in obs.probes:
+        items.append((p.start, "probe", f"probe {p.name} starts: {p.detail}"))
+        items.append((p.end, "probe", f"probe {p.name} ends"))
+    if obs.app_exit_at is not None:
+        items.append((obs.app_exit_at, "app", f"app exited with code {obs.app_exit}"))
+    items.sort(key=lambda i: i[0].wall)
+    if len(items) > TIMELINE_MAX:  # keep every probe and app line, thin the rest evenly
+        keep = [i for i in items if i[1] in ("probe", "app")]
+        rest = [i for i in items if i[1] not in ("probe", "app")]
+        step = len(rest) / (TIMELINE_MAX - len(keep))
+        items = sorted(keep + [rest[int(k * step)] for k in range(TIMELINE_MAX - len(keep))], key=lambda i: i[0].wall)
+    return [{**_stamp(info, at), "kind": kind, "text": text} for at, kind, text in items]
+
+
+def document(info: RunInfo, obs: Observations, verdicts: list[Verdict]) -> dict[str, Any]:
+    tally = {v: sum(1 for x in verdicts if x.verdict == v) for v in ("pass", "warn", "fail", "not applicable")}
+    rules = []
+    for v in verdicts:
+        rec = v.record()
+        rec["examples"] = [{**_stamp(info, e.at), "text": e.text} for e in v.examples]
+        rules.append(rec)
+    return {
+        "result": "pass" if info.passed else "fail",
+        "summary": tally,
+        "run": {
+            "scenario": info.scenario,
+            "city": info.city,
+            "user": info.user,
+            "app": info.app,
+            "broker": info.backend,
+            "speed": info.speed,
+            "seed": info.seed,
+            "profile": info.profile,
+            "sim_start": iso(info.start, 0),
+            "wall_seconds": round(obs.wall_duration, 2),
+            "sim_seconds": round(obs.sim_duration, 1),
+        },
+        "observed": {
+            "connects": len(obs.connects),
+            "subscribes": len(obs.subscribes),
+            "publishes": len(obs.publishes),
+            "messages_delivered": obs.total_delivered,
+            "acks": len(obs.acks),
+            "modbus_requests": len(obs.modbus),
+            "commands": len(obs.commands),
+        },
+        "probes": [
+            {
+                "name": p.name,
+                "start": _stamp(info, p.start),
+                "end": _stamp(info, p.end),
+                "detail": p.detail,
+                "targets": list(p.targets),
+            }
+            for p in obs.probes
+        ],
+        "rules": rules,
+        "notes": obs.notes,
+        "timeline": timeline(info, obs),
+        "app_output_tail": obs.app_output[-4000:],
+    }
+
+
+def junit(info: RunInfo, verdicts: list[Verdict]) -> bytes:
+    suite = ET.Element(
+        "testsuite",
+        name=f"smartzone certify {info.app}",
+        tests=str(len(verdicts)),
+        failures=str(sum(v.failed for v in verdicts)),
+        skipped=str(sum(v.verdict == "not applicable" for v in verdicts)),
+        errors="0",
+    )
+    props = ET.SubElement(suite, "properties")
+    for k, val in (("city", info.city), ("user", info.user), ("broker", info.backend), ("seed", str(info.seed))):
+        ET.SubElement(props, "property", name=k, value=val)
+    for v in verdicts:
+        case = ET.SubElement(suite, "testcase", classname=f"certify.{v.level}", name=f"{v.id} {v.title}")
+        cprops = ET.SubElement(case, "properties")
+        ET.SubElement(cprops, "property", name="verdict", value=v.verdict)
+        ET.SubElement(cprops, "property", name="level", value=v.level)
+        detail = "\n".join(
+            [v.summary, *(f"  at {e.at.wall:.2f} s: {e.text}" for e in v.examples), f"How to fix: {v.guidance}"]
+        )
+        if v.verdict == "fail":
+            ET.SubElement(case, "failure", message=v.summary, type=v.level).text = detail
+        elif v.verdict == "not applicable":
+            ET.SubElement(case, "skipped", message=v.summary)
+        elif v.verdict == "warn":
+            ET.SubElement(cprops, "property", name="warning", value=v.summary)
+        ET.SubElement(case, "system-out").text = f"{v.verdict.upper()}: {detail}"
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+
+
+def write_reports(directory: Path, info: RunInfo, obs: Observations, verdicts: list[Verdict]) -> dict[str, Path]:
+    from smartzone.certify.html import render  # the page template lives apart
+
+    directory.mkdir(parents=True, exist_ok=True)
+    doc = document(info, obs, verdicts)
+    paths = {"json": directory / "report.json", "junit": directory / "junit.xml", "html": directory / "report.html"}
+    paths["json"].write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    paths["junit"].write_bytes(junit(info, verdicts))
+    paths["html"].write_text(render(doc), encoding="utf-8")
+    return paths

@@ -1,0 +1,139 @@
+"""Rules on the app's commands (MQTT cmd and Modbus writes): floods, retained, invalid, offline."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from smartzone.certify.records import Observations, PublishRec
+from smartzone.certify.usage import WRITES, cmd_device
+from smartzone.certify.verdicts import Context, Example, Outcome, max_in_window, outcome
+from smartzone.endpoints.mqtt.commands import BadCommand, parse_command
+
+INVALID_CODES = ("malformed", "unknown_action", "invalid_params")
+
+
+def _cmds(obs: Observations) -> list[tuple[str, PublishRec]]:
+    out = []
+    for p in obs.publishes:
+        dev = cmd_device(obs, p.topic)
+        if dev is not None and p.size:
+            out.append((dev, p))
+    return out
+
+
+def command_flood(obs: Observations, ctx: Context) -> Outcome:
+    per_device: dict[str, list[float]] = defaultdict(list)
+    for dev, p in _cmds(obs):
+        per_device[dev].append(p.at.wall)
+    for m in obs.modbus:
+        if m.function in WRITES and m.device:
+            per_device[m.device].append(m.at.wall)
+    if not per_device:
+        return outcome("na", "the app sent no command", {})
+    limit = ctx.thresholds.max_commands_per_device_per_minute
+    peaks = {dev: max_in_window(times, 60.0) for dev, times in per_device.items()}
+    worst = max(peaks, key=lambda d: peaks[d][0])
+    counts = {
+        "commands": sum(len(t) for t in per_device.values()),
+        "devices": len(per_device),
+        "peak_per_device_minute": peaks[worst][0],
+    }
+    if peaks[worst][0] <= limit:
+        return outcome(
+            "ok",
+            f"{counts['commands']} commands to {len(per_device)} devices, at most "
+            f"{peaks[worst][0]} per device in a minute",
+            counts,
+        )
+    flooded = [d for d, (n, _) in peaks.items() if n > limit]
+    ex = [
+        Example(p.at, f"cmd to {d}: {p.payload[:80].decode('utf-8', 'replace')}") for d, p in _cmds(obs) if d == worst
+    ][:3]
+    return outcome(
+        "bad",
+        f"{len(flooded)} devices got more than {limit:g} commands in a minute ({worst}: {peaks[worst][0]})",
+        counts,
+        ex,
+    )
+
+
+def retained_commands(obs: Observations, ctx: Context) -> Outcome:
+    cmds = _cmds(obs)
+    retained = [(d, p) for d, p in cmds if p.retain]
+    counts = {"commands": len(cmds), "retained": len(retained)}
+    if not cmds:
+        return outcome("na", "the app sent no MQTT command", counts)
+    if not retained:
+        return outcome("ok", "no retained command", counts)
+    return outcome(
+        "bad",
+        f"{len(retained)} commands published with the retain flag",
+        counts,
+        [Example(p.at, f"PUBLISH retain=1 {p.topic}") for _, p in retained],
+    )
+
+
+def invalid_commands(obs: Observations, ctx: Context) -> Outcome:
+    bad: list[Example] = []
+    seen_ids: set[tuple[str, str | None]] = set()
+    for dev, p in _cmds(obs):
+        try:
+            parse_command(p.payload)
+        except BadCommand as exc:
+            bad.append(Example(p.at, f"{exc.code} cmd to {dev}: {exc.message}"))
+            seen_ids.add((dev, exc.command_id))
+    for c in obs.commands:
+        if not c.ok and c.code in INVALID_CODES:
+            bad.append(Example(c.at, f"{c.code}: {c.action} on {c.device} (id {c.command_id}, via {c.source})"))
+            seen_ids.add((c.device, c.command_id))
+    for a in obs.acks:  # refusals the bridge answered itself (e.g. no such device)
+        if not a.ok and a.code in INVALID_CODES and (a.device, a.command_id) not in seen_ids:
+            bad.append(Example(a.at, f"{a.code} ack for {a.device} (id {a.command_id})"))
+            seen_ids.add((a.device, a.command_id))
+    total = len(_cmds(obs)) + sum(1 for c in obs.commands if c.source == "modbus")
+    counts = {"commands": total, "invalid": len(bad)}
+    if not total:
+        return outcome("na", "the app sent no command", counts)
+    if not bad:
+        return outcome("ok", f"all {total} commands were well formed and valid", counts)
+    status = "bad" if len(bad) > ctx.thresholds.max_invalid_commands else "minor"
+    return outcome(
+        status, f"{len(bad)} malformed or invalid commands of {total}", counts, sorted(bad, key=lambda e: e.at.wall)
+    )
+
+
+def offline_repeats(obs: Observations, ctx: Context) -> Outcome:
+    """Commands to a device after the city told the app it is offline (device_offline ack)."""
+    offline_since: dict[str, float] = {}
+    back_at: dict[str, list[float]] = defaultdict(list)
+    for s in obs.statuses:
+        if s.online:
+            back_at[s.device].append(s.at.wall)
+    for a in obs.acks:
+        if a.code == "device_offline":
+            offline_since.setdefault(a.device, a.at.wall)
+    for c in obs.commands:
+        if c.code == "device_offline":
+            offline_since.setdefault(c.device, c.at.wall)
+    sends: dict[str, list[tuple[float, Example]]] = defaultdict(list)
+    for dev, p in _cmds(obs):
+        sends[dev].append((p.at.wall, Example(p.at, f"cmd to offline {dev}")))
+    for m in obs.modbus:
+        if m.function in WRITES and m.device:
+            sends[m.device].append((m.at.wall, Example(m.at, f"Modbus write to offline {m.device} (unit {m.unit})")))
+    repeats: list[Example] = []
+    for dev, since in offline_since.items():
+        back = min((t for t in back_at[dev] if t > since), default=float("inf"))
+        repeats += [ex for t, ex in sends[dev] if since < t < back]
+    if not offline_since:
+        return outcome("na", "no command hit an offline device", {})
+    counts = {"devices_reported_offline": len(offline_since), "commands_after_offline": len(repeats)}
+    limit = ctx.thresholds.max_offline_retries
+    if len(repeats) <= limit:
+        return outcome("ok", f"{len(repeats)} commands after a device_offline answer (limit {limit})", counts)
+    return outcome(
+        "bad",
+        f"{len(repeats)} commands to devices already reported offline (limit {limit})",
+        counts,
+        sorted(repeats, key=lambda e: e.at.wall),
+    )

@@ -1,0 +1,119 @@
+"""`smartzone certify SCENARIO --app "COMMAND" --user NAME --report DIR`: certify an app offline.
+
+Starts the scenario and its endpoints (the same services as `smartzone run`, on free
+ports unless told otherwise), launches the app with its settings in SZ_* environment
+variables, puts it through the city's bad days, stops it and writes report.html,
+report.json and junit.xml. Exit 0 when every MUST rule passes, 1 otherwise, 2 bad input,
+3 an endpoint could not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
+from smartzone.definitions.units import parse_duration
+from smartzone.runtime.api import Runtime
+from smartzone.runtime.services import Service, registered
+
+DEFAULT_DURATION = "30min"
+DEFAULT_SPEED = 60.0
+MAX_WALL_S = 6 * 3600
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("certify", help="certify an app against a scenario (rules, probes, reports)")
+    p.add_argument("scenario", help="scenario file or shipped name (bologna, genoa, london, barcelona)")
+    p.add_argument("--app", required=True, metavar="COMMAND", help='the app to run, e.g. "python my_app.py"')
+    p.add_argument("--user", required=True, metavar="NAME", help="the scenario user the app connects as")
+    p.add_argument("--duration", default=DEFAULT_DURATION, help=f"simulated time (default {DEFAULT_DURATION})")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_SPEED,
+        help=f"simulated seconds per wall second (default {DEFAULT_SPEED:g})",
+    )
+    p.add_argument("--seed", type=int, help="master random seed (default: the scenario's)")
+    p.add_argument("--profile", metavar="FILE", help="certification profile (YAML): expectations and thresholds")
+    p.add_argument("--report", required=True, metavar="DIR", help="where to write report.html/json and junit.xml")
+    for spec in registered():
+        spec.add_options(p)
+    # certification runs on free ports unless told otherwise (several can run side by side)
+    p.set_defaults(handler=run, mqtt_port=0, modbus_port=0, broker="auto")
+
+
+def _check(args: argparse.Namespace) -> tuple[float, float]:
+    if args.speed <= 0:
+        raise UsageError(f"--speed must be positive, got {args.speed:g}")
+    try:
+        duration = parse_duration(args.duration)
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    if duration <= 0:
+        raise UsageError("--duration must be positive")
+    if duration / args.speed > MAX_WALL_S:
+        raise UsageError(f"--duration {args.duration} at --speed {args.speed:g} would take over 6 hours of wall time")
+    if "://" in str(args.broker):
+        raise UsageError("certify needs a broker it manages to observe the app: use --broker embedded or mosquitto")
+    try:
+        argv = shlex.split(args.app)
+    except ValueError as exc:
+        raise UsageError(f"--app: {exc}") from None
+    if not argv:
+        raise UsageError("--app is empty")
+    return duration, args.speed
+
+
+def run(args: argparse.Namespace) -> int:
+    from smartzone.certify.profile import Profile, load_profile
+    from smartzone.certify.rules import RULE_IDS
+    from smartzone.certify.session import CertifyOptions, certify
+
+    duration, speed = _check(args)
+    rt = Runtime.load(args.scenario, seed=args.seed, speed=speed, duration=duration)
+    if args.user not in {u.name for u in rt.scenario.users}:
+        names = ", ".join(u.name for u in rt.scenario.users) or "none"
+        raise UsageError(f"--user: no user '{args.user}' in {rt.scenario.name} (users: {names})")
+    profile = Profile()
+    if args.profile:
+        if not Path(args.profile).is_file():
+            raise UsageError(f"--profile: no such file {args.profile}")
+        profile = load_profile(args.profile, rt.devices, set(RULE_IDS))
+    if getattr(args, "no_mqtt", False) and getattr(args, "no_modbus", False):
+        raise UsageError("--no-mqtt with --no-modbus leaves nothing to observe")
+    services: list[Service] = []
+    try:
+        try:
+            for spec in registered():
+                service = spec.start(rt, args)
+                if service is not None:
+                    services.append(service)
+        except EndpointError as exc:
+            print(f"smartzone: {exc}", file=sys.stderr)
+            return EXIT_ENDPOINT
+        opts = CertifyOptions(
+            args.scenario, args.app, args.user, duration, speed, Path(args.report), profile, args.profile
+        )
+        print(
+            f"certify: {args.app!r} as {args.user} on {rt.scenario.name}, {duration:g} s simulated at x{speed:g} "
+            f"(~{duration / speed:.0f} s)",
+            flush=True,
+        )
+        result = certify(opts, rt, services)
+    finally:
+        rt.stop()
+        for service in reversed(services):
+            with contextlib.suppress(Exception):
+                service.close()
+    for v in result.verdicts:
+        print(f"  {v.verdict.upper():15} {v.level:6} {v.id:14} {v.summary}")
+    print(
+        f"certify: {'PASS' if result.passed else 'FAIL'}; reports in {args.report} "
+        f"({', '.join(p.name for p in result.paths.values())})"
+    )
+    return EXIT_OK if result.passed else EXIT_FAILED

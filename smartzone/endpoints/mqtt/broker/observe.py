@@ -1,0 +1,70 @@
+"""An optional observer of what app clients send and receive through the managed brokers.
+
+`smartzone certify` watches an app under test through this hook; endpoints never import
+the certifier, they only call an object that has these methods (duck typing). Without an
+observer (the default) the brokers behave exactly as before.
+
+Both managed backends report the same things from SmartZone's CONNECT gate:
+- `connect`: every CONNECT the gate judged (admitted or refused). It may return a CONNACK
+  refusal code to refuse an admitted client (certify uses it to keep apps out while it
+  simulates a broker restart);
+- `client_bytes` / `broker_bytes`: the bytes of an admitted non-service connection, in each
+  direction (mosquitto: from the gate's packet relay; embedded: from taps on the reader and
+  writer amqtt uses, so the CONNECT packet appears at the start of client_bytes);
+- `closed`: the connection ended.
+Calls run on the broker's event loop thread: an observer only records and returns.
+The key of a connection is its asyncio StreamWriter (the client side).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from amqtt.adapters import ReaderAdapter, StreamWriterAdapter
+
+from smartzone.endpoints.mqtt.broker.policy import Identity
+from smartzone.endpoints.mqtt.broker.wire import Connect
+
+SERVER_UNAVAILABLE = (0x03, 0x88)  # CONNACK "server unavailable" (MQTT 3.x, MQTT 5)
+
+
+class ConnectionObserver(Protocol):
+    def connect(
+        self, key: Any, connect: Connect, identity: Identity | None, refusal: tuple[int, int] | None
+    ) -> tuple[int, int] | None: ...
+
+    def client_bytes(self, key: Any, data: bytes) -> None: ...
+
+    def broker_bytes(self, key: Any, data: bytes) -> None: ...
+
+    def closed(self, key: Any) -> None: ...
+
+
+class TapReader(ReaderAdapter):
+    """A ReaderAdapter reporting what it reads (embedded backend)."""
+
+    def __init__(self, inner: ReaderAdapter, observer: ConnectionObserver, key: Any) -> None:
+        self._inner, self._observer, self._key = inner, observer, key
+
+    async def read(self, n: int = -1) -> bytes:
+        data = await self._inner.read(n)
+        if data:
+            self._observer.client_bytes(self._key, data)
+        return data
+
+    def feed_eof(self) -> None:
+        self._inner.feed_eof()
+
+
+class TapWriter(StreamWriterAdapter):
+    """A StreamWriterAdapter reporting what it writes (embedded backend)."""
+
+    def __init__(self, writer: asyncio.StreamWriter, observer: ConnectionObserver) -> None:
+        super().__init__(writer)
+        self._observer = observer
+
+    def write(self, data: bytes) -> None:
+        if not self.is_closed:
+            self._observer.broker_bytes(self._writer, data)
+        super().write(data)

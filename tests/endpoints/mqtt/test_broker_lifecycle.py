@@ -101,3 +101,42 @@ def test_unreachable_external_broker(access_scenario, monkeypatch):
     monkeypatch.delenv("SMARTZONE_MQTT_USER", raising=False)
     with pytest.raises(EndpointError, match="not reachable"):
         start_broker(f"mqtt://127.0.0.1:{_free_port()}", access_scenario)
+
+
+def test_mosquitto_start_failure_surfaces_its_stderr(access_scenario, tmp_path, monkeypatch):
+    from smartzone.endpoints.mqtt.broker import mosquitto
+
+    if mosquitto.find_passwd_tool() is None:
+        pytest.skip("mosquitto_passwd is not installed")
+    fake = tmp_path / "mosquitto"
+    fake.write_text("#!/bin/sh\necho 'Error: Unable to open config: boom' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(mosquitto, "find_mosquitto", lambda: str(fake))
+    with pytest.raises(EndpointError, match=r"mosquitto exited at start .*boom"):
+        start_broker("mosquitto", access_scenario)
+
+
+def test_auto_falls_back_to_embedded_without_mosquitto(start_test_broker, access_scenario, monkeypatch):
+    from smartzone.endpoints.mqtt.broker import mosquitto
+
+    monkeypatch.setattr(mosquitto, "find_mosquitto", lambda: None)
+    assert start_test_broker("auto", access_scenario).backend == "embedded"
+
+
+def _connect_packet(client_id: str, user: str, password: str, keep_alive: int) -> bytes:
+    def s(text: str) -> bytes:
+        return len(text).to_bytes(2, "big") + text.encode()
+
+    body = s("MQTT") + bytes([4, 0xC2]) + keep_alive.to_bytes(2, "big") + s(client_id) + s(user) + s(password)
+    return bytes([0x10, len(body)]) + body
+
+
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("mosquitto", marks=needs_mosquitto)])
+def test_silent_clients_are_dropped_after_their_keep_alive(backend, start_test_broker, access_scenario):
+    """amqtt 0.12 never enforces keep-alive; SmartZone does (mosquitto does by itself)."""
+    broker = start_test_broker(backend, access_scenario)
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=20) as sock:
+        sock.sendall(_connect_packet("app-silent", "app", "app-pw", keep_alive=1))
+        assert sock.recv(4) == bytes([0x20, 2, 0, 0])  # CONNACK accepted
+        # then silence: the broker must close within 1.5-2 keep-alives (20 s bound, no timing asserted)
+        assert sock.recv(16) == b""

@@ -14,6 +14,7 @@ session that holds the subscription and may receive that topic.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,13 +117,31 @@ class SzAmqttBroker(AmqttBroker):
 
 
 class ReplayReader(ReaderAdapter):
-    """A stream reader that first gives back the CONNECT bytes the gate already read."""
+    """A stream reader that first gives back the CONNECT bytes the gate already read.
 
-    def __init__(self, first: bytes, reader: asyncio.StreamReader) -> None:
+    It also enforces the client's keep-alive, which amqtt 0.12 does not: amqtt's reader
+    loop times out every keep-alive period and reads again; if by then nothing arrived for
+    1.5 keep-alive periods, this reader reports end of stream and amqtt closes the session
+    (publishing the will). So a silent client is dropped within 2 keep-alive periods.
+    """
+
+    def __init__(self, first: bytes, reader: asyncio.StreamReader, keep_alive: int = 0) -> None:
         self._buf = first
         self._reader = reader
+        self._limit = 1.5 * keep_alive if keep_alive > 0 else None
+        self._last = time.monotonic()
 
     async def read(self, n: int = -1) -> bytes:
+        if self._limit is not None:
+            now = time.monotonic()
+            if now - self._last > self._limit:
+                return b""
+            out = await self._read(n)
+            self._last = time.monotonic()
+            return out
+        return await self._read(n)
+
+    async def _read(self, n: int) -> bytes:
         if self._buf:
             if n == -1 or n == len(self._buf):
                 out, self._buf = self._buf, b""

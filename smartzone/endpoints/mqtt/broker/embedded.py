@@ -29,7 +29,8 @@ MQTT_311_ONLY = frozenset({4})  # amqtt 0.12 misreads 3.1 and 5 CONNECTs
 LIMITATIONS = [
     "embedded amqtt 0.12 speaks MQTT 3.1.1 only (MQTT 3.1 and 5 clients are refused: unsupported protocol)",
     "embedded amqtt does not resend unacknowledged QoS 1/2 messages after a reconnect (amqtt #401)",
-    "embedded amqtt does not enforce client keep-alive (dead clients linger until TCP notices)",
+    "embedded amqtt: SmartZone enforces client keep-alive itself, dropping a silent client "
+    "after 1.5 to 2 keep-alive periods (the MQTT rule is 1.5)",
     "embedded amqtt keeps sessions and retained messages in memory only (lost at exit)",
 ]
 
@@ -81,8 +82,10 @@ class EmbeddedBroker(ManagedBrokerBase):
             if admitted is None or self._amqtt is None:
                 return
             connect, _ = admitted
-            replay = amqtt_support.ReplayReader(connect.raw, reader)
+            replay = amqtt_support.ReplayReader(connect.raw, reader, connect.keep_alive)
             await self._amqtt.external_connected(replay, StreamWriterAdapter(writer), "default")
+        except asyncio.CancelledError:
+            pass  # closing: end normally (Python 3.11's stream callback logs cancelled handlers)
         finally:
             self._conns.discard(task)
             if not writer.is_closing():

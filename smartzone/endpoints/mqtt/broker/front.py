@@ -50,6 +50,7 @@ class GateFront:
         assert task is not None
         self._conns.add(task)
         b_writer: asyncio.StreamWriter | None = None
+        tasks: set[asyncio.Task[None]] = set()
         try:
             set_nodelay(writer)
             admitted = await admit(reader, writer, self.policy, self.denied)
@@ -71,6 +72,11 @@ class GateFront:
             for t in pending:
                 t.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        except asyncio.CancelledError:
+            # closing: end normally (Python 3.11's stream callback logs cancelled handlers)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             self._conns.discard(task)
             if b_writer is not None:
@@ -124,11 +130,10 @@ class GateFront:
         framer = Framer()
         with contextlib.suppress(ConnectionError, WireError):
             while data := await reader.read(CHUNK):
-                packets = framer.feed(data)
-                if guard.pending:
+                chunk, has_suback = framer.aligned(data, SUBACK)
+                if has_suback and guard.pending:
+                    packets = Framer().feed(chunk)
                     chunk = b"".join(guard.restore(r, o) if t == SUBACK else r for t, r, o in packets)
-                else:
-                    chunk = b"".join(r for _, r, _ in packets)
                 if chunk:
                     client.write(chunk)
                     await client.drain()

@@ -32,6 +32,7 @@ class Connect:
     password: bytes | None
     clean: bool
     raw: bytes  # the whole packet, to forward as read
+    keep_alive: int = 0  # seconds; 0 = none
 
 
 async def read_packet(reader: asyncio.StreamReader, max_bytes: int | None = None) -> tuple[int, bytes, int]:
@@ -106,7 +107,7 @@ def parse_connect(packet_type: int, raw: bytes, offset: int) -> Connect:
     flags = cur.u8()
     if flags & 0x01:
         raise WireError("reserved CONNECT flag set")
-    cur.u16()  # keep-alive
+    keep_alive = cur.u16()
     if level == 5:
         cur.skip_properties()
     client_id = cur.text()
@@ -117,7 +118,7 @@ def parse_connect(packet_type: int, raw: bytes, offset: int) -> Connect:
         cur.binary()
     username = cur.text() if flags & 0x80 else None
     password = cur.binary() if flags & 0x40 else None
-    return Connect(level, client_id, username, password, bool(flags & 0x02), raw)
+    return Connect(level, client_id, username, password, bool(flags & 0x02), raw, keep_alive)
 
 
 def connack_refusal(level: int, code: tuple[int, int]) -> bytes:

@@ -42,11 +42,12 @@ class Runtime:
         speed: float = 1.0,
         duration: float | None = None,
         source: str = "",
+        network: bool = True,
     ) -> None:
         self.scenario = scenario
         self.catalog = catalog
         self.source = source
-        self.world = World(scenario, catalog, seed)
+        self.world = World(scenario, catalog, seed, network=network)
         self.seed = self.world.seed
         self.devices: dict[str, DeviceInfo] = {d.id: d.info for d in self.world.devices.values()}
         self.live = LiveState()

@@ -92,9 +92,15 @@ def test_lost_command_is_retried_then_reported(tmp_path: Path, catalog: Catalog)
 def test_some_loss_is_hidden_by_retries(tmp_path: Path, catalog: Catalog) -> None:
     world = _lights(tmp_path, catalog, "lte-m", profiles={"lte-m": {"loss": "30%"}})
     world.run(60)
-    assert len(_command_delays(world, 100)) == 100  # every command got through in the end
+    results: list[CommandResult | None] = []
+    for i in range(300):
+        world.execute(DeviceCommand("l-0001", "dim", {"level": 10 + i % 80}, id=f"c{i}"), results.append)
+        world.run(world.now + 60.0)
+    failed = [r for r in results if r is not None and not r.ok]
+    assert len(results) == 300 and len(failed) <= 10  # expected 300 * 0.3**4 = 2.4
     down = world.network.down["lte-m"]
-    assert down.drops["loss"] > 10 and down.delivered == 100
+    assert down.drops["loss"] / down.sent == pytest.approx(0.3, abs=0.04)
+    assert down.delivered == 300 - len(failed)
 
 
 def test_device_that_goes_offline_meanwhile_rejects(tmp_path: Path, catalog: Catalog) -> None:

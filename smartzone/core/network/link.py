@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import replace
+from heapq import heappush
+from typing import Any
 
 import simpy
+from simpy.events import NORMAL
 
 from smartzone.core.events import Reading
 from smartzone.core.network.backhaul import Hop
 from smartzone.core.network.lora import DutyCycleGate
-from smartzone.core.network.profiles import LinkProfile
-from smartzone.core.network.stats import Counters
+from smartzone.core.network.profiles import QUANTILES, LinkProfile, Z
+from smartzone.core.network.stats import BATCH, Counters
 
 DOWNLINK_ATTEMPTS = 4  # confirmed downlink / CoAP CON: first try plus three retransmissions
 
@@ -33,16 +35,39 @@ class ProfileRef:
         self.current = profile
 
 
+class Delivery:
+    """A bare scheduled callback: only what simpy's step() reads of an event.
+
+    One message in flight costs one of these instead of a full Timeout, pushed straight
+    on the environment's event queue exactly as Environment.schedule does (simpy is
+    pinned): this is what keeps emulation cheap in fast mode.
+    """
+
+    __slots__ = ("_ok", "_value", "callbacks", "first")
+
+    def __init__(self, fn: Callable[[Any], None], value: Any, first: list[bool] | None = None) -> None:
+        self.callbacks: list[Callable[[Any], None]] | None = [fn]
+        self._ok = True
+        self._value = value
+        self.first = first
+
+
+def later(env: simpy.Environment, delay: float, fn: Callable[[Any], None], value: Any,
+          first: list[bool] | None = None) -> None:
+    """Call fn(delivery) after *delay* simulated seconds; `delivery._value` is *value*."""
+    heappush(env._queue, (env._now + (delay if delay > 0 else 0.0), NORMAL, next(env._eid),  # type: ignore[attr-defined,misc]
+                          Delivery(fn, value, first)))
+
+
 def at(env: simpy.Environment, when: float, fn: Callable[[], None]) -> None:
-    """Call *fn* at simulated time *when* (no process: one plain timeout event)."""
-    ev = env.timeout(when - env.now if when > env.now else 0.0)
-    ev.callbacks.append(lambda _e: fn())
+    """Call *fn* at simulated time *when*."""
+    later(env, when - env.now, lambda _d: fn(), None)
 
 
 class Link:
     """The path of one device: its radio/modem state and the hop behind it."""
 
-    __slots__ = ("bad", "busy_until", "down", "env", "gate", "hop", "publish", "ref", "rng", "up")
+    __slots__ = ("bad", "busy_until", "down", "env", "fire", "gate", "hop", "publish", "ref", "rng", "up")
 
     def __init__(
         self,
@@ -59,6 +84,7 @@ class Link:
         self.gate = DutyCycleGate()
         self.busy_until = 0.0
         self.bad = False  # Gilbert-Elliott state
+        self.fire = self._fire  # bound once: used for every message
 
     # --- shared pieces ----------------------------------------------------------------------
     def _lost(self, p: LinkProfile) -> bool:
@@ -73,11 +99,6 @@ class Link:
             self.bad = rng.random() < ge.p
         return lost
 
-    def _latency(self, p: LinkProfile) -> float:
-        if p.reorder and self.rng.random() < p.reorder:
-            return 0.0
-        return p.draw_delay(self.rng)
-
     # --- uplink -----------------------------------------------------------------------------
     def clear_to_send(self, t: float) -> bool:
         """False while a duty-cycle limit keeps the radio silent (the reading is not sent)."""
@@ -87,52 +108,85 @@ class Link:
         return True
 
     def uplink(self, reading: Reading) -> None:
-        """Send a reading taken at `reading.t`; it is published when (if) it arrives."""
+        """Send a reading taken at `reading.t` (now); it is published when (if) it arrives.
+
+        The common path (random loss, normal jitter, no hop, no duplicate) is written inline:
+        it runs for every reading of every device, so function calls are what it costs.
+        """
         p = self.ref.current
         t = reading.t
         up = self.up
+        rng = self.rng
         up.sent += 1
         start = self.busy_until if self.busy_until > t else t
-        self.busy_until = start + p.serialisation
+        self.busy_until = sent_at = start + p.serialisation
         if p.duty_cycle:
             self.gate.transmitted(start, p.serialisation, p.duty_cycle)
-        if self._lost(p):
+        if (self._lost(p) if p.gilbert is not None else p.loss and rng.random() < p.loss):
             up.drop("loss")
             return
-        sent_at = self.busy_until
-        arrivals = [sent_at + self._latency(p)]
-        if p.duplicate and self.rng.random() < p.duplicate:
-            arrivals.append(sent_at + p.draw_delay(self.rng))
+        if p.reorder and rng.random() < p.reorder:
+            latency = 0.0
+        elif p.normal:  # = p.draw_delay(rng), inlined
+            x = rng.random() * QUANTILES - 0.5
+            i = int(x)
+            latency = p.delay + p.jitter * (Z[i] + (Z[i + 1] - Z[i]) * (x - i))
+            latency = 0.0 if latency < 0.0 else (p.max_delay if latency > p.max_delay else latency)
+        else:
+            latency = p.draw_delay(rng)
+        delay = sent_at - t + latency
+        env = self.env
+        if p.duplicate and rng.random() < p.duplicate:
             up.duplicated += 1
-        msg = replace(reading, measured=reading.measured_at)
-        first = [True]
-        for when in arrivals:
-            if self.hop is None:
-                at(self.env, when, lambda: self._arrive(msg, first))
-            else:
-                at(self.env, when, lambda: self._through_hop(msg, first))
+            first = [True]  # shared by both copies: the first to arrive is the delivery
+            step = self._to_hop if self.hop is not None else self._arrive
+            later(env, delay, step, reading, first)
+            later(env, sent_at - t + p.draw_delay(rng), step, reading, first)
+            return
+        if self.hop is not None:
+            later(env, delay, self._to_hop, reading)
+            return
+        # with no hop behind it, a message that survived the loss draw will arrive: count it
+        # now and schedule the final Reading's publication
+        up.delivered += 1
+        pending = up.latency.pending
+        pending.append(delay)
+        if len(pending) >= BATCH:
+            up.latency.fold()
+        measured = t if reading.measured is None else reading.measured
+        final = Reading(t + delay, reading.device, reading.seq, reading.values, measured)
+        queue: list[Any] = env._queue  # type: ignore[attr-defined]
+        heappush(queue, (t + delay, NORMAL, next(env._eid), Delivery(self.fire, final)))  # type: ignore[attr-defined]
 
-    def _through_hop(self, msg: Reading, first: list[bool]) -> None:
+    def _fire(self, ev: Delivery) -> None:
+        self.publish(ev._value)
+
+    def _to_hop(self, ev: Delivery) -> None:
+        reading, first = ev._value, ev.first
         hop = self.hop
         assert hop is not None
         hop.counters.sent += 1
         leave = hop.admit(self.env.now, hop.counters)
         if leave is None:
-            if first[0]:
+            if first is None or first[0]:
                 self.up.drop("outage" if hop.cut else "queue")
             return
         hop.counters.delivered += 1
-        at(self.env, leave, lambda: self._arrive(msg, first))
+        later(self.env, leave - self.env.now, self._arrive, reading, first)
 
-    def _arrive(self, msg: Reading, first: list[bool]) -> None:
+    def _arrive(self, ev: Delivery) -> None:
+        reading, first = ev._value, ev.first
         now = self.env.now
-        if first[0]:
-            first[0] = False
-            self.up.delivered += 1
-            self.up.latency.add(now - msg.t)
+        if first is None or first[0]:
+            if first is not None:
+                first[0] = False
+            up = self.up
+            up.delivered += 1
+            up.latency.add(now - reading.t)
             if self.hop is not None:
-                self.hop.counters.latency.add(now - msg.t)
-        self.publish(replace(msg, t=now))
+                self.hop.counters.latency.add(now - reading.t)
+        measured = reading.t if reading.measured is None else reading.measured
+        self.publish(Reading(now, reading.device, reading.seq, reading.values, measured))
 
     # --- downlink ---------------------------------------------------------------------------
     def downlink(self, apply: Callable[[], None], fail: Callable[[str], None], attempt: int = 1) -> None:

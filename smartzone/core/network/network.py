@@ -70,7 +70,8 @@ class Network:
             self.bus.publish,
         )
         self.links[device.id] = link
-        device.clear_to_send = link.clear_to_send
+        if ref.current.duty_cycle:  # only duty-cycled radios can be kept from sending
+            device.clear_to_send = link.clear_to_send
         device.transmit = link.uplink
 
     def processes(self) -> Iterable[Generator[simpy.Event, Any, None]]:

@@ -14,12 +14,17 @@ from smartzone.core.events import LinkStats
 _PER_DECADE = 50
 _LOW = 1e-5
 _BUCKETS = 8 * _PER_DECADE + 1
+BATCH = 4096
 
 
 class LatencyHistogram:
-    """Bounded-memory latency distribution."""
+    """Bounded-memory latency distribution.
 
-    __slots__ = ("buckets", "count", "max", "total", "zeros")
+    `add` only appends; samples are folded into the buckets in batches (cheaper per
+    message than bucketing each one as it comes).
+    """
+
+    __slots__ = ("buckets", "count", "max", "pending", "total", "zeros")
 
     def __init__(self) -> None:
         self.buckets = [0] * _BUCKETS
@@ -27,20 +32,33 @@ class LatencyHistogram:
         self.zeros = 0
         self.total = 0.0
         self.max = 0.0
+        self.pending: list[float] = []
 
     def add(self, seconds: float) -> None:
-        self.count += 1
-        self.total += seconds
-        if seconds > self.max:
-            self.max = seconds
-        if seconds < _LOW:
-            self.zeros += 1
+        pending = self.pending
+        pending.append(seconds)
+        if len(pending) >= BATCH:
+            self.fold()
+
+    def fold(self) -> None:
+        pending, self.pending = self.pending, []
+        if not pending:
             return
-        i = min(_BUCKETS - 1, int(math.log10(seconds / _LOW) * _PER_DECADE))
-        self.buckets[i] += 1
+        self.count += len(pending)
+        self.total += sum(pending)
+        self.max = max(self.max, *pending) if len(pending) > 1 else max(self.max, pending[0])
+        buckets = self.buckets
+        log10, top = math.log10, _BUCKETS - 1
+        for seconds in pending:
+            if seconds < _LOW:
+                self.zeros += 1
+            else:
+                i = int(log10(seconds / _LOW) * _PER_DECADE)
+                buckets[i if i < top else top] += 1
 
     def percentile(self, q: float) -> float:
         """The q-th percentile (0..100) in seconds; 0.0 with no samples."""
+        self.fold()
         if self.count == 0:
             return 0.0
         rank = q / 100.0 * self.count
@@ -55,6 +73,7 @@ class LatencyHistogram:
         return self.max
 
     def summary(self) -> dict[str, float]:
+        self.fold()
         mean = self.total / self.count if self.count else 0.0
         return {
             "count": self.count, "mean": round(mean, 6), "p50": round(self.percentile(50), 6),

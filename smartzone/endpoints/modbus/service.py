@@ -72,8 +72,7 @@ class ModbusGateways:
     @classmethod
     def start(cls, runtime: Runtime, first_port: int = DEFAULT_FIRST_PORT, host: str = HOST) -> ModbusGateways:
         """Plan the gateways of the runtime's scenario and listen on their ports."""
-        plans = [p for p in plan_gateways(runtime.scenario, runtime.devices.values()) if p.units]
-        service = cls(runtime, plans, host)
+        service = cls(runtime, plan_gateways(runtime.scenario, runtime.devices.values()), host)
         service._thread.start()
         try:
             fut: Future[None] = asyncio.run_coroutine_threadsafe(service._listen(first_port), service._loop)
@@ -85,6 +84,8 @@ class ModbusGateways:
 
     async def _listen(self, first_port: int) -> None:
         for plan in self.plans:
+            if not plan.units:
+                continue  # a declared gateway that no device matches: nothing to serve
             units = {n: Unit(n, info, self.typemaps[info.type], self.runtime) for n, info in plan.units.items()}
             server = GatewayServer(units, self.host, plan.port(first_port))
             try:
@@ -110,6 +111,7 @@ class ModbusGateways:
                 f"{len(g.plan.units)} devices (units 1-{len(g.plan.units)}); unit 1 = {first.id}: "
                 + mbpoll_line(g.port, 1, layout, self.host)
             )
+        lines += [f"Modbus gateway {p.id}: no device matches it (not started)" for p in self.plans if not p.units]
         missing = unserved(self.plans, self.runtime.devices.values())
         if missing:
             lines.append(f"Modbus: {len(missing)} devices are behind no declared gateway (e.g. {missing[0]})")

@@ -7,8 +7,11 @@ import struct
 import pytest
 
 from smartzone.core.commands import SetOnline
+from smartzone.core.faults.commands import ClearFault, InjectFault
 from smartzone.definitions.modbus_layout import build_layout
 from smartzone.endpoints.modbus.codec import decode
+from smartzone.endpoints.modbus.unitmap import TypeMap
+from smartzone.runtime.live import LiveDevice
 
 ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, GATEWAY_NO_RESPONSE = 0x01, 0x02, 0x03, 0x0B
 
@@ -160,3 +163,22 @@ def test_unsupported_function_is_0x01(city, client_factory) -> None:
     c = client_factory(port)
     response = c.mask_write_register(address=0, and_mask=0xFFFF, or_mask=0, device_id=unit)
     assert response.isError() and response.exception_code == ILLEGAL_FUNCTION
+
+
+def test_status_bits_show_faults_and_low_battery(city, client_factory) -> None:
+    port, unit = city.where("rig-0001")
+    c = client_factory(port)
+    assert c.read_input_registers(2, count=1, device_id=unit).registers == [0b001]
+    city.rt.submit(InjectFault("rig-0001", "noise", signal="ratio", magnitude=0.1)).result(10)
+    assert c.read_input_registers(2, count=1, device_id=unit).registers == [0b011]  # online + fault
+    city.rt.submit(ClearFault("rig-0001", "noise")).result(10)
+    assert c.read_input_registers(2, count=1, device_id=unit).registers == [0b001]
+
+
+
+def test_battery_low_bit_and_common_block_words(catalog) -> None:
+    typemap = TypeMap(catalog.types["parking-spot"])
+    low = typemap.common_block(LiveDevice(values={"battery": 19.9}, seq=70000), epoch=1795392000.7)
+    assert low == [1, 1, 0b101, 1, 70000 - 65536, 1795392000 >> 16, 1795392000 & 0xFFFF, 0, 0, 0]
+    fine = typemap.common_block(LiveDevice(values={"battery": 20.0}, online=False, faults=frozenset({"x"})), 0)
+    assert fine[2] == 0b010  # offline, a fault, battery fine

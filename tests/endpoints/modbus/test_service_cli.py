@@ -91,3 +91,23 @@ def test_export_modbus_map_as_csv_and_markdown(tmp_path: Path, capsys: pytest.Ca
     text = out.read_text(encoding="utf-8")
     assert text.startswith("| gateway | port | unit | device |") and "| comune-centro | 6000 | 1 | p-0001 |" in text
     assert main(["export", "modbus-map", str(tmp_path / "nowhere.yaml")]) == 2
+
+
+def test_declared_gateways_without_devices_and_unserved_devices_are_reported(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    text = TESTVILLE.read_text(encoding="utf-8") + (
+        "gateways:\n  - {id: lights, tenant: comune, types: [street-light]}\n"
+        "  - {id: meters, tenant: comune, types: [water-meter]}\n"
+    )
+    path = tmp_path / "partial.yaml"
+    path.write_text(text, encoding="utf-8")
+    rt = Runtime(load_scenario(path, catalog), catalog)
+    gateways = ModbusGateways.start(rt, 0)
+    try:
+        lines = gateways.describe()
+        assert [g.plan.id for g in gateways.gateways] == ["lights"]
+        assert "Modbus gateway meters: no device matches it (not started)" in lines
+        assert "Modbus: 3 devices are behind no declared gateway (e.g. p-0001)" in lines
+    finally:
+        gateways.close()

@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import threading
 import time
 
+import pytest
 from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
 
 HOST = "127.0.0.1"
 CLIENTS = 50
@@ -151,3 +155,35 @@ def test_malformed_frames_get_an_exception_or_a_closed_connection(city) -> None:
             s.sendall(garbage)
             assert closed_by_peer(s), garbage
     assert_serving(port, unit)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pymodbus 3.16.1's own request handler answers only the first of several requests in one "
+    "TCP segment (pymodbus-dev/pymodbus#1949); SmartZone's handler works around it. If this passes, "
+    "pymodbus fixed it and the workaround in smartzone/endpoints/modbus/handler.py can go.",
+)
+def test_bare_pymodbus_answers_every_pipelined_request() -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="bare-pymodbus", daemon=True)
+    thread.start()
+
+    async def start() -> ModbusTcpServer:
+        bits = [SimData(0, values=[False] * 16, datatype=DataType.BITS)]
+        regs = [SimData(0, values=[7, 8], datatype=DataType.REGISTERS)]
+        server = ModbusTcpServer([SimDevice(1, simdata=(bits, bits, regs, regs))], address=(HOST, 0))
+        await server.serve_forever(background=True)
+        return server
+
+    server = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    try:
+        port = server.transport.sockets[0].getsockname()[1]
+        with socket.create_connection((HOST, port), timeout=5) as s:
+            s.sendall(read_ir(1, 1, 0, 1) + read_ir(2, 1, 1, 1))
+            frames = recv_frames(s, 2, timeout=2.0)
+        assert [int.from_bytes(f[:2], "big") for f in frames] == [1, 2]
+    finally:
+        asyncio.run_coroutine_threadsafe(server.shutdown(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -147,3 +147,12 @@ def test_framer_aligned_keeps_partial_packets_for_later():
         assert first + second == stream
         assert seen_first or seen_second
         assert all(Framer().feed(part) or not part for part in (first, second))
+
+
+def test_describe_without_users_says_who_can_connect(small_scenario):
+    from smartzone.endpoints.mqtt.broker.base import describe_lines
+
+    lines = describe_lines("embedded", "127.0.0.1", 1883, small_scenario, ["a limit"])
+    assert lines[0] == "MQTT broker (embedded): mqtt://127.0.0.1:1883"
+    assert any("only SmartZone itself can connect" in line for line in lines)
+    assert lines[-1] == "  limitation: a limit"

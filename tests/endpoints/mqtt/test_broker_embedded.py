@@ -76,3 +76,18 @@ def test_mqtt5_clients_are_refused_by_the_embedded_broker(embedded_broker, mqtt_
     probe = mqtt_client(embedded_broker, "admin", "admin-pw", "admin-v5", connect=False, protocol=mqtt.MQTTv5)
     assert probe.connect() == 0x84  # unsupported protocol version
     assert any("3.1.1 only" in lim for lim in embedded_broker.limitations)
+
+
+def test_amqtt_contract():
+    """SmartZone's embedded backend relies on these amqtt 0.12.1 details: a new amqtt must
+    be re-checked (gate hand-over, retained-message override, plugin loading)."""
+    from importlib.metadata import version
+
+    from amqtt.broker import Broker as AmqttBroker
+    from amqtt.contexts import ListenerType
+
+    assert version("amqtt") == "0.12.1"
+    assert ListenerType.EXTERNAL == "external"
+    for name in ("external_connected", "_publish_retained_messages_for_subscription", "_topic_filtering",
+                 "_get_handler", "_matches", "_subscriptions", "sessions"):  # fmt: skip
+        assert hasattr(AmqttBroker, name) or name in AmqttBroker.__init__.__code__.co_names, name

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -77,6 +78,7 @@ class Inspector(QWidget):
             k.setObjectName("muted")
             v = QLabel("")
             v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            v.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # no dock widening
             self.details_grid.addWidget(k, n // 2, (n % 2) * 2)
             self.details_grid.addWidget(v, n // 2, (n % 2) * 2 + 1)
             self.detail_labels[key] = v
@@ -125,6 +127,7 @@ class Inspector(QWidget):
             name.setObjectName("muted")
             line = QLabel("")
             line.setWordWrap(True)
+            line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             line.setStyleSheet("font-family: monospace;")
             copy = QPushButton("Copy")

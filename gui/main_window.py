@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
             filters.addSpacing(8)
             filters.addWidget(QLabel(label))
             filters.addWidget(combo)
-            combo.setMinimumWidth(140)
+            combo.setMinimumWidth(110)
             combo.currentIndexChanged.connect(self._apply_filter)
         filters.addStretch(1)
         fit = QPushButton("Fit")
@@ -116,8 +116,8 @@ class MainWindow(QMainWindow):
             "Inspector": self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
             "Logs": self._dock("Logs and endpoints", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
-        self.docks["Devices"].setMinimumWidth(250)
-        self.docks["Inspector"].setMinimumWidth(400)
+        self.docks["Devices"].setMinimumWidth(280)
+        self.docks["Inspector"].setMinimumWidth(380)
         self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [290, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Logs"]], [250], Qt.Orientation.Vertical)
         self.status_scenario, self.status_online, self.status_rate = QLabel(), QLabel(), QLabel()
@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._initial_dock_sizes)  # after the first layout pass
 
     def _initial_dock_sizes(self) -> None:
-        self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [320, 520], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [300, 580], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Logs"]], [250], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -140,3 +140,22 @@ def test_silent_clients_are_dropped_after_their_keep_alive(backend, start_test_b
         assert sock.recv(4) == bytes([0x20, 2, 0, 0])  # CONNACK accepted
         # then silence: the broker must close within 1.5-2 keep-alives (20 s bound, no timing asserted)
         assert sock.recv(16) == b""
+
+
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("mosquitto", marks=needs_mosquitto)])
+def test_close_with_clients_still_connected(backend, access_scenario):
+    """close() ends live sessions and half-open connections, and leaves no thread behind."""
+    broker = start_broker(backend, access_scenario)
+    probe = Probe(broker.port, "admin", "admin-pw", "admin-live")
+    half_open = socket.create_connection(("127.0.0.1", broker.port), timeout=10)
+    try:
+        assert probe.connect() == 0
+        assert probe.subscribe("sz/v2/accessville/#") == [0]
+        half_open.sendall(b"\x10")  # a CONNECT that never completes
+        broker.close()
+        assert probe.wait_for(lambda: probe.disconnects > 0)
+        assert half_open.recv(16) == b""
+    finally:
+        half_open.close()
+        probe.close()
+        broker.close()

@@ -102,38 +102,45 @@ def invalid_commands(obs: Observations, ctx: Context) -> Outcome:
     )
 
 
-def offline_repeats(obs: Observations, ctx: Context) -> Outcome:
-    """Commands to a device after the city told the app it is offline (device_offline ack)."""
-    offline_since: dict[str, float] = {}
+def _offline_windows(obs: Observations) -> list[tuple[str, float, float]]:
+    """(device, from, to) wall windows in which a device was offline (its status said so, or a
+    command was answered device_offline), up to its next status online."""
+    starts: list[tuple[str, float]] = [(s.device, s.at.wall) for s in obs.statuses if not s.online]
+    starts += [(a.device, a.at.wall) for a in obs.acks if a.code == "device_offline"]
+    starts += [(c.device, c.at.wall) for c in obs.commands if c.code == "device_offline"]
     back_at: dict[str, list[float]] = defaultdict(list)
     for s in obs.statuses:
         if s.online:
             back_at[s.device].append(s.at.wall)
-    for a in obs.acks:
-        if a.code == "device_offline":
-            offline_since.setdefault(a.device, a.at.wall)
-    for c in obs.commands:
-        if c.code == "device_offline":
-            offline_since.setdefault(c.device, c.at.wall)
+    windows: list[tuple[str, float, float]] = []
+    for dev, since in sorted(starts, key=lambda x: x[1]):
+        if any(d == dev and a <= since < b for d, a, b in windows):
+            continue
+        back = min((t for t in back_at[dev] if t > since), default=float("inf"))
+        windows.append((dev, since, back))
+    return windows
+
+
+def offline_repeats(obs: Observations, ctx: Context) -> Outcome:
+    """Commands to a device while it is offline, beyond the tolerated retries per offline spell."""
     sends: dict[str, list[tuple[float, Example]]] = defaultdict(list)
     for dev, p in _cmds(obs):
         sends[dev].append((p.at.wall, Example(p.at, f"cmd to offline {dev}")))
     for m in obs.modbus:
         if m.function in WRITES and m.device:
             sends[m.device].append((m.at.wall, Example(m.at, f"Modbus write to offline {m.device} (unit {m.unit})")))
-    repeats: list[Example] = []
-    for dev, since in offline_since.items():
-        back = min((t for t in back_at[dev] if t > since), default=float("inf"))
-        repeats += [ex for t, ex in sends[dev] if since < t < back]
-    if not offline_since:
-        return outcome("na", "no command hit an offline device", {})
-    counts = {"devices_reported_offline": len(offline_since), "commands_after_offline": len(repeats)}
     limit = ctx.thresholds.max_offline_retries
-    if len(repeats) <= limit:
-        return outcome("ok", f"{len(repeats)} commands after a device_offline answer (limit {limit})", counts)
-    return outcome(
-        "bad",
-        f"{len(repeats)} commands to devices already reported offline (limit {limit})",
-        counts,
-        sorted(repeats, key=lambda e: e.at.wall),
-    )
+    sent = 0
+    repeats: list[Example] = []
+    for dev, since, back in _offline_windows(obs):
+        during = [ex for t, ex in sends[dev] if since <= t < back]
+        sent += len(during)
+        repeats += during[limit:]
+    if not sent:
+        return outcome("na", "the app sent no command to an offline device", {})
+    counts = {"commands_to_offline_devices": sent, "beyond_retries": len(repeats)}
+    if not repeats:
+        return outcome("ok", f"{sent} commands to offline devices, within {limit} retries per offline spell", counts)
+    repeats.sort(key=lambda e: e.at.wall)
+    summary = f"{sent} commands to devices while offline ({len(repeats)} beyond {limit} retries per offline spell)"
+    return outcome("bad", summary, counts, repeats)

@@ -82,6 +82,9 @@ class Device:
         self.on_change = frozenset(dtype.report.on_change)
         self.interval = info.report_interval
         self.jitter = dtype.report.jitter
+        # Draw the report phase, then take the first sample at t=0, so that values exist
+        # from the start (endpoints and GUI read them before the first report).
+        self.first_report = rng.uniform(0.0, self.interval)
         self._enum_index = {
             name: {v: i for i, v in enumerate(sig.values or [])} for name, sig in dtype.signals.items()
         }
@@ -92,6 +95,7 @@ class Device:
         self.clear_to_send: Callable[[float], bool] | None = None
         self.distort: Callable[[Reading], Reading] | None = None
         self.transmit: Callable[[Reading], None] = bus.publish
+        self.sample(0.0)
 
     # --- what behaviour models read (Scope) -------------------------------------------
     def ctx_value(self, name: str, t: float) -> float:
@@ -148,8 +152,7 @@ class Device:
 
     def run(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
         """The device's SimPy process: sample on its report schedule and on spontaneous changes."""
-        next_report = env.now + self.rng.uniform(0.0, self.interval)
-        self.sample(env.now)
+        next_report = env.now + self.first_report
         while True:
             wake = next_report
             for model in self.event_models:

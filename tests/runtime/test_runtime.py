@@ -102,3 +102,10 @@ def test_engine_errors_reach_the_caller(make_runtime) -> None:
         rt.wait(30)
     with pytest.raises(RuntimeError, match="stopped"):
         rt.submit(DeviceCommand("l-0001", "dim", {"level": 5})).result(5)
+
+
+def test_live_values_exist_before_the_first_report(make_runtime) -> None:
+    rt = make_runtime(speed=1.0)
+    live = rt.live.get("p-0001")
+    assert live is not None and live.seq == 0
+    assert live.values["status"] in ("free", "occupied") and live.values["battery"] > 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from smartzone_gui.main_window import MainWindow
 from smartzone_gui.session import Session
@@ -26,8 +27,13 @@ def tune_process() -> None:
 
 
 def run_app(scenario: str | None, seed: int | None = None, speed: float = 1.0, start: bool = False,
-            endpoints: bool = True, service_options: argparse.Namespace | None = None) -> int:
-    """Run the GUI until the window closes; returns the process exit code."""
+            endpoints: bool = True, service_options: argparse.Namespace | None = None,
+            screenshot: str | None = None, screenshot_after: float = 3.0, dark: bool | None = None) -> int:
+    """Run the GUI until the window closes; returns the process exit code.
+
+    With `screenshot`, the window saves itself to that PNG after `screenshot_after` seconds
+    and quits (exit 0, or 1 if the file could not be written): for docs and smoke tests.
+    """
     tune_process()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SmartZone")
@@ -35,21 +41,31 @@ def run_app(scenario: str | None, seed: int | None = None, speed: float = 1.0, s
     session = Session(service_options=service_options, start_services=endpoints)
     session.speed = speed
     window = MainWindow(session)
+    if dark is not None:
+        window.dark_action.setChecked(dark)
     try:
         session.open(scenario, seed=seed)
     except DefinitionError as exc:
         print(f"smartzone: invalid input\n{exc}", file=sys.stderr)
         session.close()
         return 2
-    if session.path:
-        recent = [p for p in window._recent() if p != session.path]
-        window.settings.setValue("recent", [session.path, *recent][:8])
-        window._refresh_recent()
+    window.remember_recent()
     window.show()
     if start:
         session.start()
+    outcome = {"code": 0}
+    if screenshot is not None:
+
+        def shoot() -> None:
+            if not window.grab().save(screenshot):
+                print(f"smartzone: cannot write the screenshot {screenshot}", file=sys.stderr)
+                outcome["code"] = 1
+            window.close()
+
+        QTimer.singleShot(int(screenshot_after * 1000), shoot)
     try:
-        return int(app.exec())
+        code = int(app.exec())
+        return code or outcome["code"]
     finally:
         session.close()
 

@@ -189,11 +189,15 @@ class MainWindow(QMainWindow):
         except DefinitionError as exc:
             QMessageBox.critical(self, "Invalid scenario", str(exc))
             return False
+        self.remember_recent()
+        return True
+
+    def remember_recent(self) -> None:
+        """Put the open scenario first in File > Open Recent (kept in QSettings)."""
         if self.session.path:
             recent = [p for p in self._recent() if p != self.session.path]
             self.settings.setValue("recent", [self.session.path, *recent][:MAX_RECENT])
             self._refresh_recent()
-        return True
 
     def set_speed(self, speed: float) -> None:
         self.session.set_speed(speed)

@@ -25,6 +25,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
     p.add_argument("--start", action="store_true", help="start the simulation at once")
     p.add_argument("--no-endpoints", action="store_true", help="do not start the MQTT/Modbus endpoints")
+    p.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
+    p.add_argument("--screenshot", metavar="PNG", help="save the window to PNG after --screenshot-after s, then quit")
+    p.add_argument("--screenshot-after", type=float, default=3.0, metavar="S", help=argparse.SUPPRESS)
     for spec in registered():  # the same endpoint options as `smartzone run`
         spec.add_options(p)
     p.set_defaults(handler=gui)
@@ -58,9 +61,12 @@ def gui(args: argparse.Namespace) -> int:
         raise UsageError(f"--speed must be positive, got {args.speed:g}")
     if args.seed is not None and args.seed < 0:
         raise UsageError("--seed must be zero or positive")
+    if args.screenshot_after < 0:
+        raise UsageError("--screenshot-after must be zero or positive")
     if not ensure_gui_package():
         print(f"smartzone: {GUI_MISSING}", file=sys.stderr)
         return EXIT_USAGE
     app = importlib.import_module("smartzone_gui.app")
     return int(app.run_app(args.scenario, seed=args.seed, speed=args.speed, start=args.start,
-                           endpoints=not args.no_endpoints, service_options=args))
+                           endpoints=not args.no_endpoints, service_options=args,
+                           screenshot=args.screenshot, screenshot_after=args.screenshot_after, dark=args.dark))

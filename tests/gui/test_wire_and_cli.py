@@ -41,3 +41,36 @@ def test_gui_without_pyside_says_what_to_install(monkeypatch: Any, capsys: Any) 
 def test_gui_bad_options_exit_2(argv: list[str], capsys: Any) -> None:
     assert main(argv) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def _smartzone(*args: str, timeout: float = 90.0) -> Any:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "smartzone", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=root, env=env, check=False)
+
+
+def test_smartzone_gui_opens_runs_and_saves_a_screenshot(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    png = tmp_path / "window.png"
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "testville.yaml"
+    out = _smartzone("gui", str(fixture), "--no-endpoints", "--start", "--speed", "600", "--dark",
+                     "--screenshot", str(png), "--screenshot-after", "1.5")
+    assert out.returncode == 0, out.stderr
+    assert "Fatal Python error" not in out.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_smartzone_gui_on_a_bad_scenario_names_the_file(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    broken = Path(__file__).resolve().parents[1] / "broken" / "unknown-key.yaml"
+    out = _smartzone("gui", str(broken), "--no-endpoints", "--screenshot", str(tmp_path / "x.png"))
+    assert out.returncode == 2
+    assert "unknown-key.yaml" in out.stderr and "Traceback" not in out.stderr

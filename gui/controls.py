@@ -174,7 +174,8 @@ class ControlPanel(QWidget):
             for var, src in command.set.items():
                 if src == f"param.{pname}":
                     self._feeds.append((var, ed))
-        if not single:
+        spin = any(isinstance(ed.widget, QDoubleSpinBox) for ed in editors.values())
+        if not single or spin:  # a spin box is typed into: send it explicitly
             button = QPushButton("Send" if command.params else action.replace("_", " ").capitalize())
             button.clicked.connect(lambda _c=False, a=action: self.send_from_editors(a))
             layout.addWidget(button)

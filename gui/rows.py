@@ -7,7 +7,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from smartzone.core.device import DeviceInfo
-from smartzone.core.events import CommandResult, Event, FaultChanged, Reading, StateChanged, StatusChanged
+from smartzone.core.events import (
+    CommandResult,
+    Event,
+    FaultChanged,
+    Reading,
+    StateChanged,
+    StatusChanged,
+    TimelineChanged,
+)
 
 Row = tuple[tuple[str, ...], str | None]
 
@@ -35,6 +43,10 @@ def event_row(event: Event, iso: Callable[[float], str]) -> Row:
         what = "started" if event.active else "ended"
         params = f" {_kv(event.params)}" if event.params else ""
         return (ts, "fault", device, f"{event.fault} {what}{params}"), "#e0483e" if event.active else "#2e9e5b"
+    if isinstance(event, TimelineChanged):
+        what = "started" if event.active else "ended"
+        text = f"{event.name} {what}" + (f": {event.description}" if event.description else "")
+        return (ts, "timeline", "", text), "#7e57c2"
     record = event.record()
     kind = str(record.pop("kind", event.kind))
     record.pop("t", None)

@@ -51,3 +51,18 @@ def test_history_and_message_buffers_are_bounded() -> None:
     frame = feed.drain()
     assert len(frame.messages) == MAX_MESSAGES_PER_FRAME
     assert frame.dropped_messages == n - MAX_MESSAGES_PER_FRAME
+
+
+def test_rows_describe_facts_for_people() -> None:
+    from smartzone_gui.rows import event_row
+
+    from smartzone.core.events import FaultChanged, TimelineChanged
+
+    iso = lambda t: "2026-11-23T08:00:05.250Z"  # noqa: E731
+    cells, _colour = event_row(CommandResult(1.0, "l", "c1", "dim", "mqtt", False, error_code="invalid_params",
+                                            error_message="'level' must be an integer from 0 to 100"), iso)
+    assert cells == ("2026-11-23 08:00:05", "command", "l",
+                     "dim from mqtt rejected: invalid_params: 'level' must be an integer from 0 to 100")
+    assert event_row(FaultChanged(2.0, "a", "stuck", True), iso)[0][3] == "stuck started"
+    timeline = event_row(TimelineChanged(3.0, "rush", True, "traffic x2"), iso)[0]
+    assert timeline[1:] == ("timeline", "", "rush started: traffic x2")

@@ -23,6 +23,7 @@ from smartzone.core.network.lora import DutyCycleGate
 from smartzone.core.network.profiles import QUANTILES, LinkProfile, Z
 from smartzone.core.network.stats import BATCH, Counters
 
+_set = object.__setattr__  # see Link.uplink: stamps a reading the link still owns
 DOWNLINK_ATTEMPTS = 4  # confirmed downlink / CoAP CON: first try plus three retransmissions
 
 
@@ -102,13 +103,15 @@ class Link:
     # --- uplink -----------------------------------------------------------------------------
     def clear_to_send(self, t: float) -> bool:
         """False while a duty-cycle limit keeps the radio silent (the reading is not sent)."""
-        if self.ref.current.duty_cycle and not self.gate.clear(t):
+        if self.ref.current.duty_cycle and t < self.gate.next_allowed:  # = not gate.clear(t)
             self.up.throttled += 1
             return False
         return True
 
     def uplink(self, reading: Reading) -> None:
         """Send a reading taken at `reading.t` (now); it is published when (if) it arrives.
+
+        The link takes the reading over: the caller must not keep or publish it.
 
         The common path (random loss, normal jitter, no hop, no duplicate) is written inline:
         it runs for every reading of every device, so function calls are what it costs.
@@ -120,8 +123,8 @@ class Link:
         up.sent += 1
         start = self.busy_until if self.busy_until > t else t
         self.busy_until = sent_at = start + p.serialisation
-        if p.duty_cycle:
-            self.gate.transmitted(start, p.serialisation, p.duty_cycle)
+        if p.duty_cycle:  # = gate.transmitted(start, airtime, duty_cycle)
+            self.gate.next_allowed = start + p.serialisation / p.duty_cycle
         if (self._lost(p) if p.gilbert is not None else p.loss and rng.random() < p.loss):
             up.drop("loss")
             return
@@ -153,10 +156,13 @@ class Link:
         pending.append(delay)
         if len(pending) >= BATCH:
             up.latency.fold()
-        measured = t if reading.measured is None else reading.measured
-        final = Reading(t + delay, reading.device, reading.seq, reading.values, measured)
+        # The link owns the reading until it arrives (nobody has seen it yet): stamp the
+        # arrival time on it in place rather than building a second frozen object.
+        if reading.measured is None:
+            _set(reading, "measured", t)
+        _set(reading, "t", t + delay)
         queue: list[Any] = env._queue  # type: ignore[attr-defined]
-        heappush(queue, (t + delay, NORMAL, next(env._eid), Delivery(self.fire, final)))  # type: ignore[attr-defined]
+        heappush(queue, (t + delay, NORMAL, next(env._eid), Delivery(self.fire, reading)))  # type: ignore[attr-defined]
 
     def _fire(self, ev: Delivery) -> None:
         self.publish(ev._value)

@@ -7,6 +7,7 @@ panel say "not running" instead of failing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -41,6 +43,7 @@ def table(headers: Sequence[str]) -> QTableWidget:
     t = QTableWidget(0, len(headers))
     t.setHorizontalHeaderLabels(list(headers))
     t.verticalHeader().setVisible(False)
+    t.verticalHeader().setDefaultSectionSize(24)
     t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     t.setAlternatingRowColors(True)
     t.setShowGrid(False)
@@ -116,6 +119,8 @@ class EndpointsPanel(QWidget):
                 text = QLabel(line)
                 text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
                 text.setStyleSheet("font-family: monospace;")
+                text.setWordWrap(True)  # long lines wrap: the Copy buttons stay in view
+                text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
                 self.grid.addWidget(text, row, 0)
                 copy = QPushButton("Copy")
                 copy.setToolTip("Copy this line to the clipboard")
@@ -295,7 +300,8 @@ class TrafficPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.status = note("")
-        self.counters = table(["Service", "Counter", "Value"])
+        self.counters = table(["Service", "Counter", "Value", "per s"])
+        self._last: dict[tuple[str, str], tuple[float, float]] = {}
         self.clients = table(["Client", "User", "Since", "Subscriptions", "In", "Out", "Denied"])
         self.log = LogPanel(["Sim time", "Topic", "Payload"], "Filter messages (topic, device, value)…")
         self.log.set_widths([190, 420])
@@ -345,7 +351,17 @@ class TrafficPanel(QWidget):
                     clients.extend(_client_row(c) for c in lister())
                 except Exception:  # pragma: no cover - endpoint-side failure
                     pass
-        fill(self.counters, counters)
+        now = time.monotonic()
+        rows = []
+        for name, key, value in counters:
+            rate = ""
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                prev = self._last.get((name, key))
+                if prev is not None and now > prev[0]:
+                    rate = f"{(value - prev[1]) / (now - prev[0]):,.1f}"
+                self._last[(name, key)] = (now, float(value))
+            rows.append((name, key, value, rate))
+        fill(self.counters, rows)
         fill(self.clients, clients)
 
 

@@ -40,7 +40,8 @@ def main():
     while not szapp.STOP.wait(0.2):
         if light["topic"] and time.monotonic() - last > 5:
             last = time.monotonic()
-            client.publish(f"{light['topic']}/cmd", szapp.cmd_payload(uuid.uuid4().hex[:12], "dim", {"level": 50}), qos=1)
+            payload = szapp.cmd_payload(uuid.uuid4().hex[:12], "dim", {"level": 50})
+            client.publish(f"{light['topic']}/cmd", payload, qos=1)
     client.disconnect()
     client.loop_stop()
 

@@ -1,8 +1,9 @@
 """Misbehaving sample: calm on a good day, hammers a device that went offline.
 
 Normally one command every 10 s; when the light's status says offline (or an ack says
-device_offline) it retries every 0.2 s to "wake it up" until it is online again. Trips SZ-CMD-04 (repeated commands to an offline device)
-and SZ-PROBE-01 (a burst of activity while devices are offline).
+device_offline) it retries every 0.2 s to "wake it up" until it is online again.
+Trips SZ-CMD-04 (repeated commands to an offline device) and SZ-PROBE-01 (a burst of
+activity while devices are offline).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def main():
             continue
         if light["offline"] or time.monotonic() - last > 10:
             last = time.monotonic()
-            client.publish(f"{light['topic']}/cmd", szapp.cmd_payload(uuid.uuid4().hex[:12], "dim", {"level": 60}), qos=1)
+            payload = szapp.cmd_payload(uuid.uuid4().hex[:12], "dim", {"level": 60})
+            client.publish(f"{light['topic']}/cmd", payload, qos=1)
     client.disconnect()
     client.loop_stop()
 

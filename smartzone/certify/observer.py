@@ -147,15 +147,15 @@ class Recorder:
             if conn is not None:
                 self.obs.closes.append((conn.number, self.stamp()))
 
-    def kick(self) -> int:
-        """Drop every app connection (the connection half of a broker restart)."""
+    def kick(self) -> list[int]:
+        """Drop every app connection (the connection half of a broker restart); their numbers."""
         with self._lock:
             conns = list(self._conns.values())
         for c in conns:
             transport = getattr(c.writer, "transport", None)
             if transport is not None:
                 c.loop.call_soon_threadsafe(transport.abort)
-        return len(conns)
+        return [c.number for c in conns]
 
     def open_connections(self) -> int:
         with self._lock:

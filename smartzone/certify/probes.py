@@ -56,6 +56,7 @@ class Script:
         self.rt, self.rec, self.settings, self.targets = runtime, recorder, settings, targets
         self.steps: list[Step] = []
         self.outage: tuple[float, float] | None = None
+        self.kicked = 0  # app connections the broker restart dropped
         self._chosen: list[str] = []
         if settings.devices_offline:
             self.steps.append(Step("devices_offline", 0.20, 0.35, self._offline, self._online))
@@ -150,7 +151,10 @@ class Script:
     def _restart(self) -> tuple[str, tuple[str, ...]]:
         self.rec.hold = True
         kicked = self.rec.kick()
-        return f"broker restart: kicked {kicked} app connections, refusing connects for {self.settings.outage:g} s", ()
+        self.kicked = len(kicked)
+        detail = f"broker restart: dropped {len(kicked)} app connections, refusing connects for "
+        detail += f"{self.settings.outage:g} s"
+        return detail, tuple(f"connection {n}" for n in kicked)
 
     def _restarted(self) -> None:
         self.rec.hold = False

@@ -40,14 +40,12 @@ class Thresholds(Strict):
     max_commands_per_device_per_minute: float = Field(6.0, gt=0, description="wall-clock rate per device")
     max_publish_rate: float = Field(10.0, gt=0, description="app publishes per wall second, any one-second window")
     max_invalid_commands: int = Field(0, ge=0, description="malformed or invalid commands tolerated")
-    max_offline_retries: int = Field(2, ge=0, description="commands to a device after it was reported offline")
+    max_offline_retries: int = Field(2, ge=0, description="commands per offline spell of a device")
     min_poll_factor: float = Field(0.5, gt=0, description="Modbus poll period >= factor x the device's report interval")
     max_modbus_rate: float = Field(20.0, gt=0, description="Modbus requests per wall second per connection")
     max_illegal_modbus: int = Field(0, ge=0, description="illegal Modbus requests tolerated (exceptions 1, 2, 3)")
     max_denied: int = Field(0, ge=0, description="attempts outside the app's grants tolerated")
-    max_devices_for_broad: int = Field(
-        10, ge=1, description="devices used below which a tenant-wide subscription is broad"
-    )
+    max_devices_for_broad: int = Field(10, ge=1, description="subscribed devices always allowed (else 3 x used)")
     max_traffic_ratio: float = Field(5.0, gt=1, description="messages delivered / messages about the devices used")
     max_probe_rate_factor: float = Field(3.0, gt=1, description="command rate in a probe vs. outside probes")
 

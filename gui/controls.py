@@ -129,8 +129,9 @@ class ControlPanel(QWidget):
     def load(self, device: str, dtype: DeviceType, state: Mapping[str, Any], online: bool) -> None:
         while self._layout.count():
             item = self._layout.takeAt(0)
-            if item.widget() is not None and item.widget() is not self.result_label:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None and widget is not self.result_label:
+                widget.deleteLater()
         self.device, self.dtype, self.editors, self._feeds = device, dtype, {}, []
         self.fault_buttons, self._pending = {}, []
         if dtype.commands:

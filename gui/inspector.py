@@ -123,7 +123,7 @@ class Inspector(QWidget):
         self.reach: dict[str, tuple[QLabel, QPushButton]] = {}
         reach = QGridLayout()
         reach.setHorizontalSpacing(8)
-        for row, key in enumerate(("MQTT", "Modbus")):
+        for r, key in enumerate(("MQTT", "Modbus")):
             name = QLabel(key)
             name.setObjectName("muted")
             line = QLabel("")
@@ -133,9 +133,9 @@ class Inspector(QWidget):
             line.setStyleSheet("font-family: monospace;")
             copy = QPushButton("Copy")
             copy.clicked.connect(lambda _c=False, w=line: self._copy(w.text()))
-            reach.addWidget(name, row, 0)
-            reach.addWidget(line, row, 1)
-            reach.addWidget(copy, row, 2)
+            reach.addWidget(name, r, 0)
+            reach.addWidget(line, r, 1)
+            reach.addWidget(copy, r, 2)
             self.reach[key] = (line, copy)
         reach.setColumnStretch(1, 1)
         wv.addLayout(reach)

@@ -175,6 +175,6 @@ class Session(QObject):
             return
         frame: Frame = self.feed.drain()
         frame.sim_time = max(frame.sim_time, self.runtime.sim_time)
-        if self._started and self._state != "finished" and self.runtime.engine.finished.is_set():
+        if self._started and self._state != "finished" and not self.runtime.running:
             self._set_state("finished")
         self.frame.emit(frame)

@@ -36,7 +36,10 @@ class LiveState:
     def on_event(self, event: Event) -> None:
         with self._lock:
             self.sim_time = event.t
-            live = self._devices.setdefault(getattr(event, "device", ""), LiveDevice())
+            # only devices: network stats, timeline edges and link/backhaul faults name no device
+            live = self._devices.get(getattr(event, "device", None))  # type: ignore[arg-type]
+            if live is None:
+                return
             if isinstance(event, Reading):
                 live.values, live.seq, live.t = dict(event.values), event.seq, event.t
             elif isinstance(event, StateChanged):

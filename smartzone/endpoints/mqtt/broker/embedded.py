@@ -13,13 +13,14 @@ import contextlib
 import secrets
 from typing import Any
 
-from amqtt.adapters import StreamWriterAdapter
+from amqtt.adapters import ReaderAdapter, StreamWriterAdapter
 
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker import amqtt_support
 from smartzone.endpoints.mqtt.broker.base import ManagedBrokerBase, port_error
 from smartzone.endpoints.mqtt.broker.gate import admit, close_writer, set_nodelay
 from smartzone.endpoints.mqtt.broker.loop_thread import LoopThread
+from smartzone.endpoints.mqtt.broker.observe import TapReader, TapWriter
 from smartzone.endpoints.mqtt.broker.policy import SERVICE_USER, AccessPolicy
 
 START_TIMEOUT_S = 15.0
@@ -76,17 +77,23 @@ class EmbeddedBroker(ManagedBrokerBase):
         task = asyncio.current_task()
         assert task is not None
         self._conns.add(task)
+        observer = self.observer
         try:
             set_nodelay(writer)
-            admitted = await admit(reader, writer, self.policy, self.denied, MQTT_311_ONLY)
+            admitted = await admit(reader, writer, self.policy, self.denied, MQTT_311_ONLY, observer)
             if admitted is None or self._amqtt is None:
                 return
-            connect, _ = admitted
-            replay = amqtt_support.ReplayReader(connect.raw, reader, connect.keep_alive)
-            await self._amqtt.external_connected(replay, StreamWriterAdapter(writer), "default")
+            connect, identity = admitted
+            replay: ReaderAdapter = amqtt_support.ReplayReader(connect.raw, reader, connect.keep_alive)
+            out: StreamWriterAdapter = StreamWriterAdapter(writer)
+            if observer is not None and identity.role != "service":  # see observe.py
+                replay, out = TapReader(replay, observer, writer), TapWriter(writer, observer)
+            await self._amqtt.external_connected(replay, out, "default")
         except asyncio.CancelledError:
             pass  # closing: end normally (Python 3.11's stream callback logs cancelled handlers)
         finally:
+            if observer is not None:
+                observer.closed(writer)
             self._conns.discard(task)
             if not writer.is_closing():
                 await close_writer(writer)

@@ -32,6 +32,7 @@ class GateFront:
     def __init__(self, policy: AccessPolicy, denied: DenialCounter, host: str, port: int, target: str) -> None:
         self.policy, self.denied, self.target = policy, denied, target
         self.host, self.port = host, port
+        self.observer: Any = None  # optional ConnectionObserver (observe.py)
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[Any]] = set()
         self._loop = LoopThread("sz-mqtt-gate")
@@ -51,9 +52,10 @@ class GateFront:
         self._conns.add(task)
         b_writer: asyncio.StreamWriter | None = None
         tasks: set[asyncio.Task[None]] = set()
+        observer = self.observer
         try:
             set_nodelay(writer)
-            admitted = await admit(reader, writer, self.policy, self.denied)
+            admitted = await admit(reader, writer, self.policy, self.denied, observer=observer)
             if admitted is None:
                 return
             connect, identity = admitted
@@ -78,6 +80,8 @@ class GateFront:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
+            if observer is not None:
+                observer.closed(writer)
             self._conns.discard(task)
             if b_writer is not None:
                 await close_writer(b_writer)
@@ -102,6 +106,8 @@ class GateFront:
         framer = Framer()
         with contextlib.suppress(ConnectionError, WireError):
             while data := await reader.read(CHUNK):
+                if self.observer is not None:
+                    self.observer.client_bytes(client, data)
                 out = []
                 for ptype, raw, offset in framer.feed(data):
                     if ptype == PUBLISH:
@@ -124,8 +130,7 @@ class GateFront:
                     broker.write(b"".join(out))
                     await broker.drain()
 
-    @staticmethod
-    async def _down(reader: asyncio.StreamReader, client: asyncio.StreamWriter, guard: SubscribeGuard) -> None:
+    async def _down(self, reader: asyncio.StreamReader, client: asyncio.StreamWriter, guard: SubscribeGuard) -> None:
         """Broker -> client in whole packets, restoring refused codes in trimmed SUBACKs."""
         framer = Framer()
         with contextlib.suppress(ConnectionError, WireError):
@@ -135,6 +140,8 @@ class GateFront:
                     packets = Framer().feed(chunk)
                     chunk = b"".join(guard.restore(r, o) if t == SUBACK else r for t, r, o in packets)
                 if chunk:
+                    if self.observer is not None:
+                        self.observer.broker_bytes(client, chunk)
                     client.write(chunk)
                     await client.drain()
 

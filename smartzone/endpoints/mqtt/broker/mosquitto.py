@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from smartzone.cli.errors import EndpointError
 from smartzone.definitions.scenario import Scenario
@@ -124,6 +125,11 @@ class MosquittoBroker(ManagedBrokerBase):
         except BaseException:
             self.close()
             raise
+
+    def set_observer(self, observer: Any) -> None:
+        self.observer = observer
+        if self._front is not None:
+            self._front.observer = observer
 
     def _write_config(self) -> None:
         self._dir.chmod(0o700)

@@ -184,11 +184,14 @@ class MainWindow(QMainWindow):
             self.open_scenario(path)
 
     def open_scenario(self, path: str | None, seed: int | None = None) -> bool:
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # building a city takes a moment
         try:
             self.session.open(path, seed=seed)
         except DefinitionError as exc:
+            QApplication.restoreOverrideCursor()
             QMessageBox.critical(self, "Invalid scenario", str(exc))
             return False
+        QApplication.restoreOverrideCursor()
         self.remember_recent()
         return True
 

@@ -154,6 +154,7 @@ class Session(QObject):
         if not self._started:
             self._started = True
             rt.start()
+            rt.pause()  # queued before the step: the first step starts from time zero
         rt.step(seconds)
         self._set_state("paused")
 

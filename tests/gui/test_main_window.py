@@ -216,3 +216,10 @@ def test_degrade_a_link_live_and_reject_bad_parameters(window: Any, qtbot: Any) 
     qtbot.waitUntil(lambda: net.result.text().startswith("✓ degrade"), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: any(r[0][2] == profile and "link_degraded started" in r[0][3]
                                 for r in window.events.model.rows), timeout=WAIT_MS)
+
+
+def test_step_before_start_advances_from_time_zero(window: Any, qtbot: Any) -> None:
+    rt = open_testville(window, speed=1.0)
+    window.bar.step_action.trigger()
+    qtbot.waitUntil(lambda: rt.sim_time == pytest.approx(60.0) and rt.paused, timeout=WAIT_MS)
+    assert window.session.state == "paused" and window.bar.run_action.text() == "Resume"

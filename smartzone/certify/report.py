@@ -71,9 +71,9 @@ def timeline(info: RunInfo, obs: Observations) -> list[dict[str, Any]]:
     for m in obs.modbus:
         if m.exception is not None:
             items.append((m.at, "modbus", f"Modbus {m.gateway} unit {m.unit} fc {m.function}: exception {m.exception}"))
-    for p in obs.probes:
-        items.append((p.start, "probe", f"probe {p.name} starts: {p.detail}"))
-        items.append((p.end, "probe", f"probe {p.name} ends"))
+    for probe in obs.probes:
+        items.append((probe.start, "probe", f"probe {probe.name} starts: {probe.detail}"))
+        items.append((probe.end, "probe", f"probe {probe.name} ends"))
     if obs.app_exit_at is not None:
         items.append((obs.app_exit_at, "app", f"app exited with code {obs.app_exit}"))
     items.sort(key=lambda i: i[0].wall)

@@ -89,7 +89,7 @@ def expectation(exp: Expectation, obs: Observations) -> Outcome:
             if previous is not None:  # the first value is the starting state, not an event
                 triggers.append(v.at)
         previous = value
-    counts = {"triggers": len(triggers)}
+    counts: dict[str, float] = {"triggers": len(triggers)}
     if not triggers:
         return outcome(
             "na", f"{exp.when.device}.{exp.when.signal} never became {exp.when.equals!r} in this run", counts

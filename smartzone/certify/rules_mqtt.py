@@ -60,7 +60,8 @@ def traffic(obs: Observations, ctx: Context) -> Outcome:
     used = used_devices(obs, ctx.uses)
     total = obs.total_delivered
     useful = sum(n for dev, n in obs.deliveries.items() if dev in used)
-    counts = {"messages_delivered": total, "messages_about_used_devices": useful, "devices_used": len(used)}
+    counts: dict[str, float] = {"messages_delivered": total, "messages_about_used_devices": useful}
+    counts["devices_used"] = len(used)
     if not used or not total:
         return outcome("na", "nothing delivered, or the devices the app uses are unknown (declare app.uses)", counts)
     ratio = total / max(1, useful)
@@ -114,7 +115,7 @@ def reconnects_after_restart(obs: Observations, ctx: Context) -> Outcome:
     if probe is None or not probe.targets:  # targets: the app connections it dropped
         return outcome("na", "no broker restart while the app was connected", {})
     back = [c for c in obs.connects if c.refused is None and c.at.wall >= probe.end.wall]
-    counts = {"reconnected": len(back)}
+    counts: dict[str, float] = {"reconnected": len(back)}
     if back and back[0].at.wall - probe.end.wall <= ctx.thresholds.reconnect_within:
         delay = back[0].at.wall - probe.end.wall
         counts["seconds_after_broker_back"] = round(delay, 2)

@@ -119,7 +119,7 @@ def certify(opts: CertifyOptions, rt: Runtime, services: list[Any]) -> CertifyRe
     try:
         _drive(rt, app, rec, script, wall_total, t0)
         script.finish()
-        if script.kicked and rec.open_connections() == 0 and app.poll() is None:
+        if script.outage and script.kicked and rec.open_connections() == 0 and app.poll() is None:
             wait_reconnect(rec, script.outage[1], opts.profile.thresholds.reconnect_within)
     finally:
         script.finish()

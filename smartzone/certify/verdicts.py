@@ -7,7 +7,7 @@ the outcome into a verdict: bad + MUST = fail, bad + SHOULD = warn, minor = warn
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,12 +37,12 @@ class Outcome:
 
 
 def outcome(
-    status: Literal["ok", "bad", "minor", "na"],
-    summary: str,
-    counts: dict[str, float] | None = None,
-    examples: Iterable[Example] = (),
+    status: str, summary: str, counts: Mapping[str, float] | None = None, examples: Iterable[Example] = ()
 ) -> Outcome:
-    return Outcome(status, summary, counts or {}, tuple(list(examples)[:MAX_EXAMPLES]))
+    """An Outcome with at most MAX_EXAMPLES examples (status: ok | bad | minor | na)."""
+    if status not in ("ok", "bad", "minor", "na"):
+        raise ValueError(f"unknown outcome status {status!r}")
+    return Outcome(status, summary, dict(counts or {}), tuple(list(examples)[:MAX_EXAMPLES]))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -196,3 +196,24 @@ def test_link_degradation_changes_the_profile_live_and_restores(fast_city: Scena
     assert ref.current.loss == 0.4 and ref.current.delay == 2.0 and ref.current.airtime == normal.airtime
     world.execute(RestoreLink("lorawan-sf9"))
     assert ref.current == normal
+
+
+def test_duty_cycle_added_live_gates_the_radios(tmp_path: Path, catalog: Catalog) -> None:
+    sc = scenario_with(
+        tmp_path, catalog,
+        fleets=[{"type": "street-light", "tenant": "comune", "count": 2, "id_prefix": "l",
+                 "report_interval": "1min", "network": "4g"}],
+    )
+    world = World(sc, catalog)
+    world.run(3600)
+    up = world.network.up["4g"]
+    assert up.throttled == 0
+    before = up.sent
+    world.execute(DegradeLink("4g", {"rate": "1kbit", "duty_cycle": "1%"}, duration=3600))
+    world.run(7200)
+    # 200-byte messages take 1.6 s at 1 kbit/s: at 1 % one message per 160 s per device
+    assert up.sent - before <= 2 * (3600 / 160 + 1)
+    assert up.throttled > 0
+    throttled = up.throttled
+    world.run(3 * 3600)
+    assert up.throttled == throttled  # restored: no more gating (the profile has no duty cycle)

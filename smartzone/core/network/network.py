@@ -43,6 +43,7 @@ class Network:
         self.down: dict[str, Counters] = {}
         self.hops: dict[str, Hop] = {b.id: Hop(b, stream(seed, "network", "backhaul", b.id)) for b in spec.backhauls}
         self.links: dict[str, Link] = {}
+        self._members: dict[str, list[Device]] = {}
 
     # --- building ---------------------------------------------------------------------------
     def ref(self, name: str) -> ProfileRef:
@@ -70,6 +71,7 @@ class Network:
             self.bus.publish,
         )
         self.links[device.id] = link
+        self._members.setdefault(name, []).append(device)
         if ref.current.duty_cycle:  # only duty-cycled radios can be kept from sending
             device.clear_to_send = link.clear_to_send
         device.transmit = link.uplink
@@ -97,7 +99,10 @@ class Network:
         spec = self._flat[profile]
         for _, overrides in self._overrides.get(profile, []):
             spec = merge(spec, overrides)
-        self.refs[profile].current = build(profile, spec)
+        self.refs[profile].current = current = build(profile, spec)
+        if current.duty_cycle:  # a duty cycle added live: gate the radios from now on
+            for device in self._members.get(profile, []):
+                device.clear_to_send = self.links[device.id].clear_to_send
 
     def hop(self, hop_id: str) -> Hop:
         hop = self.hops.get(hop_id)

@@ -354,11 +354,11 @@ class TrafficPanel(QWidget):
         now = time.monotonic()
         rows = []
         for name, key, value in counters:
-            rate = ""
+            rate: float | str = ""
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 prev = self._last.get((name, key))
                 if prev is not None and now > prev[0]:
-                    rate = f"{(value - prev[1]) / (now - prev[0]):,.1f}"
+                    rate = round((value - prev[1]) / (now - prev[0]), 1)
                 self._last[(name, key)] = (now, float(value))
             rows.append((name, key, value, rate))
         fill(self.counters, rows)

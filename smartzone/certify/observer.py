@@ -203,9 +203,12 @@ class Recorder:
         elif isinstance(event, StatusChanged):
             with self._lock:
                 self.obs.statuses.append(StatusRec(at, event.device, event.online))
-        elif isinstance(event, Reading | StateChanged) and event.device in self._watch:
+        elif isinstance(event, Reading | StateChanged):
             with self._lock:
-                self.obs.values.append(ValueRec(at, event.device, dict(event.values)))
+                if isinstance(event, Reading):
+                    self.obs.readings[event.device] += 1
+                if event.device in self._watch:
+                    self.obs.values.append(ValueRec(at, event.device, dict(event.values)))
 
     def snapshot(self) -> Observations:
         """The observations so far (the run must be over for a consistent view)."""

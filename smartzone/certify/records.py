@@ -126,6 +126,7 @@ class DeviceFacts:
     type: str
     tenant: str
     report_interval: float  # simulated seconds
+    on_change: bool = False  # the type also reports at once when a value changes
 
 
 @dataclass
@@ -145,6 +146,7 @@ class Observations:
     subscribes: list[SubscribeRec] = field(default_factory=list)
     publishes: list[PublishRec] = field(default_factory=list)
     acks: list[AckRec] = field(default_factory=list)
+    readings: Counter[str] = field(default_factory=Counter)  # device id -> readings the platform got
     deliveries: Counter[str] = field(default_factory=Counter)  # device id (or "other") -> messages sent to the app
     delivered_v1: int = 0
     modbus: list[ModbusRec] = field(default_factory=list)

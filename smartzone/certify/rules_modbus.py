@@ -14,6 +14,16 @@ ILLEGAL = {1: "illegal function", 2: "illegal data address", 3: "illegal data va
 MIN_POLLS = 3
 
 
+def change_period(obs: Observations, device: str) -> float:
+    """How often the device's data changes: its report interval, or for a type that also
+    reports on change, the mean time between its readings in this run if that is shorter."""
+    facts = obs.devices[device]
+    n = obs.readings.get(device, 0)
+    if facts.on_change and n and obs.sim_duration > 0:
+        return min(facts.report_interval, obs.sim_duration / n)
+    return facts.report_interval
+
+
 def poll_period(obs: Observations, ctx: Context) -> Outcome:
     groups: dict[tuple[str, int, int, int | None], list[ModbusRec]] = defaultdict(list)
     for m in obs.modbus:
@@ -26,7 +36,7 @@ def poll_period(obs: Observations, ctx: Context) -> Outcome:
     for recs in judged.values():
         sims = sorted(r.at.sim for r in recs)
         period = median(b - a for a, b in itertools.pairwise(sims))
-        interval = obs.devices[recs[0].device or ""].report_interval
+        interval = change_period(obs, recs[0].device or "")
         if period < ctx.thresholds.min_poll_factor * interval:
             fast.append((recs[0], period, interval))
     counts = {"polled_ranges": len(judged), "too_fast": len(fast)}

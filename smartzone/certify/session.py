@@ -25,6 +25,7 @@ from smartzone.certify.report import RunInfo, write_reports
 from smartzone.certify.rules import evaluate, passed
 from smartzone.certify.usage import used_devices
 from smartzone.certify.verdicts import Verdict
+from smartzone.cli.errors import UsageError
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
 from smartzone.runtime.api import Runtime
 
@@ -83,7 +84,10 @@ def certify(opts: CertifyOptions, rt: Runtime, services: list[Any]) -> CertifyRe
         command_tenants=tuple(command),
         backend=mqtt.broker.backend if mqtt else "none",
     )
-    obs.devices = {d: DeviceFacts(i.type, i.tenant, float(i.report_interval)) for d, i in rt.devices.items()}
+    on_change = {name for name, t in rt.catalog.types.items() if t.report.on_change}
+    obs.devices = {
+        d: DeviceFacts(i.type, i.tenant, float(i.report_interval), i.type in on_change) for d, i in rt.devices.items()
+    }
     policy = mqtt.broker.policy if mqtt else AccessPolicy(sc, "")
     watch = {e.when.device for e in opts.profile.expect}
     rec = Recorder(obs, policy, lambda: rt.sim_time, watch)
@@ -114,10 +118,15 @@ def certify(opts: CertifyOptions, rt: Runtime, services: list[Any]) -> CertifyRe
     script = Script(rt, rec, opts.profile.probes, lambda: _targets(rt, rec, opts.profile, read), wall_total)
     opts.report.mkdir(parents=True, exist_ok=True)
     rt.start()
-    app = AppProcess(opts.app, env, opts.report / "app.log")
+    try:
+        app = AppProcess(opts.app, env, opts.report / "app.log")
+    except OSError as exc:
+        rt.stop()
+        raise UsageError(f"--app: cannot start {opts.app!r}: {exc.strerror or exc}") from None
     t0 = time.monotonic()
     try:
-        _drive(rt, app, rec, script, wall_total, t0)
+        if not _drive(rt, app, rec, script, wall_total, t0):
+            obs.notes.append("the simulation could not keep up with --speed: the run ended before its duration")
         script.finish()
         if script.outage and script.kicked and rec.open_connections() == 0 and app.poll() is None:
             wait_reconnect(rec, script.outage[1], opts.profile.thresholds.reconnect_within)
@@ -142,15 +151,19 @@ def certify(opts: CertifyOptions, rt: Runtime, services: list[Any]) -> CertifyRe
     return CertifyResult(ok, verdicts, paths, obs)
 
 
-def _drive(rt: Runtime, app: AppProcess, rec: Recorder, script: Script, wall_total: float, t0: float) -> None:
-    """Until the simulated duration is reached or the app dies: tick the probes, watch the app."""
+def _drive(rt: Runtime, app: AppProcess, rec: Recorder, script: Script, wall_total: float, t0: float) -> bool:
+    """Until the simulated duration is reached or the app dies: tick the probes, watch the app.
+
+    False when the simulation fell far behind its wall-clock schedule (it is cut short)."""
     while True:
         elapsed = time.monotonic() - t0
         code = app.poll()
         if code is not None:
             rec.obs.app_exit, rec.obs.app_exit_at = code, rec.stamp()
-            return
+            return True
         if elapsed > START_GRACE_S:
             script.tick(elapsed / wall_total)
-        if rt.wait(timeout=TICK_S) or elapsed > wall_total * 1.5 + 10:
-            return
+        if rt.wait(timeout=TICK_S):
+            return True
+        if elapsed > wall_total * 1.5 + 10:
+            return False

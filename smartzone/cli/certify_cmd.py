@@ -27,7 +27,12 @@ MAX_WALL_S = 6 * 3600
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("certify", help="certify an app against a scenario (rules, probes, reports)")
+    p = sub.add_parser(
+        "certify", help="certify an app against a scenario (rules, probes, reports)",
+        description="Run an app against a simulated city, observe it, put it through bad days and write "
+        "report.html, report.json and junit.xml (docs/certify.md). Endpoints listen on free ports unless "
+        "--mqtt-port/--modbus-port are given.",
+    )
     p.add_argument("scenario", help="scenario file or shipped name (bologna, genoa, london, barcelona)")
     p.add_argument("--app", required=True, metavar="COMMAND", help='the app to run, e.g. "python my_app.py"')
     p.add_argument("--user", required=True, metavar="NAME", help="the scenario user the app connects as")

@@ -246,3 +246,12 @@ def test_max_in_window() -> None:
     assert max_in_window([], 1.0) == (0, 0.0)
     assert max_in_window([0.0, 0.5, 0.9, 2.0, 2.1], 1.0) == (3, 0.0)
     assert max_in_window([5.0, 0.0, 5.5, 5.9, 6.0], 1.0)[0] == 4
+
+
+def test_poll_period_of_a_device_reporting_on_change_follows_its_changes() -> None:
+    obs = base()
+    obs.devices["p-1"] = DeviceFacts("parking-spot", "comune", 3600.0, on_change=True)
+    obs.modbus += [mb(i * 1.0, i * 60.0) for i in range(10)]  # every simulated minute
+    assert verdicts(obs)["SZ-MB-01"].verdict == "warn"  # no change seen: the heartbeat is hourly
+    obs.readings["p-1"] = 60  # a change a minute on average during the hour
+    assert verdicts(obs)["SZ-MB-01"].verdict == "pass"

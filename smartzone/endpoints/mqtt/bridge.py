@@ -24,7 +24,7 @@ from smartzone.endpoints.mqtt import documents
 from smartzone.endpoints.mqtt.commands import CommandListener
 from smartzone.endpoints.mqtt.host import RuntimeLike
 from smartzone.endpoints.mqtt.payloads import Encoder, dumps, encoder, v1_payload
-from smartzone.endpoints.mqtt.publisher import BrokerAddress, GatewayPublisher, Message
+from smartzone.endpoints.mqtt.publisher import BrokerAddress, GatewayPublisher, Message, tune_switch_interval
 from smartzone.endpoints.mqtt.topics import Topics
 
 RETAINED_QOS = 1
@@ -55,7 +55,7 @@ class Bridge:
         runtime: RuntimeLike,
         address: BrokerAddress,
         *,
-        connections: int = 2,
+        connections: int = 1,
         queue_bound: int = 20000,
         backlog_bound: int = 20000,
         warn: Callable[[str], None] | None = None,
@@ -151,6 +151,7 @@ class Bridge:
         With `wait`, block until every connection is up and has published its retained
         documents; an unreachable broker raises EndpointError (CLI exit 3).
         """
+        tune_switch_interval()
         self._unsubscribe = self.runtime.subscribe(
             self._on_event, (Reading, StateChanged, StatusChanged, CommandResult)
         )

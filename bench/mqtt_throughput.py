@@ -1,0 +1,209 @@
+"""MQTT benchmarks (issue 3): ratios against a bare paho publisher measured in the same run.
+
+(a) sustained telemetry rate with a subscriber receiving every message, SmartZone / bare paho;
+(b) publish-to-receive latency p50/p99 at 1,000 msg/s (bare paho and SmartZone);
+(c) real-time lag (actual publish time - scheduled time) p99 at half the sustained rate.
+
+The subscriber runs in its own process; both sides stamp time.monotonic_ns() (CLOCK_MONOTONIC,
+system-wide on Linux). Usage: python bench/mqtt_throughput.py [--backend mosquitto|embedded|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import paho.mqtt.client as mqtt
+
+from smartzone.core.events import Event, Reading
+from smartzone.definitions.catalog import Catalog, load_scenario
+from smartzone.definitions.device_type import Report
+from smartzone.definitions.scenario import Fleet, Scenario
+from smartzone.endpoints.mqtt.bridge import Bridge
+from smartzone.endpoints.mqtt.broker import start_broker
+from smartzone.endpoints.mqtt.publisher import BrokerAddress, new_client, set_nodelay
+from smartzone.runtime.api import Runtime
+
+ROOT = Path(__file__).resolve().parents[1]
+CONNECTIONS = [2]
+PAYLOAD = {"device": "b-0001", "type": "bench-sensor", "tenant": "comune", "ts": "2026-11-23T00:00:05.250Z",
+           "seq": 1, "values": {"status": "occupied", "battery": 87.5}}
+
+
+def bench_city(devices: int) -> tuple[Scenario, Catalog]:
+    catalog = Catalog.builtin()
+    base = load_scenario(ROOT / "tests" / "fixtures" / "mqtt-city.yaml", catalog)
+    spot = catalog.types["parking-spot"]
+    catalog.types["bench-sensor"] = spot.model_copy(
+        update={"type": "bench-sensor", "report": Report(interval=1.0, jitter=0.0, on_change=[])})
+    fleet = Fleet(type="bench-sensor", tenant="comune", count=devices, id_prefix="b", network="ethernet",
+                  report_interval=1.0)
+    return base.model_copy(update={"fleets": [fleet], "api_v1": False}), catalog
+
+
+# --- subscriber process -------------------------------------------------------------------------
+def subscriber(port: int, expected: int, ready: Any, out: Any, timeout: float) -> None:
+    stamps: list[tuple[int, bytes]] = []
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="admin-bench-sub")
+    c.username_pw_set("admin", "admin-pw")
+    c.on_connect = lambda cl, u, f, rc, p: cl.subscribe("sz/v2/mqttville/comune/#", 0)
+    c.on_subscribe = lambda *a: ready.set()
+    c.on_message = lambda cl, u, m: stamps.append((time.monotonic_ns(), m.payload))
+    c.connect("127.0.0.1", port)
+    deadline = time.monotonic() + timeout
+    while len(stamps) < expected and time.monotonic() < deadline:
+        c.loop(timeout=0.05)
+    c.disconnect()
+    keys = []
+    for t, payload in stamps:
+        doc = json.loads(payload)
+        if "seq" in doc:
+            keys.append((doc["device"], doc["seq"], t, doc.get("sent")))
+    out.put(keys)
+
+
+def start_sub(port: int, expected: int, timeout: float = 60.0) -> tuple[Any, Any]:
+    ctx = mp.get_context("spawn")
+    ready, out = ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=subscriber, args=(port, expected, ready, out, timeout), daemon=True)
+    proc.start()
+    assert ready.wait(30), "subscriber did not subscribe"
+    return proc, out
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+# --- bare paho ----------------------------------------------------------------------------------
+def bare_paho(port: int, user: str, pw: str, n: int, rate: float | None) -> tuple[float, list[float], int]:
+    """Publish n readings (paced at `rate`/s or flat out); (msgs/s received, latencies ms, received)."""
+    proc, out = start_sub(port, n)
+    c = new_client(BrokerAddress("127.0.0.1", port, user, pw), f"{user}-bare")
+    c.connect("127.0.0.1", port)
+    c.loop(timeout=1.0)
+    set_nodelay(c)
+    t0 = time.monotonic_ns()
+    for i in range(n):
+        if rate:
+            due = t0 + int(i * 1e9 / rate)
+            while time.monotonic_ns() < due:
+                c.loop(timeout=0)
+        doc = dict(PAYLOAD, seq=i + 1, sent=time.monotonic_ns())
+        c.publish("sz/v2/mqttville/comune/bench-sensor/b-0001/telemetry", json.dumps(doc, separators=(",", ":")))
+        if i % 256 == 0:
+            c.loop(timeout=0)
+    while c.want_write():
+        c.loop(timeout=0.01)
+    keys = out.get(timeout=120)
+    proc.join(10)
+    c.disconnect()
+    if not keys:
+        return 0.0, [], 0
+    last = max(k[2] for k in keys)
+    lat = [(k[2] - k[3]) / 1e6 for k in keys]
+    return len(keys) / ((last - t0) / 1e9), lat, len(keys)
+
+
+# --- SmartZone ----------------------------------------------------------------------------------
+def smartzone(broker: Any, devices: int, seconds: float, fast: bool) -> dict[str, Any]:
+    """Run `devices` x 1 reading/s for `seconds` simulated seconds; measure what arrives."""
+    sc, catalog = bench_city(devices)
+    rt = Runtime(sc, catalog, fast=fast, speed=1.0, duration=seconds)
+    emitted: dict[tuple[str, int], tuple[int, float]] = {}
+
+    def on_event(e: Event) -> None:
+        if isinstance(e, Reading):
+            emitted[(e.device, e.seq)] = (time.monotonic_ns(), e.t)
+
+    rt.subscribe(on_event)
+    bridge = Bridge(rt, BrokerAddress(broker.host, broker.port, broker.service_user, broker.service_password),
+                    queue_bound=10_000_000, connections=CONNECTIONS[0])
+    published: dict[tuple[str, int], int] = {}
+    for conn in bridge.publisher.conns:
+        render = conn.render
+
+        def timed(item: Any, render: Any = render) -> Any:
+            if isinstance(item, Reading):
+                published[(item.device, item.seq)] = time.monotonic_ns()
+            return render(item)
+
+        conn.render = timed
+    bridge.start()
+    expected = int(devices * seconds)
+    proc, out = start_sub(broker.port, expected + 2 * devices + 1)  # + retained meta/status/catalog
+    t0 = time.monotonic_ns()
+    rt.start()
+    rt.wait(seconds * 5 + 60)
+    keys = out.get(timeout=180)
+    proc.join(10)
+    anchor = rt.engine._anchor_wall  # wall time (monotonic s) of simulated time 0
+    rt.stop()
+    bridge.close()
+    got = [(d, s, t) for d, s, t, _ in keys if (d, s) in emitted]
+    last = max((t for _, _, t in got), default=t0)
+    latency = [(t - emitted[(d, s)][0]) / 1e6 for d, s, t in got]
+    lag = [(published[k] / 1e9 - (anchor + emitted[k][1])) * 1e3 for k in published if k in emitted]
+    return {"received": len(got), "emitted": len(emitted), "rate": len(got) / max(1e-9, (last - t0) / 1e9),
+            "latency": latency, "lag": lag, "lost": bridge.publisher.lost()}
+
+
+def run_backend(backend: str, messages: int) -> dict[str, Any]:
+    sc, _ = bench_city(1)
+    broker = start_broker(backend, sc)
+    try:
+        admin = ("admin", "admin-pw")
+        bare_rate, _, bare_n = bare_paho(broker.port, *admin, messages, None)
+        devices = 1000
+        sz = smartzone(broker, devices, messages / devices, fast=True)
+        _, bare_lat, _ = bare_paho(broker.port, *admin, 3000, 1000.0)
+        sz_rt = smartzone(broker, 1000, 4.0, fast=False)
+        half = max(1, int(min(sz["rate"], bare_rate) / 2))
+        sz_half = smartzone(broker, half, 4.0, fast=False)
+    finally:
+        broker.close()
+    return {
+        "backend": backend, "bare_rate": bare_rate, "bare_n": bare_n, "messages": messages,
+        "sz_rate": sz["rate"], "sz_received": sz["received"], "sz_emitted": sz["emitted"], "sz_lost": sz["lost"],
+        "bare_p50": pct(bare_lat, 0.5), "bare_p99": pct(bare_lat, 0.99),
+        "sz_p50": pct(sz_rt["latency"], 0.5), "sz_p99": pct(sz_rt["latency"], 0.99),
+        "sz_rt_received": sz_rt["received"], "sz_rt_emitted": sz_rt["emitted"],
+        "half": half, "lag_p50": pct(sz_half["lag"], 0.5), "lag_p99": pct(sz_half["lag"], 0.99),
+        "half_received": sz_half["received"], "half_emitted": sz_half["emitted"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backend", choices=("mosquitto", "embedded", "both"), default="both")
+    ap.add_argument("--messages", type=int, default=20000)
+    ap.add_argument("--connections", type=int, default=2)
+    ap.add_argument("--switch", type=float, default=None, help="sys.setswitchinterval override")
+    args = ap.parse_args()
+    CONNECTIONS[0] = args.connections
+    if args.switch:
+        sys.setswitchinterval(args.switch)
+    for backend in (("mosquitto", "embedded") if args.backend == "both" else (args.backend,)):
+        r = run_backend(backend, args.messages)
+        print(f"[{backend}]")
+        print(f"(a) bare paho {r['bare_rate']:,.0f} msg/s ({r['bare_n']}/{r['messages']} received); SmartZone "
+              f"{r['sz_rate']:,.0f} msg/s ({r['sz_received']}/{r['sz_emitted']} received, {r['sz_lost']} lost); "
+              f"ratio {r['sz_rate'] / r['bare_rate']:.2f} (goal >= 0.8)")
+        print(f"(b) latency at 1,000 msg/s: bare paho p50 {r['bare_p50']:.2f} ms p99 {r['bare_p99']:.2f} ms; "
+              f"SmartZone p50 {r['sz_p50']:.2f} ms p99 {r['sz_p99']:.2f} ms "
+              f"({r['sz_rt_received']}/{r['sz_rt_emitted']} received) (goal p99 <= 2 ms)")
+        print(f"(c) real-time lag at {r['half']:,} msg/s: p50 {r['lag_p50']:.2f} ms p99 {r['lag_p99']:.2f} ms "
+              f"({r['half_received']}/{r['half_emitted']} received) (goal p99 <= 10 ms)")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

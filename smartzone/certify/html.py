@@ -61,6 +61,19 @@ def render(doc: dict[str, Any]) -> str:
         if r["verdict"] in ("fail", "warn"):
             out.append(f"<p class=guide><b>How to fix:</b> {escape(r['guidance'])}</p>")
         out.append("</div>")
+    out.append("<h2>Connections</h2><table><tr><th>#</th><th>client id</th><th>user</th><th>opened</th>"
+               "<th>closed</th><th>subscriptions</th><th>publishes</th></tr>")
+    for c in doc["connections"][:200]:
+        subs = ", ".join(s["filter"] + ("" if s["allowed"] else " (denied)") for s in c["subscriptions"][:8])
+        closed = f"{c['closed']['wall']:.2f}" if c["closed"] else "-"
+        opened = f"{c['opened']['wall']:.2f}" + (f" refused: {c['refused']}" if c["refused"] else "")
+        out.append(f"<tr><td>{c['connection']}</td><td>{escape(c['client_id'])}</td><td>{escape(str(c['user']))}</td>"
+                   f"<td>{escape(opened)}</td><td>{closed}</td><td>{escape(subs)}</td><td>{c['publishes']}</td></tr>")
+    out.append("</table>")
+    for m in doc["modbus_clients"]:
+        out.append(f"<p>Modbus client {escape(m['connection'])}: {m['requests']} requests, functions "
+                   f"{escape(str(m['functions']))}, units {escape(str(m['units'][:20]))}, exceptions "
+                   f"{escape(str(m['exceptions']))}</p>")
     out.append("<h2>Probes</h2><table><tr><th>probe</th><th>wall s</th><th>simulated</th><th>what</th></tr>")
     for p in doc["probes"]:
         out.append(

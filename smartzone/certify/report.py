@@ -85,6 +85,39 @@ def timeline(info: RunInfo, obs: Observations) -> list[dict[str, Any]]:
     return [{**_stamp(info, at), "kind": kind, "text": text} for at, kind, text in items]
 
 
+def connections(info: RunInfo, obs: Observations) -> list[dict[str, Any]]:
+    """Per MQTT connection the app opened (or tried): who, when, and what it did on it."""
+    closed = dict(obs.closes)
+    out = []
+    for c in obs.connects:
+        subs = [s for s in obs.subscribes if s.conn == c.conn]
+        pubs = [p for p in obs.publishes if p.conn == c.conn]
+        out.append({
+            "connection": c.conn, "client_id": c.client_id, "user": c.user, "mqtt_level": c.level,
+            "clean_session": c.clean, "refused": c.refused, "opened": _stamp(info, c.at),
+            "closed": _stamp(info, closed[c.conn]) if c.conn in closed else None,
+            "subscriptions": [{"filter": s.filter, "qos": s.qos, "allowed": s.allowed} for s in subs[:50]],
+            "publishes": len(pubs), "publishes_denied": sum(not p.allowed for p in pubs),
+            "publishes_retained": sum(p.retain for p in pubs),
+            "publishes_by_qos": {str(q): sum(p.qos == q for p in pubs) for q in (0, 1, 2)},
+        })
+    return out
+
+
+def modbus_clients(obs: Observations) -> list[dict[str, Any]]:
+    """Per Modbus client connection: requests by function code and exceptions caused."""
+    by_conn: dict[str, list[Any]] = {}
+    for m in obs.modbus:
+        by_conn.setdefault(m.conn, []).append(m)
+    return [{
+        "connection": conn, "requests": len(recs),
+        "functions": {str(fc): sum(r.function == fc for r in recs) for fc in sorted({r.function for r in recs})},
+        "units": sorted({r.unit for r in recs}),
+        "exceptions": {str(e): sum(r.exception == e for r in recs)
+                       for e in sorted({r.exception for r in recs if r.exception is not None})},
+    } for conn, recs in by_conn.items()]
+
+
 def document(info: RunInfo, obs: Observations, verdicts: list[Verdict]) -> dict[str, Any]:
     tally = {v: sum(1 for x in verdicts if x.verdict == v) for v in ("pass", "warn", "fail", "not applicable")}
     rules = []
@@ -117,6 +150,8 @@ def document(info: RunInfo, obs: Observations, verdicts: list[Verdict]) -> dict[
             "modbus_requests": len(obs.modbus),
             "commands": len(obs.commands),
         },
+        "connections": connections(info, obs),
+        "modbus_clients": modbus_clients(obs),
         "probes": [
             {
                 "name": p.name,

@@ -57,6 +57,11 @@ def test_good_app_passes_without_a_single_warning(tmp_path: Path, broker: str) -
                  "SZ-CMD-01", "SZ-CMD-02", "SZ-CMD-03", "SZ-MB-01", "SZ-MB-02", "SZ-MB-03", "SZ-PROBE-01"):
         assert v[rule] == "pass", (rule, doc["rules"])
     assert doc["observed"]["subscribes"] >= 4 and doc["observed"]["modbus_requests"] >= 3
+    first = doc["connections"][0]
+    assert first["client_id"] == "demo-app-app" and first["user"] == "demo-app" and first["refused"] is None
+    subs = [s for c in doc["connections"] for s in c["subscriptions"]]
+    assert any(s["filter"].endswith("/telemetry") and s["allowed"] for s in subs)
+    assert doc["modbus_clients"] and doc["modbus_clients"][0]["functions"] == {"4": doc["observed"]["modbus_requests"]}
     # the reports for people and CI
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "SZ-CONN-02" in html and "Timeline" in html and "broker_restart" in html

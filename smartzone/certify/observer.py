@@ -37,6 +37,7 @@ from smartzone.endpoints.mqtt.broker.wire import BAD_CREDENTIALS, BAD_PROTOCOL, 
 
 REFUSALS = {BAD_PROTOCOL: "bad_protocol", ID_REJECTED: "id_rejected", BAD_CREDENTIALS: "bad_credentials"}
 APP_SOURCES = ("mqtt", "modbus")
+MAX_RECORDS = 200_000
 
 
 @dataclass
@@ -62,7 +63,18 @@ class Recorder:
         self._conns: dict[int, _Conn] = {}
         self._numbers = 0
         self.hold = False
+        self._capped = False
         self._prefix = f"sz/v2/{obs.city}/"
+
+    def _keep(self, records: list[Any], rec: Any) -> None:
+        """Append under the lock, up to MAX_RECORDS per kind (a flood must not eat the memory)."""
+        if len(records) < MAX_RECORDS:
+            records.append(rec)
+        elif not self._capped:
+            self._capped = True
+            self.obs.notes.append(
+                f"more than {MAX_RECORDS:,} records of one kind: later ones were not kept, so counts are lower bounds"
+            )
 
     def stamp(self) -> Stamp:
         return Stamp(round(time.monotonic() - self._t0, 4), round(float(self._sim_time()), 3))
@@ -82,10 +94,11 @@ class Recorder:
         with self._lock:
             self._numbers += 1
             number = self._numbers
-            self.obs.connects.append(
+            self._keep(
+                self.obs.connects,
                 ConnectRec(
                     self.stamp(), number, connect.username, connect.client_id, connect.level, connect.clean, reason
-                )
+                ),
             )
             if reason is None and identity is not None:
                 self._conns[id(key)] = _Conn(
@@ -102,13 +115,14 @@ class Recorder:
             for pkt in conn.up.feed(data):
                 if isinstance(pkt, Publish):
                     ok = self.policy.may_publish(conn.identity, pkt.topic)
-                    self.obs.publishes.append(
-                        PublishRec(at, conn.number, pkt.topic, pkt.qos, pkt.retain, pkt.size, ok, pkt.payload)
+                    self._keep(
+                        self.obs.publishes,
+                        PublishRec(at, conn.number, pkt.topic, pkt.qos, pkt.retain, pkt.size, ok, pkt.payload),
                     )
                 elif isinstance(pkt, Subscribe):
                     for flt, qos in pkt.filters:
                         ok = self.policy.may_subscribe(conn.identity, flt)
-                        self.obs.subscribes.append(SubscribeRec(at, conn.number, flt, qos, ok))
+                        self._keep(self.obs.subscribes, SubscribeRec(at, conn.number, flt, qos, ok))
 
     def broker_bytes(self, key: Any, data: bytes) -> None:
         conn = self._conns.get(id(key))
@@ -186,7 +200,7 @@ class Recorder:
                 exc,
             )
             with self._lock:
-                self.obs.modbus.append(rec)
+                self._keep(self.obs.modbus, rec)
 
         return observe
 

@@ -8,6 +8,8 @@ from smartzone.certify.records import Observations, Stamp
 from smartzone.certify.usage import breadth, subscribed_devices, used_devices
 from smartzone.certify.verdicts import Context, Example, Outcome, max_in_window, outcome
 
+SCOPE = {"global": "every city on the broker", "city": "the whole city", "tenant": "a whole tenant", "narrow": "narrow"}
+
 
 def deprecated_v1(obs: Observations, ctx: Context) -> Outcome:
     v1_subs = [s for s in obs.subscribes if s.filter.startswith("icity/")]
@@ -26,7 +28,7 @@ def global_wildcards(obs: Observations, ctx: Context) -> Outcome:
     if not wide:
         return outcome("ok", "no subscription takes in the whole broker or the whole city", counts)
     ex = [
-        Example(s.at, f"SUBSCRIBE {s.filter} ({breadth(obs, s.filter)}-wide{', refused' if not s.allowed else ''})")
+        Example(s.at, f"SUBSCRIBE {s.filter} ({SCOPE[breadth(obs, s.filter)]}{', refused' if not s.allowed else ''})")
         for s in wide
     ]
     return outcome("bad", f"{len(wide)} subscriptions to '#' or a whole city", counts, ex)

@@ -5,6 +5,8 @@
 - one long-lived connection, automatic reconnect with exponential backoff (1 s .. 30 s);
 - commands the light only when its wish changes, at most every 10 s, QoS 1, not retained,
   and stops commanding a device that answered device_offline until it is online again;
+- when its light goes offline, turns a backup light fully on, once (the city's profile
+  expects that within a few seconds);
 - polls one Modbus unit no faster than its data changes (report interval / speed);
 - never exits on a strange message.
 """
@@ -18,8 +20,8 @@ import uuid
 import szapp
 from pymodbus.client import ModbusTcpClient
 
-state = {"spots": [], "light": None, "light_topic": None, "offline": set(), "last_cmd": 0.0, "occupied": set(),
-         "wish": None}
+state = {"spots": [], "light": None, "light_topic": None, "backup_topic": None, "offline": set(),
+         "last_cmd": 0.0, "occupied": set(), "wish": None}
 
 
 def on_connect(client, userdata, flags, reason, props):
@@ -49,10 +51,11 @@ def on_message(client, userdata, msg):
 def handle(client, topic, doc):
     if topic.endswith("/catalog") and not state["spots"]:
         spots = [d for d in doc["devices"] if d["type"] == "parking-spot"][:3]
-        lights = [d for d in doc["devices"] if d["type"] == "street-light"][:1]
+        lights = [d for d in doc["devices"] if d["type"] == "street-light"][:2]
         if spots and lights:
             state["spots"] = [d["topic"] for d in spots]
             state["light"], state["light_topic"] = lights[0]["id"], lights[0]["topic"]
+            state["backup_topic"] = lights[-1]["topic"] if len(lights) > 1 else None
             subscribe_devices(client)
             szapp.log("watching", [d["id"] for d in spots], "and", state["light"])
     elif topic.endswith("/telemetry") and isinstance(doc, dict):
@@ -61,6 +64,11 @@ def handle(client, topic, doc):
     elif topic.endswith("/status") and isinstance(doc, dict):
         if doc.get("state") == "online":
             state["offline"].discard(state["light"])
+        elif doc.get("state") == "offline" and state["light"] not in state["offline"]:
+            state["offline"].add(state["light"])
+            if state["backup_topic"]:  # light the street with the neighbouring lamp instead
+                payload = szapp.cmd_payload(uuid.uuid4().hex[:16], "dim", {"level": 100})
+                client.publish(f"{state['backup_topic']}/cmd", payload, qos=1, retain=False)
     elif topic.endswith("/cmd/ack") and isinstance(doc, dict):
         if not doc.get("ok") and (doc.get("error") or {}).get("code") == "device_offline":
             state["offline"].add(state["light"])

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from smartzone.definitions.base import Duration, Id, Strict
 from smartzone.definitions.errors import DefinitionError
@@ -64,9 +64,25 @@ class Probes(Strict):
 
 
 class When(Strict):
+    """A device's signal (or actuator state variable) becoming a value, or its status changing."""
+
     device: Id
-    signal: str = Field(min_length=1)
-    equals: str | float | bool
+    signal: str | None = Field(None, min_length=1)
+    equals: str | float | bool | None = None
+    status: Literal["online", "offline"] | None = None
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> When:
+        if self.status is None and (self.signal is None or self.equals is None):
+            raise ValueError("give either 'signal' and 'equals', or 'status' (online or offline)")
+        if self.status is not None and (self.signal is not None or self.equals is not None):
+            raise ValueError("'status' cannot be combined with 'signal'/'equals'")
+        return self
+
+    def describe(self) -> str:
+        if self.status is not None:
+            return f"{self.device} goes {self.status}"
+        return f"{self.device}.{self.signal} = {self.equals!r}"
 
 
 class Then(Strict):
@@ -99,8 +115,11 @@ class Profile(Strict):
         return self.rules.get(rule_id, RuleSetting())
 
 
-def load_profile(path: str | Path, devices: dict[str, Any], rule_ids: set[str]) -> Profile:
-    """Load and cross-check a profile against the scenario's devices and the known rules."""
+def load_profile(
+    path: str | Path, devices: dict[str, Any], rule_ids: set[str], signals: dict[str, set[str]] | None = None
+) -> Profile:
+    """Load and cross-check a profile against the scenario's devices (and, given `signals`
+    {device: signal and state names}, their signals) and the known rules."""
     profile, doc = load_model(path, Profile)
     problems = []
     for key in profile.rules:
@@ -115,6 +134,11 @@ def load_profile(path: str | Path, devices: dict[str, Any], rule_ids: set[str]) 
             problems.append(
                 problem_at(doc, ("expect", i, "when", "device"), f"no device '{exp.when.device}' in this scenario")
             )
+        elif signals is not None and exp.when.signal and exp.when.signal not in signals.get(exp.when.device, set()):
+            known = ", ".join(sorted(signals.get(exp.when.device, set())))
+            where = ("expect", i, "when", "signal")
+            problems.append(problem_at(doc, where, f"device '{exp.when.device}' has no signal '{exp.when.signal}' "
+                                       f"(it has: {known})"))
         if exp.id in seen:
             problems.append(problem_at(doc, ("expect", i, "id"), f"duplicate expectation id '{exp.id}'"))
         seen.add(exp.id)

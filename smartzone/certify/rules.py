@@ -189,8 +189,7 @@ def evaluate(obs: Observations, profile: Profile, outage: tuple[float, float] | 
             f"EXP-{exp.id}",
             exp.level,
             exp.description
-            or f"when {exp.when.device}.{exp.when.signal} = "
-            f"{exp.when.equals!r}, publish to {exp.then.publish} within {exp.then.within:g} s",
+            or f"when {exp.when.describe()}, publish to {exp.then.publish} within {exp.then.within:g} s",
             "Make the app react to this event and publish as the city expects.",
             lambda o, c: Outcome("na", ""),
         )

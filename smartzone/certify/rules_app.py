@@ -4,7 +4,7 @@ and the profile's own expectations ("when X happens, the app publishes to T with
 from __future__ import annotations
 
 from smartzone.certify.profile import Expectation
-from smartzone.certify.records import Observations
+from smartzone.certify.records import Observations, Stamp
 from smartzone.certify.usage import WRITES
 from smartzone.certify.verdicts import Context, Example, Outcome, outcome
 from smartzone.endpoints.mqtt.broker.policy import topic_matches
@@ -77,23 +77,28 @@ def _matches(value: object, expected: object) -> bool:
     return str(value) == str(expected)
 
 
-def expectation(exp: Expectation, obs: Observations) -> Outcome:
-    """Every time `when` becomes true, a publish matching `then.publish` within `then.within` wall seconds."""
+def _triggers(exp: Expectation, obs: Observations) -> list[Stamp]:
+    when = exp.when
+    if when.status is not None:
+        return [s.at for s in obs.statuses if s.device == when.device and s.online == (when.status == "online")]
     triggers = []
     previous: object = None
     for v in obs.values:
-        if v.device != exp.when.device or exp.when.signal not in v.values:
+        if v.device != when.device or when.signal not in v.values:
             continue
-        value = v.values[exp.when.signal]
-        if _matches(value, exp.when.equals) and (previous is None or not _matches(previous, exp.when.equals)):
-            if previous is not None:  # the first value is the starting state, not an event
-                triggers.append(v.at)
+        value = v.values[when.signal]
+        if _matches(value, when.equals) and previous is not None and not _matches(previous, when.equals):
+            triggers.append(v.at)  # the first value is the starting state, not an event
         previous = value
+    return triggers
+
+
+def expectation(exp: Expectation, obs: Observations) -> Outcome:
+    """Every time `when` becomes true, a publish matching `then.publish` within `then.within` wall seconds."""
+    triggers = _triggers(exp, obs)
     counts: dict[str, float] = {"triggers": len(triggers)}
     if not triggers:
-        return outcome(
-            "na", f"{exp.when.device}.{exp.when.signal} never became {exp.when.equals!r} in this run", counts
-        )
+        return outcome("na", f"never happened in this run: {exp.when.describe()}", counts)
     missed = []
     delays = []
     for at in triggers:
@@ -109,7 +114,7 @@ def expectation(exp: Expectation, obs: Observations) -> Outcome:
             missed.append(
                 Example(
                     at,
-                    f"{exp.when.device}.{exp.when.signal} = {exp.when.equals!r}: no publish to "
+                    f"{exp.when.describe()}: no publish to "
                     f"{exp.then.publish} within {exp.then.within:g} s",
                 )
             )
@@ -119,5 +124,5 @@ def expectation(exp: Expectation, obs: Observations) -> Outcome:
     if delays:
         counts["max_delay_s"] = round(max(delays), 3)
     if not missed:
-        return outcome("ok", f"met {len(delays)} times (slowest {max(delays):.2f} s)", counts)
+        return outcome("ok", f"met {len(delays)} times (slowest {max(delays):.3f} s)", counts)
     return outcome("bad", f"missed {len(missed)} of {len(triggers)} times", counts, missed)

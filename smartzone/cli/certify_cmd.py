@@ -88,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     if args.profile:
         if not Path(args.profile).is_file():
             raise UsageError(f"--profile: no such file {args.profile}")
-        profile = load_profile(args.profile, rt.devices, set(RULE_IDS))
+        types = rt.catalog.types
+        signals = {d: {*types[i.type].signals, *types[i.type].state} for d, i in rt.devices.items()}
+        profile = load_profile(args.profile, rt.devices, set(RULE_IDS), signals)
     if getattr(args, "no_mqtt", False) and getattr(args, "no_modbus", False):
         raise UsageError("--no-mqtt with --no-modbus leaves nothing to observe")
     services: list[Service] = []

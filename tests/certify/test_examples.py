@@ -56,6 +56,7 @@ def test_good_app_passes_without_a_single_warning(tmp_path: Path, broker: str) -
     for rule in ("SZ-APP-01", "SZ-SUB-01", "SZ-SUB-02", "SZ-CONN-01", "SZ-CONN-02", "SZ-CONN-03", "SZ-ACL-01",
                  "SZ-CMD-01", "SZ-CMD-02", "SZ-CMD-03", "SZ-MB-01", "SZ-MB-02", "SZ-MB-03", "SZ-PROBE-01"):
         assert v[rule] == "pass", (rule, doc["rules"])
+    assert v["EXP-backup-light"] == "pass"  # the profile's expectation, triggered by the offline probe
     assert doc["observed"]["subscribes"] >= 4 and doc["observed"]["modbus_requests"] >= 3
     first = doc["connections"][0]
     assert first["client_id"] == "demo-app-app" and first["user"] == "demo-app" and first["refused"] is None
@@ -147,12 +148,15 @@ def test_bad_input_exits_2_with_a_located_message(tmp_path: Path, capsys: pytest
     refs = tmp_path / "refs.yaml"
     refs.write_text("schema_version: 1\nrules: {SZ-NOPE-01: {enabled: false}}\nexpect:\n"
                     "  - id: x\n    when: {device: nope, signal: status, equals: occupied}\n"
+                    "    then: {publish: a/b, within: 5s}\n"
+                    "  - id: y\n    when: {device: cp-0001, signal: colour, equals: red}\n"
                     "    then: {publish: a/b, within: 5s}\n", encoding="utf-8")
     assert main(["certify", str(CITY), "--app", "true", "--user", "demo-app", "--profile", str(refs),
                  "--report", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "refs.yaml:2:" in err and "unknown rule 'SZ-NOPE-01'" in err
     assert "refs.yaml:5:" in err and "no device 'nope'" in err
+    assert "refs.yaml:8:" in err and "has no signal 'colour'" in err
     assert main(["certify", str(CITY), "--app", "true", "--user", "mallory", "--report", str(tmp_path / "r")]) == 2
     assert "no user 'mallory'" in capsys.readouterr().err
     assert main(["certify", str(CITY), "--app", "true", "--user", "demo-app", "--broker", "mqtt://127.0.0.1:1",

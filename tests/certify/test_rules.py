@@ -255,3 +255,17 @@ def test_poll_period_of_a_device_reporting_on_change_follows_its_changes() -> No
     assert verdicts(obs)["SZ-MB-01"].verdict == "warn"  # no change seen: the heartbeat is hourly
     obs.readings["p-1"] = 60  # a change a minute on average during the hour
     assert verdicts(obs)["SZ-MB-01"].verdict == "pass"
+
+
+def test_expectation_on_a_status_change() -> None:
+    exp = Expectation.model_validate({
+        "id": "backup", "when": {"device": "l-1", "status": "offline"},
+        "then": {"publish": "sz/v2/tv/comune/street-light/+/cmd", "within": "2s"},
+    })
+    obs = base()
+    obs.statuses += [StatusRec(at(10.0), "l-1", False), StatusRec(at(20.0), "l-1", True)]
+    obs.publishes.append(cmd(10.4))
+    v = verdicts(obs, Profile(expect=[exp]))["EXP-backup"]
+    assert v.verdict == "pass" and v.counts["triggers"] == 1
+    with pytest.raises(ValueError, match="either 'signal' and 'equals', or 'status'"):
+        Expectation.model_validate({"id": "x", "when": {"device": "l-1"}, "then": {"publish": "a", "within": 1}})

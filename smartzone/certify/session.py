@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smartzone.certify.app_process import AppProcess, app_environment
 from smartzone.certify.observer import Recorder
@@ -27,7 +27,9 @@ from smartzone.certify.usage import used_devices
 from smartzone.certify.verdicts import Verdict
 from smartzone.cli.errors import UsageError
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
-from smartzone.runtime.api import Runtime
+
+if TYPE_CHECKING:  # certify sits below the runtime: it only drives the one it is given
+    from smartzone.runtime.api import Runtime
 
 TICK_S = 0.05
 START_GRACE_S = 0.5

@@ -158,6 +158,7 @@ class Observations:
     app_exit_at: Stamp | None = None
     app_output: str = ""
     backend: str = ""
+    broker_denied: dict[str, int] = field(default_factory=dict)  # the broker's own counters, "user:kind" -> n
     notes: list[str] = field(default_factory=list)
 
     @property

@@ -150,6 +150,7 @@ def document(info: RunInfo, obs: Observations, verdicts: list[Verdict]) -> dict[
             "modbus_requests": len(obs.modbus),
             "commands": len(obs.commands),
         },
+        "broker_denied": obs.broker_denied,
         "connections": connections(info, obs),
         "modbus_clients": modbus_clients(obs),
         "probes": [

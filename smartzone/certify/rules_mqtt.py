@@ -155,6 +155,7 @@ def outside_grants(obs: Observations, ctx: Context) -> Outcome:
     conns = [c for c in obs.connects if c.refused not in (None, "outage")]
     n = len(subs) + len(pubs) + len(conns)
     counts = {"denied_subscribes": len(subs), "denied_publishes": len(pubs), "refused_connects": len(conns)}
+    counts |= {f"broker_counted_{k.split(':', 1)[1]}": n for k, n in obs.broker_denied.items()}
     if n == 0:
         return outcome("ok", "every connect, subscribe and publish was within the app's grants", counts)
     ex = (

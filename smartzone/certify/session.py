@@ -144,6 +144,7 @@ def certify(opts: CertifyOptions, rt: Runtime, services: list[Any]) -> CertifyRe
         obs.sim_duration = rt.sim_time
         if mqtt:
             mqtt.broker.set_observer(None)
+            obs.broker_denied = {k: n for k, n in mqtt.broker.denied_counts().items() if k.startswith(f"{opts.user}:")}
     verdicts = evaluate(obs, opts.profile, script.outage)
     ok = passed(verdicts)
     info = RunInfo(

@@ -79,6 +79,8 @@ def test_greedy_app_reads_too_much(tmp_path: Path) -> None:
     assert v["SZ-SUB-02"] == "warn" and v["SZ-TRAFFIC-01"] == "warn" and v["SZ-QOS-01"] == "warn"
     for rule in ("SZ-APP-01", "SZ-CONN-01", "SZ-CMD-01", "SZ-CMD-02", "SZ-CMD-03", "SZ-PUB-01"):
         assert v[rule] in NOT_FAILED, rule
+    acl = next(r for r in doc["rules"] if r["id"] == "SZ-ACL-01")["counts"]
+    assert acl["denied_subscribes"] >= 2 and acl["denied_subscribes"] == acl["broker_counted_subscribe"]
     sub = next(r for r in doc["rules"] if r["id"] == "SZ-SUB-01")
     assert any("SUBSCRIBE # " in e["text"] for e in sub["examples"])
     assert all(e["sim"].startswith("2026-11-23T07:") for e in sub["examples"])

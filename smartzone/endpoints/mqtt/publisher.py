@@ -36,6 +36,7 @@ BATCH = 512
 IDLE_WAIT_S = 0.05
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.2, 5.0
 WARN_EVERY_S = 10.0
+PAHO_LOOP_EVERY_S = 0.005  # between paho loop calls while telemetry flows (QoS 0 needs none)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class Connection(threading.Thread):
         self._halt = threading.Event()
         self._wakeup: socket.socket | None = None
         self.raw = RawWriter()
+        self._last_loop = 0.0
         self._full_lock = threading.Lock()
 
     # --- any thread -----------------------------------------------------------------------
@@ -277,7 +279,12 @@ class Connection(threading.Thread):
                 item = self.inbox.get_nowait()
             except queue.Empty:
                 break
-        self._drain_writes()
+        now = time.monotonic()
+        if self.client.want_write() or now - self._last_loop >= PAHO_LOOP_EVERY_S:
+            self._last_loop = now
+            self._drain_writes()  # paho's turn: acks, pings, what it has queued
+        else:
+            self._flush_raw()  # telemetry only: one send() for the batch
 
     def _drain_writes(self, flush_raw: bool = True) -> None:
         """Let paho read acks and flush what the socket did not take (bounded wait)."""

@@ -49,7 +49,7 @@ def check_device_type(dt: DeviceType, doc: SourceDoc) -> list[Problem]:
         spec = sig.model.model_dump()
         for ref in _refs({k: v for k, v in spec.items() if k not in ("kind", "states", "map")}):
             scope, target = ref.split(".", 1)
-            path = ("signals", name, "model")
+            path: tuple[str | int, ...] = ("signals", name, "model")
             if scope == "signal" and target not in earlier:
                 out.append(problem_at(doc, path, f"'{ref}' must name a signal declared before '{name}'"))
             elif scope == "state" and target not in dt.state:

@@ -108,11 +108,11 @@ class Scenario(Strict):
     tenants: list[Tenant] = Field(min_length=1)
     users: list[User] = Field(default_factory=list)
     fleets: list[Fleet] = Field(min_length=1)
-    networks: Networks = Field(default_factory=Networks, description="network profiles and backhauls")
-    timeline: list[TimelineEvent] = Field(default_factory=list, description="scripted events")
     gateways: list[Gateway] = Field(
         default_factory=list, description="Modbus TCP gateways (none declared: one per tenant and district)"
     )
+    networks: Networks = Field(default_factory=Networks, description="network profiles and backhauls")
+    timeline: list[TimelineEvent] = Field(default_factory=list, description="scripted events")
 
     @field_validator("start")
     @classmethod

@@ -12,9 +12,23 @@ PROTOCOL = ("paho", "pymodbus", "amqtt")
 GUI = ("PySide6", "pyqtgraph", "smartzone_gui")
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those under `if TYPE_CHECKING:` (type hints cost no import at run time)."""
+    out: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING":
+            stack.extend(node.orelse)
+            continue
+        out.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def imports(path: Path) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -55,3 +69,12 @@ def test_runtime_does_not_import_upwards() -> None:
 
 def test_only_gui_imports_qt() -> None:
     assert offending("smartzone", ("PySide6", "pyqtgraph")) == []
+
+
+@pytest.mark.parametrize("folder", ["smartzone/endpoints", "smartzone/certify"])
+def test_endpoints_and_certify_do_not_import_upwards(folder: str) -> None:
+    assert offending(folder, ("smartzone.cli", "smartzone_gui", "PySide6")) == []
+
+
+def test_endpoints_do_not_import_the_runtime_at_run_time() -> None:
+    assert offending("smartzone/endpoints", ("smartzone.runtime", "smartzone.certify")) == []

@@ -1,14 +1,5 @@
-"""Exit codes and the errors the CLI turns into them."""
+"""Exit codes and errors of the CLI (defined in smartzone.errors, shared by every layer)."""
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_ENDPOINT = 3
+from smartzone.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, EndpointError, UsageError
 
-
-class UsageError(Exception):
-    """A bad command-line value (exit 2, message only)."""
-
-
-class EndpointError(Exception):
-    """An endpoint could not start, e.g. its port is in use (exit 3)."""
+__all__ = ["EXIT_ENDPOINT", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "EndpointError", "UsageError"]

@@ -25,12 +25,14 @@ DEFAULT_FAST_DURATION = 86400.0
 def _endpoint_services() -> list[ServiceSpec]:
     """Endpoints sit below the runtime, so the CLI (the top layer) registers their services.
 
-    Imported lazily: smartzone.cli.errors is imported by the endpoints themselves.
+    Imported lazily, so that `smartzone validate` and friends never load protocol libraries.
     """
     from smartzone.endpoints.modbus import service as modbus_service
     from smartzone.endpoints.mqtt import service as mqtt_service
 
-    return [ServiceSpec(mqtt_service.NAME, mqtt_service.add_options, mqtt_service.start), modbus_service.SPEC]
+    return [
+        ServiceSpec(service.NAME, service.add_options, service.start) for service in (mqtt_service, modbus_service)
+    ]
 
 
 register(_endpoint_services)

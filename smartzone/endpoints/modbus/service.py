@@ -22,7 +22,7 @@ from smartzone.endpoints.modbus.gateways import DEFAULT_FIRST_PORT, GatewayPlan,
 from smartzone.endpoints.modbus.handler import GatewayServer
 from smartzone.endpoints.modbus.unit import Unit
 from smartzone.endpoints.modbus.unitmap import TypeMap
-from smartzone.runtime.services import ServiceSpec
+from smartzone.errors import EndpointError, UsageError
 
 if TYPE_CHECKING:
     from smartzone.runtime.api import Runtime
@@ -158,8 +158,6 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _start(runtime: Runtime, args: argparse.Namespace) -> ModbusGateways | None:
-    from smartzone.cli.errors import EndpointError, UsageError  # the CLI is the caller: import late
-
     if getattr(args, "no_modbus", False):
         return None
     port = args.modbus_port
@@ -174,4 +172,3 @@ def _start(runtime: Runtime, args: argparse.Namespace) -> ModbusGateways | None:
 NAME = "modbus"
 add_options = _add_options
 start = _start
-SPEC = ServiceSpec(NAME, add_options, start)  # registered by smartzone.cli.run_cmd (the top layer)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from smartzone.cli.errors import EndpointError
+from smartzone.errors import EndpointError
 from smartzone.core.clock import SimClock
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import CommandResult, Event, Reading, StateChanged, StatusChanged

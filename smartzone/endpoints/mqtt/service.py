@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from smartzone.cli.errors import UsageError
+from smartzone.errors import UsageError
 from smartzone.endpoints.mqtt.bridge import Bridge
 from smartzone.endpoints.mqtt.broker import Broker, start_broker
 from smartzone.endpoints.mqtt.host import RuntimeLike

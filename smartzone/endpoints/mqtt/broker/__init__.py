@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from smartzone.definitions.scenario import Scenario
+from smartzone.errors import EndpointError
 
 __all__ = ["Broker", "start_broker"]
 
@@ -62,9 +63,6 @@ def start_broker(backend: str, scenario: Scenario, *, host: str = "127.0.0.1", p
         from smartzone.endpoints.mqtt.broker.mosquitto import MosquittoBroker
 
         return MosquittoBroker(scenario, host, port)
-    # imported here: smartzone.cli's package imports the MQTT service, which imports us
-    from smartzone.cli.errors import EndpointError
-
     if "://" in backend:
         from smartzone.endpoints.mqtt.broker.external import ExternalBroker
 

@@ -6,7 +6,7 @@ import errno
 import shlex
 from typing import Any
 
-from smartzone.cli.errors import EndpointError
+from smartzone.errors import EndpointError
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter
 

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from smartzone.cli.errors import EndpointError
+from smartzone.errors import EndpointError
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker.base import describe_lines
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from smartzone.cli.errors import EndpointError
+from smartzone.errors import EndpointError
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker.base import ManagedBrokerBase, port_error
 from smartzone.endpoints.mqtt.broker.front import GateFront

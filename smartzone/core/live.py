@@ -1,0 +1,61 @@
+"""A thread-safe cache of the latest facts per device, fed by the bus.
+
+Endpoints (e.g. Modbus reads) and the GUI read current values here without a round trip
+to the engine thread; they get copies, never live device objects.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from smartzone.core.events import Event, FaultChanged, Reading, StateChanged, StatusChanged
+
+
+@dataclass
+class LiveDevice:
+    values: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    online: bool = True
+    seq: int = 0
+    t: float = 0.0
+    faults: frozenset[str] = frozenset()
+
+
+class LiveState:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._devices: dict[str, LiveDevice] = {}
+        self.sim_time = 0.0
+
+    def seed(self, device: str, values: dict[str, Any], state: dict[str, Any], online: bool, seq: int) -> None:
+        with self._lock:
+            self._devices[device] = LiveDevice(dict(values), dict(state), online, seq)
+
+    def on_event(self, event: Event) -> None:
+        with self._lock:
+            self.sim_time = event.t
+            # only devices: network stats, timeline edges and link/backhaul faults name no device
+            live = self._devices.get(getattr(event, "device", None))  # type: ignore[arg-type]
+            if live is None:
+                return
+            if isinstance(event, Reading):
+                live.values, live.seq, live.t = dict(event.values), event.seq, event.t
+            elif isinstance(event, StateChanged):
+                live.state = dict(event.values)
+            elif isinstance(event, StatusChanged):
+                live.online = event.online
+            elif isinstance(event, FaultChanged):
+                live.faults = live.faults | {event.fault} if event.active else live.faults - {event.fault}
+
+    def get(self, device: str) -> LiveDevice | None:
+        with self._lock:
+            live = self._devices.get(device)
+            if live is None:
+                return None
+            return LiveDevice(dict(live.values), dict(live.state), live.online, live.seq, live.t, live.faults)
+
+    def online_count(self) -> int:
+        with self._lock:
+            return sum(1 for d in self._devices.values() if d.online)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from smartzone.cli.errors import EndpointError
+from smartzone.errors import EndpointError, UsageError
 from smartzone.endpoints.mqtt.broker import start_broker
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
 
@@ -93,7 +93,7 @@ def test_external_broker_by_url(start_test_broker, access_scenario, monkeypatch)
     "url", ["http://127.0.0.1:1883", "mqtt://:1883", "mqtt://127.0.0.1:notaport", "mqtt://127.0.0.1:1883/x"]
 )
 def test_bad_external_urls(url, access_scenario):
-    with pytest.raises(EndpointError, match="bad broker URL"):
+    with pytest.raises(UsageError, match="bad broker URL"):
         start_broker(url, access_scenario)
 
 

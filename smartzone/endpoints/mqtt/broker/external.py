@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from smartzone.errors import EndpointError
+from smartzone.errors import EndpointError, UsageError
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker.base import describe_lines
 
@@ -32,19 +32,19 @@ LIMITATIONS = [
 
 
 def parse_url(url: str) -> tuple[str, str, int, str | None, str | None]:
-    """(scheme, host, port, user, password) of an mqtt:// or mqtts:// URL; EndpointError if bad."""
+    """(scheme, host, port, user, password) of an mqtt:// or mqtts:// URL; UsageError (exit 2) if bad."""
     hint = "expected mqtt://[user:password@]host:port or mqtts://..."
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise EndpointError(f"bad broker URL {url!r}: {exc}; {hint}") from None
+        raise UsageError(f"--broker: bad broker URL {url!r}: {exc}; {hint}") from None
     if parts.scheme not in DEFAULT_PORTS:
-        raise EndpointError(f"bad broker URL {url!r}: scheme must be mqtt or mqtts; {hint}")
+        raise UsageError(f"--broker: bad broker URL {url!r}: scheme must be mqtt or mqtts; {hint}")
     if not parts.hostname:
-        raise EndpointError(f"bad broker URL {url!r}: no host; {hint}")
+        raise UsageError(f"--broker: bad broker URL {url!r}: no host; {hint}")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise EndpointError(f"bad broker URL {url!r}: unexpected path or query; {hint}")
+        raise UsageError(f"--broker: bad broker URL {url!r}: unexpected path or query; {hint}")
     user = unquote(parts.username) if parts.username else os.environ.get("SMARTZONE_MQTT_USER")
     password = unquote(parts.password) if parts.password else os.environ.get("SMARTZONE_MQTT_PASSWORD")
     return parts.scheme, parts.hostname, port or DEFAULT_PORTS[parts.scheme], user, password

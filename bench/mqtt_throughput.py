@@ -169,10 +169,13 @@ def sustained_rate(broker: Any, ceiling: float) -> tuple[int, list[str]]:
     for rate in RT_RATES:
         if rate > ceiling * 1.2:
             break
-        r = smartzone(broker, rate, RT_SECONDS, fast=False)
-        ok = r["received"] == r["emitted"] and pct(r["lag"], 0.99) <= LAG_OK_MS
-        log.append(f"{rate}/s: {r['received']}/{r['emitted']} received, lag p99 {pct(r['lag'], 0.99):.1f} ms"
-                   + ("" if ok else " (not sustained)"))
+        for attempt in (1, 2):  # the machine is shared: a failure is retried once
+            r = smartzone(broker, rate, RT_SECONDS, fast=False)
+            ok = r["received"] == r["emitted"] and pct(r["lag"], 0.99) <= LAG_OK_MS
+            log.append(f"{rate}/s: {r['received']}/{r['emitted']} received, lag p99 {pct(r['lag'], 0.99):.1f} ms"
+                       + ("" if ok else f" (not sustained, attempt {attempt})"))
+            if ok:
+                break
         if not ok:
             break
         best = rate

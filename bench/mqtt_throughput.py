@@ -13,6 +13,7 @@ system-wide on Linux). Usage: python bench/mqtt_throughput.py [--backend mosquit
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing as mp
 import sys
@@ -146,6 +147,7 @@ def smartzone(broker: Any, devices: int, seconds: float, fast: bool) -> dict[str
     bridge.start()
     expected = int(devices * seconds)
     proc, out = start_sub(broker.port, expected)
+    gc.collect()  # each run as in a fresh process: earlier runs' worlds are garbage now
     t0 = time.monotonic_ns()
     rt.start()
     rt.wait(seconds * 5 + 60)

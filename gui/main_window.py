@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from smartzone_gui import theme as themes
+from smartzone_gui.clients_view import app_message_row
 from smartzone_gui.device_tree import DeviceTree
 from smartzone_gui.endpoint_info import mbpoll_line, modbus_place, mqtt_sub_line
 from smartzone_gui.feed import Frame
@@ -41,6 +42,7 @@ from smartzone_gui.session import FRAME_HZ, Session
 
 from smartzone.core.events import CommandResult
 from smartzone.definitions.errors import DefinitionError
+from smartzone.runtime.clients import AppMessage
 
 MAX_RECENT = 8
 QUIET_KINDS = frozenset({"netstats"})
@@ -251,7 +253,8 @@ class MainWindow(QMainWindow):
         self.events.model.clear()
         self.events.model.formatter = lambda e: event_row(e, iso)
         self.traffic.log.model.clear()
-        self.traffic.log.model.formatter = lambda r: message_row(r, devices.get(r.device), city, iso)
+        self.traffic.log.model.formatter = lambda r: (
+            app_message_row(r, iso) if isinstance(r, AppMessage) else message_row(r, devices.get(r.device), city, iso))
         self.network.load(Counter(d.network for d in rt.devices.values()), sc)
         self.bar.seed.setValue(min(rt.seed, self.bar.seed.maximum()))
         self.bar.set_speed(self.session.speed)
@@ -261,7 +264,7 @@ class MainWindow(QMainWindow):
     def _on_services(self) -> None:
         rt = self.session.runtime
         self.endpoints.load(self.session.services, self.session.service_errors, rt.scenario if rt else None)
-        self.traffic.load(self.session.services)
+        self.traffic.load(self.session.services, self.session.clients)
 
     def _apply_filter(self) -> None:
         self.map.set_filter(self.tenant_f.currentData(), self.type_f.currentData(), self.district_f.currentData())

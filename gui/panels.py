@@ -31,11 +31,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from smartzone_gui.clients_view import HEADERS, TIPS, client_rows
 from smartzone_gui.feed import NetStats
 from smartzone_gui.log_view import LogPanel
 
 from smartzone.core.faults.commands import CutBackhaul, DegradeLink, RestoreLink
 from smartzone.definitions.scenario import Scenario
+from smartzone.runtime.clients import ClientRegistry
 from smartzone.runtime.services import Service
 
 
@@ -295,45 +297,58 @@ def _ms(seconds: Any) -> str:
 
 
 class TrafficPanel(QWidget):
-    """Endpoint counters and clients (when a service offers them) and the live message log."""
+    """Connected MQTT and Modbus clients, endpoint counters and the live message log.
+
+    Clients come from the session's ClientRegistry (smartzone.runtime.clients), read as a
+    snapshot on each refresh (a few times per second); the message log gets the device
+    uplinks and, when clients are watched, the apps' publishes and Modbus writes.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.status = note("")
         self.counters = table(["Service", "Counter", "Value", "per s"])
         self._last: dict[tuple[str, str], tuple[float, float]] = {}
-        self.clients = table(["Client", "User", "Since", "Subscriptions", "In", "Out", "Denied"])
+        self.clients = table(HEADERS)
+        for col, name in enumerate(HEADERS):
+            if name in TIPS:
+                self.clients.horizontalHeaderItem(col).setToolTip(TIPS[name])
+        self.registry: ClientRegistry | None = None
         self.log = LogPanel(["Sim time", "Topic", "Payload"], "Filter messages (topic, device, value)…")
         self.log.set_widths([190, 420])
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 6, 0, 6)
         lv.addWidget(self.status)
-        lv.addWidget(self.counters, 1)
-        lv.addWidget(self.clients, 1)
+        lv.addWidget(self.clients, 3)
+        lv.addWidget(self.counters, 2)
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(self.log)
-        split.setSizes([420, 800])
+        split.setSizes([700, 600])
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
         self.services: list[tuple[str, Service]] = []
 
-    def load(self, services: Sequence[tuple[str, Service]]) -> None:
+    def load(self, services: Sequence[tuple[str, Service]], registry: ClientRegistry | None = None) -> None:
         self.services = list(services)
-        watched = [n for n, s in services if hasattr(s, "stats") or hasattr(s, "clients")]
+        self.registry = registry
+        watched = [n for n, s in services if hasattr(s, "stats")]
         self.status.setText(
-            f"Live counters from: {', '.join(watched)}" if watched else
-            "Endpoint traffic: not running (no MQTT/Modbus service offers counters). "
-            "The message log shows the device uplinks the platform publishes."
+            f"Clients of {', '.join(watched) or 'the endpoints'} and live counters; the message log shows "
+             "device uplinks and what apps publish or write." if registry is not None else
+             f"Live counters from: {', '.join(watched)} (clients are listed for SmartZone's own brokers "
+             "and gateways)." if watched else
+             "Endpoint traffic: not running (no MQTT/Modbus service offers counters). "
+             "The message log shows the device uplinks the platform publishes."
         )
-        self.clients.setVisible(any(hasattr(s, "clients") for _, s in services))
+        self.clients.setVisible(registry is not None)
+        fill(self.clients, [])
         self.refresh()
 
     def refresh(self) -> None:
         counters: list[tuple[str, str, Any]] = []
-        clients: list[Sequence[Any]] = []
         for name, service in self.services:
             stats = getattr(service, "stats", None)
             if callable(stats):
@@ -345,12 +360,6 @@ class TrafficPanel(QWidget):
                             counters.append((name, k, v))
                 except Exception as exc:  # shown, not raised: the endpoint owns its errors
                     counters.append((name, "error", str(exc)))
-            lister = getattr(service, "clients", None)
-            if callable(lister):
-                try:
-                    clients.extend(_client_row(c) for c in lister())
-                except Exception:  # pragma: no cover - endpoint-side failure
-                    pass
         now = time.monotonic()
         rows = []
         for name, key, value in counters:
@@ -362,12 +371,5 @@ class TrafficPanel(QWidget):
                 self._last[(name, key)] = (now, float(value))
             rows.append((name, key, value, rate))
         fill(self.counters, rows)
-        fill(self.clients, clients)
-
-
-def _client_row(c: Any) -> tuple[Any, ...]:
-    get = c.get if isinstance(c, Mapping) else (lambda k, d="": getattr(c, k, d))
-    subs = get("subscriptions", [])
-    return (get("client_id", ""), get("user", ""), get("since", ""),
-            ", ".join(subs) if isinstance(subs, (list, tuple, set)) else subs,
-            get("msgs_in", ""), get("msgs_out", ""), get("denied", ""))
+        if self.registry is not None:
+            fill(self.clients, client_rows(self.registry.snapshot()))

@@ -18,6 +18,7 @@ from smartzone_gui.feed import Frame, LiveFeed
 
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.runtime.api import Runtime
+from smartzone.runtime.clients import ClientRegistry
 from smartzone.runtime.services import Service, registered
 
 FRAME_HZ = 20
@@ -38,6 +39,7 @@ class Session(QObject):
         self.feed: LiveFeed | None = None
         self.path: str | None = None
         self.services: list[tuple[str, Service]] = []
+        self.clients: ClientRegistry | None = None  # who is connected to the endpoints (Traffic panel)
         self.service_errors: dict[str, str] = {}
         self.service_args = list(service_args or [])
         self.service_options = service_options
@@ -94,7 +96,19 @@ class Session(QObject):
                 continue
             if service is not None:
                 self.services.append((spec.name, service))
+        self._watch_clients(runtime)
         self.services_changed.emit()
+
+    def _watch_clients(self, runtime: Runtime) -> None:
+        """Observe the managed broker and the Modbus gateways (the hooks `smartzone certify` uses)."""
+        registry = ClientRegistry(sim_time=lambda: runtime.sim_time)
+        try:
+            watched = registry.attach(service for _name, service in self.services)
+        except Exception as exc:  # observing is optional: the endpoints keep serving
+            registry.detach()
+            self.service_errors["clients"] = f"cannot list clients: {exc}"
+            return
+        self.clients = registry if watched else None
 
     def close(self) -> None:
         """Stop the engine and every service of the open scenario (idempotent)."""
@@ -102,6 +116,9 @@ class Session(QObject):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self.clients is not None:
+            self.clients.detach()
+            self.clients = None
         if self.runtime is not None:
             self.runtime.stop()
         for _name, service in reversed(self.services):
@@ -175,6 +192,8 @@ class Session(QObject):
         if self.feed is None or self.runtime is None:
             return
         frame: Frame = self.feed.drain()
+        if self.clients is not None:  # app traffic (publishes, Modbus writes) joins the message log
+            frame.messages.extend(self.clients.drain())  # type: ignore[arg-type]
         frame.sim_time = max(frame.sim_time, self.runtime.sim_time)
         if self._started and self._state != "finished" and not self.runtime.running:
             self._set_state("finished")

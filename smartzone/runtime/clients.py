@@ -1,0 +1,252 @@
+"""Who is connected to the endpoints right now: a thread-safe registry of MQTT and Modbus clients.
+
+It reuses the connection observation `smartzone certify` is built on: it is the managed
+broker's ConnectionObserver (endpoints/mqtt/broker/observe.py, attached with
+`broker.set_observer`) and each Modbus gateway's request observer (`GatewayServer.observer`,
+endpoints/modbus/handler.py); MQTT packets are cut and decoded by certify's `Stream`.
+Each hook holds ONE observer: `attach()` is for a session that does not certify (the GUI);
+`smartzone certify` runs its own services with its own Recorder.
+
+Callbacks run on the endpoints' loop threads and only count under a lock. Readers (the GUI
+thread) take a `snapshot()` at their own pace (a few times per second) and `drain()` the app
+messages (PUBLISHes from apps, Modbus writes) at frame rate: never one signal per packet.
+A closed connection stays in the snapshot, marked closed, among the newest KEEP_CLOSED.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from smartzone.certify.packets import Publish, Stream, Subscribe
+from smartzone.endpoints.modbus.handler import request_ranges
+from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
+from smartzone.endpoints.mqtt.broker.wire import Connect
+
+KEEP_CLOSED = 20  # closed or refused connections still listed
+MAX_MESSAGES = 2000  # app messages buffered between two drains
+RATE_WINDOW_S = 1.0
+PAYLOAD_SHOWN = 200
+WRITES = (5, 6, 15, 16, 23)
+
+
+@dataclass
+class ClientView:
+    """One connection (MQTT) or one Modbus client connection, as counted so far."""
+
+    key: int
+    protocol: str  # "mqtt" | "modbus"
+    client_id: str  # MQTT client id; Modbus: the gateway's name
+    user: str  # MQTT user ("anonymous"); Modbus: "" (the protocol has no users)
+    remote: str  # "127.0.0.1:54321"
+    since: float  # wall-clock epoch seconds
+    state: str = "connected"  # connected | closed | refused (reason)
+    subscriptions: list[tuple[str, bool]] = field(default_factory=list)  # (filter, granted)
+    msgs_in: int = 0  # MQTT: PUBLISHes from the client; Modbus: requests
+    msgs_out: int = 0  # MQTT: PUBLISHes delivered to it; Modbus: responses
+    denied: int = 0  # MQTT: refused subscribes and publishes; Modbus: exception responses
+    rate_in: float = 0.0
+    rate_out: float = 0.0
+    units: set[int] = field(default_factory=set)  # Modbus unit ids asked
+
+    def copy(self) -> ClientView:
+        return ClientView(**{**self.__dict__, "subscriptions": list(self.subscriptions), "units": set(self.units)})
+
+
+@dataclass(frozen=True)
+class AppMessage:
+    """Traffic an app sent: an MQTT PUBLISH (allowed or denied) or a Modbus write."""
+
+    t: float  # simulated time when seen
+    protocol: str
+    who: str  # "user/client-id" or the Modbus peer
+    topic: str  # MQTT topic, or "modbus <gateway> unit N <table>@address x count"
+    payload: str
+    ok: bool
+
+
+@dataclass
+class _Mqtt:
+    view: ClientView
+    identity: Identity
+    up: Stream
+    down: Stream
+    mark: tuple[float, int, int] = (0.0, 0, 0)
+
+
+def _peer(info: Any) -> str:
+    if isinstance(info, tuple) and len(info) >= 2:
+        return f"{info[0]}:{info[1]}"
+    return "?"
+
+
+class ClientRegistry:
+    """Thread-safe: observer callbacks from the endpoint loops, snapshot/drain from anyone."""
+
+    def __init__(self, policy: AccessPolicy | None = None, sim_time: Callable[[], float] | None = None) -> None:
+        self.policy = policy
+        self._sim_time = sim_time or (lambda: 0.0)
+        self._lock = threading.Lock()
+        self._live: dict[int, _Mqtt] = {}
+        self._modbus: dict[int, ClientView] = {}
+        self._handlers: dict[int, Any] = {}  # Modbus handler per key (is it still connected?)
+        self._marks: dict[int, tuple[float, int, int]] = {}
+        self._ended: deque[ClientView] = deque(maxlen=KEEP_CLOSED)
+        self._messages: deque[AppMessage] = deque(maxlen=MAX_MESSAGES)
+        self.dropped_messages = 0
+        self._detach: list[Callable[[], None]] = []
+
+    # --- wiring ---------------------------------------------------------------------------
+    def attach(self, services: Iterable[Any]) -> list[str]:
+        """Observe every managed broker and Modbus gateway among `services`; what is watched."""
+        watched = []
+        for service in services:
+            broker = getattr(service, "broker", None)
+            if broker is not None and callable(getattr(broker, "set_observer", None)):
+                if self.policy is None:
+                    self.policy = getattr(broker, "policy", None)
+                broker.set_observer(self)
+                self._detach.append(lambda b=broker: b.set_observer(None))
+                watched.append(f"MQTT ({broker.backend})")
+            for gw in getattr(service, "gateways", None) or []:
+                server = gw.server
+                server.observer = self.modbus_observer(gw.plan.id)
+                self._detach.append(lambda s=server: setattr(s, "observer", None))
+                watched.append(f"Modbus {gw.plan.id}")
+        return watched
+
+    def detach(self) -> None:
+        for undo in self._detach:
+            undo()
+        self._detach = []
+
+    # --- broker (ConnectionObserver, broker loop thread) ------------------------------------
+    def connect(
+        self, key: Any, connect: Connect, identity: Identity | None, refusal: tuple[int, int] | None
+    ) -> tuple[int, int] | None:
+        if identity is not None and identity.role == "service":
+            return None  # SmartZone's own publisher
+        peer = _peer(key.get_extra_info("peername") if hasattr(key, "get_extra_info") else None)
+        user = connect.username or (identity.name if identity is not None else "anonymous")
+        view = ClientView(id(key), "mqtt", connect.client_id, user, peer, time.time())
+        with self._lock:
+            if refusal is not None or identity is None:
+                view.state = "refused"
+                self._ended.append(view)
+            else:
+                self._live[id(key)] = _Mqtt(view, identity, Stream(connect.level), Stream(connect.level))
+        return None
+
+    def client_bytes(self, key: Any, data: bytes) -> None:
+        conn = self._live.get(id(key))
+        if conn is None:
+            return
+        with self._lock:
+            for pkt in conn.up.feed(data):
+                if isinstance(pkt, Publish):
+                    ok = self.policy is None or self.policy.may_publish(conn.identity, pkt.topic)
+                    conn.view.msgs_in += 1
+                    conn.view.denied += not ok
+                    self._message("mqtt", f"{conn.view.user}/{conn.view.client_id}", pkt.topic,
+                                  pkt.payload.decode("utf-8", "replace")[:PAYLOAD_SHOWN], ok)
+                elif isinstance(pkt, Subscribe):
+                    for flt, _qos in pkt.filters:
+                        ok = self.policy is None or self.policy.may_subscribe(conn.identity, flt)
+                        conn.view.subscriptions.append((flt, ok))
+                        conn.view.denied += not ok
+
+    def broker_bytes(self, key: Any, data: bytes) -> None:
+        conn = self._live.get(id(key))
+        if conn is None:
+            return
+        with self._lock:
+            conn.view.msgs_out += sum(1 for pkt in conn.down.feed(data) if isinstance(pkt, Publish))
+
+    def closed(self, key: Any) -> None:
+        with self._lock:
+            conn = self._live.pop(id(key), None)
+            if conn is not None:
+                conn.view.state = "closed"
+                self._ended.append(conn.view)
+                self._marks.pop(id(key), None)
+
+    # --- Modbus gateways (Modbus loop thread) ---------------------------------------------
+    def modbus_observer(self, gateway: str) -> Callable[[Any, int, bytes, Any], None]:
+        def observe(handler: Any, unit_id: int, frame: bytes, response: Any) -> None:
+            key = id(handler)
+            failed = bool(response.function_code & 0x80)
+            with self._lock:
+                view = self._modbus.get(key)
+                if view is None:
+                    transport = handler.transport
+                    peer = _peer(transport.get_extra_info("peername") if transport else None)
+                    view = self._modbus[key] = ClientView(key, "modbus", gateway, "", peer, time.time())
+                    self._handlers[key] = handler
+                view.msgs_in += 1
+                view.msgs_out += 1
+                view.denied += failed
+                view.units.add(unit_id)
+                if frame and frame[0] in WRITES:
+                    self._message("modbus", view.remote, _modbus_topic(handler, gateway, unit_id, frame),
+                                  f"exception {response.exception_code}" if failed else "ok", not failed)
+
+        return observe
+
+    # --- readers ----------------------------------------------------------------------------
+    def _message(self, protocol: str, who: str, topic: str, payload: str, ok: bool) -> None:
+        if len(self._messages) == MAX_MESSAGES:
+            self.dropped_messages += 1
+        self._messages.append(AppMessage(float(self._sim_time()), protocol, who, topic, payload, ok))
+
+    def drain(self) -> list[AppMessage]:
+        """The app messages seen since the previous call (oldest first)."""
+        with self._lock:
+            out = list(self._messages)
+            self._messages.clear()
+        return out
+
+    def snapshot(self) -> list[ClientView]:
+        """Connected clients (oldest first) then the newest closed/refused ones, with msg/s."""
+        now = time.monotonic()
+        with self._lock:
+            for key, handler in list(self._handlers.items()):
+                if handler.transport is None or handler.transport.is_closing():
+                    view = self._modbus.pop(key)
+                    view.state = "closed"
+                    self._ended.append(view)
+                    del self._handlers[key]
+                    self._marks.pop(key, None)
+            live = [c.view for c in self._live.values()] + list(self._modbus.values())
+            for view in live:
+                self._rate(view, now)
+            out = [v.copy() for v in sorted(live, key=lambda v: v.since)]
+            out += [v.copy() for v in reversed(self._ended)]
+        return out
+
+    def _rate(self, view: ClientView, now: float) -> None:
+        t, n_in, n_out = self._marks.get(view.key, (now, view.msgs_in, view.msgs_out))
+        if view.key not in self._marks:
+            self._marks[view.key] = (t, n_in, n_out)
+        elif now - t >= RATE_WINDOW_S:
+            view.rate_in = (view.msgs_in - n_in) / (now - t)
+            view.rate_out = (view.msgs_out - n_out) / (now - t)
+            self._marks[view.key] = (now, view.msgs_in, view.msgs_out)
+
+
+def _modbus_topic(handler: Any, gateway: str, unit_id: int, frame: bytes) -> str:
+    where = f"fc {frame[0]}"
+    try:
+        pdu = handler.server.decoder.decode(frame)
+        ranges = request_ranges(pdu) if pdu is not None else None
+        if ranges:
+            table, address, count = ranges[0]
+            where = f"write {table}@{address}" + (f" x{count}" if count != 1 else "")
+    except Exception:  # an undecodable request: its exception response says why
+        pass
+    unit = handler.server.units.get(unit_id)
+    device = f" ({unit.info.id})" if unit is not None else ""
+    return f"modbus {gateway} unit {unit_id}{device} {where}"

@@ -325,7 +325,7 @@ class TrafficPanel(QWidget):
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(self.log)
-        split.setSizes([700, 600])
+        split.setSizes([800, 500])
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
@@ -335,14 +335,16 @@ class TrafficPanel(QWidget):
         self.services = list(services)
         self.registry = registry
         watched = [n for n, s in services if hasattr(s, "stats")]
-        self.status.setText(
-            f"Clients of {', '.join(watched) or 'the endpoints'} and live counters; the message log shows "
-             "device uplinks and what apps publish or write." if registry is not None else
-             f"Live counters from: {', '.join(watched)} (clients are listed for SmartZone's own brokers "
-             "and gateways)." if watched else
-             "Endpoint traffic: not running (no MQTT/Modbus service offers counters). "
-             "The message log shows the device uplinks the platform publishes."
-        )
+        if registry is not None:
+            text = ("Clients of the MQTT broker and the Modbus gateways, and live counters. The message log "
+                    "shows device uplinks and what apps publish or write (denied in red).")
+        elif watched:
+            text = (f"Live counters from: {', '.join(watched)} (clients are listed for the brokers and "
+                    "gateways SmartZone runs itself).")
+        else:
+            text = ("Endpoint traffic: not running (no MQTT/Modbus service offers counters). "
+                    "The message log shows the device uplinks the platform publishes.")
+        self.status.setText(text)
         self.clients.setVisible(registry is not None)
         fill(self.clients, [])
         self.refresh()
@@ -372,4 +374,10 @@ class TrafficPanel(QWidget):
             rows.append((name, key, value, rate))
         fill(self.counters, rows)
         if self.registry is not None:
-            fill(self.clients, client_rows(self.registry.snapshot()))
+            rows = client_rows(self.registry.snapshot())
+            fill(self.clients, rows)
+            last = len(HEADERS) - 1
+            for r, row in enumerate(rows):  # subscriptions can be long: the whole list as a tooltip
+                item = self.clients.item(r, last)
+                if item is not None and item.toolTip() != row[last]:
+                    item.setToolTip(row[last])

@@ -139,15 +139,18 @@ def test_traffic_panel_lists_mqtt_and_modbus_clients(live_window: Any, city: Pat
         assert not mb.read_input_registers(0, count=4, device_id=place.unit).isError()
         assert not mb.read_holding_registers(0, count=1, device_id=place.unit).isError()
         assert mb.read_holding_registers(9000, count=1, device_id=place.unit).isError()
+        assert not mb.write_register(0, 17, device_id=place.unit).isError()  # the dim level
 
         def modbus_row_ready() -> bool:
             row = _row(win, "Modbus", place.gateway)
-            return row is not None and row["In"] == "3" and row["Denied / exc."] == "1"
+            return row is not None and row["In"] == "4" and row["Denied / exc."] == "1"
 
         qtbot.waitUntil(modbus_row_ready, timeout=WAIT_MS)
         row = _row(win, "Modbus", place.gateway)
         assert row is not None and row["State"] == "connected"
         assert row["Subscriptions / units"] == f"units {place.unit}" and row["Remote"].startswith("127.0.0.1:")
+        write = f"modbus {place.gateway} unit {place.unit} ({light}) write holding@0"
+        qtbot.waitUntil(lambda: any(c[1] == write and "ok" in c[2] for c in logged()), timeout=WAIT_MS)
     finally:
         mb.close()
 

@@ -311,8 +311,9 @@ class TrafficPanel(QWidget):
         self._last: dict[tuple[str, str], tuple[float, float]] = {}
         self.clients = table(HEADERS)
         for col, name in enumerate(HEADERS):
-            if name in TIPS:
-                self.clients.horizontalHeaderItem(col).setToolTip(TIPS[name])
+            head = self.clients.horizontalHeaderItem(col)
+            if head is not None and name in TIPS:
+                head.setToolTip(TIPS[name])
         self.registry: ClientRegistry | None = None
         self.log = LogPanel(["Sim time", "Topic", "Payload"], "Filter messages (topic, device, value)…")
         self.log.set_widths([190, 420])

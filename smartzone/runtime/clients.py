@@ -3,7 +3,8 @@
 It reuses the connection observation `smartzone certify` is built on: it is the managed
 broker's ConnectionObserver (endpoints/mqtt/broker/observe.py, attached with
 `broker.set_observer`) and each Modbus gateway's request observer (`GatewayServer.observer`,
-endpoints/modbus/handler.py); MQTT packets are cut and decoded by certify's `Stream`.
+endpoints/modbus/handler.py); MQTT packets from clients are cut and decoded by certify's `Stream`; deliveries are only
+counted (the gate's `Framer`).
 Each hook holds ONE observer: `attach()` is for a session that does not certify (the GUI);
 `smartzone certify` runs its own services with its own Recorder.
 
@@ -15,6 +16,7 @@ A closed connection stays in the snapshot, marked closed, among the newest KEEP_
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import deque
@@ -25,7 +27,8 @@ from typing import Any
 from smartzone.certify.packets import Publish, Stream, Subscribe
 from smartzone.endpoints.modbus.handler import request_ranges
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
-from smartzone.endpoints.mqtt.broker.wire import Connect
+from smartzone.endpoints.mqtt.broker.relay import Framer
+from smartzone.endpoints.mqtt.broker.wire import PUBLISH, Connect, WireError
 
 KEEP_CLOSED = 20  # closed or refused connections still listed
 MAX_MESSAGES = 2000  # app messages buffered between two drains
@@ -73,9 +76,8 @@ class AppMessage:
 class _Mqtt:
     view: ClientView
     identity: Identity
-    up: Stream
-    down: Stream
-    mark: tuple[float, int, int] = (0.0, 0, 0)
+    up: Stream  # decoded: topics, filters, payloads
+    down: Framer | None  # only counted (deliveries are many); None once the stream is broken
 
 
 def _peer(info: Any) -> str:
@@ -110,12 +112,12 @@ class ClientRegistry:
                 if self.policy is None:
                     self.policy = getattr(broker, "policy", None)
                 broker.set_observer(self)
-                self._detach.append(lambda b=broker: b.set_observer(None))
+                self._detach.append(functools.partial(broker.set_observer, None))
                 watched.append(f"MQTT ({broker.backend})")
             for gw in getattr(service, "gateways", None) or []:
                 server = gw.server
                 server.observer = self.modbus_observer(gw.plan.id)
-                self._detach.append(lambda s=server: setattr(s, "observer", None))
+                self._detach.append(functools.partial(setattr, server, "observer", None))
                 watched.append(f"Modbus {gw.plan.id}")
         return watched
 
@@ -138,7 +140,7 @@ class ClientRegistry:
                 view.state = "refused"
                 self._ended.append(view)
             else:
-                self._live[id(key)] = _Mqtt(view, identity, Stream(connect.level), Stream(connect.level))
+                self._live[id(key)] = _Mqtt(view, identity, Stream(connect.level), Framer())
         return None
 
     def client_bytes(self, key: Any, data: bytes) -> None:
@@ -161,10 +163,13 @@ class ClientRegistry:
 
     def broker_bytes(self, key: Any, data: bytes) -> None:
         conn = self._live.get(id(key))
-        if conn is None:
+        if conn is None or conn.down is None:
             return
         with self._lock:
-            conn.view.msgs_out += sum(1 for pkt in conn.down.feed(data) if isinstance(pkt, Publish))
+            try:
+                conn.view.msgs_out += sum(1 for ptype, _raw, _offset in conn.down.feed(data) if ptype == PUBLISH)
+            except WireError:
+                conn.down = None  # the broker never sends garbage; stop counting rather than guess
 
     def closed(self, key: Any) -> None:
         with self._lock:

@@ -11,11 +11,11 @@ publisher's worker threads; commands come in on the command listener's paho thre
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from smartzone.errors import EndpointError
 from smartzone.core.clock import SimClock
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import CommandResult, Event, Reading, StateChanged, StatusChanged
@@ -26,6 +26,7 @@ from smartzone.endpoints.mqtt.host import RuntimeLike
 from smartzone.endpoints.mqtt.payloads import Encoder, dumps, encoder, v1_payload
 from smartzone.endpoints.mqtt.publisher import BrokerAddress, GatewayPublisher, Message, tune_switch_interval
 from smartzone.endpoints.mqtt.topics import Topics
+from smartzone.errors import EndpointError
 
 RETAINED_QOS = 1
 ACK_QOS = 1
@@ -84,6 +85,7 @@ class Bridge:
         )
         self.commands = CommandListener(runtime, address, self.topics, self.publish_ack, client_id=f"{prefix}-cmd")
         self._unsubscribe: Callable[[], None] | None = None
+        self._frozen = False
 
     # --- engine thread: enqueue only ----------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -157,6 +159,12 @@ class Bridge:
         )
         for key, docs in self.retained_documents().items():
             self.publisher.preload(key, docs)
+        # The world and these tables live as long as the run: keep them out of the cyclic GC,
+        # whose full passes over a large world stop every thread for 100+ ms (measured: p99
+        # real-time lag 108 ms at 4,000 msg/s, 19 ms frozen; see docs/benchmarks.md).
+        gc.collect()
+        gc.freeze()
+        self._frozen = True
         self.publisher.start()
         self.commands.start()
         if wait and not (self.publisher.wait_ready(timeout) and self.commands.wait_ready(timeout)):
@@ -168,6 +176,9 @@ class Bridge:
         return {**self.publisher.stats(), **self.commands.stats()}
 
     def close(self) -> None:
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -15,11 +15,11 @@ import argparse
 import sys
 from typing import Any
 
-from smartzone.errors import UsageError
 from smartzone.endpoints.mqtt.bridge import Bridge
 from smartzone.endpoints.mqtt.broker import Broker, start_broker
 from smartzone.endpoints.mqtt.host import RuntimeLike
 from smartzone.endpoints.mqtt.publisher import BrokerAddress
+from smartzone.errors import UsageError
 
 DEFAULT_PORT = 1883
 NAME = "mqtt"

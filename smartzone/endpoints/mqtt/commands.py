@@ -92,7 +92,7 @@ class CommandListener:
     def __init__(self, runtime: RuntimeLike, address: BrokerAddress, topics: Topics, ack: AckSink, client_id: str):
         self.runtime, self.address, self.topics, self.ack = runtime, address, topics, ack
         self.client = new_client(address, client_id)
-        self.client.reconnect_delay_set(0.2, 5)
+        self.client.reconnect_delay_set(1, 5)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
@@ -134,7 +134,7 @@ class CommandListener:
             return
         self.counts["cmd_received"] += 1
         try:
-            self.handle(where, msg.payload, bool(msg.retain))
+            self.handle(where, bytes(msg.payload), bool(msg.retain))
         except BadCommand as exc:
             self.counts["cmd_refused"] += 1
             self.ack(where.device, self.topics.ack_for(where), ack_error(exc.command_id, exc.code, exc.message))

@@ -146,7 +146,7 @@ def smartzone(broker: Any, devices: int, seconds: float, fast: bool) -> dict[str
         conn.render = timed
     bridge.start()
     expected = int(devices * seconds)
-    proc, out = start_sub(broker.port, expected)
+    proc, out = start_sub(broker.port, expected, timeout=60.0 if fast else seconds * 1.5 + 10)
     gc.collect()  # each run as in a fresh process: earlier runs' worlds are garbage now
     t0 = time.monotonic_ns()
     rt.start()

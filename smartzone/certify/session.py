@@ -25,8 +25,8 @@ from smartzone.certify.report import RunInfo, write_reports
 from smartzone.certify.rules import evaluate, passed
 from smartzone.certify.usage import used_devices
 from smartzone.certify.verdicts import Verdict
-from smartzone.errors import UsageError
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
+from smartzone.errors import UsageError
 
 if TYPE_CHECKING:  # certify sits below the runtime: it only drives the one it is given
     from smartzone.runtime.api import Runtime

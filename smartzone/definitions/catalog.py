@@ -116,7 +116,8 @@ class Catalog:
         dt, doc = load_model(path, DeviceType)
         problems = check_device_type(dt, doc)
         if dt.type in self.types:
-            problems.append(problem_at(doc, ("type",), f"device type '{dt.type}' already defined in {self.files[dt.type]}"))
+            where = self.files[dt.type]
+            problems.append(problem_at(doc, ("type",), f"device type '{dt.type}' already defined in {where}"))
         if problems:
             raise DefinitionError(problems)
         self.types[dt.type] = dt
@@ -135,6 +136,10 @@ def _unique(doc: SourceDoc, items: list[Any], attr: str, section: str) -> list[P
     return out
 
 
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    return f"unknown {what} '{name}'; known: {', '.join(sorted(known))}"
+
+
 def check_scenario(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Problem]:
     out: list[Problem] = []
     out += _unique(doc, sc.districts, "id", "districts")
@@ -145,9 +150,9 @@ def check_scenario(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Probl
     districts = {d.id for d in sc.districts}
     for i, fleet in enumerate(sc.fleets):
         if fleet.type not in catalog.types:
-            out.append(problem_at(doc, ("fleets", i, "type"), f"unknown device type '{fleet.type}'; known: {', '.join(sorted(catalog.types))}"))
+            out.append(problem_at(doc, ("fleets", i, "type"), _unknown("device type", fleet.type, catalog.types)))
         if fleet.tenant not in tenants:
-            out.append(problem_at(doc, ("fleets", i, "tenant"), f"unknown tenant '{fleet.tenant}'; known: {', '.join(sorted(tenants))}"))
+            out.append(problem_at(doc, ("fleets", i, "tenant"), _unknown("tenant", fleet.tenant, tenants)))
         if fleet.districts != "all":
             for j, d in enumerate(fleet.districts):
                 if d not in districts:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -119,4 +119,4 @@ class Scenario(Strict):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("start needs a UTC offset, e.g. 2026-11-23T00:00:00Z")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)

@@ -25,9 +25,9 @@ from pymodbus.simulator.simutils import SimUtils
 from smartzone.core.commands import DeviceCommand
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import CommandResult
+from smartzone.core.live import LiveDevice
 from smartzone.definitions.modbus_layout import BIT_TABLES, COMMON_BLOCK
 from smartzone.endpoints.modbus.unitmap import FC_TABLE, TypeMap, WriteRejected
-from smartzone.core.live import LiveDevice
 
 if TYPE_CHECKING:
     from smartzone.runtime.api import Runtime

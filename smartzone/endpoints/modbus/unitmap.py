@@ -14,10 +14,10 @@ from pymodbus.constants import ExcCodes
 from pymodbus.simulator import DataType, SimData
 
 from smartzone.core.commands import CommandRejected, check_value, resolve
+from smartzone.core.live import LiveDevice
 from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.modbus_layout import BIT_TABLES, COMMON_BLOCK, Field, build_layout
 from smartzone.endpoints.modbus.codec import decode_raw, encode
-from smartzone.core.live import LiveDevice
 
 # function code -> table
 FC_TABLE = {1: "coils", 2: "discrete", 3: "holding", 4: "input", 5: "coils", 6: "holding",

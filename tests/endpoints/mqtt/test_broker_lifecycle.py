@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from smartzone.errors import EndpointError, UsageError
 from smartzone.endpoints.mqtt.broker import start_broker
+from smartzone.errors import EndpointError, UsageError
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
 
 CITY = "sz/v2/accessville"

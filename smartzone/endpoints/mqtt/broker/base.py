@@ -6,9 +6,9 @@ import errno
 import shlex
 from typing import Any
 
-from smartzone.errors import EndpointError
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter
+from smartzone.errors import EndpointError
 
 
 def port_error(host: str, port: int, exc: OSError) -> EndpointError:

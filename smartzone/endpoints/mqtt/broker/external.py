@@ -17,9 +17,9 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from smartzone.errors import EndpointError, UsageError
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker.base import describe_lines
+from smartzone.errors import EndpointError, UsageError
 
 PROBE_TIMEOUT_S = 10.0
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from smartzone.errors import EndpointError
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker.base import ManagedBrokerBase, port_error
 from smartzone.endpoints.mqtt.broker.front import GateFront
 from smartzone.endpoints.mqtt.broker.policy import SERVICE_USER, AccessPolicy
+from smartzone.errors import EndpointError
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
 START_TIMEOUT_S = 10.0

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
-from smartzone.definitions.units import parse_duration
+from smartzone.cli.options import positive_duration, positive_speed
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.services import Service, registered
 
@@ -53,14 +53,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> tuple[float, float]:
-    if args.speed <= 0:
-        raise UsageError(f"--speed must be positive, got {args.speed:g}")
-    try:
-        duration = parse_duration(args.duration)
-    except ValueError as exc:
-        raise UsageError(f"--duration: {exc}") from None
-    if duration <= 0:
-        raise UsageError("--duration must be positive")
+    positive_speed(args.speed)
+    duration = positive_duration(args.duration)
     if duration / args.speed > MAX_WALL_S:
         raise UsageError(f"--duration {args.duration} at --speed {args.speed:g} would take over 6 hours of wall time")
     if "://" in str(args.broker):

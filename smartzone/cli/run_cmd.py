@@ -12,8 +12,9 @@ from typing import Any
 
 from smartzone.cli.console import Console
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
+from smartzone.cli.options import positive_duration, positive_speed
 from smartzone.core.events import Event
-from smartzone.definitions.units import format_duration, parse_duration
+from smartzone.definitions.units import format_duration
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.services import Service, ServiceSpec, register, registered
 from smartzone.runtime.trace import TraceWriter, manifest
@@ -53,16 +54,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> tuple[float | None, float]:
-    if args.speed <= 0:
-        raise UsageError(f"--speed must be positive, got {args.speed:g}")
-    duration = None
-    if args.duration is not None:
-        try:
-            duration = parse_duration(args.duration)
-        except ValueError as exc:
-            raise UsageError(f"--duration: {exc}") from None
-        if duration <= 0:
-            raise UsageError("--duration must be positive")
+    positive_speed(args.speed)
+    duration = None if args.duration is None else positive_duration(args.duration)
     if args.fast and duration is None:
         duration = DEFAULT_FAST_DURATION
     if args.seed is not None and args.seed < 0:

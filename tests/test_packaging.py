@@ -1,0 +1,42 @@
+"""The wheel holds every package and the shipped data (tests import the source tree, users don't)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        check=True, capture_output=True, timeout=300, cwd=out,
+    )
+    (wheel,) = out.glob("smartzone-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        return set(zf.namelist())
+
+
+def test_every_source_module_is_in_the_wheel(wheel_names: set[str]) -> None:
+    expected = {str(p.relative_to(ROOT)) for p in (ROOT / "smartzone").rglob("*.py") if "__pycache__" not in p.parts}
+    expected |= {"smartzone_gui/" + str(p.relative_to(ROOT / "gui")) for p in (ROOT / "gui").rglob("*.py")
+                 if "__pycache__" not in p.parts}
+    assert sorted(expected - wheel_names) == []
+
+
+def test_shipped_yaml_is_in_the_wheel(wheel_names: set[str]) -> None:
+    for folder in ("devices", "scenarios"):
+        for path in (ROOT / folder).glob("*.yaml"):
+            assert f"smartzone/_builtin/{folder}/{path.name}" in wheel_names
+
+
+def test_no_generic_top_level_names(wheel_names: set[str]) -> None:
+    tops = {name.split("/")[0] for name in wheel_names}
+    assert tops == {"smartzone", "smartzone_gui", "smartzone-0.1.0.dist-info"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smartzone.endpoints.mqtt.broker.relay import Framer
-from smartzone.endpoints.mqtt.broker.wire import PUBLISH, SUBSCRIBE, WireError
+from smartzone.endpoints.mqtt.broker.wire import PUBLISH, SUBSCRIBE, WireError, read_varint
 
 DISCONNECT = 14
 PAYLOAD_KEEP = 1024
@@ -28,20 +28,6 @@ class Publish:
 @dataclass(frozen=True)
 class Subscribe:
     filters: tuple[tuple[str, int], ...]  # (filter, requested QoS)
-
-
-def _varint(raw: bytes, pos: int) -> tuple[int, int]:
-    value, mult = 0, 1
-    for _ in range(4):
-        if pos >= len(raw):
-            raise WireError("packet ends early")
-        byte = raw[pos]
-        pos += 1
-        value += (byte & 0x7F) * mult
-        if not byte & 0x80:
-            return value, pos
-        mult *= 128
-    raise WireError("variable integer longer than 4 bytes")
 
 
 def _text(raw: bytes, pos: int) -> tuple[str, int]:
@@ -63,7 +49,7 @@ def decode_publish(raw: bytes, offset: int, level: int) -> Publish:
     if qos:
         pos += 2
     if level == 5:
-        length, pos = _varint(raw, pos)
+        length, pos = read_varint(raw, pos)
         pos += length
     payload = raw[pos:]
     return Publish(topic, qos, bool(flags & 1), len(payload), payload[:PAYLOAD_KEEP])
@@ -72,7 +58,7 @@ def decode_publish(raw: bytes, offset: int, level: int) -> Publish:
 def decode_subscribe(raw: bytes, offset: int, level: int) -> Subscribe:
     pos = offset + 2
     if level == 5:
-        length, pos = _varint(raw, pos)
+        length, pos = read_varint(raw, pos)
         pos += length
     out = []
     while pos < len(raw):

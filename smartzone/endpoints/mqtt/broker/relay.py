@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from smartzone.endpoints.mqtt.broker.wire import WireError
+from smartzone.endpoints.mqtt.broker.wire import WireError, read_varint
 
 SUBACK = 9
 REFUSED_V3 = 0x80  # SUBACK failure (MQTT 3.1.1)
@@ -133,14 +133,5 @@ def _fixed_header(buf: bytearray, pos: int) -> tuple[int, int] | None:
 
 def _varint_end(raw: bytes, pos: int) -> tuple[int, int]:
     """(end of a properties block that starts with its varint length at pos, start of its content)."""
-    value, multiplier, i = 0, 1, pos
-    for _ in range(4):
-        if i >= len(raw):
-            raise WireError("packet ends early")
-        byte = raw[i]
-        i += 1
-        value += (byte & 0x7F) * multiplier
-        if not byte & 0x80:
-            return i + value, i
-        multiplier *= 128
-    raise WireError("variable integer longer than 4 bytes")
+    length, start = read_varint(raw, pos)
+    return start + length, start

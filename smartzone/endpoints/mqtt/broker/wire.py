@@ -55,6 +55,21 @@ async def read_packet(reader: asyncio.StreamReader, max_bytes: int | None = None
     return first[0] >> 4, bytes(header) + body, len(header)
 
 
+def read_varint(raw: bytes, pos: int) -> tuple[int, int]:
+    """(value, position after it) of the MQTT variable byte integer at `pos`."""
+    value, multiplier = 0, 1
+    for _ in range(4):
+        if pos >= len(raw):
+            raise WireError("packet ends early")
+        byte = raw[pos]
+        pos += 1
+        value += (byte & 0x7F) * multiplier
+        if not byte & 0x80:
+            return value, pos
+        multiplier *= 128
+    raise WireError("variable integer longer than 4 bytes")
+
+
 class _Cursor:
     def __init__(self, data: bytes, pos: int) -> None:
         self.data, self.pos = data, pos
@@ -82,14 +97,8 @@ class _Cursor:
             raise WireError("string is not UTF-8") from exc
 
     def varint(self) -> int:
-        value, multiplier = 0, 1
-        for _ in range(4):
-            byte = self.u8()
-            value += (byte & 0x7F) * multiplier
-            if not byte & 0x80:
-                return value
-            multiplier *= 128
-        raise WireError("variable integer longer than 4 bytes")
+        value, self.pos = read_varint(self.data, self.pos)
+        return value
 
     def skip_properties(self) -> None:
         self.take(self.varint())

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from smartzone_gui.pending import PendingCommands
 
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.events import CommandResult
@@ -118,7 +119,7 @@ class ControlPanel(QWidget):
         self._feeds: list[tuple[str, ParamEditor]] = []  # (state var, editor) kept in sync with the device
         self.online = True
         self.fault_buttons: dict[str, QPushButton] = {}
-        self._pending: list[tuple[str, Any]] = []  # (what, future) of commands sent from here
+        self._pending = PendingCommands()  # fault commands sent from here
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(8, 8, 8, 8)
         self._layout.setSpacing(10)
@@ -133,7 +134,8 @@ class ControlPanel(QWidget):
             if widget is not None and widget is not self.result_label:
                 widget.deleteLater()
         self.device, self.dtype, self.editors, self._feeds = device, dtype, {}, []
-        self.fault_buttons, self._pending = {}, []
+        self.fault_buttons = {}
+        self._pending.clear()
         if dtype.commands:
             box = QGroupBox("Commands")
             form = QFormLayout(box)
@@ -219,21 +221,14 @@ class ControlPanel(QWidget):
         if self.device is None:
             return
         cmd = InjectFault(self.device, fault, source="gui") if active else ClearFault(self.device, fault, "gui")
-        self._pending.append((f"{'inject' if active else 'clear'} {fault}", self._submit(cmd)))
+        self._pending.add(f"{'inject' if active else 'clear'} {fault}", self._submit(cmd))
         self.result_label.setText(f"sent {'inject' if active else 'clear'} {fault} …")
 
     def poll(self) -> None:
         """Show the outcome of fault commands whose future is done (GUI thread, per frame)."""
-        still: list[tuple[str, Any]] = []
-        for what, fut in self._pending:
-            if fut is None or not hasattr(fut, "done"):
-                continue
-            if not fut.done():
-                still.append((what, fut))
-                continue
-            exc = fut.exception()
-            self.result_label.setText(f"✗ {what} rejected: {exc}" if exc else f"✓ {what} applied")
-        self._pending = still
+        text = self._pending.poll()
+        if text is not None:
+            self.result_label.setText(text)
 
     def update_faults(self, active: set[str]) -> None:
         for name, b in self.fault_buttons.items():

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from smartzone_gui.clients_view import HEADERS, TIPS, client_rows
 from smartzone_gui.feed import NetStats
 from smartzone_gui.log_view import LogPanel
+from smartzone_gui.pending import PendingCommands
 
 from smartzone.core.faults.commands import CutBackhaul, DegradeLink, RestoreLink
 from smartzone.definitions.scenario import Scenario
@@ -215,7 +216,7 @@ class NetworkPanel(QWidget):
         layout.addWidget(split)
         self.devices_per_profile: dict[str, int] = {}
         self._links: dict[tuple[str, str], Any] = {}
-        self._pending: list[tuple[str, Any]] = []
+        self._pending = PendingCommands()
 
     def load(self, devices_per_profile: Mapping[str, int], scenario: Scenario | None) -> None:
         self.devices_per_profile = dict(devices_per_profile)
@@ -276,20 +277,13 @@ class NetworkPanel(QWidget):
             self._send(CutBackhaul(hop, cut, source="gui"), f"{'cut' if cut else 'restore'} {hop}")
 
     def _send(self, cmd: Any, what: str) -> None:
-        self._pending.append((what, self._submit(cmd)))
+        self._pending.add(what, self._submit(cmd))
         self.result.setText(f"sent: {what} …")
 
     def _poll(self) -> None:
-        still = []
-        for what, fut in self._pending:
-            if fut is None or not hasattr(fut, "done"):
-                continue
-            if not fut.done():
-                still.append((what, fut))
-                continue
-            exc = fut.exception()
-            self.result.setText(f"✗ {what} rejected: {exc}" if exc else f"✓ {what} applied")
-        self._pending = still
+        text = self._pending.poll()
+        if text is not None:
+            self.result.setText(text)
 
 
 def _ms(seconds: Any) -> str:

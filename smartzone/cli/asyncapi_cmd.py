@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from smartzone.cli.errors import EXIT_OK, UsageError
+from smartzone.cli.options import write_output
 from smartzone.endpoints.mqtt.asyncapi import build
 from smartzone.runtime.api import Runtime
 
@@ -27,12 +26,5 @@ def run(args: argparse.Namespace) -> int:
     rt = Runtime.load(args.scenario)
     doc = build(rt.scenario, rt.catalog, rt.devices.values(), port=args.mqtt_port)
     text = json.dumps(doc, indent=2) + "\n"
-    if args.out:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--out: cannot write {args.out}: {exc.strerror}") from None
-        print(f"wrote {args.out} ({len(doc['channels'])} channels, {len(doc['components']['messages'])} messages)")
-    else:
-        sys.stdout.write(text)
+    write_output(text, args.out, f"{len(doc['channels'])} channels, {len(doc['components']['messages'])} messages")
     return EXIT_OK

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
 from smartzone.cli.errors import EXIT_OK, UsageError
+from smartzone.cli.options import write_output
 from smartzone.endpoints.modbus.export import map_rows, to_csv, to_markdown
 from smartzone.endpoints.modbus.gateways import DEFAULT_FIRST_PORT
 from smartzone.runtime.api import Runtime
@@ -32,12 +31,5 @@ def run(args: argparse.Namespace) -> int:
     rt = Runtime.load(args.scenario, seed=args.seed)
     rows = map_rows(rt.scenario, rt.catalog.types, rt.devices.values(), args.modbus_port)
     text = to_csv(rows) if args.format == "csv" else to_markdown(rows)
-    if args.out:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--out: cannot write {args.out}: {exc.strerror}") from None
-        print(f"wrote {args.out} ({len(rows)} rows)")
-    else:
-        sys.stdout.write(text)
+    write_output(text, args.out, f"{len(rows)} rows")
     return EXIT_OK

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from smartzone.definitions.units import parse_duration
 from smartzone.errors import UsageError
 
@@ -21,3 +24,15 @@ def positive_duration(text: str) -> float:
     if duration <= 0:
         raise UsageError("--duration must be positive")
     return duration
+
+
+def write_output(text: str, out: str | None, summary: str) -> None:
+    """Write a generated document to --out (then say `wrote FILE (summary)`) or to stdout."""
+    if not out:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {out}: {exc.strerror}") from None
+    print(f"wrote {out} ({summary})")

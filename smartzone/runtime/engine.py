@@ -8,7 +8,6 @@ each speed change or resume re-anchors simulated time to the wall clock).
 
 from __future__ import annotations
 
-import heapq
 import queue
 import threading
 import time
@@ -107,13 +106,26 @@ class Engine(threading.Thread):
 
         SimPy 4.1 leaves the marker of `run(until=t)` in its queue at `t`, so peek() says
         `t` and the paced loop would never sleep (a busy loop holding the GIL, starving the
-        endpoints' threads): look past entries at `t`.
+        endpoints' threads): look past entries at `t`. The queue is a binary heap, so the
+        entries due by `t` form a subtree at its root (normally just the marker): walk that
+        subtree only, and the earliest of its children is the answer (O(entries due), where
+        a scan of the whole queue cost a third of the engine's time at 12,000 events/s).
         """
-        nxt = self.world.env.peek()
+        queue = self.world.env._queue
+        nxt = queue[0][0] if queue else float("inf")
         if nxt > t:
             return nxt
-        later = [entry[0] for entry in heapq.nsmallest(4, self.world.env._queue) if entry[0] > t]
-        return later[0] if later else t
+        best, stack = float("inf"), [0]
+        while stack:
+            i = stack.pop()
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < len(queue):
+                    when = queue[child][0]
+                    if when > t:
+                        best = min(best, when)
+                    else:
+                        stack.append(child)
+        return best if best != float("inf") else t
 
     def run(self) -> None:
         try:

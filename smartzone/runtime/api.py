@@ -25,6 +25,7 @@ from smartzone.core.faults import FaultCommand
 from smartzone.core.world import DeviceSnapshot, World
 from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.scenario import Scenario
+from smartzone.runtime import gcpolicy
 from smartzone.runtime.engine import Engine
 from smartzone.runtime.live import LiveState
 
@@ -55,6 +56,7 @@ class Runtime:
             self.live.seed(device.id, device.values, device.state, device.online, device.seq)
         self.world.bus.subscribe(self.live.on_event)
         self.engine = Engine(self.world, fast=fast, speed=speed, until=duration)
+        self._gc_entered = False
         self._started_wall: float | None = None
 
     @classmethod
@@ -67,6 +69,8 @@ class Runtime:
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         self._started_wall = time.monotonic()
+        gcpolicy.enter()
+        self._gc_entered = True
         self.engine.start()
 
     def pause(self) -> Future[Any]:
@@ -99,6 +103,9 @@ class Runtime:
         self.engine.request_stop()
         if self.engine.is_alive():
             self.engine.join(timeout)
+        if self._gc_entered:
+            self._gc_entered = False
+            gcpolicy.leave()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ends (its duration is reached or it is stopped); re-raise engine errors."""
@@ -130,6 +137,10 @@ class Runtime:
     def subscribe(self, callback: Subscriber, kinds: tuple[type[Event], ...] | None = None) -> Callable[[], None]:
         """Receive facts on the engine thread (keep callbacks short: enqueue and return)."""
         return self.world.bus.subscribe(callback, kinds)
+
+    def on_step(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook` on the engine thread after each batch of events (see Engine.add_step_hook)."""
+        return self.engine.add_step_hook(hook)
 
     def submit(self, command: DeviceCommand | SetOnline | FaultCommand) -> Future[CommandResult | None]:
         """Queue a command; the future resolves with its result once the device applied it.

@@ -21,6 +21,7 @@ from smartzone.core.world import World
 
 FAST_CHUNK_S = 60.0  # simulated seconds per fast-mode slice between inbox checks
 MAX_IDLE_WAIT_S = 0.05  # wall seconds the paced loop sleeps at most between checks
+PACE_QUANTUM_S = 0.001  # wall seconds the paced loop sleeps at least once caught up (events batch)
 
 
 @dataclass
@@ -47,6 +48,8 @@ class Engine(threading.Thread):
         self._stop_requested = False
         self._anchor_wall = 0.0
         self._anchor_sim = 0.0
+        self._step_hooks: tuple[Callable[[], None], ...] = ()
+        self._hooks_lock = threading.Lock()
 
     # --- called from any thread -----------------------------------------------------------
     def call(self, fn: Callable[[World], Any]) -> Future[Any]:
@@ -57,7 +60,26 @@ class Engine(threading.Thread):
             self.inbox.put(c)
         return c.future
 
+    def add_step_hook(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook` on the engine thread after each step (a batch of events); returns a remover.
+
+        Subscribers that hand events to another thread collect them per event and pass them
+        on here, once per step, so the other thread wakes once per batch, not per event.
+        """
+        with self._hooks_lock:
+            self._step_hooks = (*self._step_hooks, hook)
+
+        def remove() -> None:
+            with self._hooks_lock:
+                self._step_hooks = tuple(h for h in self._step_hooks if h is not hook)
+
+        return remove
+
     # --- engine thread --------------------------------------------------------------------
+    def _after_step(self) -> None:
+        for hook in self._step_hooks:
+            hook()
+
     def _reanchor(self) -> None:
         self._anchor_wall = time.monotonic()
         self._anchor_sim = self.world.now
@@ -136,16 +158,22 @@ class Engine(threading.Thread):
                     break
                 if self.paused:
                     self._drain(timeout=MAX_IDLE_WAIT_S)
+                    self._after_step()
                     continue
                 self._drain()
                 if self.fast:
                     self._advance_to(self.world.now + FAST_CHUNK_S)
+                    self._after_step()
                     continue
                 target = self._anchor_sim + (time.monotonic() - self._anchor_wall) * self.speed
                 self._advance_to(target)
+                self._after_step()
                 wait = (self._next_event_after(target) - target) / self.speed
                 if wait > 0:
-                    self._drain(timeout=min(wait, MAX_IDLE_WAIT_S))
+                    # Sleep at least a quantum: events falling due meanwhile run together as
+                    # one step (one hand-over to the endpoints), at most a quantum late.
+                    self._drain(timeout=min(max(wait, PACE_QUANTUM_S), MAX_IDLE_WAIT_S))
+            self._after_step()
         except BaseException as exc:  # reported to the runtime, which re-raises it
             self.error = exc
         finally:

@@ -1,7 +1,8 @@
 """Gateway-mode publishing: a few paho connections shared by every device (default one).
 
-The engine thread only calls `submit()`, which puts an item on a bounded queue and returns
-(never touching the network). Each connection is owned by one worker thread that renders
+The engine thread only calls `stage()` per event and `flush()` once per engine step (a
+batch of events), which put the batch on a bounded queue and return (never touching the
+network); other threads call `submit()` for single items. Each connection is owned by one worker thread that renders
 items to MQTT messages (off the engine thread), publishes them and runs the paho loop
 itself (no paho network thread; publish writes straight to the socket, TCP_NODELAY set).
 
@@ -34,6 +35,7 @@ Message = tuple[str, bytes, int, bool]  # topic, payload, qos, retain
 Render = Callable[[Any], Iterable[Message]]
 BATCH = 512
 IDLE_WAIT_S = 0.05
+RETAINED_ACK_WAIT_S = 30.0  # at most, for the broker to acknowledge the retained documents
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.2, 5.0
 WARN_EVERY_S = 10.0
 PAHO_LOOP_EVERY_S = 0.005  # between paho loop calls while telemetry flows (QoS 0 needs none)
@@ -104,8 +106,12 @@ class Connection(threading.Thread):
     ) -> None:
         super().__init__(name=f"sz-mqtt-{client_id}", daemon=True)
         self.address, self.client_id, self.render, self.tick = address, client_id, render, tick
-        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # C-fast; bounded by submit()
+        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # items and lists of items; C-fast
         self.bound = bound
+        self.staged: list[Any] = []  # the engine thread's batch in the making (stage/flush)
+        self._enqueued = 0  # items put on the inbox (under _count_lock: engine and other threads)
+        self._dequeued = 0  # items taken from it (worker thread only)
+        self._count_lock = threading.Lock()
         self.backlog: deque[Message] = deque()
         self.backlog_bound = backlog
         self.retained: dict[str, Message] = {}
@@ -122,17 +128,33 @@ class Connection(threading.Thread):
         self._wakeup: socket.socket | None = None
         self.raw = RawWriter()
         self._last_loop = 0.0
-        self._full_lock = threading.Lock()
 
     # --- any thread -----------------------------------------------------------------------
+    def queued(self) -> int:
+        return self._enqueued - self._dequeued
+
     def submit(self, item: Any) -> bool:
         """Queue an item unless `bound` items wait already (then count it lost); never blocks."""
-        if self.inbox.qsize() >= self.bound:
-            with self._full_lock:
-                self.lost_queue_full += 1
-            return False
-        self.inbox.put(item)
-        return True
+        return self.put_batch([item]) == 1
+
+    def put_batch(self, items: list[Any]) -> int:
+        """Queue a list of items as one entry (one wake-up of the worker); what exceeds the
+        bound is counted lost. Returns how many were queued; never blocks."""
+        with self._count_lock:
+            room = max(0, self.bound - self.queued())
+            if len(items) > room:
+                self.lost_queue_full += len(items) - room
+                items = items[:room]
+            self._enqueued += len(items)
+        if items:
+            self.inbox.put(items)
+        return len(items)
+
+    def _take(self, timeout: float | None) -> list[Any]:
+        """The next entry of the inbox as a list of items (waits up to `timeout`, None: no wait)."""
+        items: list[Any] = self.inbox.get(timeout=timeout) if timeout is not None else self.inbox.get_nowait()
+        self._dequeued += len(items)
+        return items
 
     def stop(self) -> None:
         self._halt.set()
@@ -203,11 +225,12 @@ class Connection(threading.Thread):
             if left <= 0:
                 return
             try:
-                item = self.inbox.get(timeout=min(left, IDLE_WAIT_S))
+                items = self._take(min(left, IDLE_WAIT_S))
             except queue.Empty:
                 continue
-            for msg in self.render(item):
-                self._hold(msg)
+            for item in items:
+                for msg in self.render(item):
+                    self._hold(msg)
 
     def _hold(self, msg: Message) -> None:
         if msg[3]:
@@ -219,32 +242,44 @@ class Connection(threading.Thread):
         self.backlog.append(msg)
 
     def _republish(self) -> None:
+        """After a (re)connect: the retained cache, then the backlog; returns once the broker
+        has acknowledged the retained documents (bounded wait), so that "ready" means an app
+        subscribing now finds them all, and the telemetry that follows does not compete with
+        a tail of QoS 1 publishes still in paho's queue."""
+        last = None
         for msg in list(self.retained.values()):
-            self._send(msg)
+            last = self._send(msg) or last
         while self.backlog and self.connected:
             self._send(self.backlog.popleft())
         self._drain_writes()
+        deadline = time.monotonic() + RETAINED_ACK_WAIT_S
+        while last is not None and not last.is_published() and self.connected and time.monotonic() < deadline:
+            if self._halt.is_set() or self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                break
 
-    def _send(self, msg: Message) -> None:
+    def _send(self, msg: Message) -> mqtt.MQTTMessageInfo | None:
+        """Publish or hold one message; paho's handle of a QoS 1/2 publish, else None."""
         topic, payload, qos, retain = msg
         if retain:
             self.retained[topic] = msg
         if not self.connected:
             self._hold(msg)
-            return
+            return None
         if qos == 0 and not self.address.tls:  # TLS sockets stay with paho
             self.raw.add(topic, payload, retain)
-            return
+            return None
         self._flush_raw()
         info = self.client.publish(topic, payload, qos, retain)
         if info.rc == mqtt.MQTT_ERR_SUCCESS:
             self.published += 1
+            return info if qos else None
         elif info.rc == mqtt.MQTT_ERR_NO_CONN:
             self.connected = False
             self._hold(msg)
         else:
             self.lost_offline += 1
             self.last_error = f"publish failed: {mqtt.error_string(info.rc)}"
+        return None
 
     def _flush_raw(self) -> None:
         """Write the packed QoS 0 publishes once paho has nothing half-written."""
@@ -262,7 +297,7 @@ class Connection(threading.Thread):
 
     def _pump(self, wait: float) -> None:
         try:
-            item = self.inbox.get(timeout=wait)
+            items = self._take(wait)
         except queue.Empty:
             if self.client.loop(timeout=0) != mqtt.MQTT_ERR_SUCCESS:
                 self.connected = False
@@ -270,13 +305,14 @@ class Connection(threading.Thread):
             return
         n = 0
         while True:
-            for msg in self.render(item):
-                self._send(msg)
-            n += 1
+            for item in items:
+                for msg in self.render(item):
+                    self._send(msg)
+            n += len(items)
             if n >= BATCH:
                 break
             try:
-                item = self.inbox.get_nowait()
+                items = self._take(None)
             except queue.Empty:
                 break
         now = time.monotonic()
@@ -303,11 +339,12 @@ class Connection(threading.Thread):
             return
         for _ in range(self.inbox.qsize()):
             try:
-                item = self.inbox.get_nowait()
+                items = self._take(None)
             except queue.Empty:
                 break
-            for msg in self.render(item):
-                self._send(msg)
+            for item in items:
+                for msg in self.render(item):
+                    self._send(msg)
         self._drain_writes()
 
 
@@ -351,8 +388,24 @@ class GatewayPublisher:
             conn.retained[msg[0]] = msg
 
     def submit(self, key: str, item: Any) -> bool:
-        """Queue an item of `key` (a device id); never blocks. False if it was lost (counted)."""
+        """Queue an item of `key` (a device id) from any thread; never blocks. False if lost (counted)."""
         return self.connection_for(key).submit(item)
+
+    def stage(self, key: str, item: Any) -> None:
+        """Engine thread only: add an item to its connection's batch (handed over by flush(),
+        or as soon as BATCH items are staged)."""
+        conn = self.connection_for(key)
+        conn.staged.append(item)
+        if len(conn.staged) >= BATCH:
+            conn.put_batch(conn.staged)
+            conn.staged = []
+
+    def flush(self) -> None:
+        """Engine thread only, after each step: hand every staged batch to its connection."""
+        for conn in self.conns:
+            if conn.staged:
+                conn.put_batch(conn.staged)
+                conn.staged = []
 
     def start(self) -> None:
         for conn in self.conns:
@@ -370,7 +423,7 @@ class GatewayPublisher:
             "published": sum(c.published for c in self.conns),
             "lost_queue_full": sum(c.lost_queue_full for c in self.conns),
             "lost_offline": sum(c.lost_offline for c in self.conns),
-            "queued": sum(c.inbox.qsize() + len(c.backlog) for c in self.conns),
+            "queued": sum(c.queued() + len(c.backlog) for c in self.conns),
             "connected": sum(1 for c in self.conns if c.connected),
             "connections": len(self.conns),
         }

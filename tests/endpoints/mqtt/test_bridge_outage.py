@@ -13,7 +13,7 @@ import pytest
 
 from smartzone.core.events import Reading
 from smartzone.endpoints.mqtt.bridge import Bridge
-from smartzone.endpoints.mqtt.publisher import BrokerAddress, Connection
+from smartzone.endpoints.mqtt.publisher import BrokerAddress, Connection, GatewayPublisher
 from smartzone.runtime.api import Runtime
 
 from .harness import MQTT_CITY, free_port
@@ -89,6 +89,22 @@ def test_queue_full_is_counted_not_blocking() -> None:
     accepted = [conn.submit(i) for i in range(15)]
     assert accepted == [True] * 10 + [False] * 5
     assert conn.lost_queue_full == 5
+
+
+def test_staged_batches_respect_the_bound_and_wake_the_worker_once() -> None:
+    pub = GatewayPublisher(BrokerAddress("127.0.0.1", 1), lambda item: (), client_prefix="t", queue_bound=10)
+    conn = pub.conns[0]
+    for i in range(7):
+        pub.stage(f"d{i}", i)
+    assert conn.queued() == 0  # nothing handed over before the engine's step ends
+    pub.flush()
+    assert conn.queued() == 7 and conn.inbox.qsize() == 1  # one entry: one wake-up
+    for i in range(6):
+        pub.stage(f"d{i}", i)
+    pub.flush()  # 3 fit under the bound of 10, 3 are counted lost
+    assert conn.queued() == 10 and conn.lost_queue_full == 3
+    assert pub.stats()["queued"] == 10
+    assert conn._take(None) == list(range(7)) and conn.queued() == 3
 
 
 def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:

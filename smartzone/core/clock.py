@@ -14,15 +14,28 @@ class SimClock:
         self.zone = ZoneInfo(tz)
         self._epoch = self.start.timestamp()
         self._offsets: dict[int, tuple[float, int]] = {}
+        self._whole_start = self.start.replace(microsecond=0)
+        self._seconds: dict[int, str] = {}  # iso() prefixes by whole second
 
     def epoch(self, t: float) -> float:
         """Unix epoch seconds of simulated time *t*."""
         return self._epoch + t
 
     def iso(self, t: float) -> str:
-        """'2026-11-21T08:00:05.250Z' for simulated time *t*."""
-        moment = self.start + timedelta(seconds=round(t, 3))
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        """'2026-11-21T08:00:05.250Z' for simulated time *t* (rounded to the millisecond).
+
+        Hot path (every telemetry payload): the date and time up to the second are
+        formatted once per simulated second and cached.
+        """
+        micros = self.start.microsecond + round(round(t, 3) * 1_000_000)
+        whole, micros = divmod(micros, 1_000_000)
+        prefix = self._seconds.get(whole)
+        if prefix is None:
+            if len(self._seconds) > 4096:
+                self._seconds.clear()
+            moment = self._whole_start + timedelta(seconds=whole)
+            prefix = self._seconds[whole] = moment.strftime("%Y-%m-%dT%H:%M:%S.")
+        return f"{prefix}{micros // 1000:03d}Z"
 
     def _local(self, t: float) -> tuple[float, int]:
         hour_index = int(t // 3600)

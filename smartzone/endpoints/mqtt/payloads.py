@@ -30,9 +30,12 @@ NGSI_CONTEXT = [
 SENML_BN = "urn:dev:sz:{device}:"
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # one encoder, not one per call
+
+
 def dumps(obj: Any) -> bytes:
     """Compact UTF-8 JSON, the wire form of every SmartZone payload."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return _JSON.encode(obj).encode()
 
 
 Encoder = Callable[[Reading], bytes]

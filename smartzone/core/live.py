@@ -41,7 +41,8 @@ class LiveState:
             if live is None:
                 return
             if isinstance(event, Reading):
-                live.values, live.seq, live.t = dict(event.values), event.seq, event.t
+                # events are immutable facts: keep the reference, get() hands out copies
+                live.values, live.seq, live.t = event.values, event.seq, event.t  # type: ignore[assignment]
             elif isinstance(event, StateChanged):
                 live.state = dict(event.values)
             elif isinstance(event, StatusChanged):

@@ -11,6 +11,7 @@ facts come back on the event bus. Nothing outside the engine thread touches a de
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -57,6 +58,7 @@ class Runtime:
         self.world.bus.subscribe(self.live.on_event)
         self.engine = Engine(self.world, fast=fast, speed=speed, until=duration)
         self._gc_entered = False
+        self._gc_lock = threading.Lock()
         self._started_wall: float | None = None
 
     @classmethod
@@ -71,7 +73,14 @@ class Runtime:
         self._started_wall = time.monotonic()
         gcpolicy.enter()
         self._gc_entered = True
+        self.engine.on_finish = self._leave_gc  # also when the run ends on its own
         self.engine.start()
+
+    def _leave_gc(self) -> None:
+        with self._gc_lock:
+            if self._gc_entered:
+                self._gc_entered = False
+                gcpolicy.leave()
 
     def pause(self) -> Future[Any]:
         return self.engine.call(lambda w: self.engine.set_paused(True))
@@ -103,9 +112,7 @@ class Runtime:
         self.engine.request_stop()
         if self.engine.is_alive():
             self.engine.join(timeout)
-        if self._gc_entered:
-            self._gc_entered = False
-            gcpolicy.leave()
+        self._leave_gc()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ends (its duration is reached or it is stopped); re-raise engine errors."""

@@ -49,6 +49,7 @@ class Engine(threading.Thread):
         self._anchor_wall = 0.0
         self._anchor_sim = 0.0
         self._step_hooks: tuple[Callable[[], None], ...] = ()
+        self.on_finish: Callable[[], None] | None = None  # called on this thread when run() ends
         self._hooks_lock = threading.Lock()
 
     # --- called from any thread -----------------------------------------------------------
@@ -177,6 +178,8 @@ class Engine(threading.Thread):
         except BaseException as exc:  # reported to the runtime, which re-raises it
             self.error = exc
         finally:
+            if self.on_finish is not None:
+                self.on_finish()
             self.finished.set()
             self._fail_pending()
 

@@ -55,7 +55,8 @@ def test_step_hooks_see_each_batch_of_events_once(small_scenario: Scenario, cata
     assert rt.engine._step_hooks == ()
 
 
-def test_live_gc_policy_is_restored_by_the_last_runtime_out() -> None:
+def test_live_gc_policy_is_restored_by_the_last_runtime_out(small_scenario: Scenario, catalog: Catalog) -> None:
+    assert gcpolicy._active == 0, "a runtime of an earlier test is still counted as running"
     before = gc.get_threshold()
     gcpolicy.enter()
     gcpolicy.enter()
@@ -66,3 +67,11 @@ def test_live_gc_policy_is_restored_by_the_last_runtime_out() -> None:
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
     gcpolicy.leave()  # unbalanced: harmless
     assert gc.get_threshold() == before
+    # a run that ends on its own (duration reached, stop() never called) leaves too
+    rt = Runtime(small_scenario, catalog, fast=True, duration=60.0)
+    rt.start()
+    assert rt.wait(30)
+    rt.engine.join(10)
+    assert gcpolicy._active == 0 and gc.get_threshold() == before
+    rt.stop()
+    assert gcpolicy._active == 0

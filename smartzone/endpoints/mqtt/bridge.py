@@ -24,7 +24,13 @@ from smartzone.endpoints.mqtt import documents
 from smartzone.endpoints.mqtt.commands import CommandListener
 from smartzone.endpoints.mqtt.host import RuntimeLike
 from smartzone.endpoints.mqtt.payloads import Encoder, dumps, encoder, v1_payload
-from smartzone.endpoints.mqtt.publisher import BrokerAddress, GatewayPublisher, Message, tune_switch_interval
+from smartzone.endpoints.mqtt.publisher import (
+    RETAINED_ACK_WAIT_S,
+    BrokerAddress,
+    GatewayPublisher,
+    Message,
+    tune_switch_interval,
+)
 from smartzone.endpoints.mqtt.topics import Topics
 from smartzone.errors import EndpointError
 
@@ -150,8 +156,10 @@ class Bridge:
     def start(self, *, wait: bool = True, timeout: float = 15.0) -> None:
         """Subscribe to the bus, publish the retained documents, start listening for commands.
 
-        With `wait`, block until every connection is up and has published its retained
-        documents; an unreachable broker raises EndpointError (CLI exit 3).
+        With `wait`, block until every connection is up (an unreachable broker raises
+        EndpointError, CLI exit 3) and the broker has acknowledged the retained documents
+        (a large city on a slow broker takes a while: past RETAINED_ACK_WAIT_S this warns
+        and goes on, the documents keep flowing).
         """
         tune_switch_interval()
         self._unsubscribe = self.runtime.subscribe(
@@ -162,10 +170,14 @@ class Bridge:
             self.publisher.preload(key, docs)
         self.publisher.start()
         self.commands.start()
-        if wait and not (self.publisher.wait_ready(timeout) and self.commands.wait_ready(timeout)):
+        if not wait:
+            return
+        if not (self.publisher.wait_connected(timeout) and self.commands.wait_ready(timeout)):
             reason = self.publisher.last_error() or self.commands.last_error or "timed out"
             self.close()
             raise EndpointError(f"MQTT bridge could not connect to {self.address.host}:{self.address.port}: {reason}")
+        if not self.publisher.wait_ready(RETAINED_ACK_WAIT_S + timeout):
+            self.publisher.warn("mqtt: the broker has not yet acknowledged every retained document; publishing goes on")
 
     def stats(self) -> dict[str, int]:
         return {**self.publisher.stats(), **self.commands.stats()}

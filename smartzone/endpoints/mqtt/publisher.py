@@ -119,7 +119,8 @@ class Connection(threading.Thread):
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.connected = False
-        self.ready = threading.Event()  # connected once and the retained cache published
+        self.connected_once = threading.Event()  # the broker accepted the connection once
+        self.ready = threading.Event()  # connected once and the retained cache acknowledged
         self.last_error = ""
         self.published = 0
         self.lost_queue_full = 0
@@ -185,6 +186,7 @@ class Connection(threading.Thread):
                 if not self.connected:
                     if self._connect():
                         delay = RECONNECT_MIN_S
+                        self.connected_once.set()
                         self._republish()
                         self.ready.set()
                         continue
@@ -366,7 +368,7 @@ class GatewayPublisher:
         self._warned_lost = 0
         self._warned_at = 0.0
         self._warn_lock = threading.Lock()
-        self._warn = warn if warn is not None else (lambda line: print(line, file=sys.stderr))
+        self.warn = warn if warn is not None else (lambda line: print(line, file=sys.stderr))
         self.conns = [
             Connection(
                 address, f"{client_prefix}-gw{i}", render, queue_bound, backlog_bound, tick=self.check_losses
@@ -411,6 +413,10 @@ class GatewayPublisher:
         for conn in self.conns:
             conn.start()
 
+    def wait_connected(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        return all(conn.connected_once.wait(max(0.0, deadline - time.monotonic())) for conn in self.conns)
+
     def wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         return all(conn.ready.wait(max(0.0, deadline - time.monotonic())) for conn in self.conns)
@@ -440,7 +446,7 @@ class GatewayPublisher:
             return
         with self._warn_lock:
             s = self.stats()
-            self._warn(
+            self.warn(
                 f"mqtt: {lost} messages lost so far ({s['lost_queue_full']} queue full, "
                 f"{s['lost_offline']} broker unreachable; {s['queued']} waiting) {self.last_error()}".rstrip()
             )

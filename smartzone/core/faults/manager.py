@@ -21,9 +21,9 @@ from smartzone.core.faults.commands import (
     RestoreLink,
 )
 from smartzone.core.faults.effects import VALUE_EFFECTS, ActiveFault, DeviceFaults
-from smartzone.core.network.link import at
 from smartzone.core.network.network import NetworkError
 from smartzone.core.rng import stream
+from smartzone.core.schedule import at
 from smartzone.definitions.network import ProfileSpec
 from smartzone.definitions.timeline import FAULT_EFFECTS
 

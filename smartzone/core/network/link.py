@@ -22,6 +22,7 @@ from smartzone.core.network.backhaul import Hop
 from smartzone.core.network.lora import DutyCycleGate
 from smartzone.core.network.profiles import QUANTILES, LinkProfile, Z
 from smartzone.core.network.stats import BATCH, Counters
+from smartzone.core.schedule import Delivery, at, later
 
 _set = object.__setattr__  # see Link.uplink: stamps a reading the link still owns
 DOWNLINK_ATTEMPTS = 4  # confirmed downlink / CoAP CON: first try plus three retransmissions
@@ -34,35 +35,6 @@ class ProfileRef:
 
     def __init__(self, profile: LinkProfile) -> None:
         self.current = profile
-
-
-class Delivery:
-    """A bare scheduled callback: only what simpy's step() reads of an event.
-
-    One message in flight costs one of these instead of a full Timeout, pushed straight
-    on the environment's event queue exactly as Environment.schedule does (simpy is
-    pinned): this is what keeps emulation cheap in fast mode.
-    """
-
-    __slots__ = ("_ok", "_value", "callbacks", "first")
-
-    def __init__(self, fn: Callable[[Any], None], value: Any, first: list[bool] | None = None) -> None:
-        self.callbacks: list[Callable[[Any], None]] | None = [fn]
-        self._ok = True
-        self._value = value
-        self.first = first
-
-
-def later(env: simpy.Environment, delay: float, fn: Callable[[Any], None], value: Any,
-          first: list[bool] | None = None) -> None:
-    """Call fn(delivery) after *delay* simulated seconds; `delivery._value` is *value*."""
-    heappush(env._queue, (env._now + (delay if delay > 0 else 0.0), NORMAL, next(env._eid),  # type: ignore[attr-defined,misc]
-                          Delivery(fn, value, first)))
-
-
-def at(env: simpy.Environment, when: float, fn: Callable[[], None]) -> None:
-    """Call *fn* at simulated time *when*."""
-    later(env, when - env.now, lambda _d: fn(), None)
 
 
 class Link:

@@ -107,7 +107,7 @@ class World:
         self._started = True
         self.env.process(self.ctx.weather_process(self.env))
         for device in self.devices.values():
-            self.env.process(device.run(self.env))
+            device.start(self.env)
         for proc in (*self.network.processes(), *self.timeline.processes()):
             self.env.process(proc)
 

@@ -30,7 +30,7 @@ from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.device_type import Report
 from smartzone.definitions.scenario import Fleet, Scenario
 from smartzone.endpoints.mqtt.bridge import Bridge
-from smartzone.endpoints.mqtt.broker import start_broker
+from smartzone.endpoints.mqtt.broker import service_address, start_broker
 from smartzone.endpoints.mqtt.publisher import BrokerAddress, new_client, set_nodelay, tune_switch_interval
 from smartzone.runtime.api import Runtime
 
@@ -154,8 +154,7 @@ def smartzone(broker: Any, devices: int, seconds: float, fast: bool) -> dict[str
                 emitted_t[key] = e.t
 
     rt.subscribe(on_event)
-    bridge = Bridge(rt, BrokerAddress(broker.host, broker.port, broker.service_user, broker.service_password),
-                    queue_bound=10_000_000, connections=CONNECTIONS[0])
+    bridge = Bridge(rt, service_address(broker), queue_bound=10_000_000, connections=CONNECTIONS[0])
     published: dict[str, int] = {}
     for conn in bridge.publisher.conns:
         render = conn.render

@@ -101,7 +101,7 @@ class CommandListener:
         self.counts = {"cmd_received": 0, "cmd_submitted": 0, "cmd_refused": 0}
 
     def start(self) -> None:
-        self.client.connect_async(self.address.host, self.address.port, keepalive=30)
+        self.client.connect_async(self.address.target, self.address.port, keepalive=30)
         self.client.loop_start()
 
     def wait_ready(self, timeout: float) -> bool:

@@ -48,11 +48,20 @@ class BrokerAddress:
     username: str | None = None
     password: str | None = None
     tls: bool = False
+    unix: str | None = None  # a unix socket path: connect there instead of host:port
+
+    @property
+    def target(self) -> str:
+        """What paho connects to: the unix socket path, or the host."""
+        return self.unix or self.host
 
 
 def new_client(address: BrokerAddress, client_id: str) -> mqtt.Client:
     """A paho client (MQTT 3.1.1, callback API v2) for `address`, not yet connected."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+        transport="unix" if address.unix else "tcp",
+    )
     if address.username is not None:
         client.username_pw_set(address.username, address.password)
     if address.tls:
@@ -93,7 +102,7 @@ def drop_wakeup_pair(client: mqtt.Client) -> socket.socket | None:
 
 def set_nodelay(client: mqtt.Client) -> None:
     sock = client.socket()
-    if isinstance(sock, socket.socket):
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
@@ -206,9 +215,10 @@ class Connection(threading.Thread):
 
     def _connect(self) -> bool:
         try:
-            self.client.connect(self.address.host, self.address.port, keepalive=30)
+            self.client.connect(self.address.target, self.address.port, keepalive=30)
         except (OSError, ValueError) as exc:
-            self.last_error = f"cannot connect to {self.address.host}:{self.address.port}: {exc}"
+            where = self.address.unix or f"{self.address.host}:{self.address.port}"
+            self.last_error = f"cannot connect to {where}: {exc}"
             return False
         deadline = time.monotonic() + 5.0
         while not self.connected and time.monotonic() < deadline and not self._halt.is_set():

@@ -16,9 +16,8 @@ import sys
 from typing import Any
 
 from smartzone.endpoints.mqtt.bridge import Bridge
-from smartzone.endpoints.mqtt.broker import Broker, start_broker
+from smartzone.endpoints.mqtt.broker import Broker, service_address, start_broker
 from smartzone.endpoints.mqtt.host import RuntimeLike
-from smartzone.endpoints.mqtt.publisher import BrokerAddress
 from smartzone.errors import UsageError
 
 DEFAULT_PORT = 1883
@@ -81,9 +80,7 @@ def start(runtime: RuntimeLike, args: argparse.Namespace) -> MqttService | None:
         raise UsageError(f"--mqtt-port must be from 0 to 65535, got {port}")
     broker = start_broker(getattr(args, "broker", "auto"), runtime.scenario, host="127.0.0.1", port=port)
     try:
-        address = BrokerAddress(broker.host, broker.port, broker.service_user, broker.service_password,
-                                tls=bool(getattr(broker, "tls", False)))
-        bridge = Bridge(runtime, address)
+        bridge = Bridge(runtime, service_address(broker))
         bridge.start()
     except BaseException:
         broker.close()

@@ -12,8 +12,7 @@ from typing import Any
 
 from smartzone.core.events import Event, Reading
 from smartzone.endpoints.mqtt.bridge import Bridge
-from smartzone.endpoints.mqtt.broker import Broker
-from smartzone.endpoints.mqtt.publisher import BrokerAddress
+from smartzone.endpoints.mqtt.broker import Broker, service_address
 from smartzone.runtime.api import Runtime
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -45,7 +44,7 @@ class City:
 def open_city(broker: Broker, **runtime_options: Any) -> City:
     """Load mqtt-city, start its bridge on `broker` (the engine is not started yet)."""
     rt = Runtime.load(MQTT_CITY, **runtime_options)
-    address = BrokerAddress(broker.host, broker.port, broker.service_user, broker.service_password)
+    address = service_address(broker)
     bridge = Bridge(rt, address)
     city = City(rt, broker, bridge)
     rt.subscribe(city.record, (Reading,))

@@ -111,4 +111,7 @@ def test_gateway_mode_few_connections_with_nodelay(fast_city: City) -> None:
     for conn in [*conns, fast_city.bridge.commands]:
         sock = conn.client.socket()
         assert isinstance(sock, socket.socket)
-        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        if fast_city.broker.backend == "mosquitto":  # SmartZone's own clients skip the gate
+            assert sock.family == socket.AF_UNIX and sock.getpeername() == fast_city.broker.service_socket
+        else:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from smartzone.definitions.scenario import Scenario
+from smartzone.endpoints.mqtt.publisher import BrokerAddress
 from smartzone.errors import EndpointError
 
 __all__ = ["Broker", "start_broker"]
@@ -27,6 +28,7 @@ class Broker(Protocol):
     tls: bool
     service_user: str
     service_password: str
+    service_socket: str | None  # a private unix socket for SmartZone's own clients, if any
     limitations: list[str]
 
     @property
@@ -70,3 +72,9 @@ def start_broker(backend: str, scenario: Scenario, *, host: str = "127.0.0.1", p
     raise EndpointError(
         f"unknown broker {backend!r}: use embedded, mosquitto, auto, mqtt://host:port or mqtts://host:port"
     )
+
+
+def service_address(broker: Broker) -> BrokerAddress:
+    """Where SmartZone's own clients (bridge publisher, command listener) connect."""
+    return BrokerAddress(broker.host, broker.port, broker.service_user, broker.service_password,
+                         tls=bool(getattr(broker, "tls", False)), unix=broker.service_socket)

@@ -43,6 +43,7 @@ class EmbeddedBroker(ManagedBrokerBase):
 
     def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0) -> None:
         self.service_user = SERVICE_USER
+        self.service_socket: str | None = None
         self.service_password = secrets.token_urlsafe(18)
         super().__init__(scenario, AccessPolicy(scenario, self.service_password))
         self.host = host

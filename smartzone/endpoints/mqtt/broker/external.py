@@ -58,6 +58,7 @@ class ExternalBroker:
         self.backend = f"external {scheme}"
         self.tls = scheme == "mqtts"
         self.service_user = user or ""
+        self.service_socket: str | None = None
         self.service_password = password or ""
         self.scenario = scenario
         self.limitations = list(LIMITATIONS)

@@ -32,7 +32,8 @@ STOP_TIMEOUT_S = 5.0
 LIMITATIONS = [
     "client ids are bound to users by SmartZone's CONNECT gate in front of mosquitto "
     "(mosquitto has no per-user client-id rule); mosquitto itself listens on a private unix socket",
-    "every byte passes through the gate's relay (one extra local hop; cost in docs/benchmarks.md)",
+    "every byte to and from apps passes through the gate's relay (one extra local hop; cost in "
+    "docs/benchmarks.md); SmartZone's own publisher uses the private socket directly",
     "denied subscribes/publishes are counted by the gate from the same rules mosquitto enforces",
     "sessions and retained messages are kept in memory only (persistence off) and lost at exit",
 ]
@@ -113,6 +114,10 @@ class MosquittoBroker(ManagedBrokerBase):
         self._front: GateFront | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="sz-mosquitto-"))
         self._sock = self._dir / "mosquitto.sock"
+        # SmartZone's own publisher and command listener connect to mosquitto's private socket:
+        # the gate is for apps (client-id binding, subscribe refusals); relaying SmartZone's own
+        # telemetry through it cost CPU in this process for nothing (docs/benchmarks.md).
+        self.service_socket: str | None = str(self._sock)
         try:
             self._front = GateFront(self.policy, self.denied, host, port, str(self._sock))
         except OSError as exc:

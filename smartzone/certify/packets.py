@@ -1,4 +1,5 @@
-"""Decoding the MQTT packets certification cares about (PUBLISH, SUBSCRIBE), per connection.
+"""Decoding the MQTT packets certification and the GUI care about (PUBLISH, SUBSCRIBE,
+UNSUBSCRIBE), per connection.
 
 The broker observer hands over raw byte chunks of each direction; a `Stream` per direction
 cuts them into whole packets (the gate's Framer) and decodes what the rules need. A packet
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from smartzone.endpoints.mqtt.broker.relay import Framer
 from smartzone.endpoints.mqtt.broker.wire import PUBLISH, SUBSCRIBE, WireError, read_varint
 
+UNSUBSCRIBE = 10
 DISCONNECT = 14
 PAYLOAD_KEEP = 1024
 
@@ -28,6 +30,11 @@ class Publish:
 @dataclass(frozen=True)
 class Subscribe:
     filters: tuple[tuple[str, int], ...]  # (filter, requested QoS)
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    filters: tuple[str, ...]
 
 
 def _text(raw: bytes, pos: int) -> tuple[str, int]:
@@ -70,6 +77,18 @@ def decode_subscribe(raw: bytes, offset: int, level: int) -> Subscribe:
     return Subscribe(tuple(out))
 
 
+def decode_unsubscribe(raw: bytes, offset: int, level: int) -> Unsubscribe:
+    pos = offset + 2
+    if level == 5:
+        length, pos = read_varint(raw, pos)
+        pos += length
+    out = []
+    while pos < len(raw):
+        topic, pos = _text(raw, pos)
+        out.append(topic)
+    return Unsubscribe(tuple(out))
+
+
 class Stream:
     """One direction of one connection: bytes in, decoded packets out."""
 
@@ -79,8 +98,8 @@ class Stream:
         self.undecodable = 0
         self.broken = False
 
-    def feed(self, data: bytes) -> list[Publish | Subscribe | int]:
-        """Decoded PUBLISH/SUBSCRIBE packets; other packet types as their type number."""
+    def feed(self, data: bytes) -> list[Publish | Subscribe | Unsubscribe | int]:
+        """Decoded PUBLISH/SUBSCRIBE/UNSUBSCRIBE packets; other packet types as their type number."""
         if self.broken:
             return []
         try:
@@ -88,13 +107,15 @@ class Stream:
         except WireError:
             self.broken = True  # the broker will drop this connection anyway
             return []
-        out: list[Publish | Subscribe | int] = []
+        out: list[Publish | Subscribe | Unsubscribe | int] = []
         for ptype, raw, offset in packets:
             try:
                 if ptype == PUBLISH:
                     out.append(decode_publish(raw, offset, self.level))
                 elif ptype == SUBSCRIBE:
                     out.append(decode_subscribe(raw, offset, self.level))
+                elif ptype == UNSUBSCRIBE:
+                    out.append(decode_unsubscribe(raw, offset, self.level))
                 else:
                     out.append(ptype)
             except (WireError, IndexError):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartzone.certify.packets import Publish, Stream, Subscribe
+from smartzone.certify.packets import Publish, Stream, Subscribe, Unsubscribe
 from smartzone.endpoints.modbus.handler import request_ranges
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.relay import Framer
@@ -158,8 +158,13 @@ class ClientRegistry:
                 elif isinstance(pkt, Subscribe):
                     for flt, _qos in pkt.filters:
                         ok = self.policy is None or self.policy.may_subscribe(conn.identity, flt)
+                        # subscribing again to a filter replaces that subscription (MQTT 3.8.4)
+                        conn.view.subscriptions = [s for s in conn.view.subscriptions if s[0] != flt]
                         conn.view.subscriptions.append((flt, ok))
                         conn.view.denied += not ok
+                elif isinstance(pkt, Unsubscribe):
+                    gone = set(pkt.filters)
+                    conn.view.subscriptions = [(f, ok) for f, ok in conn.view.subscriptions if f not in gone]
 
     def broker_bytes(self, key: Any, data: bytes) -> None:
         conn = self._live.get(id(key))

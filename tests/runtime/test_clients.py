@@ -51,6 +51,10 @@ def subscribe(*filters: str) -> bytes:
     return _packet(0x82, (1).to_bytes(2, "big") + b"".join(_text(f) + b"\x00" for f in filters))
 
 
+def unsubscribe(*filters: str) -> bytes:
+    return _packet(0xA2, (2).to_bytes(2, "big") + b"".join(_text(f) for f in filters))
+
+
 @pytest.fixture
 def policy(catalog: Catalog, tmp_path: Path) -> AccessPolicy:
     data = yaml.safe_load((FIXTURES / "testville.yaml").read_text(encoding="utf-8"))
@@ -95,6 +99,19 @@ def test_packets_split_across_chunks_are_counted_once_with_the_access_rules(poli
     assert reg.drain() == []
     reg.closed(key)
     assert [v.state for v in reg.snapshot()] == ["closed"]
+
+
+def test_unsubscribe_and_resubscribe_keep_the_subscription_list_current(policy: AccessPolicy) -> None:
+    reg = ClientRegistry(policy)
+    key = Writer(50001)
+    _connect(reg, key)
+    comune, acqua, lights = "sz/v2/testville/comune/#", "sz/v2/testville/acqua/#", "sz/v2/testville/comune/+/+/state"
+    up = subscribe(comune, acqua, lights) + unsubscribe(comune, "never/subscribed") + subscribe(lights)
+    for i in range(0, len(up), 5):
+        reg.client_bytes(key, up[i : i + 5])
+    (view,) = reg.snapshot()
+    assert view.subscriptions == [(acqua, False), (lights, True)]
+    assert view.denied == 1  # the refused subscribe still counts
 
 
 def test_service_connections_are_not_listed_refusals_are(policy: AccessPolicy) -> None:

@@ -16,7 +16,8 @@ import time
 WRITE_TIMEOUT_S = 2.0
 
 
-def _varint(n: int) -> bytes:
+def remaining_length(n: int) -> bytes:
+    """The MQTT variable byte integer encoding of n (a packet's remaining length)."""
     out = bytearray()
     while True:
         byte, n = n % 128, n // 128
@@ -29,7 +30,7 @@ def publish_packet(topic: str, payload: bytes, retain: bool) -> bytes:
     """An MQTT 3.1.1 QoS 0 PUBLISH packet."""
     t = topic.encode("utf-8")
     return b"".join((
-        bytes((0x30 | (1 if retain else 0),)), _varint(2 + len(t) + len(payload)),
+        bytes((0x30 | (1 if retain else 0),)), remaining_length(2 + len(t) + len(payload)),
         len(t).to_bytes(2, "big"), t, payload,
     ))
 

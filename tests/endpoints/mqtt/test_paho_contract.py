@@ -11,7 +11,7 @@ import paho.mqtt.client as mqtt
 
 from smartzone.endpoints.mqtt.broker import Broker
 from smartzone.endpoints.mqtt.publisher import BrokerAddress, drop_wakeup_pair, new_client
-from smartzone.endpoints.mqtt.rawpublish import RawWriter, _varint
+from smartzone.endpoints.mqtt.rawpublish import RawWriter, remaining_length
 
 TOPIC = "sz/v2/accessville/comune/parking-spot/cp-0001/telemetry"
 
@@ -21,7 +21,7 @@ def test_pinned_paho_version() -> None:
 
 
 def test_varint_matches_the_mqtt_spec_examples() -> None:
-    assert [_varint(n) for n in (0, 127, 128, 16383, 16384, 2097151)] == [
+    assert [remaining_length(n) for n in (0, 127, 128, 16383, 16384, 2097151)] == [
         b"\x00", b"\x7f", b"\x80\x01", b"\xff\x7f", b"\x80\x80\x01", b"\xff\xff\x7f"]
 
 

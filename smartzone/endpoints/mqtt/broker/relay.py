@@ -12,19 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from smartzone.endpoints.mqtt.broker.wire import WireError, read_varint
+from smartzone.endpoints.mqtt.rawpublish import remaining_length
 
 SUBACK = 9
 REFUSED_V3 = 0x80  # SUBACK failure (MQTT 3.1.1)
 REFUSED_V5 = 0x87  # SUBACK "not authorized" (MQTT 5)
-
-
-def remaining_length(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 class Framer:

@@ -62,11 +62,17 @@ def decode_publish(raw: bytes, offset: int, level: int) -> Publish:
     return Publish(topic, qos, bool(flags & 1), len(payload), payload[:PAYLOAD_KEEP])
 
 
-def decode_subscribe(raw: bytes, offset: int, level: int) -> Subscribe:
+def _filters_start(raw: bytes, offset: int, level: int) -> int:
+    """Where the topic filters of a SUBSCRIBE/UNSUBSCRIBE begin (after packet id, v5 properties)."""
     pos = offset + 2
     if level == 5:
         length, pos = read_varint(raw, pos)
         pos += length
+    return pos
+
+
+def decode_subscribe(raw: bytes, offset: int, level: int) -> Subscribe:
+    pos = _filters_start(raw, offset, level)
     out = []
     while pos < len(raw):
         topic, pos = _text(raw, pos)
@@ -78,10 +84,7 @@ def decode_subscribe(raw: bytes, offset: int, level: int) -> Subscribe:
 
 
 def decode_unsubscribe(raw: bytes, offset: int, level: int) -> Unsubscribe:
-    pos = offset + 2
-    if level == 5:
-        length, pos = read_varint(raw, pos)
-        pos += length
+    pos = _filters_start(raw, offset, level)
     out = []
     while pos < len(raw):
         topic, pos = _text(raw, pos)

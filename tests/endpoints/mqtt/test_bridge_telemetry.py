@@ -105,13 +105,25 @@ def test_status_goes_offline_with_since(broker: Broker, mqtt_client) -> None:
         city.close()
 
 
-def test_gateway_mode_few_connections_with_nodelay(fast_city: City) -> None:
+def test_gateway_mode_few_connections_on_the_private_socket(fast_city: City) -> None:
     conns = fast_city.bridge.publisher.conns
     assert len(conns) == 1 < len(fast_city.runtime.devices)  # plus the command listener's
+    assert fast_city.broker.service_socket  # both managed backends: SmartZone's own clients skip the gate
     for conn in [*conns, fast_city.bridge.commands]:
         sock = conn.client.socket()
         assert isinstance(sock, socket.socket)
-        if fast_city.broker.backend == "mosquitto":  # SmartZone's own clients skip the gate
-            assert sock.family == socket.AF_UNIX and sock.getpeername() == fast_city.broker.service_socket
-        else:
+        assert sock.family == socket.AF_UNIX and sock.getpeername() == fast_city.broker.service_socket
+
+
+def test_tcp_connections_to_an_external_broker_set_nodelay(broker: Broker, start_test_broker) -> None:
+    url = f"mqtt://{broker.service_user}:{broker.service_password}@127.0.0.1:{broker.port}"
+    external = start_test_broker(url, broker.scenario)
+    assert external.service_socket is None
+    city = open_city(external, fast=True, duration=60)
+    try:
+        for conn in [*city.bridge.publisher.conns, city.bridge.commands]:
+            sock = conn.client.socket()
+            assert isinstance(sock, socket.socket) and sock.family == socket.AF_INET
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        city.close()

@@ -19,8 +19,8 @@ def wait_until_offline(broker, client_id: str) -> None:
         return  # mosquitto resends in-flight QoS 1 on reconnect either way
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
-        session = broker._amqtt.sessions.get(client_id, (None, None))[0]
-        if session is not None and session.transitions.state != "connected":
+        state = broker.session_states().get(client_id)
+        if state is not None and state != "connected":
             return
         threading.Event().wait(0.01)
     raise AssertionError(f"{client_id} still connected on the broker")

@@ -1,13 +1,14 @@
 """The gate as a TCP front: SmartZone's public MQTT port in front of a broker's private socket.
 
-Used by the mosquitto backend. Mosquitto has no rule binding client ids to users (its
-dynamic-security plugin can only pin one exact id per client, not "{user}-*"), so SmartZone
+Used by both managed backends (fronted.py). Neither mosquitto nor amqtt binds client ids to
+users (mosquitto's dynamic-security plugin can only pin one exact id per client, not
+"{user}-*"; amqtt acts on a CONNECT's client id before it authenticates), so SmartZone
 listens on the public port, judges each CONNECT (gate.admit), and relays admitted
-connections to mosquitto's unix socket in a private directory, which no other OS user can
+connections to the broker's unix socket in a private directory, which no other OS user can
 reach. For SmartZone's service account the relay copies bytes; for everyone else it relays
-whole packets, counts the PUBLISHes the policy denies (mosquitto drops them by its ACL
-file) and refuses denied SUBSCRIBE filters itself (relay.py: mosquitto's file ACLs would
-grant them and only filter delivery).
+whole packets, counts the PUBLISHes the policy denies (the broker drops them by its own
+rules: mosquitto's ACL file, SmartZone's amqtt topic plugin) and refuses denied SUBSCRIBE
+filters itself (relay.py: mosquitto's file ACLs would grant them and only filter delivery).
 """
 
 from __future__ import annotations
@@ -29,8 +30,16 @@ TIMEOUT_S = 15.0
 class GateFront:
     """Listens on host:port, admits through the gate, relays to a unix socket."""
 
-    def __init__(self, policy: AccessPolicy, denied: DenialCounter, host: str, port: int, target: str) -> None:
-        self.policy, self.denied, self.target = policy, denied, target
+    def __init__(
+        self,
+        policy: AccessPolicy,
+        denied: DenialCounter,
+        host: str,
+        port: int,
+        target: str,
+        levels: frozenset[int] = frozenset({3, 4, 5}),
+    ) -> None:
+        self.policy, self.denied, self.target, self.levels = policy, denied, target, levels
         self.host, self.port = host, port
         self.observer: Any = None  # optional ConnectionObserver (observe.py)
         self._server: asyncio.Server | None = None
@@ -55,7 +64,7 @@ class GateFront:
         observer = self.observer
         try:
             set_nodelay(writer)
-            admitted = await admit(reader, writer, self.policy, self.denied, observer=observer)
+            admitted = await admit(reader, writer, self.policy, self.denied, self.levels, observer)
             if admitted is None:
                 return
             connect, identity = admitted

@@ -3,31 +3,24 @@
 In a private temporary directory (mode 0700) SmartZone writes a password file (hashed with
 `mosquitto_passwd -U`), an ACL file rendered from the AccessPolicy, and a config whose only
 listener is a unix socket in that directory. The public TCP port belongs to SmartZone's
-gate front (front.py), which binds client ids to users and relays to the socket.
+gate front (front.py), which binds client ids to users and relays to the socket
+(fronted.py: what this backend shares with the embedded one).
 """
 
 from __future__ import annotations
 
 import os
 import pwd
-import secrets
 import shutil
-import socket
 import subprocess
-import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.broker.base import ManagedBrokerBase, port_error
-from smartzone.endpoints.mqtt.broker.front import GateFront
+from smartzone.endpoints.mqtt.broker.fronted import FrontedBroker
 from smartzone.endpoints.mqtt.broker.policy import SERVICE_USER, AccessPolicy
 from smartzone.errors import EndpointError
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
-START_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 5.0
 
 LIMITATIONS = [
     "client ids are bound to users by SmartZone's CONNECT gate in front of mosquitto "
@@ -96,48 +89,22 @@ def _write_passwords(path: Path, policy: AccessPolicy) -> None:
         raise EndpointError(f"mosquitto_passwd could not hash the password file: {result.stderr.strip()}")
 
 
-class MosquittoBroker(ManagedBrokerBase):
+class MosquittoBroker(FrontedBroker):
     """A mosquitto subprocess behind the gate front; see the module docstring."""
 
     backend = "mosquitto"
+    process_name = "mosquitto"
+    socket_name = "mosquitto.sock"
 
     def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0) -> None:
-        binary = find_mosquitto()
-        if binary is None:
+        self._binary = find_mosquitto()
+        if self._binary is None:
             raise EndpointError("--broker mosquitto: the mosquitto binary is not installed (try --broker embedded)")
-        self.service_user = SERVICE_USER
-        self.service_password = secrets.token_urlsafe(18)
-        super().__init__(scenario, AccessPolicy(scenario, self.service_password))
-        self.host = host
         self.limitations = list(LIMITATIONS)
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._front: GateFront | None = None
-        self._dir = Path(tempfile.mkdtemp(prefix="sz-mosquitto-"))
-        self._sock = self._dir / "mosquitto.sock"
-        # SmartZone's own publisher and command listener connect to mosquitto's private socket:
-        # the gate is for apps (client-id binding, subscribe refusals); relaying SmartZone's own
-        # telemetry through it cost CPU in this process for nothing (docs/benchmarks.md).
-        self.service_socket: str | None = str(self._sock)
-        try:
-            self._front = GateFront(self.policy, self.denied, host, port, str(self._sock))
-        except OSError as exc:
-            self.close()
-            raise port_error(host, port, exc) from None
-        self.port = self._front.port
-        try:
-            self._write_config()
-            self._spawn(binary)
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(scenario, host, port)
 
-    def set_observer(self, observer: Any) -> None:
-        self.observer = observer
-        if self._front is not None:
-            self._front.observer = observer
-
-    def _write_config(self) -> None:
-        self._dir.chmod(0o700)
+    def _prepare(self) -> list[str]:
+        assert self._binary is not None
         _write_passwords(self._dir / "passwd", self.policy)
         (self._dir / "acl").write_text(acl_text(self.policy), encoding="utf-8")
         conf = [
@@ -154,55 +121,4 @@ class MosquittoBroker(ManagedBrokerBase):
             f"listener 0 {self._sock}",
         ]
         (self._dir / "mosquitto.conf").write_text("\n".join(conf) + "\n", encoding="utf-8")
-
-    def _spawn(self, binary: str) -> None:
-        log = (self._dir / "mosquitto.log").open("wb")
-        try:
-            self._proc = subprocess.Popen(
-                [binary, "-c", str(self._dir / "mosquitto.conf")],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
-        finally:
-            log.close()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise EndpointError(f"mosquitto exited at start (code {self._proc.returncode}): {self._log_tail()}")
-            if self._socket_ready():
-                return
-            try:
-                self._proc.wait(timeout=0.02)  # wakes early if it dies
-            except subprocess.TimeoutExpired:
-                pass
-        raise EndpointError(f"mosquitto did not accept connections within {START_TIMEOUT_S:.0f} s: {self._log_tail()}")
-
-    def _socket_ready(self) -> bool:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-            try:
-                probe.connect(str(self._sock))
-            except OSError:
-                return False
-            return True
-
-    def _log_tail(self) -> str:
-        path = self._dir / "mosquitto.log"
-        text = path.read_text(errors="replace").strip() if path.exists() else ""
-        return text[-2000:] or "(no output)"
-
-    def close(self) -> None:
-        """Stop the front, stop mosquitto (TERM, then KILL), delete the private directory."""
-        if self._front is not None:
-            self._front.close()
-            self._front = None
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(STOP_TIMEOUT_S)
-            self._proc = None
-        shutil.rmtree(self._dir, ignore_errors=True)
+        return [self._binary, "-c", str(self._dir / "mosquitto.conf")]

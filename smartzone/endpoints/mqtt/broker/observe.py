@@ -4,13 +4,12 @@
 the certifier, they only call an object that has these methods (duck typing). Without an
 observer (the default) the brokers behave exactly as before.
 
-Both managed backends report the same things from SmartZone's CONNECT gate:
+Both managed backends report the same things from SmartZone's gate front (front.py):
 - `connect`: every CONNECT the gate judged (admitted or refused). It may return a CONNACK
   refusal code to refuse an admitted client (certify uses it to keep apps out while it
   simulates a broker restart);
-- `client_bytes` / `broker_bytes`: the bytes of an admitted non-service connection, in each
-  direction (mosquitto: from the gate's packet relay; embedded: from taps on the reader and
-  writer amqtt uses, so the CONNECT packet appears at the start of client_bytes);
+- `client_bytes` / `broker_bytes`: the bytes of an admitted non-service connection after its
+  CONNECT, in each direction, from the gate's packet relay;
 - `closed`: the connection ended.
 Calls run on the broker's event loop thread: an observer only records and returns.
 The key of a connection is its asyncio StreamWriter (the client side).
@@ -18,10 +17,7 @@ The key of a connection is its asyncio StreamWriter (the client side).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Protocol
-
-from amqtt.adapters import ReaderAdapter, StreamWriterAdapter
 
 from smartzone.endpoints.mqtt.broker.policy import Identity
 from smartzone.endpoints.mqtt.broker.wire import Connect
@@ -39,32 +35,3 @@ class ConnectionObserver(Protocol):
     def broker_bytes(self, key: Any, data: bytes) -> None: ...
 
     def closed(self, key: Any) -> None: ...
-
-
-class TapReader(ReaderAdapter):
-    """A ReaderAdapter reporting what it reads (embedded backend)."""
-
-    def __init__(self, inner: ReaderAdapter, observer: ConnectionObserver, key: Any) -> None:
-        self._inner, self._observer, self._key = inner, observer, key
-
-    async def read(self, n: int = -1) -> bytes:
-        data = await self._inner.read(n)
-        if data:
-            self._observer.client_bytes(self._key, data)
-        return data
-
-    def feed_eof(self) -> None:
-        self._inner.feed_eof()
-
-
-class TapWriter(StreamWriterAdapter):
-    """A StreamWriterAdapter reporting what it writes (embedded backend)."""
-
-    def __init__(self, writer: asyncio.StreamWriter, observer: ConnectionObserver) -> None:
-        super().__init__(writer)
-        self._observer = observer
-
-    def write(self, data: bytes) -> None:
-        if not self.is_closed:
-            self._observer.broker_bytes(self._writer, data)
-        super().write(data)

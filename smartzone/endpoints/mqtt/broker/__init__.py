@@ -1,11 +1,12 @@
 """MQTT broker backends with SmartZone's access control (API.md "Access").
 
 `start_broker(backend, scenario)` returns a running `Broker`:
-- "embedded": amqtt 0.12 on its own thread, with SmartZone's auth/topic plugins;
+- "embedded": amqtt 0.12 in a child process, with SmartZone's auth/topic plugins;
 - "mosquitto": a managed mosquitto subprocess (generated password file and ACL file);
 - "auto": mosquitto when its binary is installed, else embedded;
 - "mqtt://host:port" / "mqtts://host:port": an external broker SmartZone connects to.
-Managed backends sit behind SmartZone's CONNECT gate, which binds client ids to users.
+Managed backends listen on a private unix socket behind SmartZone's gate front (fronted.py),
+which binds client ids to users.
 """
 
 from __future__ import annotations

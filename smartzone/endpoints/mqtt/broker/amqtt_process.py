@@ -13,7 +13,8 @@ The process:
 - answers control requests, one per line on stdin, with one JSON line on stdout:
   `sessions` -> {"client id": "connected" | "disconnected" | ..., ...};
 - ignores SIGINT (Ctrl-C in a terminal reaches the whole process group and SmartZone stops it
-  in order) and exits when its stdin closes, so it never outlives SmartZone.
+  in order) and exits when its stdin closes, so it never outlives SmartZone; it deletes DIR
+  as it exits, even when SmartZone was killed before it could.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import logging
 import os
 import pickle
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -114,8 +116,12 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or not os.path.isdir(argv[0]):
         sys.stderr.write("usage: python -m smartzone.endpoints.mqtt.broker.amqtt_process DIR\n")
         return 2
-    with contextlib.suppress(BrokenPipeError):
-        asyncio.run(AmqttProcess(Path(argv[0])).run())
+    directory = Path(argv[0])
+    try:
+        with contextlib.suppress(BrokenPipeError):
+            asyncio.run(AmqttProcess(directory).run())
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)  # SmartZone may have died without cleaning up
     return 0
 
 

@@ -91,3 +91,48 @@ def test_amqtt_contract():
     for name in ("external_connected", "_publish_retained_messages_for_subscription", "_topic_filtering",
                  "_get_handler", "_matches", "_subscriptions", "sessions"):  # fmt: skip
         assert hasattr(AmqttBroker, name) or name in AmqttBroker.__init__.__code__.co_names, name
+
+
+def test_amqtt_process_never_outlives_smartzone(tmp_path):
+    """amqtt runs in a child process: killing SmartZone (-9, no clean-up) ends it and its directory."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.endpoints.mqtt.harness import MQTT_CITY
+
+    script = (
+        "from smartzone.definitions.catalog import Catalog, load_scenario\n"
+        "from smartzone.endpoints.mqtt.broker import start_broker\n"
+        f"b = start_broker('embedded', load_scenario({str(MQTT_CITY)!r}, Catalog.builtin()))\n"
+        "print(b._proc.pid, b.service_socket, flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        line = parent.stdout.readline().split()
+        assert line, "the broker did not start"
+        child, sock = int(line[0]), Path(line[1])
+        assert sock.exists() and (sock.stat().st_mode & 0o777) == 0o600
+        assert (sock.parent.stat().st_mode & 0o777) == 0o700
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (_alive(child) or sock.parent.exists()):
+            time.sleep(0.05)
+        assert not _alive(child), "amqtt outlived SmartZone"
+        assert not sock.parent.exists(), "the private directory was left behind"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.stdout.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

@@ -159,3 +159,74 @@ def test_close_with_clients_still_connected(backend, access_scenario):
         half_open.close()
         probe.close()
         broker.close()
+
+
+def _subscribe_packet(packet_id: int, topic_filter: str) -> bytes:
+    body = packet_id.to_bytes(2, "big") + len(topic_filter).to_bytes(2, "big") + topic_filter.encode() + b"\x00"
+    return bytes([0x82, len(body)]) + body
+
+
+def _read_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("mosquitto", marks=needs_mosquitto)])
+def test_a_subscribe_pipelined_behind_the_connect_is_answered(backend, start_test_broker, access_scenario):
+    """CONNECT and SUBSCRIBE in one segment: the gate reads both; nothing read may be lost on the way on."""
+    broker = start_test_broker(backend, access_scenario)
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as sock:
+        own = "sz/v2/accessville/comune/#"
+        other = "sz/v2/accessville/acme/#"
+        sock.sendall(_connect_packet("owner-comune-pipe", "owner-comune", "comune-pw", 30)
+                     + _subscribe_packet(7, own) + _subscribe_packet(8, other))
+        assert _read_exactly(sock, 4) == bytes([0x20, 2, 0, 0])
+        assert _read_exactly(sock, 5) == bytes([0x90, 3, 0, 7, 0])  # granted QoS 0
+        assert _read_exactly(sock, 5) == bytes([0x90, 3, 0, 8, 0x80])  # another tenant: refused
+    deadline = time.monotonic() + 5
+    while broker.denied_counts().get("owner-comune:subscribe") != 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert broker.denied_counts().get("owner-comune:subscribe") == 1
+
+
+class _Watcher:
+    """The least a connection observer does (observe.py)."""
+
+    def __init__(self) -> None:
+        self.bytes_seen = 0
+
+    def connect(self, key, connect, identity, refusal):
+        return None
+
+    def client_bytes(self, key, data):
+        self.bytes_seen += len(data)
+
+    def broker_bytes(self, key, data):
+        self.bytes_seen += len(data)
+
+    def closed(self, key):
+        pass
+
+
+def test_embedded_hands_app_sockets_to_amqtt_unless_observed(start_test_broker, access_scenario, mqtt_client):
+    broker = start_test_broker("embedded", access_scenario)
+    before = broker.connections_served()
+    direct = mqtt_client(broker, "admin", "admin-pw", "admin-direct")
+    assert direct.subscribe("sz/v2/accessville/#") == [0]
+    after = broker.connections_served()
+    assert after["handed"] == before["handed"] + 1 and after["socket"] == before["socket"]
+    watcher = _Watcher()
+    broker.set_observer(watcher)
+    watched = mqtt_client(broker, "admin", "admin-pw", "admin-watched")
+    assert watched.subscribe("sz/v2/accessville/#") == [0]
+    assert watcher.bytes_seen > 0  # relayed, so observed
+    last = broker.connections_served()
+    assert last["handed"] == after["handed"] and last["socket"] == after["socket"] + 1
+    # both paths reach the same broker
+    watched.publish("sz/v2/accessville/comune/parking-spot/cp-0001/telemetry", b"hello")
+    assert direct.wait_for(lambda: direct.received("sz/v2/accessville/comune/parking-spot/cp-0001/telemetry") == [b"hello"])

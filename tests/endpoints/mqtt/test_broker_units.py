@@ -92,8 +92,7 @@ def test_subscribe_guard_trims_and_restores_codes(v5):
     guard = SubscribeGuard(level)
     raw = _subscribe(9, ["ok/1", "no/1", "ok/2"], v5)
     ((_, _, off),) = Framer().feed(raw)
-    forward, answer = guard.trim(raw, off, [True, False, True])
-    assert answer is None and forward is not None
+    forward = guard.trim(raw, off, [True, False, True])
     ((_, fwd, _),) = Framer().feed(forward)
     assert b"no/1" not in fwd and b"ok/1" in fwd and b"ok/2" in fwd
     suback = _packet(0x90, b"\x00\x09" + (b"\x00" if v5 else b"") + b"\x01\x00")
@@ -102,12 +101,19 @@ def test_subscribe_guard_trims_and_restores_codes(v5):
     assert restored[-3:] == bytes([1, refused, 0]) and not guard.pending
 
 
-def test_subscribe_guard_answers_a_fully_refused_subscribe_itself():
+def test_a_fully_refused_subscribe_is_answered_in_place_of_a_stand_in_ping():
+    """The refusing SUBACK must not overtake what the broker sends first (CONNACK, earlier SUBACKs)."""
     guard = SubscribeGuard(4)
+    guard.ping()  # the client's own PINGREQ, sent before
     raw = _subscribe(3, ["no/1", "no/2"])
     ((_, _, off),) = Framer().feed(raw)
-    forward, answer = guard.trim(raw, off, [False, False])
-    assert forward is None and answer == bytes([0x90, 4, 0, 3, 0x80, 0x80])
+    assert guard.trim(raw, off, [False, False]) == bytes([0xC0, 0])  # a PINGREQ goes to the broker instead
+    guard.ping()  # and one more of the client's own, after
+    pingresp = bytes([0xD0, 0])
+    from_broker = Framer().feed(pingresp * 3)
+    assert guard.rewrite(from_broker) == pingresp + bytes([0x90, 4, 0, 3, 0x80, 0x80]) + pingresp
+    assert not guard.pings
+    assert guard.rewrite(Framer().feed(pingresp)) == pingresp  # nothing pending: untouched
 
 
 def test_malformed_connects_are_wire_errors():
@@ -142,8 +148,8 @@ def test_framer_aligned_keeps_partial_packets_for_later():
     stream = _packet(0x30, b"\x00\x01t" + b"x" * 200) + _packet(0x90, b"\x00\x01\x00") + _packet(0xD0, b"")
     for cut in range(1, len(stream)):
         framer = Framer()
-        first, seen_first = framer.aligned(stream[:cut], 9)
-        second, seen_second = framer.aligned(stream[cut:], 9)
+        first, seen_first = framer.aligned(stream[:cut], frozenset({9}))
+        second, seen_second = framer.aligned(stream[cut:], frozenset({9}))
         assert first + second == stream
         assert seen_first or seen_second
         assert all(Framer().feed(part) or not part for part in (first, second))

@@ -1,4 +1,4 @@
-"""The embedded broker's own process: amqtt 0.12 on a private unix socket.
+"""The embedded broker's own process: amqtt 0.12 on private unix sockets.
 
 `EmbeddedBroker` (embedded.py) runs `python -m smartzone.endpoints.mqtt.broker.amqtt_process DIR`,
 where DIR is its private directory (mode 0700) holding the pickled AccessPolicy. amqtt is a
@@ -6,12 +6,18 @@ pure-Python broker: inside SmartZone's process it shared one GIL with the engine
 publisher, and its latency suffered (docs/benchmarks.md). Here it has a process of its own.
 
 The process:
-- listens on DIR/amqtt.sock, mode 0600 (the gate front relays apps to it; SmartZone's own
-  publisher and command listener connect to it directly);
-- reads each connection's CONNECT and hands the connection to amqtt through its "external"
-  listener, replaying those bytes and enforcing the client's keep-alive (ReplayReader);
+- listens on DIR/amqtt.sock (stream): the gate front relays observed app connections to it,
+  and SmartZone's own publisher and command listener connect to it directly;
+- listens on DIR/handover.sock (seqpacket): the gate front hands over an admitted app's TCP
+  socket itself (SCM_RIGHTS), with the CONNECT and any bytes read after it in the same
+  record, so that app traffic does not cross SmartZone's process at all;
+- for every connection, reads the CONNECT and hands the connection to amqtt through its
+  "external" listener, replaying those bytes and enforcing the client's keep-alive
+  (ReplayReader);
 - answers control requests, one per line on stdin, with one JSON line on stdout:
-  `sessions` -> {"client id": "connected" | "disconnected" | ..., ...};
+  `sessions` -> {"client id": "connected" | "disconnected" | ...};
+  `denied` -> {"user:kind": n} for handed-over connections (the gate counts relayed ones);
+  `connections` -> {"handed": n, "socket": n}, connections served since start;
 - ignores SIGINT (Ctrl-C in a terminal reaches the whole process group and SmartZone stops it
   in order) and exits when its stdin closes, so it never outlives SmartZone; it deletes DIR
   as it exits, even when SmartZone was killed before it could.
@@ -27,11 +33,13 @@ import os
 import pickle
 import shutil
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from amqtt.adapters import StreamWriterAdapter
+from amqtt.session import Session
 
 from smartzone.endpoints.mqtt.broker import amqtt_support
 from smartzone.endpoints.mqtt.broker.gate import CONNECT_TIMEOUT_S, close_writer
@@ -40,6 +48,8 @@ from smartzone.endpoints.mqtt.broker.wire import MAX_CONNECT_BYTES, WireError, p
 
 POLICY_FILE = "policy.pickle"
 SOCKET_FILE = "amqtt.sock"
+HANDOVER_FILE = "handover.sock"
+HANDOVER_MAX_BYTES = 262144  # one record: a CONNECT and what the gate read after it
 KEY = "embedded"
 LISTENER = "default"
 
@@ -52,13 +62,20 @@ class LocalWriter(StreamWriterAdapter):
 
 
 class AmqttProcess:
-    """amqtt with SmartZone's plugins, its unix listener and its control channel."""
+    """amqtt with SmartZone's plugins, its two listeners and its control channel."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         policy = pickle.loads((directory / POLICY_FILE).read_bytes())
-        amqtt_support.register(KEY, policy, DenialCounter())  # the gate front counts denials
+        self.denied = DenialCounter()
+        self.handed: dict[str, int] = {}  # client id -> handed-over connections open with that id
+        self.served = {"handed": 0, "socket": 0}
+        amqtt_support.register(KEY, policy, self.denied, self._counted)
         self._conns: set[asyncio.Task[Any]] = set()
+
+    def _counted(self, session: Session) -> bool:
+        """Count a denial here only for handed-over connections (the gate counts relayed ones)."""
+        return self.handed.get(session.client_id or "", 0) > 0
 
     async def run(self) -> None:
         config = {
@@ -67,30 +84,92 @@ class AmqttProcess:
         }
         self.broker = amqtt_support.SzAmqttBroker(config)  # amqtt wants a running loop
         await self.broker.start()
-        path = self.directory / SOCKET_FILE
+        handover = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        handover.bind(str(self.directory / HANDOVER_FILE))
+        handover.listen()
+        handover.setblocking(False)
+        (self.directory / HANDOVER_FILE).chmod(0o600)
+        path = self.directory / SOCKET_FILE  # last: SmartZone waits for this one
         server = await asyncio.start_unix_server(self._on_client, path=str(path))
         path.chmod(0o600)
+        accepting = asyncio.ensure_future(self._accept_handovers(handover))
         try:
             await self._control()
         finally:
+            accepting.cancel()
             server.close()
+            handover.close()
             await self.broker.shutdown()
             for task in list(self._conns):
                 task.cancel()
-            await asyncio.gather(*self._conns, return_exceptions=True)
+            await asyncio.gather(*self._conns, accepting, return_exceptions=True)
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.served["socket"] += 1
+        await self._serve(reader, writer, LocalWriter(writer), None)
+
+    async def _accept_handovers(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            channel, _ = await loop.sock_accept(listener)
+            channel.setblocking(False)
+            loop.add_reader(channel.fileno(), self._on_handover, channel)
+
+    def _on_handover(self, channel: socket.socket) -> None:
+        """One record from the gate: an app's socket and the bytes the gate read from it."""
+        try:
+            data, fds, _, _ = socket.recv_fds(channel, HANDOVER_MAX_BYTES, 1)
+        except BlockingIOError:
+            return
+        except OSError:
+            fds, data = [], b""
+        if not fds and not data:  # the gate closed its end
+            asyncio.get_running_loop().remove_reader(channel.fileno())
+            channel.close()
+            return
+        for fd in fds[1:]:
+            os.close(fd)
+        if fds:
+            task = asyncio.ensure_future(self._serve_handed(fds[0], data))
+            self._conns.add(task)
+            task.add_done_callback(self._conns.discard)
+
+    async def _serve_handed(self, fd: int, first: bytes) -> None:
+        self.served["handed"] += 1
+        try:
+            reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=fd))
+        except OSError:
+            return
+        await self._serve(reader, writer, StreamWriterAdapter(writer), first)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, out: StreamWriterAdapter, first: bytes | None
+    ) -> None:
+        """Read the CONNECT (from the stream, or from the bytes the gate handed over), then amqtt."""
         task = asyncio.current_task()
         assert task is not None
         self._conns.add(task)
+        handed = None
         try:
-            packet_type, raw, offset = await asyncio.wait_for(read_packet(reader, MAX_CONNECT_BYTES), CONNECT_TIMEOUT_S)
+            source = reader
+            if first is not None:
+                source = asyncio.StreamReader()
+                source.feed_data(first)
+                source.feed_eof()
+            packet_type, raw, offset = await asyncio.wait_for(read_packet(source, MAX_CONNECT_BYTES), CONNECT_TIMEOUT_S)
             connect = parse_connect(packet_type, raw, offset)
-            replay = amqtt_support.ReplayReader(connect.raw, reader, connect.keep_alive)
-            await self.broker.external_connected(replay, LocalWriter(writer), LISTENER)
+            if first is not None:
+                handed = connect.client_id
+                self.handed[handed] = self.handed.get(handed, 0) + 1
+            replay = amqtt_support.ReplayReader(first if first is not None else raw, reader, connect.keep_alive)
+            await self.broker.external_connected(replay, out, LISTENER)
         except (WireError, asyncio.IncompleteReadError, TimeoutError, ConnectionError, asyncio.CancelledError):
             pass  # a readiness probe, a broken client or shutdown: end this connection only
         finally:
+            if handed is not None:
+                self.handed[handed] -= 1
+                if not self.handed[handed]:
+                    del self.handed[handed]
             self._conns.discard(task)
             if not writer.is_closing():
                 await close_writer(writer)
@@ -102,8 +181,13 @@ class AmqttProcess:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         while line := await reader.readline():
             request = line.decode(errors="replace").strip()
+            answer: Any
             if request == "sessions":
-                answer: Any = {cid: s.transitions.state for cid, (s, _) in self.broker.sessions.items()}
+                answer = {cid: s.transitions.state for cid, (s, _) in self.broker.sessions.items()}
+            elif request == "denied":
+                answer = self.denied.snapshot()
+            elif request == "connections":
+                answer = dict(self.served)
             else:
                 answer = {"error": f"unknown request {request!r}"}
             sys.stdout.write(json.dumps(answer) + "\n")

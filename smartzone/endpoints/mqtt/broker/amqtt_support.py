@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,11 +27,14 @@ from amqtt.session import Session
 
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter
 
-_REGISTRY: dict[str, tuple[AccessPolicy, DenialCounter]] = {}
+_REGISTRY: dict[str, tuple[AccessPolicy, DenialCounter, Callable[[Session], bool] | None]] = {}
 
 
-def register(key: str, policy: AccessPolicy, denied: DenialCounter) -> None:
-    _REGISTRY[key] = (policy, denied)
+def register(
+    key: str, policy: AccessPolicy, denied: DenialCounter, counted: Callable[[Session], bool] | None = None
+) -> None:
+    """Make a policy known to the plugins; `counted(session)` says whose denials to count (default all)."""
+    _REGISTRY[key] = (policy, denied, counted)
 
 
 def unregister(key: str) -> None:
@@ -52,7 +56,7 @@ class SzAuthPlugin(BaseAuthPlugin):
 
     def __init__(self, context: BaseContext) -> None:
         super().__init__(context)
-        self._policy, _ = _REGISTRY[self.config.key]
+        self._policy, _, _ = _REGISTRY[self.config.key]
 
     async def authenticate(self, *, session: Session) -> bool | None:
         identity = self._policy.authenticate(session.username, session.password)
@@ -72,7 +76,7 @@ class SzTopicPlugin(BaseTopicPlugin):
 
     def __init__(self, context: BaseContext) -> None:
         super().__init__(context)
-        self._policy, self._denied = _REGISTRY[self.config.key]
+        self._policy, self._denied, self._counted = _REGISTRY[self.config.key]
 
     async def topic_filtering(
         self, *, session: Session | None = None, topic: str | None = None, action: Action | None = None
@@ -88,7 +92,7 @@ class SzTopicPlugin(BaseTopicPlugin):
             ok = self._policy.may_publish(identity, topic)
         else:
             return False
-        if not ok:
+        if not ok and (self._counted is None or self._counted(session)):
             self._denied.add(identity.name, str(action))
         return ok
 

@@ -4,8 +4,10 @@ Nothing to install beyond pip. amqtt is pure Python: run inside SmartZone's proc
 shared one GIL with the simulation engine and the publisher, so every message waited for
 them (docs/benchmarks.md). It now runs in `amqtt_process.py`, listening only on a unix
 socket in a private directory, exactly as the mosquitto backend does (fronted.py): the gate
-front owns the public port (so a busy port is a clear error and port 0 works), binds client
-ids to users and relays apps to amqtt; SmartZone's own clients use the private socket.
+front owns the public port (so a busy port is a clear error and port 0 works) and binds
+client ids to users; SmartZone's own clients use the private socket. An admitted app's
+socket is handed to amqtt (handover.py) unless SmartZone observes app traffic, which needs
+the relay.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import pickle
 import select
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.broker.amqtt_process import POLICY_FILE, SOCKET_FILE
+from smartzone.endpoints.mqtt.broker.amqtt_process import HANDOVER_FILE, POLICY_FILE, SOCKET_FILE
 from smartzone.endpoints.mqtt.broker.fronted import FrontedBroker
+from smartzone.endpoints.mqtt.broker.handover import Handover
 from smartzone.errors import EndpointError
 
 CONTROL_TIMEOUT_S = 5.0
@@ -32,7 +37,8 @@ LIMITATIONS = [
     "embedded amqtt: SmartZone enforces client keep-alive itself, dropping a silent client "
     "after 1.5 to 2 keep-alive periods (the MQTT rule is 1.5)",
     "embedded amqtt keeps sessions and retained messages in memory only (lost at exit)",
-    "embedded amqtt runs in a child process; apps reach it through SmartZone's gate relay (one extra local hop)",
+    "embedded amqtt runs in a child process; the gate hands each admitted app's socket to it, except while "
+    "SmartZone observes app traffic (GUI traffic panel, smartzone certify): then it relays (one extra local hop)",
 ]
 
 
@@ -48,7 +54,15 @@ class EmbeddedBroker(FrontedBroker):
     def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0) -> None:
         self.limitations = list(LIMITATIONS)
         self._control = threading.Lock()
+        self._handover: Handover | None = None
         super().__init__(scenario, host, port)
+        try:
+            self._handover = Handover(str(self._dir / HANDOVER_FILE))
+        except OSError as exc:
+            self.close()
+            raise EndpointError(f"amqtt's hand-over socket is not reachable: {exc}") from None
+        assert self._front is not None
+        self._front.handover = self._handover
 
     def _prepare(self) -> list[str]:
         policy_file = self._dir / POLICY_FILE
@@ -64,14 +78,36 @@ class EmbeddedBroker(FrontedBroker):
 
     def session_states(self) -> dict[str, str]:
         """{client id: amqtt session state} of every session amqtt holds ("connected", ...)."""
+        answer: dict[str, str] = self._ask("sessions")
+        return answer
+
+    def connections_served(self) -> dict[str, int]:
+        """{"handed": n, "socket": n}: app sockets handed over to amqtt, and connections on its socket."""
+        answer: dict[str, int] = self._ask("connections")
+        return answer
+
+    def denied_counts(self) -> dict[str, int]:
+        """The gate's counts (connects, relayed connections) plus amqtt's (handed-over connections)."""
+        counts = Counter(self.denied.snapshot())
+        if self.running():
+            counts.update(self._ask("denied"))
+        return dict(counts)
+
+    def _ask(self, request: str) -> Any:
+        """One request on the process's control channel (see amqtt_process.py) and its JSON answer."""
         proc = self._proc
         if proc is None or proc.stdin is None or proc.stdout is None or proc.poll() is not None:
             raise EndpointError("the embedded broker is not running")
         with self._control:
-            proc.stdin.write(b"sessions\n")
+            proc.stdin.write(request.encode() + b"\n")
             proc.stdin.flush()
             ready, _, _ = select.select([proc.stdout], [], [], CONTROL_TIMEOUT_S)
             if not ready:
                 raise EndpointError(f"the embedded broker did not answer within {CONTROL_TIMEOUT_S:.0f} s")
-            answer: dict[str, str] = json.loads(proc.stdout.readline())
-        return answer
+            return json.loads(proc.stdout.readline())
+
+    def close(self) -> None:
+        if self._handover is not None:
+            self._handover.close()
+            self._handover = None
+        super().close()

@@ -9,6 +9,8 @@ reach. For SmartZone's service account the relay copies bytes; for everyone else
 whole packets, counts the PUBLISHes the policy denies (the broker drops them by its own
 rules: mosquitto's ACL file, SmartZone's amqtt topic plugin) and refuses denied SUBSCRIBE
 filters itself (relay.py: mosquitto's file ACLs would grant them and only filter delivery).
+With the embedded backend, an admitted app connection nobody observes is not relayed: its
+socket is handed to the amqtt process (handover.py), which then counts its denials.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from typing import Any
 from smartzone.endpoints.mqtt.broker.gate import admit, close_writer, set_nodelay
 from smartzone.endpoints.mqtt.broker.loop_thread import LoopThread
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter, Identity
-from smartzone.endpoints.mqtt.broker.relay import SUBACK, Framer, SubscribeGuard
+from smartzone.endpoints.mqtt.broker.relay import PINGREQ, PINGRESP, SUBACK, Framer, SubscribeGuard
 from smartzone.endpoints.mqtt.broker.wire import PUBLISH, SUBSCRIBE, WireError, publish_topic, subscribe_filters
 
 CHUNK = 65536
+REWRITTEN = frozenset({SUBACK, PINGRESP})  # broker -> client packets the guard may rewrite
 TIMEOUT_S = 15.0
 
 
@@ -42,6 +45,7 @@ class GateFront:
         self.policy, self.denied, self.target, self.levels = policy, denied, target, levels
         self.host, self.port = host, port
         self.observer: Any = None  # optional ConnectionObserver (observe.py)
+        self.handover: Any = None  # optional Handover (handover.py): give unobserved app sockets away
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[Any]] = set()
         self._loop = LoopThread("sz-mqtt-gate")
@@ -68,6 +72,8 @@ class GateFront:
             if admitted is None:
                 return
             connect, identity = admitted
+            if observer is None and self.handover is not None and self.handover.give(reader, writer, connect):
+                return  # the broker process owns the connection now; close only this copy
             try:
                 b_reader, b_writer = await asyncio.open_unix_connection(self.target)
             except OSError:
@@ -128,26 +134,23 @@ class GateFront:
                         allowed = [self.policy.may_subscribe(who, f) for f in filters]
                         for _ in range(allowed.count(False)):
                             self.denied.add(who.name, "subscribe")
-                        forward, answer = guard.trim(raw, offset, allowed)
-                        if answer is not None:
-                            client.write(answer)  # the down pipe writes whole packets only
-                        if forward is None:
-                            continue
-                        raw = forward
+                        raw = guard.trim(raw, offset, allowed)
+                    elif ptype == PINGREQ:
+                        guard.ping()
                     out.append(raw)
                 if out:
                     broker.write(b"".join(out))
                     await broker.drain()
 
     async def _down(self, reader: asyncio.StreamReader, client: asyncio.StreamWriter, guard: SubscribeGuard) -> None:
-        """Broker -> client in whole packets, restoring refused codes in trimmed SUBACKs."""
+        """Broker -> client in whole packets, restoring refused codes in trimmed SUBACKs and
+        answering fully refused SUBSCRIBEs in place of their stand-in PINGRESPs (relay.py)."""
         framer = Framer()
         with contextlib.suppress(ConnectionError, WireError):
             while data := await reader.read(CHUNK):
-                chunk, has_suback = framer.aligned(data, SUBACK)
-                if has_suback and guard.pending:
-                    packets = Framer().feed(chunk)
-                    chunk = b"".join(guard.restore(r, o) if t == SUBACK else r for t, r, o in packets)
+                chunk, rewrite = framer.aligned(data, REWRITTEN)
+                if rewrite and (guard.pending or guard.pings):
+                    chunk = guard.rewrite(Framer().feed(chunk))
                 if chunk:
                     if self.observer is not None:
                         self.observer.broker_bytes(client, chunk)

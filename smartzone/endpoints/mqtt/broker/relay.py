@@ -3,18 +3,24 @@
 Mosquitto's acl_file grants every SUBSCRIBE (its file ACLs only filter delivery), so an app
 subscribing to another tenant would get SUBACK "granted" and then silence. API.md wants the
 MQTT failure return code instead; the front therefore forwards only the permitted filters
-and puts the refusal codes back into the SUBACK at the right positions (or answers a fully
-refused SUBSCRIBE itself). Mosquitto's read ACL still filters every delivery.
+and puts the refusal codes back into the SUBACK at the right positions. A fully refused
+SUBSCRIBE cannot be forwarded (a SUBSCRIBE needs a filter) nor answered at once (the answer
+could overtake the broker's CONNACK or earlier SUBACKs): the front forwards a PINGREQ in its
+place and turns the broker's PINGRESP to it into the refusing SUBACK, so the answer keeps its
+place in the broker's stream. Mosquitto's read ACL still filters every delivery.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from smartzone.endpoints.mqtt.broker.wire import WireError, read_varint
 from smartzone.endpoints.mqtt.rawpublish import remaining_length
 
 SUBACK = 9
+PINGREQ, PINGRESP = 12, 13
+PINGREQ_PACKET = bytes([PINGREQ << 4, 0])
 REFUSED_V3 = 0x80  # SUBACK failure (MQTT 3.1.1)
 REFUSED_V5 = 0x87  # SUBACK "not authorized" (MQTT 5)
 
@@ -40,9 +46,9 @@ class Framer:
         del buf[:pos]
         return out
 
-    def aligned(self, data: bytes, kind: int) -> tuple[bytes, bool]:
+    def aligned(self, data: bytes, kinds: frozenset[int]) -> tuple[bytes, bool]:
         """Append data; return the bytes of the complete packets (no copy per packet) and
-        whether one of them is of type `kind`. Cheaper than feed() on busy streams."""
+        whether one of them is of a type in `kinds`. Cheaper than feed() on busy streams."""
         buf = self._buf
         buf += data
         pos, seen = 0, False
@@ -50,7 +56,7 @@ class Framer:
             header, length = parsed
             if len(buf) - pos < header + length:
                 break
-            seen = seen or buf[pos] >> 4 == kind
+            seen = seen or buf[pos] >> 4 in kinds
             pos += header + length
         out = bytes(buf[:pos])
         del buf[:pos]
@@ -63,13 +69,35 @@ class SubscribeGuard:
 
     level: int
     pending: dict[int, list[bool]] = field(default_factory=dict)
+    # one entry per PINGREQ sent to the broker and not answered yet: None for the client's
+    # own, the SUBACK to send in place of the PINGRESP for one standing in for a SUBSCRIBE
+    pings: deque[bytes | None] = field(default_factory=deque)
+
+    def ping(self) -> None:
+        """The client sent a PINGREQ (its PINGRESP goes back as it is)."""
+        self.pings.append(None)
+
+    def answer(self, raw: bytes) -> bytes:
+        """A PINGRESP from the broker, or the SUBACK it stands for."""
+        return (self.pings.popleft() or raw) if self.pings else raw
+
+    def rewrite(self, packets: list[tuple[int, bytes, int]]) -> bytes:
+        """Broker -> client packets with trimmed SUBACKs restored and stand-in PINGRESPs answered."""
+        out = []
+        for kind, raw, offset in packets:
+            if kind == SUBACK:
+                raw = self.restore(raw, offset)
+            elif kind == PINGRESP:
+                raw = self.answer(raw)
+            out.append(raw)
+        return b"".join(out)
 
     @property
     def refused(self) -> int:
         return REFUSED_V5 if self.level == 5 else REFUSED_V3
 
-    def trim(self, raw: bytes, offset: int, allowed: list[bool]) -> tuple[bytes | None, bytes | None]:
-        """(SUBSCRIBE to forward or None, SUBACK to answer directly or None)."""
+    def trim(self, raw: bytes, offset: int, allowed: list[bool]) -> bytes:
+        """The packet to forward: the SUBSCRIBE, its permitted filters only, or a stand-in PINGREQ."""
         pid = raw[offset : offset + 2]
         pos = offset + 2
         if self.level == 5:
@@ -86,13 +114,14 @@ class SubscribeGuard:
         if len(entries) != len(allowed):
             raise WireError("SUBSCRIBE filters changed while trimming")
         if all(allowed):
-            return raw, None
+            return raw
         if not any(allowed):
             body = pid + (b"\x00" if self.level == 5 else b"") + bytes([self.refused] * len(allowed))
-            return None, bytes([SUBACK << 4]) + remaining_length(len(body)) + body
+            self.pings.append(bytes([SUBACK << 4]) + remaining_length(len(body)) + body)
+            return PINGREQ_PACKET
         self.pending[int.from_bytes(pid, "big")] = allowed
         body = pid + props + b"".join(e for e, ok in zip(entries, allowed, strict=True) if ok)
-        return bytes([raw[0]]) + remaining_length(len(body)) + body, None
+        return bytes([raw[0]]) + remaining_length(len(body)) + body
 
     def restore(self, raw: bytes, offset: int) -> bytes:
         """A SUBACK from the broker with the refused filters' codes put back in place."""

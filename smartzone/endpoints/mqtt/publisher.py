@@ -36,6 +36,7 @@ Render = Callable[[Any], Iterable[Message]]
 BATCH = 512
 IDLE_WAIT_S = 0.05
 RETAINED_ACK_WAIT_S = 30.0  # at most, for the broker to acknowledge the retained documents
+ACK_WINDOW = 512  # QoS 1 publishes left unacknowledged at once while republishing (see _republish)
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.2, 5.0
 WARN_EVERY_S = 10.0
 PAHO_LOOP_EVERY_S = 0.005  # between paho loop calls while telemetry flows (QoS 0 needs none)
@@ -257,17 +258,40 @@ class Connection(threading.Thread):
         """After a (re)connect: the retained cache, then the backlog; returns once the broker
         has acknowledged the retained documents (bounded wait), so that "ready" means an app
         subscribing now finds them all, and the telemetry that follows does not compete with
-        a tail of QoS 1 publishes still in paho's queue."""
-        last = None
-        for msg in list(self.retained.values()):
-            last = self._send(msg) or last
-        while self.backlog and self.connected:
-            self._send(self.backlog.popleft())
-        self._drain_writes()
+        a tail of QoS 1 publishes still in paho's queue.
+
+        At most ACK_WINDOW QoS 1 publishes are left unacknowledged at a time: paho numbers
+        them with 16-bit ids (beyond 65,535 queued at once it refuses the rest: a city of
+        33,000 sensors lost its last documents) and scans every queued message on each ack.
+        """
         deadline = time.monotonic() + RETAINED_ACK_WAIT_S
-        while last is not None and not last.is_published() and self.connected and time.monotonic() < deadline:
-            if self._halt.is_set() or self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-                break
+        window: deque[mqtt.MQTTMessageInfo] = deque()
+        for msg in list(self.retained.values()):
+            info = self._send(msg)
+            if info is not None:
+                window.append(info)
+                if len(window) >= ACK_WINDOW:
+                    self._await_acks(window, ACK_WINDOW // 2, deadline)
+        while self.backlog and self.connected:
+            info = self._send(self.backlog.popleft())
+            if info is not None:
+                window.append(info)
+                if len(window) >= ACK_WINDOW:
+                    self._await_acks(window, ACK_WINDOW // 2, deadline)
+        self._drain_writes()
+        self._await_acks(window, 0, deadline)
+
+    def _await_acks(self, window: deque[mqtt.MQTTMessageInfo], keep: int, deadline: float) -> None:
+        """Let paho read acks until at most `keep` of `window` are unacknowledged (bounded by
+        `deadline`, a disconnect or a stop: then the caller goes on, as before windows)."""
+        while window:
+            while window and window[0].is_published():
+                window.popleft()
+            if len(window) <= keep or not self.connected or self._halt.is_set() or time.monotonic() >= deadline:
+                return
+            if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                self.connected = False
+                return
 
     def _send(self, msg: Message) -> mqtt.MQTTMessageInfo | None:
         """Publish or hold one message; paho's handle of a QoS 1/2 publish, else None."""

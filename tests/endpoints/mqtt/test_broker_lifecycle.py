@@ -228,5 +228,6 @@ def test_embedded_hands_app_sockets_to_amqtt_unless_observed(start_test_broker, 
     last = broker.connections_served()
     assert last["handed"] == after["handed"] and last["socket"] == after["socket"] + 1
     # both paths reach the same broker
-    watched.publish("sz/v2/accessville/comune/parking-spot/cp-0001/telemetry", b"hello")
-    assert direct.wait_for(lambda: direct.received("sz/v2/accessville/comune/parking-spot/cp-0001/telemetry") == [b"hello"])
+    topic = "sz/v2/accessville/comune/parking-spot/cp-0001/telemetry"
+    watched.publish(topic, b"hello")
+    assert direct.wait_for(lambda: direct.received(topic) == [b"hello"])

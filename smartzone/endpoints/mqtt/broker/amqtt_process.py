@@ -196,6 +196,7 @@ class AmqttProcess:
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))  # exit through the clean-up below
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="amqtt: %(levelname)s %(name)s: %(message)s")
     if len(argv) != 1 or not os.path.isdir(argv[0]):
         sys.stderr.write("usage: python -m smartzone.endpoints.mqtt.broker.amqtt_process DIR\n")

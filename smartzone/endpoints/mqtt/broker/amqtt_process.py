@@ -17,7 +17,7 @@ The process:
 - answers control requests, one per line on stdin, with one JSON line on stdout:
   `sessions` -> {"client id": "connected" | "disconnected" | ...};
   `denied` -> {"user:kind": n} for handed-over connections (the gate counts relayed ones);
-  `connections` -> {"handed": n, "socket": n}, connections served since start;
+  `connections` -> {"handed": n, "socket": n}, connections that sent a CONNECT, since start;
 - ignores SIGINT (Ctrl-C in a terminal reaches the whole process group and SmartZone stops it
   in order) and exits when its stdin closes, so it never outlives SmartZone; it deletes DIR
   as it exits, even when SmartZone was killed before it could.
@@ -105,7 +105,6 @@ class AmqttProcess:
             await asyncio.gather(*self._conns, accepting, return_exceptions=True)
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.served["socket"] += 1
         await self._serve(reader, writer, LocalWriter(writer), None)
 
     async def _accept_handovers(self, listener: socket.socket) -> None:
@@ -135,7 +134,6 @@ class AmqttProcess:
             task.add_done_callback(self._conns.discard)
 
     async def _serve_handed(self, fd: int, first: bytes) -> None:
-        self.served["handed"] += 1
         try:
             reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=fd))
         except OSError:
@@ -158,6 +156,7 @@ class AmqttProcess:
                 source.feed_eof()
             packet_type, raw, offset = await asyncio.wait_for(read_packet(source, MAX_CONNECT_BYTES), CONNECT_TIMEOUT_S)
             connect = parse_connect(packet_type, raw, offset)
+            self.served["handed" if first is not None else "socket"] += 1
             if first is not None:
                 handed = connect.client_id
                 self.handed[handed] = self.handed.get(handed, 0) + 1

@@ -4,12 +4,13 @@
 
 Clients: mosquitto_sub as the admin, a paho app (one subscription denied, three dim commands,
 one forbidden publish) and a pymodbus client (reads, an unmapped read, a write) on the
-mosquitto backend of Genoa.
+mosquitto backend of Genoa (SZ_SHOT_BROKER=embedded takes it on the embedded backend).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -42,7 +43,8 @@ def pump(app: QApplication, seconds: float) -> None:
 
 def main() -> None:
     app = QApplication([])
-    session = Session(service_args=["--mqtt-port", "0", "--modbus-port", "0", "--broker", "mosquitto"])
+    backend = os.environ.get("SZ_SHOT_BROKER", "mosquitto")
+    session = Session(service_args=["--mqtt-port", "0", "--modbus-port", "0", "--broker", backend])
     win = MainWindow(session, QSettings("/tmp/smartzone-shot.ini", QSettings.Format.IniFormat))
     win.resize(1900, 1000)
     win.show()

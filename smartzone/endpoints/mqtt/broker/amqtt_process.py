@@ -82,7 +82,7 @@ class AmqttProcess:
             "listeners": {LISTENER: {"type": "external", "bind": "local"}},
             "plugins": amqtt_support.plugin_config(KEY),
         }
-        self.broker = amqtt_support.SzAmqttBroker(config)  # amqtt wants a running loop
+        self.broker = amqtt_support.SzAmqttBroker(config, key=KEY)  # amqtt wants a running loop
         await self.broker.start()
         handover = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         handover.bind(str(self.directory / HANDOVER_FILE))

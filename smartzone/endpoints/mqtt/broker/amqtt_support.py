@@ -67,38 +67,54 @@ class SzAuthPlugin(BaseAuthPlugin):
         return True
 
 
+def judge(key: str, session: Session | None, topic: str | None, action: Action | None) -> bool:
+    """SmartZone's topic rules for one subscribe, publish or delivery; counts what is denied."""
+    policy, denied, counted = _REGISTRY[key]
+    if session is None or topic is None:
+        return False
+    identity = policy.identity_of(None if session.is_anonymous else session.username)
+    if action == Action.RECEIVE:
+        return policy.may_receive(identity, topic)
+    if action == Action.SUBSCRIBE:
+        ok = policy.may_subscribe(identity, topic)
+    elif action == Action.PUBLISH:
+        ok = policy.may_publish(identity, topic)
+    else:
+        return False
+    if not ok and (counted is None or counted(session)):
+        denied.add(identity.name, str(action))
+    return ok
+
+
 class SzTopicPlugin(BaseTopicPlugin):
-    """Tenant isolation for subscribe, publish and delivery; counts what it denies."""
+    """Tenant isolation for subscribe, publish and delivery (judge()); counts what it denies."""
 
     @dataclass
     class Config:
         key: str = ""
 
-    def __init__(self, context: BaseContext) -> None:
-        super().__init__(context)
-        self._policy, self._denied, self._counted = _REGISTRY[self.config.key]
-
     async def topic_filtering(
         self, *, session: Session | None = None, topic: str | None = None, action: Action | None = None
     ) -> bool | None:
-        if session is None or topic is None:
-            return False
-        identity = self._policy.identity_of(None if session.is_anonymous else session.username)
-        if action == Action.RECEIVE:
-            return self._policy.may_receive(identity, topic)
-        if action == Action.SUBSCRIBE:
-            ok = self._policy.may_subscribe(identity, topic)
-        elif action == Action.PUBLISH:
-            ok = self._policy.may_publish(identity, topic)
-        else:
-            return False
-        if not ok and (self._counted is None or self._counted(session)):
-            self._denied.add(identity.name, str(action))
-        return ok
+        return judge(self.config.key, session, topic, action)
 
 
 class SzAmqttBroker(AmqttBroker):
-    """amqtt's broker with retained-message delivery put under the RECEIVE check."""
+    """amqtt's broker with retained-message delivery put under the RECEIVE check, and
+    SmartZone's topic rules called directly.
+
+    amqtt asks its plugin manager for every publish and for every delivery, and the manager
+    gathers a task per plugin each time: measured, a direct call takes about 0.1 ms off the
+    median publish-to-receive latency at 1,000 msg/s (docs/benchmarks.md). The rules are the
+    plugin's (judge()); the plugin stays loaded for amqtt's own checks of the manager.
+    """
+
+    def __init__(self, config: dict[str, Any], *, key: str) -> None:
+        super().__init__(config)
+        self._sz_key = key
+
+    async def _topic_filtering(self, session: Session, topic: str, action: Action) -> bool:
+        return judge(self._sz_key, session, topic, action)
 
     async def _publish_retained_messages_for_subscription(
         self, subscription: tuple[str, int], session: Session

@@ -1,8 +1,8 @@
 """MQTT benchmarks (issue 3): ratios against a bare paho publisher measured in the same run.
 
 (a) sustained real-time telemetry rate with a subscriber receiving every message, SmartZone / bare paho:
-    for each, the highest of RT_FRACTIONS x bare paho's flat-out burst rate received in full with p99 lag
-    (publish - scheduled) <= 50 ms, both tried at each rate in turn. Bare paho is paced like SmartZone's
+    for each, the highest of RT_FRACTIONS x bare paho's flat-out burst rate received in full with p99 of
+    (received - scheduled) <= 50 ms, both tried at each rate in turn. Bare paho is paced like SmartZone's
     engine (it sleeps until messages are due). Also reported against the burst rate itself, with the
     fast-mode pipeline rate (engine + bridge flat out);
 (b) publish-to-receive latency p50/p99 at 1,000 msg/s (bare paho paced, and SmartZone);
@@ -45,7 +45,7 @@ RT_FRACTIONS = (0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0, 1.1, 1.25)  
 FLEET_MAX = 20000  # the scenario schema's limit per fleet
 TIMED_EVERY = 8  # above TIME_ALL_UP_TO msg/s, the readings of one device in 8 are timed (all are counted)
 TIME_ALL_UP_TO = 2000
-LAG_OK_MS = 50.0  # "keeps up": every message received and p99 lag under this
+LAG_OK_MS = 50.0  # "keeps up": every message received, p99 of (received - scheduled) under this
 PAYLOAD = {"device": "b-0001", "type": "bench-sensor", "tenant": "comune", "ts": "2026-11-23T00:00:05.250Z",
            "seq": 1, "values": {"status": "occupied", "battery": 87.5}}
 
@@ -128,7 +128,7 @@ def bare_paho(port: int, user: str, pw: str, n: int) -> tuple[float, int]:
 def bare_paced(port: int, user: str, pw: str, rate: int, seconds: float) -> dict[str, Any]:
     """A bare paho publisher paced like SmartZone's engine: it sleeps until messages are due (at
     least PACE_QUANTUM_S) and publishes what is due; the first WARMUP_S are not timed.
-    {"received", "emitted", "lag" (ms, publish - scheduled), "latency" (ms)}."""
+    {"received", "emitted", "lag" (ms, publish - scheduled), "due" (ms, received - scheduled), "latency" (ms)}."""
     n = int(rate * seconds)
     proc, out = start_sub(port, n, timeout=seconds * 1.5 + 10)
     c = new_client(BrokerAddress("127.0.0.1", port, user, pw), f"{user}-bare-paced")
@@ -156,6 +156,7 @@ def bare_paced(port: int, user: str, pw: str, rate: int, seconds: float) -> dict
     steady = [k for k in keys if k[1] > rate * WARMUP_S]
     return {"received": len({k[1] for k in keys}), "emitted": n,
             "lag": [(k[3] - (t0 + (k[1] - 1) * step_ns)) / 1e6 for k in steady],
+            "due": [(k[2] - (t0 + (k[1] - 1) * step_ns)) / 1e6 for k in steady],
             "latency": [(k[2] - k[3]) / 1e6 for k in steady]}
 
 
@@ -218,14 +219,17 @@ def smartzone(broker: Any, devices: int, seconds: float, fast: bool) -> dict[str
     in_smartzone = [(published[k] - emitted_ns[k]) / 1e6 for k, _ in got if k in steady and k in published]
     after_render = [(t - published[k]) / 1e6 for k, t in got if k in steady and k in published]
     lag = [(published[k] / 1e9 - (anchor + emitted_t[k])) * 1e3 for k in published if k in steady]
+    due = [(t / 1e9 - (anchor + emitted_t[k])) * 1e3 for k, t in got if k in steady]  # received - scheduled
     return {"received": len(received), "emitted": emitted[0], "rate": len(received) / max(1e-9, (last - t0) / 1e9),
-            "latency": latency, "in_smartzone": in_smartzone, "after_render": after_render, "lag": lag,
+            "latency": latency, "in_smartzone": in_smartzone, "after_render": after_render, "lag": lag, "due": due,
             "lost": bridge.publisher.lost()}
 
 
 def sustained_rates(broker: Any, burst: float, user: str, pw: str) -> tuple[int, int, list[str]]:
     """The highest offered real-time rates (msg/s; RT_FRACTIONS of the burst rate) that bare paho
-    (paced) and SmartZone each sustain: every message received, p99 lag <= LAG_OK_MS. Both are
+    (paced) and SmartZone each sustain: every message received, p99 of (received - scheduled time)
+    <= LAG_OK_MS, measured at the subscriber for both (a publisher-side stamp would hide a bare
+    client's own buffering when the broker is the bottleneck). Both are
     tried at each rate in turn, so that they meet the same machine (it is shared)."""
     best = {"bare": 0, "smartzone": 0}
     going = {"bare": True, "smartzone": True}
@@ -240,9 +244,10 @@ def sustained_rates(broker: Any, burst: float, user: str, pw: str) -> tuple[int,
                     r = bare_paced(broker.port, user, pw, rate, RT_SECONDS)
                 else:
                     r = smartzone(broker, rate, RT_SECONDS, fast=False)
-                ok = r["received"] == r["emitted"] and pct(r["lag"], 0.99) <= LAG_OK_MS
-                log.append(f"{who:9} {rate}/s: {r['received']}/{r['emitted']} received, lag p99 "
-                           f"{pct(r['lag'], 0.99):.1f} ms" + ("" if ok else f" (not sustained, attempt {attempt})"))
+                ok = r["received"] == r["emitted"] and pct(r["due"], 0.99) <= LAG_OK_MS
+                log.append(f"{who:9} {rate}/s: {r['received']}/{r['emitted']} received, received - scheduled p99 "
+                           f"{pct(r['due'], 0.99):.1f} ms, lag p99 {pct(r['lag'], 0.99):.1f} ms"
+                           + ("" if ok else f" (not sustained, attempt {attempt})"))
                 if ok:
                     break
             going[who] = ok

@@ -231,3 +231,61 @@ def test_embedded_hands_app_sockets_to_amqtt_unless_observed(start_test_broker, 
     topic = "sz/v2/accessville/comune/parking-spot/cp-0001/telemetry"
     watched.publish(topic, b"hello")
     assert direct.wait_for(lambda: direct.received(topic) == [b"hello"])
+
+
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("mosquitto", marks=needs_mosquitto)])
+def test_the_broker_process_never_outlives_smartzone(backend):
+    """Killing SmartZone (-9, no clean-up) ends the broker process (amqtt, or mosquitto through its
+    tether) and its private directory goes."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.endpoints.mqtt.harness import MQTT_CITY
+
+    script = (
+        "from smartzone.definitions.catalog import Catalog, load_scenario\n"
+        "from smartzone.endpoints.mqtt.broker import start_broker\n"
+        f"b = start_broker({backend!r}, load_scenario({str(MQTT_CITY)!r}, Catalog.builtin()))\n"
+        "print(b._proc.pid, b.service_socket, flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        line = parent.stdout.readline().split()
+        assert line, "the broker did not start"
+        child, sock = int(line[0]), Path(line[1])
+        broker_pids = _descendants(child) | {child}
+        assert sock.exists() and (sock.parent.stat().st_mode & 0o777) == 0o700  # no other OS user gets in
+        assert backend != "embedded" or (sock.stat().st_mode & 0o777) == 0o600
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in broker_pids):
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in broker_pids), f"{backend} outlived SmartZone"
+        while time.monotonic() < deadline and sock.parent.exists():
+            time.sleep(0.05)
+        assert not sock.parent.exists(), "the private directory was left behind"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.stdout.close()
+
+
+def _descendants(pid: int) -> set[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = {int(k) for k in f.read().split()}
+    except FileNotFoundError:
+        return set()
+    return kids.union(*(_descendants(k) for k in kids)) if kids else kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

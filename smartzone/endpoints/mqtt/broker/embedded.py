@@ -13,13 +13,11 @@ the relay.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import select
 import sys
 import threading
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from smartzone.definitions.scenario import Scenario
@@ -69,12 +67,6 @@ class EmbeddedBroker(FrontedBroker):
         policy_file.write_bytes(pickle.dumps(self.policy))
         policy_file.chmod(0o600)
         return [sys.executable, "-m", "smartzone.endpoints.mqtt.broker.amqtt_process", str(self._dir)]
-
-    def _env(self) -> dict[str, str]:
-        # the child imports smartzone from wherever this process did (a checkout, a venv, a wheel)
-        package_root = str(Path(__file__).resolve().parents[4])
-        path = os.environ.get("PYTHONPATH")
-        return {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
 
     def session_states(self) -> dict[str, str]:
         """{client id: amqtt session state} of every session amqtt holds ("connected", ...)."""

@@ -9,6 +9,7 @@ command listener connect to the private socket directly (`service_socket`).
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -66,9 +67,12 @@ class FrontedBroker(ManagedBrokerBase):
         raise NotImplementedError
 
 
-    def _env(self) -> dict[str, str] | None:
-        """The process's environment (None: SmartZone's own)."""
-        return None
+    def _env(self) -> dict[str, str]:
+        """The process's environment: SmartZone's, where `python -m smartzone...` finds this
+        copy of smartzone (a checkout, a venv or a wheel)."""
+        package_root = str(Path(__file__).resolve().parents[4])
+        path = os.environ.get("PYTHONPATH")
+        return {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
 
     def set_observer(self, observer: Any) -> None:
         self.observer = observer

@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from smartzone.definitions.scenario import Scenario
@@ -95,6 +96,7 @@ class MosquittoBroker(FrontedBroker):
     backend = "mosquitto"
     process_name = "mosquitto"
     socket_name = "mosquitto.sock"
+    piped = True  # the tether's stdin (tether.py)
 
     def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0) -> None:
         self._binary = find_mosquitto()
@@ -121,4 +123,6 @@ class MosquittoBroker(FrontedBroker):
             f"listener 0 {self._sock}",
         ]
         (self._dir / "mosquitto.conf").write_text("\n".join(conf) + "\n", encoding="utf-8")
-        return [self._binary, "-c", str(self._dir / "mosquitto.conf")]
+        # mosquitto does not watch its parent: the tether ends it if SmartZone dies (kill -9)
+        tether = [sys.executable, "-m", "smartzone.endpoints.mqtt.broker.tether", "--remove", str(self._dir)]
+        return [*tether, self._binary, "-c", str(self._dir / "mosquitto.conf")]

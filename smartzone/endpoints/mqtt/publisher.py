@@ -266,18 +266,18 @@ class Connection(threading.Thread):
         """
         deadline = time.monotonic() + RETAINED_ACK_WAIT_S
         window: deque[mqtt.MQTTMessageInfo] = deque()
-        for msg in list(self.retained.values()):
+
+        def send(msg: Message) -> None:
             info = self._send(msg)
             if info is not None:
                 window.append(info)
                 if len(window) >= ACK_WINDOW:
                     self._await_acks(window, ACK_WINDOW // 2, deadline)
+
+        for msg in list(self.retained.values()):
+            send(msg)
         while self.backlog and self.connected:
-            info = self._send(self.backlog.popleft())
-            if info is not None:
-                window.append(info)
-                if len(window) >= ACK_WINDOW:
-                    self._await_acks(window, ACK_WINDOW // 2, deadline)
+            send(self.backlog.popleft())
         self._drain_writes()
         self._await_acks(window, 0, deadline)
 

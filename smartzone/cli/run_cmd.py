@@ -118,12 +118,13 @@ def _drive(rt: Runtime, console: Console, events: list[int], duration: float | N
         interrupted = True
 
     previous = signal.signal(signal.SIGTERM, on_signal)
+    unsubscribe = rt.health.subscribe(lambda e: console.line(f"smartzone: {e.kind}: {e.component}: {e.cause}"))
     wall0 = time.monotonic()
     rt.start()
     last_wall, last_events = wall0, 0
     try:
         while not rt.wait(timeout=0.2 if fast else 1.0):
-            if interrupted:
+            if interrupted or rt.health.failed:
                 break
             now = time.monotonic()
             if fast and duration:
@@ -141,6 +142,14 @@ def _drive(rt: Runtime, console: Console, events: list[int], duration: float | N
     finally:
         signal.signal(signal.SIGTERM, previous)
         rt.stop()
+        unsubscribe()
+    if rt.health.failed:
+        console.done()
+        for cause in rt.health.fatal_causes():
+            print(f"smartzone: the run failed at {rt.iso_time()}: {cause}", file=sys.stderr)
+        for line in rt.health.summary_lines():
+            print(line, file=sys.stderr)
+        return EXIT_FAILED
     if fast and duration and not interrupted:
         console.progress(rt.sim_time, duration, time.monotonic() - wall0, events[0])
     console.done()
@@ -150,5 +159,7 @@ def _drive(rt: Runtime, console: Console, events: list[int], duration: float | N
         f"({rt.sim_time / max(wall, 1e-9):,.0f}x real time), {events[0]:,} events"
     )
     for line in rt.network_summary():  # final LinkStats go to the trace too
+        console.line(line)
+    for line in rt.health.summary_lines():
         console.line(line)
     return EXIT_OK

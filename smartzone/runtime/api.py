@@ -28,6 +28,7 @@ from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenar
 from smartzone.definitions.scenario import Scenario
 from smartzone.runtime import gcpolicy
 from smartzone.runtime.engine import Engine
+from smartzone.runtime.health import Health, Probe, Watchdog
 from smartzone.runtime.live import LiveState
 
 
@@ -60,6 +61,9 @@ class Runtime:
         self._gc_entered = False
         self._gc_lock = threading.Lock()
         self._started_wall: float | None = None
+        self.health = Health()  # supervised parts report here (runtime/health.py)
+        self._watchdog: Watchdog | None = None
+        self._watchdog_lock = threading.Lock()
 
     @classmethod
     def load(cls, scenario: str | Path | None = None, catalog: Catalog | None = None, **options: Any) -> Runtime:
@@ -108,11 +112,31 @@ class Runtime:
         return self.engine.call(lambda w: self.engine.set_speed(speed))
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the engine thread and wait for it (idempotent)."""
+        """Stop the engine thread and the watchdog, and wait for them (idempotent)."""
         self.engine.request_stop()
         if self.engine.is_alive():
             self.engine.join(timeout)
         self._leave_gc()
+        self.stop_watchdog()
+
+    # --- supervision ------------------------------------------------------------------------
+    def watch(self, component: str, probe: Probe) -> Callable[[], None]:
+        """Poll `probe` (returns a cause when its part is dead) until unwatched or stop().
+
+        The watchdog thread starts with the first probe, so a runtime without supervised
+        parts has none. A probe that returns a cause makes `component` fatal in `health`.
+        """
+        with self._watchdog_lock:
+            if self._watchdog is None:
+                self._watchdog = Watchdog(self.health)
+                self._watchdog.start()
+            return self._watchdog.watch(component, probe)
+
+    def stop_watchdog(self) -> None:
+        with self._watchdog_lock:
+            dog, self._watchdog = self._watchdog, None
+        if dog is not None:
+            dog.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ends (its duration is reached or it is stopped); re-raise engine errors."""

@@ -167,12 +167,14 @@ class Health:
         return part
 
     def _emit(self, event: HealthEvent) -> None:
-        level = logging.WARNING if event.kind in ("survived", "up") else logging.ERROR
-        log.log(level, "%s: %s: %s", event.kind, event.component, event.cause)
         with self._lock:
             if len(self.events) < 10_000:
                 self.events.append(event)
             listeners = list(self._listeners)
+        # Listeners show events to people (the CLI's stderr, the GUI); the log is the fallback,
+        # so that a terminal does not get every event twice through logging's last resort.
+        level = logging.WARNING if event.kind in ("survived", "up") else logging.ERROR
+        log.log(logging.DEBUG if listeners else level, "%s: %s: %s", event.kind, event.component, event.cause)
         for listener in listeners:
             try:
                 listener(event)

@@ -212,3 +212,44 @@ def test_while_the_broker_is_down_the_gate_answers_server_unavailable(
     probe = mqtt_client(broker, "app-traffic", "traffic-pw", "app-traffic", connect=False)
     # CONNACK 3 "server unavailable" (paho 2 reports MQTT 3.1.1 return codes as MQTT 5 reason codes: 0x88)
     assert probe.connect() == 0x88
+
+
+def test_a_broker_that_keeps_dying_is_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smartzone.endpoints.mqtt.broker import supervisor
+
+    monkeypatch.setattr(supervisor, "MAX_DEATHS", 1)  # the second death within the window is one too many
+    rt, service = _start("embedded")
+    try:
+        broker: Any = service.broker
+        os.kill(broker.pid, signal.SIGKILL)
+        assert wait_health(rt, "mqtt broker (embedded)", ["down", "up"]) == ["down", "up"]
+        os.kill(broker.pid, signal.SIGKILL)
+        assert rt.health.fatal_event.wait(RECOVERY_WAIT_S), rt.health.events
+        assert [e.kind for e in rt.health.events] == ["down", "up", "down", "fatal"]
+        assert "died 2 times within 60 s" in rt.health.fatal_causes()[0]
+    finally:
+        rt.stop()
+        service.close()
+
+
+def test_a_killed_tether_takes_its_mosquitto_along_and_both_come_back() -> None:
+    rt, service = _start("mosquitto")
+    try:
+        broker: Any = service.broker
+        tether, mosquitto = broker._proc.pid, broker.pid
+        assert tether != mosquitto
+        os.kill(tether, signal.SIGKILL)  # mosquitto lives on, orphaned, holding the private socket
+        assert wait_health(rt, "mqtt broker (mosquitto)", ["down", "up"]) == ["down", "up"], rt.health.events
+        assert wait_until(lambda: not Path(f"/proc/{mosquitto}").exists() or "Z" in _state(mosquitto))
+        assert broker.running() and broker.pid not in (tether, mosquitto)
+    finally:
+        rt.stop()
+        service.close()
+
+
+def _state(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat[stat.rindex(")") + 2 :].split()[0]

@@ -87,7 +87,10 @@ class EmbeddedBroker(FrontedBroker):
         """The gate's counts (connects, relayed connections) plus amqtt's (handed-over connections)."""
         counts = Counter(self.denied.snapshot())
         if self.running():
-            counts.update(self._ask("denied"))
+            try:
+                counts.update(self._ask("denied"))
+            except (EndpointError, OSError, ValueError):  # it died (or is being restarted) meanwhile
+                pass
         return dict(counts)
 
     def _ask(self, request: str) -> Any:

@@ -103,11 +103,6 @@ class BrokerSupervisor:
         """Restart the running broker on purpose (reported as an outage with `cause`); False if busy."""
         return self._begin(cause, deliberate=True)
 
-    def busy(self) -> bool:
-        """True while a restart is under way."""
-        with self._lock:
-            return self._worker is not None
-
     def close(self) -> None:
         """Stop watching and wait for a restart under way: call before closing the broker."""
         self._halt.set()

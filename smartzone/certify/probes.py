@@ -8,8 +8,9 @@ recorder, and leaves a ProbeRec behind for the rules and the report's timeline:
 - degraded_network (40-55 %): their network profiles lose 30 % and add 2 s +/- 1 s delay;
 - duplicates       (60-72 %): 50 % duplicated and 50 % reordered readings (3 s +/- 2 s delay);
 - broker_restart   (78 %, for profile.probes.outage wall seconds): every app connection is
-  dropped and app CONNECTs are refused with "server unavailable" until the broker is back.
-  Sessions and retained messages survive (a restart of the process itself is not emulated).
+  dropped, the managed broker process is really restarted (the MQTT service's restart path,
+  broker/supervisor.py: SmartZone republishes every retained document; sessions are lost)
+  and app CONNECTs are refused with "server unavailable" until the outage ends.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ class Script:
         settings: Probes,
         targets: Callable[[], list[str]],
         wall_total: float,
+        restart: Callable[[str], bool] | None = None,
     ) -> None:
         self.rt, self.rec, self.settings, self.targets = runtime, recorder, settings, targets
+        self.restart = restart  # restarts the broker process (MqttService.restart_broker); None: none
         self.steps: list[Step] = []
         self.outage: tuple[float, float] | None = None
         self.kicked = 0  # app connections the broker restart dropped
@@ -154,8 +157,10 @@ class Script:
         self.rec.hold = True
         kicked = self.rec.kick()
         self.kicked = len(kicked)
-        detail = f"broker restart: dropped {len(kicked)} app connections, refusing connects for "
-        detail += f"{self.settings.outage:g} s"
+        restarted = self.restart is not None and self.restart("restarted by certification's broker_restart probe")
+        detail = f"broker restart: dropped {len(kicked)} app connections, "
+        detail += "restarted the broker process, " if restarted else ""
+        detail += f"refusing connects for {self.settings.outage:g} s"
         return detail, tuple(f"connection {n}" for n in kicked)
 
     def _restarted(self) -> None:

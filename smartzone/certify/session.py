@@ -117,7 +117,8 @@ def certify(opts: CertifyOptions, rt: Runtime, services: list[Any]) -> CertifyRe
         speed=opts.speed,
     )
     wall_total = opts.duration / opts.speed
-    script = Script(rt, rec, opts.profile.probes, lambda: _targets(rt, rec, opts.profile, read), wall_total)
+    restart = mqtt.restart_broker if mqtt is not None and hasattr(mqtt, "restart_broker") else None
+    script = Script(rt, rec, opts.profile.probes, lambda: _targets(rt, rec, opts.profile, read), wall_total, restart)
     opts.report.mkdir(parents=True, exist_ok=True)
     rt.start()
     try:

@@ -119,3 +119,17 @@ class TimelineChanged(Event):
     name: str
     active: bool
     description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceHealth(Event):
+    """A supervised part of the run (a broker child, ...) went down, came back up or failed for good.
+
+    Published by the runtime from its health registry (runtime/health.py), so that outages are
+    in the trace; a run without outages has none of these events.
+    """
+
+    kind: ClassVar[str] = "health"
+    component: str
+    state: str  # down | up | fatal
+    cause: str

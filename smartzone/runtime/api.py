@@ -21,14 +21,14 @@ from typing import Any
 from smartzone.core.bus import Subscriber
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.device import DeviceInfo
-from smartzone.core.events import CommandResult, Event
+from smartzone.core.events import CommandResult, Event, ServiceHealth
 from smartzone.core.faults import FaultCommand
 from smartzone.core.world import DeviceSnapshot, World
 from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.scenario import Scenario
 from smartzone.runtime import gcpolicy
 from smartzone.runtime.engine import Engine
-from smartzone.runtime.health import Health, Probe, Watchdog
+from smartzone.runtime.health import Health, HealthEvent, Probe, Watchdog
 from smartzone.runtime.live import LiveState
 
 
@@ -62,6 +62,7 @@ class Runtime:
         self._gc_lock = threading.Lock()
         self._started_wall: float | None = None
         self.health = Health()  # supervised parts report here (runtime/health.py)
+        self.health.subscribe(self._health_fact)
         self._watchdog: Watchdog | None = None
         self._watchdog_lock = threading.Lock()
 
@@ -131,6 +132,14 @@ class Runtime:
                 self._watchdog = Watchdog(self.health)
                 self._watchdog.start()
             return self._watchdog.watch(component, probe)
+
+    def _health_fact(self, event: HealthEvent) -> None:
+        """Outages and failures become facts on the bus (so the trace has them); survived errors do not."""
+        if event.kind == "survived":
+            return
+        component, state, cause = event.component, event.kind, event.cause
+        # on the engine thread, which owns the bus; a run that is over drops it (the call fails)
+        self.engine.call(lambda world: world.bus.publish(ServiceHealth(world.now, component, state, cause)))
 
     def stop_watchdog(self) -> None:
         with self._watchdog_lock:

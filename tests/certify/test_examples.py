@@ -53,6 +53,7 @@ def test_good_app_passes_without_a_single_warning(tmp_path: Path, broker: str) -
     assert not noisy, [r for r in doc["rules"] if r["id"] in noisy]
     # the rules really looked at something: probes ran, the app was observed on both endpoints
     assert [p["name"] for p in doc["probes"]] == ["devices_offline", "degraded_network", "duplicates", "broker_restart"]
+    assert "restarted the broker process" in doc["probes"][3]["detail"]  # the real process, not a pretence
     for rule in ("SZ-APP-01", "SZ-SUB-01", "SZ-SUB-02", "SZ-CONN-01", "SZ-CONN-02", "SZ-CONN-03", "SZ-ACL-01",
                  "SZ-CMD-01", "SZ-CMD-02", "SZ-CMD-03", "SZ-MB-01", "SZ-MB-02", "SZ-MB-03", "SZ-PROBE-01"):
         assert v[rule] == "pass", (rule, doc["rules"])

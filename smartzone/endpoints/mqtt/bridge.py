@@ -182,6 +182,22 @@ class Bridge:
     def stats(self) -> dict[str, int]:
         return {**self.publisher.stats(), **self.commands.stats()}
 
+    # --- after a broker restart (broker/supervisor.py) ---------------------------------------
+    def recovery_mark(self) -> tuple[list[int], int]:
+        """Where the publisher and the command listener stand; take it when the broker goes down."""
+        return self.publisher.republish_marks(), self.commands.subscriptions
+
+    def reconnect_now(self) -> None:
+        """The broker is back: reconnect without waiting for the back-off."""
+        self.publisher.reconnect_now()
+
+    def recovered(self, mark: tuple[list[int], int]) -> bool:
+        """True once every retained document was republished and the cmd filter subscribed again."""
+        return self.publisher.republished_since(mark[0]) and self.commands.subscriptions > mark[1]
+
+    def retained_count(self) -> int:
+        return self.publisher.retained_count()
+
     def close(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()

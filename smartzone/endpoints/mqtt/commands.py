@@ -97,6 +97,7 @@ class CommandListener:
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self.ready = threading.Event()
+        self.subscriptions = 0  # granted subscriptions to the cmd filter, one per (re)connect
         self.last_error = ""
         self.counts = {"cmd_received": 0, "cmd_submitted": 0, "cmd_refused": 0}
 
@@ -126,6 +127,7 @@ class CommandListener:
         if any(r.is_failure for r in reasons):
             self.last_error = f"broker refused the subscription to {self.topics.cmd_filter()}"
             return
+        self.subscriptions += 1
         self.ready.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:

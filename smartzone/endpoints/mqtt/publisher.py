@@ -10,7 +10,9 @@ A device always goes through the same connection, so its messages keep their ord
 the GIL one publishing connection (plus the command listener's) measured fastest; more
 can be asked for (`connections=`), each with its own worker thread.
 Retained messages are cached per connection and republished after every (re)connect, so
-meta/status/state/catalog survive a broker restart. While the broker is unreachable,
+meta/status/state/catalog survive a broker restart (`republished` counts the rounds, and
+`reconnect_now()` cuts the reconnect back-off short once the broker is known to be back:
+broker/supervisor.py uses both). While the broker is unreachable,
 non-retained messages wait in a bounded backlog; what overflows the queue or the backlog
 is counted (`stats()`) and reported through `warn`, never dropped silently.
 """
@@ -131,6 +133,8 @@ class Connection(threading.Thread):
         self.connected = False
         self.connected_once = threading.Event()  # the broker accepted the connection once
         self.ready = threading.Event()  # connected once and the retained cache acknowledged
+        self.republished = 0  # (re)connects whose retained cache and backlog went out (worker thread)
+        self._nudge = threading.Event()  # reconnect now: the broker is back (reconnect_now)
         self.last_error = ""
         self.published = 0
         self.lost_queue_full = 0
@@ -170,6 +174,10 @@ class Connection(threading.Thread):
     def stop(self) -> None:
         self._halt.set()
 
+    def reconnect_now(self) -> None:
+        """If disconnected, try again at once rather than after the back-off (the broker is back)."""
+        self._nudge.set()
+
     def _close_wakeup(self) -> None:
         if self._wakeup is not None:
             self._wakeup.close()
@@ -198,11 +206,16 @@ class Connection(threading.Thread):
                         delay = RECONNECT_MIN_S
                         self.connected_once.set()
                         self._republish()
+                        self.republished += 1
                         self.ready.set()
                         continue
                     self._park(delay)
                     self.tick()
-                    delay = min(delay * 2, RECONNECT_MAX_S)
+                    if self._nudge.is_set():
+                        self._nudge.clear()
+                        delay = RECONNECT_MIN_S
+                    else:
+                        delay = min(delay * 2, RECONNECT_MAX_S)
                     continue
                 self._pump(IDLE_WAIT_S)
             self._flush_on_stop()
@@ -235,7 +248,7 @@ class Connection(threading.Thread):
         deadline = time.monotonic() + seconds
         while not self._halt.is_set():
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or self._nudge.is_set():
                 return
             try:
                 items = self._take(min(left, IDLE_WAIT_S))
@@ -454,6 +467,23 @@ class GatewayPublisher:
     def wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         return all(conn.ready.wait(max(0.0, deadline - time.monotonic())) for conn in self.conns)
+
+    def republish_marks(self) -> list[int]:
+        """How many times each connection has republished so far (compare with `republished_since`)."""
+        return [conn.republished for conn in self.conns]
+
+    def republished_since(self, marks: list[int]) -> bool:
+        """True once every connection has reconnected and republished since `marks` were taken."""
+        return all(conn.republished > mark for conn, mark in zip(self.conns, marks, strict=True))
+
+    def reconnect_now(self) -> None:
+        """Cut every disconnected connection's back-off short (the broker is back)."""
+        for conn in self.conns:
+            conn.reconnect_now()
+
+    def retained_count(self) -> int:
+        """Retained documents in the cache (republished on every reconnect)."""
+        return sum(len(conn.retained) for conn in self.conns)
 
     def last_error(self) -> str:
         return next((c.last_error for c in self.conns if c.last_error), "")

@@ -5,6 +5,9 @@
     --no-mqtt
 
 `auto` uses mosquitto when its binary is installed, else the embedded amqtt broker.
+A managed broker is supervised (broker/supervisor.py) when the runtime has a health registry
+and a watchdog (smartzone.runtime.Runtime has both): a dead broker child is restarted and the
+bridge republishes; one that cannot be restarted is fatal.
 The service is registered by smartzone.cli.run_cmd (endpoints sit below the runtime, so
 this module imports nothing from smartzone.runtime).
 """
@@ -17,6 +20,7 @@ from typing import Any
 
 from smartzone.endpoints.mqtt.bridge import Bridge
 from smartzone.endpoints.mqtt.broker import Broker, service_address, start_broker
+from smartzone.endpoints.mqtt.broker.supervisor import BrokerSupervisor
 from smartzone.endpoints.mqtt.host import RuntimeLike
 from smartzone.errors import UsageError
 
@@ -39,8 +43,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 class MqttService:
     """A running broker and the bridge publishing the city on it."""
 
-    def __init__(self, broker: Broker, bridge: Bridge) -> None:
-        self.broker, self.bridge = broker, bridge
+    def __init__(self, broker: Broker, bridge: Bridge, supervisor: BrokerSupervisor | None = None) -> None:
+        self.broker, self.bridge, self.supervisor = broker, bridge, supervisor
+
+    def restart_broker(self, cause: str) -> bool:
+        """Restart the managed broker process now (in the background), reported as an outage with
+        `cause`; False if it is not supervised or already restarting."""
+        return self.supervisor is not None and self.supervisor.restart(cause)
 
     def describe(self) -> list[str]:
         formats = sorted(set(self.bridge.formats.values()))
@@ -57,6 +66,8 @@ class MqttService:
         return {**self.bridge.stats(), "denied": self.broker.denied_counts()}
 
     def close(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.close()  # first: a deliberate stop is not a death
         try:
             self.bridge.close()
             s = self.bridge.stats()
@@ -85,4 +96,14 @@ def start(runtime: RuntimeLike, args: argparse.Namespace) -> MqttService | None:
     except BaseException:
         broker.close()
         raise
-    return MqttService(broker, bridge)
+    return MqttService(broker, bridge, supervise(runtime, broker, bridge))
+
+
+def supervise(runtime: object, broker: Broker, bridge: Bridge) -> BrokerSupervisor | None:
+    """Watch a managed broker with the runtime's watchdog and health registry, if it has them."""
+    health, watch = getattr(runtime, "health", None), getattr(runtime, "watch", None)
+    if health is None or watch is None or not hasattr(broker, "restart"):
+        return None  # an external broker is not ours to restart; a bare RuntimeLike has no watchdog
+    supervisor = BrokerSupervisor(broker, health, watch, bridge)  # type: ignore[arg-type]
+    supervisor.start()
+    return supervisor

@@ -54,13 +54,18 @@ class EmbeddedBroker(FrontedBroker):
         self._control = threading.Lock()
         self._handover: Handover | None = None
         super().__init__(scenario, host, port)
+
+    def _started(self) -> None:
+        """Open the hand-over channel to the amqtt process just started (at start, after a restart)."""
         try:
-            self._handover = Handover(str(self._dir / HANDOVER_FILE))
+            handover = Handover(str(self._dir / HANDOVER_FILE))
         except OSError as exc:
-            self.close()
             raise EndpointError(f"amqtt's hand-over socket is not reachable: {exc}") from None
-        assert self._front is not None
-        self._front.handover = self._handover
+        old, self._handover = self._handover, handover
+        if self._front is not None:
+            self._front.handover = handover  # before closing the old one: the gate reads it on its thread
+        if old is not None:
+            old.close()
 
     def _prepare(self) -> list[str]:
         policy_file = self._dir / POLICY_FILE
@@ -82,7 +87,10 @@ class EmbeddedBroker(FrontedBroker):
         """The gate's counts (connects, relayed connections) plus amqtt's (handed-over connections)."""
         counts = Counter(self.denied.snapshot())
         if self.running():
-            counts.update(self._ask("denied"))
+            try:
+                counts.update(self._ask("denied"))
+            except (EndpointError, OSError, ValueError):  # it died (or is being restarted) meanwhile
+                pass
         return dict(counts)
 
     def _ask(self, request: str) -> Any:

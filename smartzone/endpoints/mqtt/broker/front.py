@@ -21,9 +21,17 @@ from typing import Any
 
 from smartzone.endpoints.mqtt.broker.gate import admit, close_writer, set_nodelay
 from smartzone.endpoints.mqtt.broker.loop_thread import LoopThread
+from smartzone.endpoints.mqtt.broker.observe import SERVER_UNAVAILABLE
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter, Identity
 from smartzone.endpoints.mqtt.broker.relay import PINGREQ, PINGRESP, SUBACK, Framer, SubscribeGuard
-from smartzone.endpoints.mqtt.broker.wire import PUBLISH, SUBSCRIBE, WireError, publish_topic, subscribe_filters
+from smartzone.endpoints.mqtt.broker.wire import (
+    PUBLISH,
+    SUBSCRIBE,
+    WireError,
+    connack_refusal,
+    publish_topic,
+    subscribe_filters,
+)
 
 CHUNK = 65536
 REWRITTEN = frozenset({SUBACK, PINGRESP})  # broker -> client packets the guard may rewrite
@@ -76,7 +84,8 @@ class GateFront:
                 return  # the broker process owns the connection now; close only this copy
             try:
                 b_reader, b_writer = await asyncio.open_unix_connection(self.target)
-            except OSError:
+            except OSError:  # the broker process is down (being restarted: supervisor.py)
+                writer.write(connack_refusal(connect.level, SERVER_UNAVAILABLE))
                 return
             b_writer.write(connect.raw)
             if identity.role == "service":

@@ -5,6 +5,11 @@ Both managed backends run this way: SmartZone makes a private temporary director
 unix socket in that directory as its only listener, and puts the gate front (front.py) on
 the public TCP port. Apps reach the broker through the gate; SmartZone's own publisher and
 command listener connect to the private socket directly (`service_socket`).
+
+`restart()` starts the broker process again in the same place when it died (or on purpose,
+certification's broker-restart probe): same private socket behind the same gate, so the same
+public port, and the same users, passwords and access policy, its files written afresh.
+Noticing the death and deciding to restart is supervisor.py's job.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +52,8 @@ class FrontedBroker(ManagedBrokerBase):
         self.host = host
         self.port = port
         self._proc: subprocess.Popen[bytes] | None = None
+        self._broker_pid: int | None = None  # the broker itself, when the process we start is a tether
+        self._restart_lock = threading.Lock()
         self._front: GateFront | None = None
         self._dir = Path(tempfile.mkdtemp(prefix=f"sz-{self.process_name}-"))
         self._dir.chmod(0o700)
@@ -58,6 +67,7 @@ class FrontedBroker(ManagedBrokerBase):
         self.port = self._front.port
         try:
             self._spawn(self._prepare())
+            self._started()
         except BaseException:
             self.close()
             raise
@@ -66,6 +76,8 @@ class FrontedBroker(ManagedBrokerBase):
         """Write the broker's files into self._dir; return its command line."""
         raise NotImplementedError
 
+    def _started(self) -> None:
+        """Called once the broker accepts connections on its socket (at start and after a restart)."""
 
     def _env(self) -> dict[str, str]:
         """The process's environment: SmartZone's, where `python -m smartzone...` finds this
@@ -119,24 +131,85 @@ class FrontedBroker(ManagedBrokerBase):
         """True while the broker process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
-    def close(self) -> None:
-        """Stop the front, stop the process (TERM, then KILL), delete the private directory."""
-        if self._front is not None:
-            self._front.close()
-            self._front = None
-        if self._proc is not None:
-            for pipe in (self._proc.stdin, self._proc.stdout):
+    @property
+    def pid(self) -> int | None:
+        """Process id of the broker itself (mosquitto, not its tether; the amqtt process), if started."""
+        if self._broker_pid is not None:
+            return self._broker_pid
+        return self._proc.pid if self._proc is not None else None
+
+    def exit_cause(self) -> str:
+        """How the broker process ended, in words ("mosquitto was killed by SIGKILL"), or "" if it runs."""
+        proc = self._proc
+        code = proc.poll() if proc is not None else None
+        if proc is None or code is None:
+            return "" if proc is not None else f"{self.process_name} is not running"
+        if code < 0:
+            return f"{self.process_name} (pid {proc.pid}) was killed by {_signal_name(-code)}"
+        if code > 128 and self._broker_pid is not None:  # the tether passes a killed broker's -N on as 256-N
+            return f"{self.process_name} (pid {self._broker_pid}) was killed by {_signal_name(256 - code)}"
+        return f"{self.process_name} (pid {self.pid}) exited with code {code}"
+
+    def restart(self) -> None:
+        """Stop what is left of the broker process and start it again behind the same gate.
+
+        Same private socket (so the same public port), same users, passwords and policy: the
+        files are written afresh, since the private directory may be gone with the process.
+        Raises EndpointError if it does not start (the directory is kept for the next try).
+        """
+        with self._restart_lock:
+            if self._front is None:
+                raise EndpointError(f"{self.process_name}: the broker is closed")
+            self._stop_process()
+            self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for stale in self._dir.glob("*.sock"):
+                stale.unlink(missing_ok=True)  # a killed broker leaves its sockets behind
+            self._spawn(self._prepare())
+            self._started()
+
+    def _stop_process(self) -> None:
+        """Stop the broker process (EOF on its pipes, TERM, then KILL) and reap it: no zombie."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            for pipe in (proc.stdin, proc.stdout):
                 if pipe is not None:
                     pipe.close()  # a piped process ends on EOF
-            for stop in (None, self._proc.terminate, self._proc.kill):
+            for stop in (None, proc.terminate, proc.kill):
                 if stop is None and not self.piped:
                     continue
                 if stop is not None:
                     stop()
                 try:
-                    self._proc.wait(STOP_TIMEOUT_S)
+                    proc.wait(STOP_TIMEOUT_S)
                     break
                 except subprocess.TimeoutExpired:
                     continue
-            self._proc = None
+        orphan, self._broker_pid = self._broker_pid, None
+        if orphan is not None and self._ours(orphan):
+            try:  # its tether was killed: the broker lives on, holding the socket; it is ours to end
+                os.kill(orphan, signal.SIGKILL)
+            except OSError:
+                pass  # gone meanwhile
+
+    def _ours(self, pid: int) -> bool:
+        """True if `pid` is still a broker of this private directory (not a pid reused since)."""
+        try:
+            return str(self._dir).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        """Stop the front, stop the process (TERM, then KILL), delete the private directory."""
+        if self._front is not None:
+            self._front.close()
+            self._front = None
+        with self._restart_lock:
+            self._stop_process()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import select
 import shutil
 import subprocess
 import sys
@@ -126,3 +127,10 @@ class MosquittoBroker(FrontedBroker):
         # mosquitto does not watch its parent: the tether ends it if SmartZone dies (kill -9)
         tether = [sys.executable, "-m", "smartzone.endpoints.mqtt.broker.tether", "--remove", str(self._dir)]
         return [*tether, self._binary, "-c", str(self._dir / "mosquitto.conf")]
+
+    def _started(self) -> None:
+        """Learn mosquitto's own pid from the tether's first line (the supervisor names it, tests kill it)."""
+        out = self._proc.stdout if self._proc is not None else None
+        if out is not None and select.select([out], [], [], 1.0)[0]:
+            line = out.readline().strip()
+            self._broker_pid = int(line) if line.isdigit() else None

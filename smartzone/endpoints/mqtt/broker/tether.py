@@ -5,7 +5,9 @@
 because SmartZone went away, it also deletes DIR (the broker's private directory). It ends COMMAND (SIGTERM) when its
 own stdin closes, which happens when SmartZone closes the pipe or dies, even by `kill -9`,
 and it passes SIGTERM on. It ignores SIGINT: Ctrl-C in a terminal reaches the whole process
-group, and SmartZone stops its brokers in order. The broker's stderr is the tether's.
+group, and SmartZone stops its brokers in order. The broker's stderr is the tether's. Once
+COMMAND is started, the tether writes its pid as one line on stdout (SmartZone's supervisor
+names, and if need be ends, the broker itself by it).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         sys.stderr.write(f"cannot start {argv[0]}: {exc}\n")
         return 127
+    sys.stdout.write(f"{proc.pid}\n")
+    sys.stdout.flush()
 
     def end(*_: Any) -> None:
         if proc.poll() is None:

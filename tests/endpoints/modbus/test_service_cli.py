@@ -111,3 +111,4 @@ def test_declared_gateways_without_devices_and_unserved_devices_are_reported(
         assert "Modbus: 3 devices are behind no declared gateway (e.g. p-0001)" in lines
     finally:
         gateways.close()
+        rt.stop()  # the runtime owns the watchdog that supervises the gateways

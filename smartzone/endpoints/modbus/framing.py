@@ -3,8 +3,9 @@
 MBAP header (Modbus Messaging on TCP/IP Implementation Guide V1.0b): transaction id,
 protocol id (0 = Modbus), length (unit id + PDU: 2..254 bytes), unit id. A header with a
 protocol id other than 0 or a length outside 2..254 cannot be resynchronised (the next
-frame's start is unknown): the caller closes the connection, as soon as the 6 header
-bytes are in, without waiting for a body that may never come.
+frame's start is unknown): the caller answers the frames before it and closes the
+connection, as soon as the 6 header bytes are in, without waiting for a body that may
+never come.
 
 `request_error` checks a request PDU's structure before it is decoded (Modbus Application
 Protocol V1.1b3, section 6): a data length or byte count that does not match the quantity,
@@ -26,10 +27,6 @@ WRITES = frozenset({5, 6, 15, 16, 23})
 _MAX_READ = {1: 2000, 2: 2000, 3: 125, 4: 125}
 
 
-class FramingError(Exception):
-    """The byte stream is not Modbus TCP; the connection must be closed."""
-
-
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One request: its transaction id, unit id and PDU (function code + data)."""
@@ -39,10 +36,11 @@ class Frame:
     pdu: bytes
 
 
-def split_frames(buf: bytes | bytearray) -> tuple[list[Frame], int]:
-    """The complete frames at the start of `buf` and the number of bytes they use.
+def split_frames(buf: bytes | bytearray) -> tuple[list[Frame], int, str | None]:
+    """The complete frames at the start of `buf`, the bytes they use, and why the rest is not Modbus.
 
-    Raises FramingError for a header that cannot be Modbus TCP (see the module docstring).
+    The third item is None, or the reason (see the module docstring) why the stream cannot go
+    on after those frames: the caller answers them, then closes the connection.
     """
     frames: list[Frame] = []
     used, size = 0, len(buf)
@@ -50,16 +48,16 @@ def split_frames(buf: bytes | bytearray) -> tuple[list[Frame], int]:
         pid = (buf[used + 2] << 8) | buf[used + 3]
         length = (buf[used + 4] << 8) | buf[used + 5]
         if pid != 0:
-            raise FramingError(f"protocol id {pid} is not Modbus (0)")
+            return frames, used, f"protocol id {pid} is not Modbus (0)"
         if not MIN_LENGTH <= length <= MAX_LENGTH:
-            raise FramingError(f"MBAP length {length} is outside {MIN_LENGTH}..{MAX_LENGTH}")
+            return frames, used, f"MBAP length {length} is outside {MIN_LENGTH}..{MAX_LENGTH}"
         end = used + HEADER + length
         if end > size:
             break
         tid = (buf[used] << 8) | buf[used + 1]
         frames.append(Frame(tid, buf[used + HEADER], bytes(buf[used + HEADER + 1 : end])))
         used = end
-    return frames, used
+    return frames, used, None
 
 
 def _word(pdu: bytes, at: int) -> int:

@@ -34,7 +34,6 @@ from smartzone.endpoints.modbus.framing import (
     ILLEGAL_VALUE,
     WRITES,
     Frame,
-    FramingError,
     request_error,
     split_frames,
 )
@@ -77,6 +76,7 @@ class GatewayHandler(ServerRequestHandler):
         self._queue: deque[Frame] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._reading_paused = self._writing_paused = False
+        self._close_when_done = False
         self.source = "?"
         self.may_read = self.may_write = False
 
@@ -92,17 +92,21 @@ class GatewayHandler(ServerRequestHandler):
             return
         try:
             self._buf += data
-            frames, used = split_frames(self._buf)
+            frames, used, bad = split_frames(self._buf)
             del self._buf[:used]
-        except FramingError as exc:
-            log.info("modbus: closing the connection of %s: %s", self.source, exc)
-            self.close()
-            return
         except Exception as exc:  # a bug of ours: report it, drop this client, keep serving the others
             self.server.on_error(describe_exception(exc))
             self.close()
             return
-        if not frames:
+        if bad is not None:  # answer what came before, then close: the stream cannot be resynchronised
+            log.info("modbus: closing the connection of %s: %s", self.source, bad)
+            self._buf.clear()
+            self._close_when_done = True
+            self.transport.pause_reading()  # type: ignore[attr-defined]
+            self._reading_paused = True
+        if not frames and not self._queue:
+            if bad is not None:
+                self.close()
             return
         self._queue.extend(frames)
         self._flow()
@@ -120,7 +124,7 @@ class GatewayHandler(ServerRequestHandler):
         self._flow()
 
     def _flow(self) -> None:
-        if not self.transport or self.is_closing:
+        if not self.transport or self.is_closing or self._close_when_done:
             return
         pause = self._writing_paused or len(self._queue) >= HIGH_WATER
         resume = not self._writing_paused and len(self._queue) <= LOW_WATER
@@ -156,6 +160,8 @@ class GatewayHandler(ServerRequestHandler):
                 except Exception:
                     log.exception("modbus: request observer failed")
             self.pdu_send(response)
+        if self._close_when_done:
+            self.close()
 
     async def _respond(self, frame: Frame) -> ModbusPDU:
         fc = frame.pdu[0]

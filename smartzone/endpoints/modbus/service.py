@@ -21,6 +21,7 @@ import asyncio
 import errno
 import functools
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable, Coroutine
@@ -85,7 +86,10 @@ def mbpoll_line(port: int, unit: int, layout: Layout, host: str = HOST) -> str:
 
 
 def _listen_failure(plan: GatewayPlan, host: str, port: int, exc: OSError | None) -> GatewayStartError:
-    reason = (exc.strerror or str(exc)) if exc is not None else "cannot listen"
+    if exc is None:
+        reason = "cannot listen"
+    else:  # asyncio's own text repeats the address: the system's words are enough
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
     hint = ""
     if exc is not None and exc.errno == errno.EADDRINUSE:
         hint = " (is the port in use? choose another with --modbus-port)"

@@ -188,7 +188,7 @@ class ModbusGateways:
             self.runtime.health.down(g.component, cause)
         old = self._loop
         try:
-            old.run_until_complete(asyncio.wait_for(self._shutdown(), STOP_TIMEOUT_S))
+            old.run_until_complete(self._close_servers())
         finally:
             old.close()
         self._loop, self._thread = self._new_loop()
@@ -274,11 +274,18 @@ class ModbusGateways:
             for line in self.summary_lines():
                 print(line, file=sys.stderr)
 
-    async def _shutdown(self) -> None:
+    async def _close_servers(self) -> None:
+        tasks = []
         for g in self.gateways:
             await g.server.shutdown()
-            for task in list(g.server.tasks):
-                task.cancel()
+            tasks += list(g.server.tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+
+    async def _shutdown(self) -> None:
+        await self._close_servers()
         pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in pending:
             task.cancel()

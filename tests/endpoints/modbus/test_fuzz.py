@@ -30,11 +30,17 @@ FUZZ = settings(
 fcs = st.sampled_from([1, 2, 3, 4, 5, 6, 15, 16, 23, 0, 7, 8, 17, 0x2B, 0x55, 0x80, 0x83, 0xFF])
 reads = st.builds(
     lambda fc, address, count: struct.pack(">BHH", fc, address, count),
-    st.integers(1, 4), st.integers(0, 70), st.sampled_from([0, 1, 2, 10, 125, 126, 2000, 2001, 0xFFFF]),
+    st.integers(1, 4),
+    st.integers(0, 70),
+    st.sampled_from([0, 1, 2, 10, 125, 126, 2000, 2001, 0xFFFF]),
 )
 writes = st.builds(
     lambda fc, address, qty, count, data: struct.pack(">BHHB", fc, address, qty, count) + data,
-    st.sampled_from([15, 16]), st.integers(0, 4), st.integers(0, 130), st.integers(0, 255), st.binary(max_size=20),
+    st.sampled_from([15, 16]),
+    st.integers(0, 4),
+    st.integers(0, 130),
+    st.integers(0, 255),
+    st.binary(max_size=20),
 )
 pdus = st.one_of(reads, writes, st.builds(lambda fc, body: bytes([fc]) + body, fcs, st.binary(max_size=12)))
 

@@ -23,8 +23,12 @@ def test_split_frames_keeps_a_partial_frame_and_rejects_impossible_headers() -> 
         None,
     )
     assert split_frames(two[:5]) == ([], 0, None)
-    for header in (struct.pack(">HHH", 1, 0, 0), struct.pack(">HHH", 1, 0, 1), struct.pack(">HHH", 1, 0, 255),
-                   struct.pack(">HHH", 1, 3, 6)):
+    for header in (
+        struct.pack(">HHH", 1, 0, 0),
+        struct.pack(">HHH", 1, 0, 1),
+        struct.pack(">HHH", 1, 0, 255),
+        struct.pack(">HHH", 1, 3, 6),
+    ):
         frames, used, bad = split_frames(read_ir(0, 1, 0, 1) + header)  # no body needed to judge a header
         assert len(frames) == 1 and used == 12 and bad is not None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -39,13 +40,23 @@ from smartzone.endpoints.modbus.framing import (
 )
 from smartzone.endpoints.modbus.unit import Unit
 from smartzone.endpoints.modbus.unitmap import FC_TABLE
-from smartzone.runtime.health import describe_exception
 
 log = logging.getLogger(__name__)
 
 HIGH_WATER = 256  # queued requests per connection before reading pauses
 LOW_WATER = 64  # ... and resumes
 GATEWAY_NO_RESPONSE = 0x0B
+
+
+def describe_exception(exc: BaseException) -> str:
+    """`Type: message (file:line in function)`, the format of smartzone.runtime.health.describe_exception.
+
+    Endpoints may not import the runtime (tests/test_layers.py), hence this copy.
+    """
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno} in {tb[-1].name})" if tb else ""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text[:200] + '...' if len(text) > 200 else text}{where}"
 
 
 def request_ranges(pdu: Any) -> list[tuple[str, int, int]] | None:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pymodbus
 import pytest
+from pymodbus.client import ModbusTcpClient
 
 from smartzone.cli import main
 from smartzone.definitions.catalog import Catalog, load_scenario
@@ -117,3 +123,55 @@ def test_declared_gateways_without_devices_and_unserved_devices_are_reported(
     finally:
         gateways.close()
         rt.stop()  # the runtime owns the watchdog that supervises the gateways
+
+
+def test_smartzone_run_reports_denied_writes_live_and_at_the_end(tmp_path: Path) -> None:
+    """A real `smartzone run`: a write from a source the rules refuse is printed at once and summed up at exit."""
+    scenario = tmp_path / "guarded-testville.yaml"
+    scenario.write_text(
+        TESTVILLE.read_text(encoding="utf-8")
+        + "gateways:\n  - {id: lights, tenant: comune, types: [street-light], access: {write: [127.0.0.2]}}\n",
+        encoding="utf-8",
+    )
+    cmd = [sys.executable, "-m", "smartzone", "run", str(scenario), "--no-mqtt", "--modbus-port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    lines: queue.Queue[str] = queue.Queue()
+    readers = [
+        threading.Thread(target=lambda f=f: [lines.put(ln.rstrip("\n")) for ln in f], name="run-output")
+        for f in (proc.stdout, proc.stderr)
+    ]
+    for r in readers:
+        r.start()
+    seen: list[str] = []
+
+    def wait_line(pattern: str) -> re.Match[str]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if m := re.search(pattern, line):
+                return m
+        raise AssertionError(f"no line matching {pattern!r} in {seen}")
+
+    try:
+        port = int(wait_line(r"Modbus gateway lights: 127\.0\.0\.1:(\d+), .*writes from 127\.0\.0\.2/32")[1])
+        client = ModbusTcpClient("127.0.0.1", port=port, timeout=5, retries=0)
+        try:
+            assert client.connect()
+            denied = client.write_coil(0, False, device_id=1)
+            assert denied.isError() and denied.exception_code == 0x01
+        finally:
+            client.close()
+        wait_line(r"^modbus: gateway lights: write denied to 127\.0\.0\.1 \(function 5, unit 1\)$")
+        proc.send_signal(signal.SIGTERM)
+        wait_line(r"^modbus: gateway lights: 1 writes and 0 reads denied \(from 127\.0\.0\.1\)$")
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        for r in readers:
+            r.join(10)

@@ -56,7 +56,11 @@ def test_a_port_in_use_is_a_clear_error_and_leaves_nothing_running(catalog: Cata
 
 def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "smartzone", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        [sys.executable, "-m", "smartzone", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
         check=False,
     )
 
@@ -85,28 +89,49 @@ def test_smartzone_run_prints_the_gateways_and_exits_3_on_a_busy_port() -> None:
 def test_export_modbus_map_as_csv_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "modbus-map", str(TESTVILLE), "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert list(rows[0]) == ["gateway", "port", "unit", "device", "table", "address", "count", "datatype", "scale",
-                             "word_order", "unit_of_measure", "signal", "access"]
+    assert list(rows[0]) == [
+        "gateway",
+        "port",
+        "unit",
+        "device",
+        "table",
+        "address",
+        "count",
+        "datatype",
+        "scale",
+        "word_order",
+        "unit_of_measure",
+        "signal",
+        "access",
+    ]
     assert {r["device"] for r in rows} == {"p-0001", "p-0002", "p-0003", "l-0001", "l-0002"}
     level = next(r for r in rows if r["device"] == "l-0001" and r["table"] == "holding register")
     assert (level["gateway"], level["port"], level["unit"], level["address"], level["access"]) == (
-        "comune-centro", "5020", "4", "0", "read/write (dim)"
+        "comune-centro",
+        "5020",
+        "4",
+        "0",
+        "read/write (dim)",
     )
     energy = next(r for r in rows if r["device"] == "l-0001" and r["signal"] == "signal.energy")
     assert (energy["address"], energy["count"], energy["datatype"], energy["scale"], energy["unit_of_measure"]) == (
-        "12", "2", "uint32", "1000", "kWh"
+        "12",
+        "2",
+        "uint32",
+        "1000",
+        "kWh",
     )
     out = tmp_path / "map.md"
-    assert main(["export", "modbus-map", str(TESTVILLE), "--format", "md", "--out", str(out),
-                 "--modbus-port", "6000"]) == 0
+    assert (
+        main(["export", "modbus-map", str(TESTVILLE), "--format", "md", "--out", str(out), "--modbus-port", "6000"])
+        == 0
+    )
     text = out.read_text(encoding="utf-8")
     assert text.startswith("| gateway | port | unit | device |") and "| comune-centro | 6000 | 1 | p-0001 |" in text
     assert main(["export", "modbus-map", str(tmp_path / "nowhere.yaml")]) == 2
 
 
-def test_declared_gateways_without_devices_and_unserved_devices_are_reported(
-    tmp_path: Path, catalog: Catalog
-) -> None:
+def test_declared_gateways_without_devices_and_unserved_devices_are_reported(tmp_path: Path, catalog: Catalog) -> None:
     text = TESTVILLE.read_text(encoding="utf-8") + (
         "gateways:\n  - {id: lights, tenant: comune, types: [street-light]}\n"
         "  - {id: meters, tenant: comune, types: [water-meter]}\n"

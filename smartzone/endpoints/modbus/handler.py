@@ -170,7 +170,12 @@ class GatewayHandler(ServerRequestHandler):
                     self.server.observer(self, frame.unit, frame.pdu, response)
                 except Exception:
                     log.exception("modbus: request observer failed")
-            self.pdu_send(response)
+            try:
+                self.pdu_send(response)
+            except Exception as exc:  # an answer that cannot be sent: drop this client, not the worker's queue
+                self.server.on_error(describe_exception(exc))
+                self.close()
+                return
         if self._close_when_done:
             self.close()
 

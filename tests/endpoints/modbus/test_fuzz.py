@@ -24,7 +24,11 @@ pytestmark = pytest.mark.timeout(120)  # a failing example is shrunk, each try b
 
 EXCEPTIONS = {0x01, 0x02, 0x03, 0x04, 0x0B}
 FUZZ = settings(
-    max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 fcs = st.sampled_from([1, 2, 3, 4, 5, 6, 15, 16, 23, 0, 7, 8, 17, 0x2B, 0x55, 0x80, 0x83, 0xFF])

@@ -117,9 +117,7 @@ def client_factory() -> Iterator:
     clients: list[ModbusTcpClient] = []
 
     def make(port: int, source: str | None = None) -> ModbusTcpClient:
-        client = ModbusTcpClient(
-            HOST, port=port, timeout=5, retries=0, source_address=(source, 0) if source else None
-        )
+        client = ModbusTcpClient(HOST, port=port, timeout=5, retries=0, source_address=(source, 0) if source else None)
         clients.append(client)
         assert client.connect(), f"cannot connect to {HOST}:{port}"
         return client

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from smartzone.definitions.base import Duration, Id, Strict
+from smartzone.definitions.gateway import Gateway
 from smartzone.definitions.network import Networks
 from smartzone.definitions.timeline import TimelineEvent
 
@@ -74,18 +75,6 @@ class Climate(Strict):
 
 class Access(Strict):
     anonymous_read: bool = Field(False, description="let anonymous clients read the open-data tenants")
-
-
-class Gateway(Strict):
-    """A Modbus TCP gateway: one port, one tenant, up to 247 devices as unit ids 1..247."""
-
-    id: Id
-    tenant: Id
-    districts: list[Id] | Literal["all"] = "all"
-    types: list[Id] | Literal["all"] = "all"
-    port_offset: int | None = Field(
-        None, ge=0, le=1000, description="port = --modbus-port + this (default: its position in the list)"
-    )
 
 
 class Scenario(Strict):

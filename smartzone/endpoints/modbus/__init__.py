@@ -1,11 +1,13 @@
 """Modbus TCP endpoint: every simulated device as a unit behind a gateway (pymodbus 3.16.1).
 
 - gateways.py: which device sits behind which gateway, as which unit id, on which port
+- framing.py: MBAP framing and request structure checks (the spec's limits)
+- access.py: who may read and write (source addresses) and the denials
 - codec.py: values <-> registers (datatype, scale, word order)
 - unitmap.py: a device type's register images and how writes become commands
 - unit.py: one unit as a pymodbus SimDevice whose action reads live values
 - handler.py: the TCP server and a request handler that answers pipelined requests
-- service.py: all gateways on one asyncio thread; the `smartzone run` service
+- service.py: all gateways on one asyncio thread, supervised; the `smartzone run` service
 - export.py: the full register map as CSV or Markdown
 See docs/modbus.md.
 """

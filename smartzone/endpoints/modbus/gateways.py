@@ -8,6 +8,9 @@ No gateways declared: one gateway per tenant and district (tenants, then distric
 scenario order; pairs without devices are skipped), named `{tenant}-{district}`; more than
 247 devices split into `{tenant}-{district}-2`, `-3`, ... Ports follow in that order.
 
+Access rules (who may read and write, by client source address) come from a declared
+gateway's `access:`; default gateways get the defaults (anyone reads, loopback writes).
+
 Unit ids are 1, 2, 3 ... in the order the world builds devices (fleets in scenario order,
 devices by number), so the same scenario and seed always give the same map.
 """
@@ -15,23 +18,25 @@ devices by number), so the same scenario and seed always give the same map.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from smartzone.core.device import DeviceInfo
+from smartzone.definitions.gateway import Gateway, GatewayAccess
 from smartzone.definitions.modbus_layout import MAX_UNITS
-from smartzone.definitions.scenario import Gateway, Scenario
+from smartzone.definitions.scenario import Scenario
 
 DEFAULT_FIRST_PORT = 5020
 
 
 @dataclass(frozen=True)
 class GatewayPlan:
-    """One gateway: its id, owner, port offset and devices by unit id (1..247)."""
+    """One gateway: its id, owner, port offset, devices by unit id (1..247) and access rules."""
 
     id: str
     tenant: str
     port_offset: int
     units: dict[int, DeviceInfo]
+    access: GatewayAccess = field(default_factory=GatewayAccess)
 
     def port(self, first_port: int) -> int:
         """The port to bind (0 asks the OS for a free one)."""
@@ -58,7 +63,8 @@ def _declared(scenario: Scenario, devices: list[DeviceInfo]) -> list[GatewayPlan
         if len(members[i]) > MAX_UNITS:  # the catalog's check prevents this for loaded scenarios
             raise ValueError(f"gateway '{gw.id}' would serve {len(members[i])} devices (at most {MAX_UNITS})")
         offset = i if gw.port_offset is None else gw.port_offset
-        plans.append(GatewayPlan(gw.id, gw.tenant, offset, {n: d for n, d in enumerate(members[i], 1)}))
+        units = {n: d for n, d in enumerate(members[i], 1)}
+        plans.append(GatewayPlan(gw.id, gw.tenant, offset, units, gw.access))
     return plans
 
 

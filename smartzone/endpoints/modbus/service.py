@@ -6,18 +6,32 @@
     gateways.close()
 
 `smartzone run` starts it through the ServiceSpec at the bottom (--modbus-port, --no-modbus).
+
+Supervision: each gateway is watched by the runtime's watchdog (`rt.watch`, every 0.5 s).
+A gateway whose listening socket closed, or all of them when the loop thread ended, is
+reported down, restarted on the same port with the same units, rules and observer, and
+reported up; if it cannot listen again its failure is fatal (`smartzone run` exits 1 naming
+it). An exception while answering a request is reported as survived (handler.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import functools
+import logging
+import os
+import sys
 import threading
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from smartzone.definitions.gateway import EVERYONE, GatewayAccess
 from smartzone.definitions.modbus_layout import Layout, build_layout
+from smartzone.endpoints.modbus.access import AccessRules, Denials
 from smartzone.endpoints.modbus.gateways import DEFAULT_FIRST_PORT, GatewayPlan, plan_gateways, unserved
 from smartzone.endpoints.modbus.handler import GatewayServer
 from smartzone.endpoints.modbus.unit import Unit
@@ -31,6 +45,10 @@ HOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 
+# pymodbus logs some failures (e.g. a port in use) as warnings that Python would print beside
+# SmartZone's own message; SmartZone reports them itself. Configured logging still sees them.
+logging.getLogger("pymodbus").addHandler(logging.NullHandler())
+
 
 class GatewayStartError(Exception):
     """A gateway could not listen (e.g. its port is in use); the message names it."""
@@ -38,9 +56,20 @@ class GatewayStartError(Exception):
 
 @dataclass
 class RunningGateway:
+    """A serving gateway: what it serves, to whom, and its current server (replaced on restart)."""
+
     plan: GatewayPlan
     port: int
     server: GatewayServer
+    units: dict[int, Unit]
+    rules: AccessRules
+    denials: Denials
+    restarts: int = 0
+
+    @property
+    def component(self) -> str:
+        """Its name in the runtime's health registry."""
+        return f"modbus gateway {self.plan.id}"
 
 
 def mbpoll_line(port: int, unit: int, layout: Layout, host: str = HOST) -> str:
@@ -56,8 +85,26 @@ def mbpoll_line(port: int, unit: int, layout: Layout, host: str = HOST) -> str:
     return f"mbpoll -m tcp -p {port} -a {unit} -0 -t 3 -r 0 -c {min(count, 125)} -1 {host}"
 
 
+def _listen_failure(plan: GatewayPlan, host: str, port: int, exc: OSError | None) -> GatewayStartError:
+    if exc is None:
+        reason = "cannot listen"
+    else:  # asyncio's own text repeats the address: the system's words are enough
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    hint = ""
+    if exc is not None and exc.errno == errno.EADDRINUSE:
+        hint = " (is the port in use? choose another with --modbus-port)"
+    elif exc is not None and exc.errno == errno.EACCES:
+        hint = " (ports below 1024 need privileges)"
+    return GatewayStartError(f"Modbus gateway '{plan.id}' cannot listen on {host}:{port}: {reason}{hint}")
+
+
+def _access_text(access: GatewayAccess) -> str:
+    reads = "" if tuple(access.read) == EVERYONE else f", reads from {' '.join(access.read) or 'nobody'}"
+    return f"writes from {' '.join(access.write) or 'nobody'}{reads}"
+
+
 class ModbusGateways:
-    """All Modbus gateways of one runtime."""
+    """All Modbus gateways of one runtime, supervised (see supervise() and docs/modbus.md)."""
 
     def __init__(self, runtime: Runtime, plans: list[GatewayPlan], host: str = HOST) -> None:
         self.runtime = runtime
@@ -65,39 +112,113 @@ class ModbusGateways:
         self.host = host
         self.gateways: list[RunningGateway] = []
         self.typemaps = {name: TypeMap(dt) for name, dt in runtime.catalog.types.items()}
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="smartzone-modbus", daemon=True)
+        self._loop, self._thread = self._new_loop()
+        self._lock = threading.RLock()  # restarts (watchdog thread) against close()
+        self._unwatch: list[Callable[[], None]] = []
         self._closed = False
+
+    @staticmethod
+    def _new_loop() -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+        loop = asyncio.new_event_loop()
+        return loop, threading.Thread(target=loop.run_forever, name="smartzone-modbus", daemon=True)
 
     @classmethod
     def start(cls, runtime: Runtime, first_port: int = DEFAULT_FIRST_PORT, host: str = HOST) -> ModbusGateways:
-        """Plan the gateways of the runtime's scenario and listen on their ports."""
+        """Plan the gateways of the runtime's scenario, listen on their ports and supervise them."""
         service = cls(runtime, plan_gateways(runtime.scenario, runtime.devices.values()), host)
         service._thread.start()
         try:
-            fut: Future[None] = asyncio.run_coroutine_threadsafe(service._listen(first_port), service._loop)
-            fut.result(START_TIMEOUT_S)
+            service._call(service._listen(first_port))
         except BaseException:
             service.close()
             raise
+        for g in service.gateways:
+            service._unwatch.append(runtime.watch(g.component, functools.partial(service._probe, g)))
         return service
+
+    def _call(self, coro: Coroutine[Any, Any, None], timeout: float = START_TIMEOUT_S) -> None:
+        fut: Future[None] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        fut.result(timeout)
 
     async def _listen(self, first_port: int) -> None:
         for plan in self.plans:
             if not plan.units:
                 continue  # a declared gateway that no device matches: nothing to serve
             units = {n: Unit(n, info, self.typemaps[info.type], self.runtime) for n, info in plan.units.items()}
-            server = GatewayServer(units, self.host, plan.port(first_port))
-            try:
-                await server.serve_forever(background=True)
-            except (OSError, RuntimeError, OverflowError) as exc:
-                await server.shutdown()
-                raise GatewayStartError(
-                    f"Modbus gateway '{plan.id}' cannot listen on {self.host}:{plan.port(first_port)}: "
-                    f"{exc} (is the port in use? choose another with --modbus-port)"
-                ) from None
-            self.gateways.append(RunningGateway(plan, server.bound_port, server))
+            rules, denials = AccessRules(plan.access), Denials(plan.id)
+            server = await self._serve(plan, units, rules, denials, plan.port(first_port))
+            self.gateways.append(RunningGateway(plan, server.bound_port, server, units, rules, denials))
 
+    async def _serve(
+        self, plan: GatewayPlan, units: dict[int, Unit], rules: AccessRules, denials: Denials, port: int
+    ) -> GatewayServer:
+        on_error = functools.partial(self.runtime.health.survived, f"modbus gateway {plan.id}")
+        server = GatewayServer(units, self.host, port, rules, denials, on_error)
+        try:
+            await server.serve_forever(background=True)
+        except (OSError, RuntimeError, OverflowError) as exc:
+            await server.shutdown()
+            error = server.listen_error or (exc if isinstance(exc, OSError) else None)
+            raise _listen_failure(plan, self.host, port, error) from None
+        return server
+
+    # --- supervision (watchdog thread) ----------------------------------------------------
+    def _probe(self, g: RunningGateway) -> str | None:
+        """None while `g` serves; restarts it when it died; a cause (fatal) if it cannot be restarted."""
+        with self._lock:
+            if self._closed:
+                return None
+            if not self._thread.is_alive():
+                return self._restart_thread(g)
+            if g.server.is_listening():
+                return None
+            cause = f"its server stopped listening on {self.host}:{g.port}"
+            self.runtime.health.down(g.component, cause)
+            try:
+                self._call(self._relisten(g))
+            except Exception as exc:
+                return f"{cause}; restarting it failed: {exc}"
+            self.runtime.health.up(g.component, f"restarted on {self.host}:{g.port}")
+            return None
+
+    def _restart_thread(self, me: RunningGateway) -> str | None:
+        """The loop thread ended: close its servers, start a new loop, relisten every gateway."""
+        cause = "the Modbus thread (smartzone-modbus) ended"
+        for g in self.gateways:
+            self.runtime.health.down(g.component, cause)
+        old = self._loop
+        try:
+            old.run_until_complete(self._close_servers())
+        finally:
+            old.close()
+        self._loop, self._thread = self._new_loop()
+        self._thread.start()
+        mine = None
+        for g in self.gateways:
+            try:
+                self._call(self._relisten(g))
+            except Exception as exc:
+                if g is me:
+                    mine = f"{cause}; restarting it failed: {exc}"
+                else:
+                    self.runtime.health.fatal(g.component, f"{cause}; restarting it failed: {exc}")
+                continue
+            self.runtime.health.up(g.component, f"restarted on {self.host}:{g.port} (new Modbus thread)")
+        return mine
+
+    async def _relisten(self, g: RunningGateway) -> None:
+        """Replace `g`'s server by a new one on the same port, units, rules and observer."""
+        old = g.server
+        if old.transport is not None or old.active_connections:
+            await old.shutdown()
+        for task in list(old.tasks):
+            task.cancel()
+        server = await self._serve(g.plan, g.units, g.rules, g.denials, g.port)
+        server.observer = old.observer
+        g.server = server
+        g.restarts += 1
+
+    # --- reading --------------------------------------------------------------------------
     def port_of(self, gateway_id: str) -> int:
         return next(g.port for g in self.gateways if g.plan.id == gateway_id)
 
@@ -108,8 +229,8 @@ class ModbusGateways:
             layout = build_layout(self.runtime.catalog.types[first.type])[0]
             lines.append(
                 f"Modbus gateway {g.plan.id}: {self.host}:{g.port}, tenant {g.plan.tenant}, "
-                f"{len(g.plan.units)} devices (units 1-{len(g.plan.units)}); unit 1 = {first.id}: "
-                + mbpoll_line(g.port, 1, layout, self.host)
+                f"{len(g.plan.units)} devices (units 1-{len(g.plan.units)}), {_access_text(g.plan.access)}; "
+                f"unit 1 = {first.id}: " + mbpoll_line(g.port, 1, layout, self.host)
             )
         lines += [f"Modbus gateway {p.id}: no device matches it (not started)" for p in self.plans if not p.units]
         missing = unserved(self.plans, self.runtime.devices.values())
@@ -119,27 +240,52 @@ class ModbusGateways:
             lines.append("Modbus: no devices, no gateways")
         return lines
 
-    def close(self) -> None:
-        """Stop every gateway and the loop thread (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._loop.is_running():
-            fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
-            try:
-                fut.result(STOP_TIMEOUT_S)
-            finally:
-                self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread.is_alive():
-            self._thread.join(STOP_TIMEOUT_S)
-        if not self._loop.is_running():
-            self._loop.close()
+    def stats(self) -> dict[str, Any]:
+        """{"denied": {gateway: {"source:kind": n}}, "restarts": {gateway: n}}."""
+        return {
+            "denied": {g.plan.id: g.denials.snapshot() for g in self.gateways},
+            "restarts": {g.plan.id: g.restarts for g in self.gateways},
+        }
 
-    async def _shutdown(self) -> None:
+    def summary_lines(self) -> list[str]:
+        """Denied requests per gateway, for the end of a run (nothing when none were denied)."""
+        return [line for g in self.gateways if (line := g.denials.summary()) is not None]
+
+    def close(self) -> None:
+        """Stop supervising, stop every gateway and the loop thread, print the denials (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for unwatch in self._unwatch:
+                unwatch()  # a deliberate stop is not a death
+        try:
+            if self._loop.is_running():
+                fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+                try:
+                    fut.result(STOP_TIMEOUT_S)
+                finally:
+                    self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread.is_alive():
+                self._thread.join(STOP_TIMEOUT_S)
+            if not self._loop.is_running():
+                self._loop.close()
+        finally:
+            for line in self.summary_lines():
+                print(line, file=sys.stderr)
+
+    async def _close_servers(self) -> None:
+        tasks = []
         for g in self.gateways:
             await g.server.shutdown()
-            for task in list(g.server.tasks):
-                task.cancel()
+            tasks += list(g.server.tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+
+    async def _shutdown(self) -> None:
+        await self._close_servers()
         pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in pending:
             task.cancel()
@@ -151,7 +297,10 @@ class ModbusGateways:
 def _add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("Modbus TCP")
     group.add_argument(
-        "--modbus-port", type=int, default=DEFAULT_FIRST_PORT, metavar="N",
+        "--modbus-port",
+        type=int,
+        default=DEFAULT_FIRST_PORT,
+        metavar="N",
         help=f"first gateway's port; the others follow N+1, N+2 ... (default {DEFAULT_FIRST_PORT}; 0: any free ports)",
     )
     group.add_argument("--no-modbus", action="store_true", help="do not start the Modbus TCP gateways")

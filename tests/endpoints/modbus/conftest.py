@@ -74,6 +74,34 @@ def city(rig_catalog: Catalog) -> Iterator[City]:
     yield from _start_city(Runtime(load_scenario(RIGVILLE, rig_catalog), rig_catalog))
 
 
+FOREIGN = "127.0.0.2"  # a loopback source address that the guarded rules treat as another machine
+GUARDED_GATEWAYS = """gateways:
+  - id: rigs
+    tenant: acqua
+    access: {read: [127.0.0.0/8], write: [127.0.0.2]}
+  - id: city
+    tenant: comune
+    types: [street-light, parking-spot]
+    port_offset: 5
+    access: {read: [127.0.0.2/32], write: []}
+"""
+
+
+def guarded_scenario(tmp_path: Path) -> Path:
+    """Rigville whose gateways only let 127.0.0.2 write ('rigs') or do anything ('city')."""
+    text = RIGVILLE.read_text(encoding="utf-8")
+    path = tmp_path / "guarded.yaml"
+    path.write_text(text[: text.index("gateways:")] + GUARDED_GATEWAYS, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def guarded_city(rig_catalog: Catalog, tmp_path: Path) -> Iterator[City]:
+    """Rigville with access rules: from 127.0.0.1 'rigs' is read-only and 'city' refuses everything."""
+    path = guarded_scenario(tmp_path)
+    yield from _start_city(Runtime(load_scenario(path, rig_catalog), rig_catalog))
+
+
 @pytest.fixture
 def results(city: City) -> Iterator[list[CommandResult]]:
     """Every CommandResult published during the test (appended on the engine thread)."""
@@ -85,11 +113,11 @@ def results(city: City) -> Iterator[list[CommandResult]]:
 
 @pytest.fixture
 def client_factory() -> Iterator:
-    """make(port) -> a connected pymodbus ModbusTcpClient, closed after the test."""
+    """make(port, source=None) -> a connected pymodbus ModbusTcpClient (from `source`), closed after the test."""
     clients: list[ModbusTcpClient] = []
 
-    def make(port: int) -> ModbusTcpClient:
-        client = ModbusTcpClient(HOST, port=port, timeout=5, retries=0)
+    def make(port: int, source: str | None = None) -> ModbusTcpClient:
+        client = ModbusTcpClient(HOST, port=port, timeout=5, retries=0, source_address=(source, 0) if source else None)
         clients.append(client)
         assert client.connect(), f"cannot connect to {HOST}:{port}"
         return client

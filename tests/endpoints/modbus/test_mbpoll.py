@@ -68,3 +68,18 @@ def test_mbpoll_writes_a_street_light_and_gets_exceptions(city, results) -> None
     assert nobody.returncode != 0 and "Target device failed to respond" in nobody.stdout + nobody.stderr
     city.rt.step(60).result(30)
     assert city.rt.snapshot()["light-0001"].state == before
+
+
+def test_mbpoll_from_a_source_without_write_access_is_refused(guarded_city) -> None:
+    """mbpoll cannot bind a source address: the guarded rules make its 127.0.0.1 the foreign one."""
+    city = guarded_city
+    port, unit = city.where("rig-0001")
+    before = city.rt.snapshot()["rig-0001"].state
+    read = mbpoll(port, unit, "-t", "4", "-r", "2", "-c", "1")
+    assert read.returncode == 0 and values(read.stdout) == {2: "1"}, read.stdout + read.stderr  # mode eco
+    written = mbpoll(port, unit, "-t", "4", "-r", "2", write=["2"])
+    assert written.returncode != 0 and "Illegal function" in written.stdout + written.stderr
+    city.rt.step(120).result(30)
+    assert city.rt.snapshot()["rig-0001"].state == before
+    assert values(mbpoll(port, unit, "-t", "4", "-r", "2", "-c", "1").stdout) == {2: "1"}
+    assert city.gateways.stats()["denied"]["rigs"] == {"127.0.0.1:write": 1}

@@ -12,6 +12,8 @@ from smartzone.definitions.network import Networks
 from smartzone.definitions.timeline import TimelineEvent
 
 PayloadFormat = Literal["native", "senml", "ngsi-ld"]
+# city-level MQTT documents sit where a tenant id would (sz/v2/{city}/tenants, .../access/{user})
+RESERVED_TENANT_IDS = ("tenants", "access")
 
 
 class LatLon(Strict):
@@ -37,6 +39,13 @@ class Tenant(Strict):
     kind: Literal["city", "utility", "telecom", "private", "social"]
     open_data: bool = False
     payload_format: PayloadFormat | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_TENANT_IDS:
+            raise ValueError(f"'{value}' is reserved for a city-level MQTT document; choose another tenant id")
+        return value
 
 
 class Grants(Strict):

@@ -107,6 +107,12 @@ class Scenario(Strict):
     locale: str = Field(pattern=r"^[a-z]{2}_[A-Z]{2}$")
     timezone: str
     start: datetime
+    realtime_start_hour: float = Field(
+        8.0,
+        ge=0,
+        lt=24,
+        description="local hour on the date of `start` at which real-time runs begin (fast runs begin at `start`)",
+    )
     seed: int = Field(ge=0, le=2**63 - 1)
     center: LatLon
     climate: Climate

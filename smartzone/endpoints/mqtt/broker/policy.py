@@ -1,6 +1,6 @@
 """SmartZone's MQTT access policy, derived from a scenario's users, roles and grants.
 
-One pure-Python model of API.md "Access", shared by every backend: the embedded broker's
+One pure-Python model of docs/api.md "Access", shared by every backend: the embedded broker's
 plugins ask it directly, the mosquitto backend writes it out as a password file and an ACL
 file (`acl_rules`), and the CONNECT gate in front of both uses it to bind client ids.
 

@@ -38,9 +38,7 @@ def parse_start(scenario: Scenario, text: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def run_start(
-    scenario: Scenario, *, fast: bool, start: str | None = None, start_hour: float | None = None
-) -> datetime:
+def run_start(scenario: Scenario, *, fast: bool, start: str | None = None, start_hour: float | None = None) -> datetime:
     """The simulated start instant of a run (see the module docstring); ValueError for bad input."""
     if start is not None and start_hour is not None:
         raise ValueError("give either a start date and time or a start hour, not both")

@@ -1,12 +1,14 @@
 """Misbehaving sample: reads far more than it uses.
 
-Trips SZ-SUB-01 (subscribes to '#'), SZ-ACL-01 ('#' and v1 topics are outside its grants),
-SZ-SUB-02 and SZ-TRAFFIC-01 (takes in a whole tenant to use one street light),
-SZ-API-01 (subscribes to the deprecated v1 topics) and SZ-QOS-01 (QoS 2 subscription).
+Trips SZ-SUB-01 (subscribes to '#'), SZ-ACL-01 (reads the city's tenant list and subscribes
+to every tenant in it, granted or not), SZ-SUB-02 and SZ-TRAFFIC-01 (takes in a whole tenant
+to use one street light), SZ-API-01 (subscribes to the deprecated v1 topics) and SZ-QOS-01
+(QoS 2 subscription).
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -20,11 +22,15 @@ def on_connect(client, userdata, flags, reason, props):
         return
     client.subscribe("#", qos=0)
     client.subscribe(f"icity/{szapp.CITY}/+/data", qos=0)
-    for tenant in szapp.tenants():
-        client.subscribe(f"sz/v2/{szapp.CITY}/{tenant}/#", qos=2)
+    client.subscribe(f"sz/v2/{szapp.CITY}/tenants", qos=1)
 
 
 def on_message(client, userdata, msg):
+    if msg.topic == f"sz/v2/{szapp.CITY}/tenants":  # every tenant, whether granted or not
+        for tenant in json.loads(msg.payload)["tenants"]:
+            client.subscribe(f"sz/v2/{szapp.CITY}/{tenant['id']}/#", qos=2)
+            client.subscribe(f"sz/v2/{szapp.CITY}/{tenant['id']}/catalog", qos=2)
+        return
     parts = msg.topic.split("/")
     if light["topic"] is None and len(parts) == 7 and parts[4] == "street-light":
         light["topic"] = "/".join(parts[:6])

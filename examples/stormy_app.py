@@ -14,7 +14,7 @@ def main():
     n = 0
     while not szapp.STOP.wait(0.1):
         n += 1
-        client = szapp.client(f"{szapp.env('SZ_MQTT_USER')}-{n}")
+        client = szapp.client(f"{szapp.user()}-{n}")
         try:
             client.connect(host, port, keepalive=10)
             client.loop(timeout=0.05)

@@ -1,7 +1,8 @@
 """Shared plumbing of the sample apps: SmartZone's SZ_* settings, a paho client, a clean stop.
 
 `smartzone certify` (and you, by hand against `smartzone run`) passes the connection
-settings in environment variables; see docs/certify.md.
+settings in the contract's environment variables: SZ_URL (`mqtt://host:port`), SZ_USER,
+SZ_PASSWORD, SZ_CITY, SZ_MODBUS_GATEWAYS; see docs/api.md, "Environment variables for apps".
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import signal
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
@@ -47,13 +49,20 @@ def gateways() -> list[tuple[str, int]]:
 
 def client(client_id: str | None = None) -> mqtt.Client:
     """A paho client with the app's credentials (connect it yourself)."""
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or env("SZ_MQTT_CLIENT_ID"))
-    c.username_pw_set(env("SZ_MQTT_USER"), env("SZ_MQTT_PASSWORD"))
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or env("SZ_MQTT_CLIENT_ID", f"{user()}-app"))
+    c.username_pw_set(user(), env("SZ_PASSWORD"))
     return c
 
 
+def user() -> str:
+    """The app's user name (SZ_USER)."""
+    return env("SZ_USER")
+
+
 def host_port() -> tuple[str, int]:
-    return env("SZ_MQTT_HOST", "127.0.0.1"), int(env("SZ_MQTT_PORT", "1883"))
+    """Host and port of the broker, from SZ_URL (`mqtt://host:port`)."""
+    url = urlsplit(env("SZ_URL", "mqtt://127.0.0.1:1883"))
+    return url.hostname or "127.0.0.1", url.port or 1883
 
 
 def cmd_payload(cid: str, action: str, params: dict[str, Any]) -> str:

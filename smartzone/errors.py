@@ -1,4 +1,4 @@
-"""Errors every layer may raise, and the exit codes the CLI turns them into (API.md).
+"""Errors every layer may raise, and the exit codes the CLI turns them into (docs/api.md).
 
 They live here, not in smartzone.cli, so that endpoints and certification can raise them
 without importing the layer above them.

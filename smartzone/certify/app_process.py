@@ -1,8 +1,9 @@
 """The app under test as a subprocess: its environment, its log, and a bounded stop.
 
-The app gets its connection settings in environment variables (docs/certify.md):
-SZ_MQTT_URL, SZ_MQTT_HOST, SZ_MQTT_PORT, SZ_MQTT_USER, SZ_MQTT_PASSWORD, SZ_MQTT_CLIENT_ID,
-SZ_CITY, SZ_TENANTS, SZ_COMMAND_TENANTS, SZ_MODBUS_GATEWAYS, SZ_MODBUS_GATEWAY_IDS, SZ_SPEED.
+The app gets its connection settings in environment variables (docs/api.md, docs/certify.md):
+the contract's SZ_URL, SZ_USER, SZ_PASSWORD, SZ_CITY, SZ_MODBUS_GATEWAYS, and SZ_MQTT_HOST,
+SZ_MQTT_PORT, SZ_MQTT_CLIENT_ID, SZ_TENANTS, SZ_COMMAND_TENANTS, SZ_MODBUS_GATEWAY_IDS, SZ_SPEED.
+SZ_MQTT_URL, SZ_MQTT_USER and SZ_MQTT_PASSWORD are deprecated aliases, set for one more version.
 It runs in its own process group; stop() sends SIGTERM to the group, waits, then SIGKILL.
 """
 
@@ -33,6 +34,9 @@ def app_environment(
 ) -> dict[str, str]:
     """The SZ_* variables for an app (gateways: (id, host, port))."""
     env = {
+        "SZ_USER": user,
+        "SZ_PASSWORD": password,
+        # deprecated aliases (the names before the contract's): kept for one version
         "SZ_MQTT_USER": user,
         "SZ_MQTT_PASSWORD": password,
         "SZ_MQTT_CLIENT_ID": f"{user}-app",
@@ -44,7 +48,8 @@ def app_environment(
         "SZ_SPEED": f"{speed:g}",
     }
     if host is not None and port is not None:
-        env |= {"SZ_MQTT_URL": f"mqtt://{host}:{port}", "SZ_MQTT_HOST": host, "SZ_MQTT_PORT": str(port)}
+        url = f"mqtt://{host}:{port}"
+        env |= {"SZ_URL": url, "SZ_MQTT_URL": url, "SZ_MQTT_HOST": host, "SZ_MQTT_PORT": str(port)}
     return env
 
 

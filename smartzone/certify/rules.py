@@ -25,8 +25,8 @@ RULES: tuple[Rule, ...] = (
         "SZ-APP-02",
         "SHOULD",
         "The app uses the city's endpoints",
-        "Read the connection settings from SZ_MQTT_URL / SZ_MQTT_USER / SZ_MQTT_PASSWORD and "
-        "SZ_MODBUS_GATEWAYS (see docs/certify.md).",
+        "Read the connection settings from SZ_URL / SZ_USER / SZ_PASSWORD / SZ_CITY and "
+        'SZ_MODBUS_GATEWAYS (see docs/api.md, "Environment variables for apps").',
         rules_app.uses_city,
     ),
     Rule(

@@ -1,6 +1,6 @@
 """The `smartzone` command line: run, validate, devices, export.
 
-Exit codes (API.md): 0 success, 1 a run that failed, 2 invalid input or usage (the message
+Exit codes (docs/api.md): 0 success, 1 a run that failed, 2 invalid input or usage (the message
 names file, line and field; no traceback), 3 an endpoint could not start.
 """
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
+from smartzone.definitions.scenario import Scenario
+from smartzone.definitions.start import run_start
 from smartzone.definitions.units import parse_duration
 from smartzone.errors import UsageError
 
@@ -24,6 +27,15 @@ def positive_duration(text: str) -> float:
     if duration <= 0:
         raise UsageError("--duration must be positive")
     return duration
+
+
+def start_options(scenario: Scenario, fast: bool, start: str | None, start_hour: float | None) -> datetime:
+    """The simulated start of a run from --start / --start-hour (see definitions/start.py)."""
+    try:
+        return run_start(scenario, fast=fast, start=start, start_hour=start_hour)
+    except ValueError as exc:
+        flag = "--start" if start is not None and start_hour is None else "--start-hour"
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 def write_output(text: str, out: str | None, summary: str) -> None:

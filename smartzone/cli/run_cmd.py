@@ -12,8 +12,9 @@ from typing import Any
 
 from smartzone.cli.console import Console
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
-from smartzone.cli.options import positive_duration, positive_speed
+from smartzone.cli.options import positive_duration, positive_speed, start_options
 from smartzone.core.events import Event
+from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.units import format_duration
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.services import Service, ServiceSpec, register, registered
@@ -46,6 +47,18 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
     p.add_argument("--duration", help="simulated time to run, e.g. 90min, 24h, 7d (default: until Ctrl-C)")
     p.add_argument("--seed", type=int, help="master random seed (default: the scenario's)")
+    p.add_argument(
+        "--start",
+        metavar="DATETIME",
+        help="simulated start, ISO 8601 (e.g. 2026-11-23T08:00; no offset = the city's local time)",
+    )
+    p.add_argument(
+        "--start-hour",
+        type=float,
+        metavar="H",
+        help="start at this local hour of the scenario's start date (default: the scenario's "
+        "realtime_start_hour, 8, in real time; the scenario's start with --fast)",
+    )
     p.add_argument("--trace", metavar="FILE", help="write every event as JSON lines")
     p.add_argument("--quiet", action="store_true", help="no progress or live summary")
     for spec in registered():
@@ -66,7 +79,13 @@ def _options(args: argparse.Namespace) -> tuple[float | None, float]:
 def run(args: argparse.Namespace) -> int:
     duration, speed = _options(args)
     console = Console(quiet=args.quiet)
-    rt = Runtime.load(args.scenario, seed=args.seed, fast=args.fast, speed=speed, duration=duration)
+    catalog = Catalog.builtin()
+    path = resolve_scenario(args.scenario)
+    scenario = load_scenario(path, catalog)
+    start = start_options(scenario, args.fast, args.start, args.start_hour)
+    rt = Runtime(
+        scenario, catalog, source=str(path), seed=args.seed, fast=args.fast, speed=speed, duration=duration, start=start
+    )
     sc = rt.scenario
     console.line(
         f"SmartZone | {sc.name} ({rt.source}) | seed {rt.seed} | {len(rt.devices)} devices | "

@@ -1,7 +1,7 @@
 """Commands into the simulation (immutable) and their validation against the device type.
 
 A command is checked completely before anything changes: an unknown action, an unknown,
-missing or out-of-range parameter rejects it with the API.md error code and a message that
+missing or out-of-range parameter rejects it with the error code of docs/api.md and a message that
 names the parameter and the allowed range. A rejected command changes nothing.
 """
 
@@ -38,7 +38,7 @@ class SetOnline:
 
 
 class CommandRejected(Exception):
-    """A command that cannot be applied; `code` is one of API.md's error codes."""
+    """A command that cannot be applied; `code` is one of the error codes of docs/api.md."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

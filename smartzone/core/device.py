@@ -79,6 +79,8 @@ class Device:
             (name, build(sig.model, self, rng, sig), _formatter(sig)) for name, sig in dtype.signals.items()
         ]
         self.event_models = [m for _, m, _ in self.models if type(m).next_change is not Model.next_change]
+        # models that act on their own (a street light's dusk/dawn schedule) and so set state
+        self.state_models = [m for _, m, _ in self.models if type(m).drives is not Model.drives]
         self.on_change = frozenset(dtype.report.on_change)
         self.interval = info.report_interval
         self.jitter = dtype.report.jitter
@@ -96,6 +98,7 @@ class Device:
         self.distort: Callable[[Reading], Reading] | None = None
         self.transmit: Callable[[Reading], None] = bus.publish
         self.sample(0.0)
+        self.follow_models()  # the first state is the schedule's too (nobody listens yet)
 
     # --- what behaviour models read (Scope) -------------------------------------------
     def ctx_value(self, name: str, t: float) -> float:
@@ -182,8 +185,21 @@ class Device:
         self._step(self._env.now)
         self._wake()
 
+    def follow_models(self) -> bool:
+        """Write into the state what the self-acting models' last samples imply; True if it changed."""
+        changed = False
+        state = self.state
+        for model in self.state_models:
+            for name, value in (model.drives() or {}).items():
+                if state.get(name) != value:
+                    state[name] = value
+                    changed = True
+        return changed
+
     def _step(self, now: float) -> None:
         changed = self.sample(now)
+        if self.state_models and self.follow_models():
+            self.bus.publish(StateChanged(now, self.id, dict(self.state), "schedule"))
         if now >= self._next_report:
             self.send(now)
             jitter = self.rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0
@@ -192,11 +208,16 @@ class Device:
             self.send(now)
 
     def apply_state(self, updates: dict[str, Any], t: float, cause: str) -> dict[str, Any]:
-        """Set actuator state variables, publish the new state, report at once if it shows."""
+        """Set actuator state variables, publish the new state, report at once if it shows.
+
+        The state published (and acknowledged) is the one after the device's own models have
+        acted on the command (e.g. back to auto: the schedule's level), the one it reports."""
         self.state.update(updates)
+        changed = self.sample(t)
+        self.follow_models()
         snapshot = dict(self.state)
         self.bus.publish(StateChanged(t, self.id, snapshot, cause))
-        if self.sample(t) & self.on_change:
+        if changed & self.on_change:
             self.send(t)
         return snapshot
 

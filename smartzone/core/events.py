@@ -66,7 +66,7 @@ class StatusChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class CommandResult(Event):
-    """The outcome of a command: the new state, or an error code from API.md."""
+    """The outcome of a command: the new state, or an error code from docs/api.md."""
 
     kind: ClassVar[str] = "command"
     device: str

@@ -13,6 +13,8 @@ from smartzone.definitions.network import Networks
 from smartzone.definitions.timeline import TimelineEvent
 
 PayloadFormat = Literal["native", "senml", "ngsi-ld"]
+# city-level MQTT documents sit where a tenant id would (sz/v2/{city}/tenants, .../access/{user})
+RESERVED_TENANT_IDS = ("tenants", "access")
 
 
 class LatLon(Strict):
@@ -38,6 +40,13 @@ class Tenant(Strict):
     kind: Literal["city", "utility", "telecom", "private", "social"]
     open_data: bool = False
     payload_format: PayloadFormat | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_TENANT_IDS:
+            raise ValueError(f"'{value}' is reserved for a city-level MQTT document; choose another tenant id")
+        return value
 
 
 class Grants(Strict):
@@ -87,6 +96,12 @@ class Scenario(Strict):
     locale: str = Field(pattern=r"^[a-z]{2}_[A-Z]{2}$")
     timezone: str
     start: datetime
+    realtime_start_hour: float = Field(
+        8.0,
+        ge=0,
+        lt=24,
+        description="local hour on the date of `start` at which real-time runs begin (fast runs begin at `start`)",
+    )
     seed: int = Field(ge=0, le=2**63 - 1)
     center: LatLon
     climate: Climate

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,10 @@ class Runtime:
         duration: float | None = None,
         source: str = "",
         network: bool = True,
+        start: datetime | None = None,
     ) -> None:
+        if start is not None and start != scenario.start:  # a run that starts elsewhere in time
+            scenario = scenario.model_copy(update={"start": start})
         self.scenario = scenario
         self.catalog = catalog
         self.source = source

@@ -27,6 +27,7 @@ EXPECTED = {
     "unclosed-bracket.yaml": (2, "is the file truncated"),
     "empty.yaml": (1, "file is empty"),
     "not-yaml.yaml": (None, "not a UTF-8 text file"),
+    "reserved-tenant-id.yaml": (17, "tenants[1].id: 'access' is reserved for a city-level MQTT document"),
 }
 
 

@@ -25,19 +25,36 @@ class StateValue(Model):
 
 @register("dusk_dawn")
 class DuskDawn(Model):
+    """The lamp level: the commanded one in manual mode, the dusk/dawn schedule's in auto.
+
+    In auto mode the schedule also owns the state (drives()): lit means `on` and `level`
+    = the scheduled level; dark means `on` false (the level is kept, as after a manual
+    switch-off). So the reported level is always `level` if `on`, else 0, in both modes.
+    """
+
     def __init__(self, spec: p.DuskDawn, scope: Scope, rng: random.Random, signal: Signal) -> None:
         self.scope, self.spec = scope, spec
+        self.auto: float | None = None  # the schedule's level at the last sample (None: manual)
 
     def sample(self, t: float) -> float:
         s, state = self.spec, self.scope.state
         if state.get(s.mode_var, "auto") != "auto":
+            self.auto = None
             return float(state.get(s.level_var, 0)) if state.get(s.on_var, True) else 0.0
         if self.scope.ctx_value("daylight", t) >= s.threshold:
-            return 0.0
-        hour = self.scope.clock.hour(t)
-        if s.night_level is not None and hour < 5.0:
-            return s.night_level
-        return s.auto_level
+            self.auto = 0.0
+        elif s.night_level is not None and self.scope.clock.hour(t) < 5.0:
+            self.auto = s.night_level
+        else:
+            self.auto = s.auto_level
+        return self.auto
+
+    def drives(self) -> dict[str, Any] | None:
+        if self.auto is None:
+            return None
+        if self.auto <= 0:
+            return {self.spec.on_var: False}
+        return {self.spec.on_var: True, self.spec.level_var: round(self.auto)}
 
 
 @register("phase_cycle")

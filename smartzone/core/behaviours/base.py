@@ -36,6 +36,12 @@ class Model:
         """Absolute simulated time of the next spontaneous change, for event-driven signals."""
         return None
 
+    def drives(self) -> dict[str, Any] | None:
+        """State variables the last sample implies, for a model that acts on its own (an
+        automatic schedule), or None. The device writes them into its state, so the state
+        document, the command acks and the telemetry never disagree."""
+        return None
+
 
 Factory = Callable[[Any, Scope, random.Random, Signal], Model]
 REGISTRY: dict[str, Factory] = {}

@@ -1,7 +1,8 @@
 """The AsyncAPI 3.0 document of a scenario's MQTT API: channels, operations, payload schemas.
 
 One channel per (tenant, device type, channel) with a `{device}` address parameter, one per
-tenant catalog, and the deprecated v1 channel when the scenario enables it. Operations are
+tenant catalog, the city's `tenants` and `access/{user}` discovery documents, and the
+deprecated v1 channel when the scenario enables it. Operations are
 written from SmartZone's side: it `send`s telemetry/meta/status/state/acks and `receive`s cmd.
 """
 
@@ -16,6 +17,7 @@ from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt import documents
 from smartzone.endpoints.mqtt.schemas import (
+    access_schema,
     ack_schema,
     catalog_schema,
     cmd_schema,
@@ -23,6 +25,7 @@ from smartzone.endpoints.mqtt.schemas import (
     state_schema,
     status_schema,
     telemetry_schema,
+    tenants_schema,
     v1_schema,
 )
 
@@ -116,6 +119,15 @@ def build(scenario: Scenario, catalog: Catalog, devices: Iterable[DeviceInfo],
         doc.message("catalog", "catalog", "tenant catalog", catalog_schema(), True)
         doc.channel(_key(tenant, "catalog"), f"sz/v2/{city}/{tenant}/catalog", "catalog",
                     f"every device of {tenant} with its type and topics", "send", None, 1, True)
+    doc.message("tenants", "tenants", "the city's tenants", tenants_schema(), True)
+    doc.channel("tenants", f"sz/v2/{city}/tenants", "tenants",
+                "every tenant: owner kind, open data, payload format, device types and counts (any user)",
+                "send", None, 1, True)
+    doc.message("access", "access", "what one user may read and command", access_schema(), True)
+    doc.channel("access", f"sz/v2/{city}/access/{{user}}", "access",
+                "what this user may read and command (readable by that user alone)", "send",
+                {"user": {"description": "a scenario user name",
+                          "examples": [u.name for u in scenario.users][:EXAMPLES]}}, 1, True)
     if scenario.api_v1:
         all_ids = [i for ids in groups.values() for i in ids]
         doc.message("v1-data", "data", "deprecated v1 reading", v1_schema(), False)

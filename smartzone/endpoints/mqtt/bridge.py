@@ -1,7 +1,7 @@
 """The bridge: puts one runtime's city on a broker (telemetry, retained documents, commands).
 
     bridge = Bridge(runtime, BrokerAddress("127.0.0.1", 1883, "smartzone", "secret"))
-    bridge.start()          # retained meta/status/state/catalog, then live events
+    bridge.start()          # retained meta/status/state/catalog/tenants/access, then live events
     ...
     bridge.close()
 
@@ -21,6 +21,7 @@ from smartzone.core.device import DeviceInfo
 from smartzone.core.events import CommandResult, Event, Reading, StateChanged, StatusChanged
 from smartzone.definitions.device_type import DeviceType
 from smartzone.endpoints.mqtt import documents
+from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
 from smartzone.endpoints.mqtt.commands import CommandListener
 from smartzone.endpoints.mqtt.host import RuntimeLike
 from smartzone.endpoints.mqtt.payloads import Encoder, dumps, encoder, v1_payload
@@ -151,7 +152,22 @@ class Bridge:
         for tenant, devices in by_tenant.items():
             doc = documents.catalog(self.topics, tenant, devices)
             out[f"catalog:{tenant}"] = [(self.topics.catalog(tenant), dumps(doc), RETAINED_QOS, True)]
+        out["discovery"] = self.discovery_documents()
         return out
+
+    def discovery_documents(self) -> list[Message]:
+        """The city's `tenants` document and one `access/{user}` document per scenario user."""
+        sc = self.runtime.scenario
+        infos = (w.info for w in self.wires.values())
+        tenants = documents.tenants(self.topics, sc, self.formats, infos)
+        docs: list[Message] = [(self.topics.tenants(), dumps(tenants), RETAINED_QOS, True)]
+        policy = AccessPolicy(sc, service_password="")  # only its topic rules, the brokers' own
+        for user in sc.users:
+            who = policy.identity_of(user.name)
+            rules = policy.rules(who)
+            doc = documents.access(sc, user, (*rules.read, *policy.v1_read_topics(who)), rules.write)
+            docs.append((self.topics.access(user.name), dumps(doc), RETAINED_QOS, True))
+        return docs
 
     def start(self, *, wait: bool = True, timeout: float = 15.0) -> None:
         """Subscribe to the bus, publish the retained documents, start listening for commands.

@@ -1,15 +1,19 @@
-"""The retained documents of API.md (meta, status, state, catalog) and the cmd/ack payloads.
+"""The retained documents of the contract (docs/api.md) and the cmd/ack payloads: per device
+meta, status, state; per tenant the catalog; per city the `tenants` and `access/{user}`
+discovery documents.
 
 These are always native JSON, whatever the telemetry format of the tenant.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from smartzone.core.device import DeviceInfo
 from smartzone.definitions.device_type import DeviceType, Param, Signal
+from smartzone.definitions.scenario import Scenario, User
 from smartzone.endpoints.mqtt.topics import Topics
 
 JSON_TYPES = {"bool": "boolean", "int": "integer", "float": "number", "enum": "string"}
@@ -103,6 +107,56 @@ def catalog(topics: Topics, tenant: str, devices: Iterable[tuple[DeviceInfo, Dev
             {"id": i.id, "type": i.type, "topic": topics.device(i, "")[:-1], "channels": channels(dt)}
             for i, dt in devices
         ],
+    }
+
+
+def tenants(
+    topics: Topics, scenario: Scenario, formats: Mapping[str, str], devices: Iterable[DeviceInfo]
+) -> dict[str, Any]:
+    """The retained `sz/v2/{city}/tenants` document: every tenant, its owner kind, open data or
+    not, telemetry payload format, device types and counts (what an app may ask access to)."""
+    counts: dict[str, Counter[str]] = {t.id: Counter() for t in scenario.tenants}
+    for info in devices:
+        counts.setdefault(info.tenant, Counter())[info.type] += 1
+    return {
+        "city": scenario.city,
+        "name": scenario.name,
+        "api_versions": ["v2", "v1"] if scenario.api_v1 else ["v2"],
+        "tenants": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "kind": t.kind,
+                "open_data": t.open_data,
+                "payload_format": formats.get(t.id, scenario.payload_format),
+                "devices": sum(counts[t.id].values()),
+                "types": dict(sorted(counts[t.id].items())),
+                "catalog": topics.catalog(t.id),
+            }
+            for t in scenario.tenants
+        ],
+    }
+
+
+def access(scenario: Scenario, user: User, read: Iterable[str], write: Iterable[str]) -> dict[str, Any]:
+    """The retained `sz/v2/{city}/access/{user}` document: what this user may read and command.
+
+    `read` and `write` are the user's topic filters as the broker enforces them (AccessPolicy).
+    """
+    if user.role == "admin":
+        readable = commandable = [t.id for t in scenario.tenants]
+    elif user.role == "owner":
+        readable = commandable = [user.tenant] if user.tenant else []
+    else:
+        readable, commandable = list(user.grants.read), list(user.grants.command)
+    return {
+        "city": scenario.city,
+        "user": user.name,
+        "role": user.role,
+        "read_tenants": readable,
+        "command_tenants": commandable,
+        "read": list(read),
+        "publish": list(write),
     }
 
 

@@ -1,4 +1,4 @@
-"""Telemetry payloads in the three formats of API.md, plus the deprecated v1 payload.
+"""Telemetry payloads in the three formats of docs/api.md, plus the deprecated v1 payload.
 
 - native: `{"device", "type", "tenant", "ts", "seq", "values"}`
 - senml (RFC 8428): a JSON array of records; the first carries `bn` = `urn:dev:sz:{device}:`

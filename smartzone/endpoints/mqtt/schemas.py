@@ -137,6 +137,27 @@ def catalog_schema() -> dict[str, Any]:
                  "devices": {"type": "array", "items": device}}, ["city", "tenant", "devices"])
 
 
+def tenants_schema() -> dict[str, Any]:
+    """The city's retained `tenants` discovery document (documents.tenants)."""
+    tenant = _obj({"id": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
+                   "open_data": {"type": "boolean"}, "payload_format": {"enum": ["native", "senml", "ngsi-ld"]},
+                   "devices": {"type": "integer"},
+                   "types": {"type": "object", "additionalProperties": {"type": "integer"}},
+                   "catalog": {"type": "string"}},
+                  ["id", "name", "kind", "open_data", "payload_format", "devices", "types", "catalog"])
+    return _obj({"city": {"type": "string"}, "name": {"type": "string"},
+                 "api_versions": {"type": "array", "items": {"type": "string"}},
+                 "tenants": {"type": "array", "items": tenant}}, ["city", "tenants"])
+
+
+def access_schema() -> dict[str, Any]:
+    """A user's retained `access/{user}` document (documents.access)."""
+    strings = {"type": "array", "items": {"type": "string"}}
+    return _obj({"city": {"type": "string"}, "user": {"type": "string"}, "role": {"enum": ["owner", "app", "admin"]},
+                 "read_tenants": strings, "command_tenants": strings, "read": strings, "publish": strings},
+                ["city", "user", "role", "read_tenants", "command_tenants", "read", "publish"])
+
+
 def v1_schema() -> dict[str, Any]:
     return _obj({"id": {"type": "string"}, "ts": TS, "value": {"type": "object"}}, ["id", "ts", "value"],
                 additionalProperties=False, deprecated=True)

@@ -1,4 +1,5 @@
-"""MQTT topic names of API.md: `sz/v2/{city}/{tenant}/{type}/{device}/{channel}` and friends."""
+"""MQTT topic names of the contract (docs/api.md): `sz/v2/{city}/{tenant}/{type}/{device}/{channel}`,
+the per-tenant catalog, the per-city discovery documents and the deprecated v1 topic."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ class Topics:
 
     def catalog(self, tenant: str) -> str:
         return f"{self.base}/{tenant}/catalog"
+
+    def tenants(self) -> str:
+        """The retained discovery document: every tenant of the city (any authenticated user reads it)."""
+        return f"{self.base}/tenants"
+
+    def access(self, user: str) -> str:
+        """The retained document saying what one user may read and command (that user alone reads it)."""
+        return f"{self.base}/access/{user}"
 
     def tenant_filter(self, tenant: str) -> str:
         """Everything of one tenant (what an owner or a granted app subscribes to)."""

@@ -91,6 +91,7 @@ def test_published_payloads_match_their_declared_schemas(document: dict[str, Any
     routes = []
     for channel in document["channels"].values():
         pattern = re.escape(channel["address"]).replace(re.escape("{device}"), "[a-z0-9-]+")
+        pattern = pattern.replace(re.escape("{user}"), "[a-z0-9-]+")
         [ref] = channel["messages"].values()
         payload = document["components"]["messages"][ref["$ref"].split("/")[-1]]["payload"]
         routes.append((re.compile(pattern + "$"), payload))
@@ -100,7 +101,7 @@ def test_published_payloads_match_their_declared_schemas(document: dict[str, Any
         assert len(schemas) == 1, topic
         jsonschema.validate(json.loads(payload), schemas[0])
         seen.add(topic.rsplit("/", 1)[-1] if "/cmd/" not in topic else "ack")
-    assert {"telemetry", "meta", "status", "state", "catalog", "data", "ack"} <= seen
+    assert {"telemetry", "meta", "status", "state", "catalog", "data", "ack", "tenants", "admin"} <= seen
 
 
 def test_cli_writes_the_document(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from .harness import MQTT_CITY, City, mosquitto_pub, mosquitto_sub, open_city, t
 
 LIGHT = ("comune", "street-light", "cl-0001")
 CMD, ACK, STATE = (topic(*LIGHT, ch) for ch in ("cmd", "cmd/ack", "state"))
-INITIAL = {"mode": "auto", "on": False, "level": 100}
+# mqtt-city starts at 01:00 local (Rome): the auto schedule has the lamp on at its night level
+INITIAL = {"mode": "auto", "on": True, "level": 60}
 
 
 @pytest.fixture(params=["embedded", "mosquitto"])

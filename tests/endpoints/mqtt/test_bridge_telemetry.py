@@ -80,7 +80,8 @@ def test_late_subscriber_reads_retained_meta_status_state_catalog(fast_city: Cit
     for key in ("vendor", "model", "serial", "network", "type", "tenant", "name"):
         assert meta[key]
     state = json.loads(probe.received(topic("comune", "street-light", "cl-0001", "state"))[0])
-    assert state == {"ts": "2026-11-23T00:00:00.000Z", "values": {"mode": "auto", "on": False, "level": 100}}
+    # 01:00 in Rome: the auto schedule has the light on at its night level, and the state says so
+    assert state == {"ts": "2026-11-23T00:00:00.000Z", "values": {"mode": "auto", "on": True, "level": 60}}
     catalog = json.loads(probe.received(f"sz/v2/{CITY}/comune/catalog")[0])
     assert [d["id"] for d in catalog["devices"]] == ["cp-0001", "cp-0002", "cl-0001"]
     assert "cmd" in catalog["devices"][2]["channels"] and "cmd" not in catalog["devices"][0]["channels"]

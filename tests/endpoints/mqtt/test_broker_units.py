@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smartzone.endpoints.mqtt.broker.mosquitto import acl_text
-from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, SERVICE_USER, AccessPolicy, filter_within, topic_matches
+from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, SERVICE_USER, AccessPolicy, filters_overlap, topic_matches
 from smartzone.endpoints.mqtt.broker.relay import Framer, SubscribeGuard, remaining_length
 from smartzone.endpoints.mqtt.broker.wire import WireError, parse_connect
 
@@ -31,16 +31,64 @@ def test_topic_matches(pattern, topic, expected):
     [
         ("a/b/#", "a/b/#", True),
         ("a/b/c/+", "a/b/#", True),
-        ("a/#", "a/b/#", False),
-        ("a/+/#", "a/b/#", False),
+        ("a/#", "a/b/#", True),  # spans more than the pattern, but meets it
+        ("a/+/#", "a/b/#", True),
+        ("#", "a/b/#", True),
+        ("a/#", "a", True),  # `#` matches its parent level
+        ("a/b", "a/b/#", True),
+        ("a/c/#", "a/b/#", False),
+        ("a/+/x/telemetry", "a/b/+/+/cmd", False),  # different depth and last level
+        ("a/+/+/+/+", "a/b/+/+/cmd", True),
         ("a/b/+/+/cmd", "a/b/+/+/cmd", True),
         ("a/b/x/+/cmd", "a/b/+/+/cmd", True),
-        ("a/b/+/+/cmd/#", "a/b/+/+/cmd", False),
+        ("a/b/+/+/cmd/#", "a/b/+/+/cmd", True),
+        ("a/b/+/+/cmd/+", "a/b/+/+/cmd", False),
+        ("a/+", "a/b/c", False),
         ("$SYS/#", "#", False),
+        ("#", "$SYS/x", False),
+        ("+/x", "$SYS/x", False),
+        ("$SYS/+", "$SYS/x", True),
     ],
 )
-def test_filter_within(sub, pattern, expected):
-    assert filter_within(sub, pattern) is expected
+def test_filters_overlap(sub, pattern, expected):
+    assert filters_overlap(sub, pattern) is expected
+    assert filters_overlap(pattern, sub) is expected  # overlap is symmetric
+
+
+def test_spanning_filters_are_accepted_and_delivery_stays_per_topic(access_scenario):
+    """A filter over several tenants is accepted if it can match something readable; what it
+    delivers is still decided per topic."""
+    policy = AccessPolicy(access_scenario, "svc")
+    app = policy.authenticate("app", "app-pw")
+    assert app is not None
+    readable = policy.readable_tenants(app)
+    city = access_scenario.city
+    other = next(t.id for t in access_scenario.tenants if t.id not in readable)
+    mine = sorted(readable)[0]
+    for flt in (f"sz/v2/{city}/+/parking-spot/+/telemetry", f"sz/v2/{city}/+/catalog", f"sz/v2/{city}/#", "#"):
+        assert policy.may_subscribe(app, flt), flt
+    assert policy.may_receive(app, f"sz/v2/{city}/{mine}/catalog")
+    assert not policy.may_receive(app, f"sz/v2/{city}/{other}/catalog")
+    assert not policy.may_subscribe(app, f"sz/v2/{city}/{other}/#")
+    assert not policy.may_subscribe(app, f"sz/v2/{city}/{other}/+/+/telemetry")
+    assert not policy.may_subscribe(app, "sz/v2/elsewhere/#")
+    assert not policy.may_subscribe(app, f"sz/v2/{city}/access/owner-comune")
+
+
+def test_every_user_reads_the_tenant_list_and_only_its_own_access_document(access_scenario):
+    policy = AccessPolicy(access_scenario, "svc")
+    city = access_scenario.city
+    names = [u.name for u in access_scenario.users]
+    for name in names:
+        who = policy.identity_of(name)
+        assert policy.may_receive(who, f"sz/v2/{city}/tenants"), name
+        assert policy.may_receive(who, f"sz/v2/{city}/access/{name}"), name
+        for other in names:
+            if other != name and who.role != "admin":
+                assert not policy.may_receive(who, f"sz/v2/{city}/access/{other}"), (name, other)
+        assert not policy.may_publish(who, f"sz/v2/{city}/tenants") or who.role == "admin"
+    anon = policy.identity_of(None)
+    assert not policy.may_receive(anon, f"sz/v2/{city}/tenants")
 
 
 def test_client_ids_bind_to_the_longest_user_name(access_scenario):
@@ -139,7 +187,8 @@ def test_v1_topics_are_readable_with_their_devices_tenant(access_scenario, catal
     assert policy.may_receive(owner, "icity/accessville/cp-0001/data")
     assert policy.may_subscribe(owner, "icity/accessville/cl-0001/data")
     assert not policy.may_receive(owner, "icity/accessville/ap-0001/data")
-    assert not policy.may_subscribe(owner, "icity/accessville/+/data")
+    assert policy.may_subscribe(owner, "icity/accessville/+/data")  # spans: delivery is per topic
+    assert not policy.may_subscribe(owner, "icity/accessville/ap-0001/data")
     assert policy.may_receive(anon, "icity/accessville/ol-0001/data")
     assert "topic read icity/accessville/ap-0002/data" in acl_text(policy).split("user owner-acme")[1]
 

@@ -1,9 +1,10 @@
 """SmartZone's MQTT access policy, derived from a scenario's users, roles and grants.
 
-One pure-Python model of API.md "Access", shared by every backend: the embedded broker's
+One pure-Python model of docs/api.md "Access", shared by every backend: the embedded broker's
 plugins ask it directly, the mosquitto backend writes it out as a password file and an ACL
 file (`acl_rules`), and the CONNECT gate in front of both uses it to bind client ids.
 
+- every scenario user: reads the city's `tenants` document and its own `access/{user}` document;
 - owner: reads and writes `sz/v2/{city}/{tenant}/#` of its own tenant only;
 - app: reads the tenants in grants.read, reads `cmd/ack` and publishes `cmd` of the tenants
   in grants.command (never `cmd/ack`: that channel is device -> app);
@@ -22,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from smartzone.definitions.scenario import Scenario
+from smartzone.endpoints.mqtt.topics import Topics
 
 ANONYMOUS = "(anonymous)"
 SERVICE_USER = "sz_service"  # never a scenario id: ids are [a-z0-9-], no underscore
@@ -63,25 +65,26 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
     return len(f_levels) == len(t_levels)
 
 
-def filter_within(sub_filter: str, pattern: str) -> bool:
-    """True if every topic `sub_filter` can match is also matched by ACL `pattern`."""
-    if sub_filter.startswith("$") and not pattern.startswith("$"):
-        return False
-    s_levels = sub_filter.split("/")
-    p_levels = pattern.split("/")
-    for i, level in enumerate(p_levels):
-        if level == "#":
-            return True
-        if i >= len(s_levels):
+def filters_overlap(a: str, b: str) -> bool:
+    """True if some concrete topic is matched by both filters `a` and `b` (`+`, `#`, `$` rules).
+
+    A subscription is accepted when its filter overlaps a readable pattern; what it then
+    delivers is checked per topic (`topic_matches`), so an overlap grants no more than that.
+    """
+    a_levels, b_levels = a.split("/"), b.split("/")
+    # `+` and `#` in the first level never match a topic that starts with `$`
+    for x, y in ((a_levels[0], b_levels[0]), (b_levels[0], a_levels[0])):
+        if x in ("+", "#") and y.startswith("$"):
             return False
-        sub = s_levels[i]
-        if sub == "#":
+    for i in range(max(len(a_levels), len(b_levels)) + 1):
+        if (i < len(a_levels) and a_levels[i] == "#") or (i < len(b_levels) and b_levels[i] == "#"):
+            return True  # `#` also matches its parent level, so a filter that ends here still meets it
+        if i == len(a_levels) or i == len(b_levels):
+            return len(a_levels) == len(b_levels)
+        x, y = a_levels[i], b_levels[i]
+        if x != "+" and y != "+" and x != y:
             return False
-        if level == "+":
-            continue
-        if sub != level:  # includes sub == "+": broader than a literal level
-            return False
-    return len(p_levels) == len(s_levels)
+    return False  # not reached: the loop returns by the level after the shorter filter
 
 
 class DenialCounter:
@@ -107,6 +110,7 @@ class AccessPolicy:
     def __init__(self, scenario: Scenario, service_password: str) -> None:
         self.scenario = scenario
         self.city = scenario.city
+        self.topics = Topics(scenario.city)
         self.service_password = service_password
         self._users = {u.name: u for u in scenario.users}
         # deprecated v1 topics icity/{city}/{device}/data carry no tenant: map devices to tenants
@@ -122,6 +126,7 @@ class AccessPolicy:
         open_tenants = [t.id for t in scenario.tenants if t.open_data]
         anon_read = tuple(self._tenant_read(t) for t in open_tenants) if self.anonymous_allowed else ()
         self._rules[ANONYMOUS] = Rules(read=anon_read, write=())
+        self._v1_cache: dict[str, tuple[str, ...]] = {}
         # longest first, so an id binds to the most specific name
         self._names = sorted([*self._users, SERVICE_USER], key=len, reverse=True)
 
@@ -134,10 +139,12 @@ class AccessPolicy:
         city = self.city
         if user.role == "admin":
             return Rules(read=("#",), write=("#",))
+        # discovery: the city's tenant list and this user's own access document (docs/api.md)
+        discovery = (self.topics.tenants(), self.topics.access(name))
         if user.role == "owner":
             own = (self._tenant_read(user.tenant),) if user.tenant else ()
-            return Rules(read=own, write=own)
-        read = [self._tenant_read(t) for t in user.grants.read]
+            return Rules(read=own + discovery, write=own)
+        read = [self._tenant_read(t) for t in user.grants.read] + list(discovery)
         read += [f"sz/v2/{city}/{t}/+/+/cmd/ack" for t in user.grants.command if t not in user.grants.read]
         write = [f"sz/v2/{city}/{t}/+/+/cmd" for t in user.grants.command]
         return Rules(read=tuple(read), write=tuple(write))
@@ -146,9 +153,16 @@ class AccessPolicy:
         return self._rules.get(identity.name, Rules((), ()))
 
     def may_subscribe(self, identity: Identity, sub_filter: str) -> bool:
-        return any(filter_within(sub_filter, p) for p in self.rules(identity).read) or self._v1_read(
-            identity, sub_filter
-        )
+        """True if the filter can match at least one topic this identity may read.
+
+        A filter that spans tenants (`sz/v2/{city}/+/parking-spot/+/telemetry`) is accepted and
+        delivers only the readable part: every delivery, live or retained, is still checked per
+        topic (`may_receive` on the embedded broker, the read ACL on mosquitto). A filter with
+        no readable part gets the SUBACK failure code.
+        """
+        if any(filters_overlap(sub_filter, p) for p in self.rules(identity).read):
+            return True
+        return any(filters_overlap(sub_filter, t) for t in self._v1_topics(identity))
 
     def may_receive(self, identity: Identity, topic: str) -> bool:
         return any(topic_matches(p, topic) for p in self.rules(identity).read) or self._v1_read(identity, topic)
@@ -169,6 +183,13 @@ class AccessPolicy:
             for p in self.rules(identity).read
             if p.startswith(prefix) and p.endswith(suffix)
         }
+
+    def _v1_topics(self, identity: Identity) -> tuple[str, ...]:
+        """v1_read_topics, computed once per user (the grants do not change during a run)."""
+        cached = self._v1_cache.get(identity.name)
+        if cached is None:
+            cached = self._v1_cache[identity.name] = tuple(self.v1_read_topics(identity))
+        return cached
 
     def v1_read_topics(self, identity: Identity) -> list[str]:
         """The v1 topics this identity may read (for ACL files); empty unless api_v1."""

@@ -91,7 +91,8 @@ class Health:
             part = self._part(component)
             if part.state == "down":
                 return
-            part.state, part.outages, part.down_since, part.last_cause = "down", part.outages + 1, time.monotonic(), cause
+            part.state, part.outages, part.last_cause = "down", part.outages + 1, cause
+            part.down_since = time.monotonic()
         self._emit(HealthEvent("down", component, cause))
 
     def up(self, component: str, how: str = "recovered") -> None:

@@ -167,6 +167,28 @@ class Inspector(QWidget):
         self.curve.setPen(pg.mkPen(theme.highlight, width=2))
 
     # --- selection ------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Back to "no device selected" (a new city replaced the old one): no stale controls or values."""
+        self.info, self.dtype = None, None
+        self.title.setText("No device selected")
+        self.subtitle.setVisible(True)
+        self.details.setVisible(False)
+        self.badge.setText("")
+        self.badge.setStyleSheet("")
+        self.values.setRowCount(0)
+        self.topics.setRowCount(0)
+        self.registers.setRowCount(0)
+        self.signal_combo.blockSignals(True)
+        self.signal_combo.clear()
+        self.signal_combo.blockSignals(False)
+        self.curve.setData([], [])
+        for line, copy in self.reach.values():
+            line.setText("")
+            copy.setEnabled(False)
+        self.controls.clear()
+        self.tabs.setEnabled(False)
+        self._history_key = ""
+
     def show_device(self, info: DeviceInfo, dtype: DeviceType, city: str, values: Mapping[str, Any],
                     state: Mapping[str, Any], online: bool, mqtt_line: str | None = None,
                     modbus_line: str | None = None, gateway: str | None = None) -> None:
@@ -241,7 +263,7 @@ class Inspector(QWidget):
             ("ONLINE", self.theme.online) if online else ("OFFLINE", self.theme.offline))
         self.badge.setText(text)
         self.badge.setStyleSheet(f"background: {colour};")
-        self.controls.update_state(state, online)
+        self.controls.update_state(state, online, values)
 
     def update_history(self, history: list[tuple[float, Mapping[str, Any]]], now: float,
                        epoch: Callable[[float], float] = float) -> None:

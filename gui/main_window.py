@@ -209,7 +209,22 @@ class MainWindow(QMainWindow):
         self.bar.set_speed(speed)
 
     def reset(self) -> None:
+        """Reload the city from time zero with the seed shown, after the user agreed."""
+        if self.session.path is None or not self.confirm_reset():
+            return
         self.session.reset(seed=self.bar.seed.value())
+
+    def confirm_reset(self) -> bool:
+        """Ask before a reset: it also restarts the endpoints, which drops every connected client."""
+        endpoints = "its MQTT broker and Modbus gateways" if self.session.services else "the simulation"
+        answer = QMessageBox.question(
+            self, "Reset the city?",
+            f"Reset restarts the city from time zero with seed {self.bar.seed.value()}, and restarts "
+            f"{endpoints}: every connected app, mosquitto_sub or Modbus client is disconnected and must "
+            "reconnect. Commands, faults and link changes made so far are lost.",
+            QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Reset
 
     def _recent(self) -> list[str]:
         value = self.settings.value("recent", [])
@@ -228,7 +243,10 @@ class MainWindow(QMainWindow):
         sc = rt.scenario
         self.setWindowTitle(f"SmartZone — {sc.name} ({Path(rt.source).name})")
         kinds = {t: dt.kind for t, dt in rt.catalog.types.items()}
+        previous = self.selected  # reselected below if the new city has it (Reset keeps the device)
         self.online, self.state, self.faults, self.values, self.selected = {}, {}, {}, {}, None
+        self.inspector.clear()
+        self._ticks, self._rate_mark, self.frame_ms = 0, (time.monotonic(), 0), 0.0
         for device in rt.devices:
             live = rt.live.get(device)
             self.online[device] = live.online if live else True
@@ -260,6 +278,10 @@ class MainWindow(QMainWindow):
         self.bar.set_speed(self.session.speed)
         self.status_scenario.setText(f"{sc.name} · {len(rt.devices):,} devices · seed {rt.seed}")
         self.bar.clock.setText(rt.iso_time(0).replace("T", " ")[:19] + " UTC")
+        self.status_online.setText(f"{sum(self.online.values()):,} / {len(self.online):,} online")
+        self.status_rate.setText("")
+        if previous is not None and previous in rt.devices:
+            self.select_device(previous)
 
     def _on_services(self) -> None:
         rt = self.session.runtime

@@ -237,6 +237,7 @@ class NetworkPanel(QWidget):
             "Network emulation: not running (readings arrive at once, nothing is lost)."
         )
         self.result.setText("")
+        self._pending.clear()  # commands sent to the previous city never answer
         self.update_stats({})
         fill(self.links, [])
 

@@ -116,11 +116,28 @@ def test_pause_step_and_resume(window: Any, qtbot: Any) -> None:
     qtbot.waitUntil(lambda: rt.sim_time > frozen + 120, timeout=WAIT_MS)
 
 
-def test_reset_with_a_new_seed_reloads_from_zero(window: Any, qtbot: Any) -> None:
+def answer(monkeypatch: Any, button: Any) -> list[str]:
+    """Answer the next QMessageBox.question with `button`; returns the texts asked."""
+    asked: list[str] = []
+
+    def question(_parent: Any, _title: str, text: str, *_a: Any) -> Any:
+        asked.append(text)
+        return button
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+def test_reset_with_a_new_seed_reloads_from_zero(window: Any, qtbot: Any, monkeypatch: Any) -> None:
     rt = open_testville(window, speed=3600.0)
     window.session.start()
     qtbot.waitUntil(lambda: rt.sim_time > 600, timeout=WAIT_MS)
     window.bar.seed.setValue(42)
+    asked = answer(monkeypatch, QMessageBox.StandardButton.Cancel)
+    window.bar.reset_action.trigger()
+    assert window.session.runtime is rt and rt.running  # cancelled: nothing restarted
+    assert "restarts the city from time zero with seed 42" in asked[0] and "disconnected" in asked[0]
+    answer(monkeypatch, QMessageBox.StandardButton.Reset)
     window.bar.reset_action.trigger()
     new = window.session.runtime
     assert new is not rt and new.seed == 42 and not rt.running
@@ -223,3 +240,48 @@ def test_step_before_start_advances_from_time_zero(window: Any, qtbot: Any) -> N
     window.bar.step_action.trigger()
     qtbot.waitUntil(lambda: rt.sim_time == pytest.approx(60.0) and rt.paused, timeout=WAIT_MS)
     assert window.session.state == "paused" and window.bar.run_action.text() == "Resume"
+
+
+def test_reset_rebuilds_the_inspector_and_its_controls_work(window: Any, qtbot: Any, monkeypatch: Any) -> None:
+    open_testville(window, speed=1.0)
+    device = light(window)
+    window.select_device(device)
+    old_controls = window.inspector.controls.editors["dim"]["level"]
+    window.inspector.controls.fault_buttons["lamp_failure"].click()  # paused city: no answer yet
+    assert window.inspector.controls.result_label.text().startswith("sent inject")
+    answer(monkeypatch, QMessageBox.StandardButton.Reset)
+    window.reset()
+    assert window.selected == device  # same city: the device stays selected, rebuilt from the new runtime
+    assert window.inspector.controls.editors["dim"]["level"] is not old_controls
+    assert window.inspector.controls.result_label.text() == ""  # the old city's pending action is gone
+    assert window.status_rate.text() == "" and "5 / 5 online" in window.status_online.text()
+    window.session.start()
+    slider = window.inspector.controls.editors["dim"]["level"].widget
+    slider.setValue(30)
+    slider.sliderReleased.emit()
+    qtbot.waitUntil(lambda: window.state.get(device, {}).get("level") == 30, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.inspector.controls.result_label.text().startswith("✓ dim"), timeout=WAIT_MS)
+
+
+def test_open_another_city_clears_the_inspector(window: Any, qtbot: Any, tmp_path: Path) -> None:
+    open_testville(window)
+    window.select_device(light(window))
+    other = tmp_path / "otherville.yaml"
+    other.write_text((FIXTURES / "testville.yaml").read_text().replace("id_prefix: l", "id_prefix: x"))
+    assert window.open_scenario(str(other))
+    assert "x-0001" in window.session.runtime.devices and "l-0001" not in window.session.runtime.devices
+    assert window.selected is None and window.inspector.title.text() == "No device selected"
+    assert not window.inspector.tabs.isEnabled() and window.inspector.controls.device is None
+
+
+def test_an_unanswered_action_times_out_visibly(window: Any, qtbot: Any) -> None:
+    rt = open_testville(window, speed=1.0)
+    window.session.start()
+    window.session.pause()  # simulated time stands still: the command never crosses the downlink
+    qtbot.waitUntil(lambda: rt.paused, timeout=WAIT_MS)
+    window.select_device(light(window))
+    controls = window.inspector.controls
+    controls._pending.timeout_s = 0.2
+    controls.send("dim", {"level": 10})
+    assert controls.result_label.text() == "sent dim level=10 …"
+    qtbot.waitUntil(lambda: "✗ dim: no answer after 0.2 s" in controls.result_label.text(), timeout=WAIT_MS)

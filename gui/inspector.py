@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from smartzone_gui.controls import ControlPanel, Submit
+from smartzone_gui.endpoint_info import with_fresh_client_id
 from smartzone_gui.theme import LIGHT, Theme
 from smartzone_gui.wire import modbus_registers, mqtt_topics
 
@@ -132,7 +133,7 @@ class Inspector(QWidget):
             line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             line.setStyleSheet("font-family: monospace;")
             copy = QPushButton("Copy")
-            copy.clicked.connect(lambda _c=False, w=line: self._copy(w.text()))
+            copy.clicked.connect(lambda _c=False, w=line: self._copy_line(w))
             reach.addWidget(name, r, 0)
             reach.addWidget(line, r, 1)
             reach.addWidget(copy, r, 2)
@@ -289,6 +290,12 @@ class Inspector(QWidget):
             ys.append(ys[-1])
         self.curve.setData(xs, ys, stepMode=None)
         self.plot.setXRange(epoch(max(0.0, now - PLOT_WINDOW_S)), epoch(max(now, 60.0)), padding=0)
+
+    def _copy_line(self, label: QLabel) -> None:
+        """Copy a connection line with a client id of its own, and show what was copied."""
+        text = with_fresh_client_id(label.text())
+        label.setText(text)
+        self._copy(text)
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)

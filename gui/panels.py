@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from smartzone_gui.clients_view import HEADERS, TIPS, client_rows
+from smartzone_gui.endpoint_info import with_fresh_client_id
 from smartzone_gui.feed import NetStats
 from smartzone_gui.log_view import LogPanel
 from smartzone_gui.pending import PendingCommands
@@ -127,7 +128,7 @@ class EndpointsPanel(QWidget):
                 self.grid.addWidget(text, row, 0)
                 copy = QPushButton("Copy")
                 copy.setToolTip("Copy this line to the clipboard")
-                copy.clicked.connect(lambda _c=False, s=line: QGuiApplication.clipboard().setText(_command_part(s)))
+                copy.clicked.connect(lambda _c=False, s=line: QGuiApplication.clipboard().setText(copy_line(s)))
                 self.grid.addWidget(copy, row, 1)
                 self.lines.append(line)
                 row += 1
@@ -145,6 +146,11 @@ class EndpointsPanel(QWidget):
         users = scenario.users if scenario is not None else []
         fill(self.users, [(u.name, u.password, u.role, u.tenant or "", ", ".join(u.grants.read),
                            ", ".join(u.grants.command)) for u in users])
+
+
+def copy_line(line: str) -> str:
+    """What a Copy button puts on the clipboard: the command, with a client id of its own."""
+    return with_fresh_client_id(_command_part(line))
 
 
 def _command_part(line: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from PySide6.QtGui import QGuiApplication
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 WAIT_MS = 20_000
@@ -49,6 +50,25 @@ def live_window(qtbot: Any, settings: Any) -> Iterator[Any]:
         session.close()
 
 
+def _both_stay_connected(win: Any, lines: list[str], qtbot: Any) -> None:
+    """Two people paste the copied lines at once: the broker keeps both sessions (no id takeover)."""
+    procs = [subprocess.Popen([*shlex.split(line), "-W", "20"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for line in lines]
+    ids = {re.search(r" -i (\S+)", line)[1] for line in lines}  # type: ignore[index]
+    try:
+        def both() -> bool:
+            live = {c.client_id for c in win.session.clients.snapshot() if c.state == "connected"}
+            return ids <= live
+
+        qtbot.waitUntil(both, timeout=WAIT_MS)
+        qtbot.wait(300)  # a takeover would close the older session right after the newer CONNECT
+        assert both() and all(p.poll() is None for p in procs)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(5)
+
+
 def _run(line: str, timeout: float = 10.0) -> str:
     out = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=timeout, check=False)
     return out.stdout
@@ -67,6 +87,13 @@ def test_dim_in_the_gui_is_seen_by_mosquitto_sub_and_mbpoll(live_window: Any, ci
     poll_line = win.inspector.reach["Modbus"][0].text()
     assert sub_line.startswith("mosquitto_sub ") and "-u ops" in sub_line
     assert poll_line.startswith("mbpoll ")
+    copied = []
+    for _ in range(2):  # each Copy puts a line with a client id of its own on the clipboard
+        win.inspector.reach["MQTT"][1].click()
+        copied.append(QGuiApplication.clipboard().text())
+    ids = [re.search(r" -i (\S+)", line)[1] for line in (sub_line, *copied)]  # type: ignore[index]
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"ops-sub-[0-9a-f]{6}", i) for i in ids), ids
+    _both_stay_connected(win, copied, qtbot)
 
     slider = win.inspector.controls.editors["dim"]["level"].widget
     slider.setValue(37)

@@ -14,11 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -48,6 +50,15 @@ def _table(headers: list[str]) -> QTableWidget:
     t.horizontalHeader().setStretchLastSection(True)
     t.setShowGrid(False)
     return t
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """A tab page in a frameless scroll area, so the tallest page does not set the dock's minimum height."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def _fmt(value: Any) -> str:
@@ -98,7 +109,7 @@ class Inspector(QWidget):
         self.values.horizontalHeader().setStretchLastSection(False)
         self.signal_combo = QComboBox()
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
-        self.plot.setMinimumHeight(150)
+        self.plot.setMinimumHeight(100)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setLabel("bottom", "simulated time (UTC)")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
@@ -143,12 +154,14 @@ class Inspector(QWidget):
         wv.addWidget(QLabel("MQTT topics (double-click to copy)"))
         wv.addWidget(self.topics, 2)
         self.modbus_label = QLabel("Modbus registers")
+        self.modbus_label.setWordWrap(True)
+        self.modbus_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # no dock widening
         wv.addWidget(self.modbus_label)
         wv.addWidget(self.registers, 3)
         self.tabs = QTabWidget()
         self.tabs.addTab(live, "Live")
-        self.tabs.addTab(self.controls, "Control")
-        self.tabs.addTab(wire, "Wire")
+        self.tabs.addTab(_scrolling(self.controls), "Control")  # long command lists scroll, the dock keeps its size
+        self.tabs.addTab(_scrolling(wire), "Wire")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 6)
         layout.setSpacing(6)

@@ -11,18 +11,20 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -45,8 +47,30 @@ from smartzone.definitions.errors import DefinitionError
 from smartzone.runtime.clients import AppMessage
 
 MAX_RECENT = 8
+MIN_WIDTH, MIN_HEIGHT = 960, 560  # well inside 1366 x 768 minus a title bar and a desktop panel
+DEFAULT_SIZE = QSize(1500, 920)
 QUIET_KINDS = frozenset({"netstats"})
 STEP_SECONDS = 60.0
+
+
+def initial_size() -> QSize:
+    """DEFAULT_SIZE, shrunk to the screen's free area (a 1366 x 768 laptop gets a window that fits)."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return DEFAULT_SIZE
+    free = screen.availableGeometry()
+    return QSize(max(MIN_WIDTH, min(DEFAULT_SIZE.width(), free.width())),
+                 max(MIN_HEIGHT, min(DEFAULT_SIZE.height(), free.height() - 32)))  # 32: the title bar
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area: a dock whose content needs more room scrolls instead of
+    raising the window's minimum size (which made the window grow by itself and overflow small screens)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -55,7 +79,9 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings if settings is not None else QSettings("SmartZone", "SmartZone")
         self.setWindowTitle("SmartZone")
-        self.resize(1500, 920)
+        # Fits a 1366 x 768 laptop (docks scroll rather than push the window); never grows on its own
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
+        self.resize(initial_size())
         self.online: dict[str, bool] = {}
         self.state: dict[str, dict[str, Any]] = {}
         self.values: dict[str, Any] = {}  # latest readings of actuators (their level colours the marker)
@@ -84,13 +110,14 @@ class MainWindow(QMainWindow):
         filters = QHBoxLayout()
         filters.setContentsMargins(10, 6, 10, 6)
         filters.setSpacing(6)
-        for label, combo in (("Tenant", self.tenant_f), ("Type", self.type_f), ("District", self.district_f)):
-            filters.addSpacing(8)
-            filters.addWidget(QLabel(label))
-            filters.addWidget(combo)
-            combo.setMinimumWidth(110)
+        for label, combo in (("tenant", self.tenant_f), ("type", self.type_f), ("district", self.district_f)):
+            # no separate labels ("All tenants" says it) and eliding combos: the map keeps a small minimum width
+            filters.addWidget(combo, 1)
+            combo.setToolTip(f"Show only the devices of one {label}")
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+            combo.addItem(f"All {label}s", None)
             combo.currentIndexChanged.connect(self._apply_filter)
-        filters.addStretch(1)
         fit = QPushButton("Fit")
         fit.setToolTip("Show the whole city")
         fit.clicked.connect(self.map.fit)
@@ -118,8 +145,8 @@ class MainWindow(QMainWindow):
             "Inspector": self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
             "Logs": self._dock("Logs and endpoints", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
-        self.docks["Devices"].setMinimumWidth(280)
-        self.docks["Inspector"].setMinimumWidth(380)
+        self.docks["Devices"].setMinimumWidth(200)
+        self.docks["Inspector"].setMinimumWidth(320)
         self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [290, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Logs"]], [250], Qt.Orientation.Vertical)
         self.status_scenario, self.status_online, self.status_rate = QLabel(), QLabel(), QLabel()
@@ -138,7 +165,7 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
-        dock.setWidget(widget)
+        dock.setWidget(scrolling(widget))
         features = QDockWidget.DockWidgetFeature
         dock.setFeatures(features.DockWidgetMovable | features.DockWidgetClosable)
         self.addDockWidget(area, dock)
@@ -256,12 +283,12 @@ class MainWindow(QMainWindow):
         self.map.load(sc, rt.devices.values(), kinds)
         self.tree.load(rt.devices.values(), {t.id: t.name for t in sc.tenants},
                        {d.id: d.name for d in sc.districts}, {t: dt.name for t, dt in rt.catalog.types.items()})
-        for combo, values in ((self.tenant_f, sorted({d.tenant for d in rt.devices.values()})),
-                              (self.type_f, sorted({d.type for d in rt.devices.values()})),
-                              (self.district_f, sorted({d.district for d in rt.devices.values()}))):
+        for combo, label, values in ((self.tenant_f, "tenants", sorted({d.tenant for d in rt.devices.values()})),
+                                     (self.type_f, "types", sorted({d.type for d in rt.devices.values()})),
+                                     (self.district_f, "districts", sorted({d.district for d in rt.devices.values()}))):
             combo.blockSignals(True)
             combo.clear()
-            combo.addItem("All", None)
+            combo.addItem(f"All {label}", None)
             for v in values:
                 combo.addItem(v, v)
             combo.blockSignals(False)
@@ -403,8 +430,11 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._initial_dock_sizes)  # after the first layout pass
 
     def _initial_dock_sizes(self) -> None:
-        self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [300, 580], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["Logs"]], [250], Qt.Orientation.Vertical)
+        """Share the width and height by proportion, so 1366 x 768 and 1920 x 1080 both look balanced."""
+        w, h = self.width(), self.height()
+        self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]],
+                         [max(200, int(w * 0.19)), max(320, int(w * 0.34))], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Logs"]], [max(140, int(h * 0.26))], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.session.close()

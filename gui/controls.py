@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -72,6 +72,8 @@ class ParamEditor:
             self._debounce.timeout.connect(self._commit_if_moved)
             slider.sliderReleased.connect(self._commit_if_moved)
             slider.actionTriggered.connect(lambda _a: None if slider.isSliderDown() else self._debounce.start())
+            self._press = _PressWatch(slider, self._debounce)  # a held track click waits for its release
+            slider.installEventFilter(self._press)
             self.widget = slider
         else:
             spin = QDoubleSpinBox()
@@ -83,6 +85,8 @@ class ParamEditor:
     def _commit_if_moved(self) -> None:
         """Send the slider's value once, unless it is what the device already has (or was sent)."""
         self._debounce.stop()
+        if self._press.pressed:
+            return  # the mouse is still down on the track (page steps repeat): the release sends
         value = self.get()
         if value != self._shown:
             self._shown = value
@@ -120,6 +124,23 @@ class ParamEditor:
                 w.setValue(float(value))
         finally:
             w.blockSignals(False)
+
+
+class _PressWatch(QObject):
+    """Whether the mouse button is down on a slider; its release (re)starts the send timer."""
+
+    def __init__(self, slider: QSlider, debounce: QTimer) -> None:
+        super().__init__(slider)
+        self.pressed = False
+        self._debounce = debounce
+
+    def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.MouseButtonPress:
+            self.pressed = True
+        elif event.type() == QEvent.Type.MouseButtonRelease:
+            self.pressed = False
+            self._debounce.start()
+        return False
 
 
 class ControlPanel(QWidget):

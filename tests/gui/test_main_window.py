@@ -285,3 +285,16 @@ def test_an_unanswered_action_times_out_visibly(window: Any, qtbot: Any) -> None
     controls.send("dim", {"level": 10})
     assert controls.result_label.text() == "sent dim level=10 …"
     qtbot.waitUntil(lambda: "✗ dim: no answer after 0.2 s" in controls.result_label.text(), timeout=WAIT_MS)
+
+
+def test_the_dim_slider_follows_the_lamps_real_level(window: Any, qtbot: Any) -> None:
+    rt = open_testville(window, speed=3600.0)
+    device = light(window)
+    window.select_device(device)
+    window.session.start()
+    qtbot.waitUntil(lambda: "level" in rt.live.get(device).values, timeout=WAIT_MS)
+    slider = window.inspector.controls.editors["dim"]["level"].widget
+    # auto mode at night: the commanded level stays 100 while the lamp burns at its night level
+    qtbot.waitUntil(lambda: slider.value() == rt.live.get(device).values["level"] != rt.live.get(device).state["level"],
+                    timeout=WAIT_MS)
+    assert window.inspector.controls.sent == []

@@ -7,6 +7,7 @@ registers (copyable), actuator controls and fault injection (controls.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import pyqtgraph as pg
@@ -37,6 +38,7 @@ from smartzone.core.device import DeviceInfo
 from smartzone.definitions.device_type import DeviceType
 
 PLOT_WINDOW_S = 6 * 3600.0  # simulated seconds shown in the history plot
+DISCRETE = frozenset({"int", "enum", "bool"})  # plotted as steps: no value lies between two readings
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -108,10 +110,11 @@ class Inspector(QWidget):
         self.values.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.values.horizontalHeader().setStretchLastSection(False)
         self.signal_combo = QComboBox()
-        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+        self.time_axis = pg.DateAxisItem(utcOffset=0)
+        self.plot = pg.PlotWidget(axisItems={"bottom": self.time_axis})
         self.plot.setMinimumHeight(100)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.plot.setLabel("bottom", "simulated time (UTC)")
+        self.time_label = "simulated time (UTC)"
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1e88e5", width=2), stepMode=None)
         self.controls = ControlPanel(submit)
@@ -177,8 +180,37 @@ class Inspector(QWidget):
         self.plot.setBackground(theme.base)
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).setPen(theme.muted)
-            self.plot.getAxis(axis).setTextPen(theme.muted)
+            self.plot.getAxis(axis).setTextPen(theme.text)  # tick labels in the text colour: readable on both
         self.curve.setPen(pg.mkPen(theme.highlight, width=2))
+        self._label_axes()
+
+    def set_time_zone(self, zone: tzinfo, epoch: float) -> None:
+        """Label the time axis in the city's local time (its offset at the scenario's start)."""
+        start = datetime.fromtimestamp(epoch, UTC).astimezone(zone)
+        offset = start.utcoffset() or timedelta(0)
+        self.time_axis.utcOffset = -offset.total_seconds()  # pyqtgraph: seconds west of UTC
+        hours = offset.total_seconds() / 3600
+        self.time_label = f"simulated local time ({start.tzname()}, UTC{hours:+g})" if hours else "simulated time (UTC)"
+        self._label_axes()
+
+    def _label_axes(self) -> None:
+        """Axis titles with units (the signal's unit on the y axis), in the theme's text colour."""
+        style = {"color": self.theme.text}
+        self.plot.setLabel("bottom", self.time_label, **style)
+        name = self.signal_combo.currentText()
+        sig = self.dtype.signals.get(name) if self.dtype is not None and name else None
+        if sig is None:
+            self.plot.setLabel("left", "", **style)
+            return
+        unit = sig.unit or ("state" if sig.datatype in ("enum", "bool") else "")
+        self.plot.setLabel("left", f"{name} ({unit})" if unit else name, **style)
+        axis = self.plot.getAxis("left")
+        if sig.datatype == "enum":
+            axis.setTicks([[(float(i), v) for i, v in enumerate(sig.values or [])]])
+        elif sig.datatype == "bool":
+            axis.setTicks([[(0.0, "false"), (1.0, "true")]])
+        else:
+            axis.setTicks(None)
 
     # --- selection ------------------------------------------------------------------------
     def clear(self) -> None:
@@ -196,6 +228,7 @@ class Inspector(QWidget):
         self.signal_combo.clear()
         self.signal_combo.blockSignals(False)
         self.curve.setData([], [])
+        self._label_axes()
         for line, copy in self.reach.values():
             line.setText("")
             copy.setEnabled(False)
@@ -287,6 +320,8 @@ class Inspector(QWidget):
         key = f"{name}:{len(history)}:{history[-1][0] if history else 0}:{int(now) // 60}"
         if key == self._history_key:
             return
+        if not self._history_key.startswith(f"{name}:"):
+            self._label_axes()  # another signal: its unit and ticks
         self._history_key = key
         sig = self.dtype.signals[name]
         index = {v: i for i, v in enumerate(sig.values or [])}
@@ -298,10 +333,14 @@ class Inspector(QWidget):
             v = vals[name]
             xs.append(epoch(t))
             ys.append(float(index.get(v, 0)) if isinstance(v, str) else float(v))
-        if xs:  # hold the last value up to "now" so the plot scrolls with the clock
-            xs.append(epoch(now))
-            ys.append(ys[-1])
-        self.curve.setData(xs, ys, stepMode=None)
+        if sig.datatype in DISCRETE:
+            # a discrete signal holds its value until the next reading: steps, the last one up to "now"
+            self.curve.setData([*xs, epoch(now)] if xs else [], ys, stepMode="center")
+        else:
+            if xs:  # hold the last value up to "now" so the plot scrolls with the clock
+                xs.append(epoch(now))
+                ys.append(ys[-1])
+            self.curve.setData(xs, ys, stepMode=None)
         self.plot.setXRange(epoch(max(0.0, now - PLOT_WINDOW_S)), epoch(max(now, 60.0)), padding=0)
 
     def _copy_line(self, label: QLabel) -> None:

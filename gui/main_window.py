@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from smartzone_gui.log_view import LogPanel
 from smartzone_gui.map_view import CityMap
 from smartzone_gui.panels import EndpointsPanel, NetworkPanel, TrafficPanel
 from smartzone_gui.rows import event_row, message_row
-from smartzone_gui.run_bar import RunBar
+from smartzone_gui.run_bar import RunBar, city_zone, clock_text
 from smartzone_gui.session import FRAME_HZ, Session
 
 from smartzone.core.events import CommandResult
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.values: dict[str, Any] = {}  # latest readings of actuators (their level colours the marker)
         self.faults: dict[str, set[str]] = {}
         self.selected: str | None = None
+        self.zone: tzinfo = UTC  # the open city's time zone (clock, plot axis)
         self._ticks = 0
         self._rate_mark = (time.monotonic(), 0)
         self.frame_ms = 0.0
@@ -304,7 +306,9 @@ class MainWindow(QMainWindow):
         self.bar.seed.setValue(min(rt.seed, self.bar.seed.maximum()))
         self.bar.set_speed(self.session.speed)
         self.status_scenario.setText(f"{sc.name} · {len(rt.devices):,} devices · seed {rt.seed}")
-        self.bar.clock.setText(rt.iso_time(0).replace("T", " ")[:19] + " UTC")
+        self.zone = city_zone(sc.timezone)
+        self.inspector.set_time_zone(self.zone, sc.start.timestamp())
+        self.bar.clock.setText(clock_text(sc.start.timestamp(), self.zone))
         self.status_online.setText(f"{sum(self.online.values()):,} / {len(self.online):,} online")
         self.status_rate.setText("")
         if previous is not None and previous in rt.devices:
@@ -353,7 +357,7 @@ class MainWindow(QMainWindow):
         rt = self.session.runtime
         if rt is None:
             return
-        self.bar.clock.setText(rt.iso_time(frame.sim_time).replace("T", " ")[:19] + " UTC")
+        self.bar.clock.setText(clock_text(rt.scenario.start.timestamp() + frame.sim_time, self.zone))
         self.online.update(frame.online)
         for device, values in frame.states.items():
             self.state[device] = dict(values)

@@ -142,7 +142,7 @@ def test_reset_with_a_new_seed_reloads_from_zero(window: Any, qtbot: Any, monkey
     new = window.session.runtime
     assert new is not rt and new.seed == 42 and not rt.running
     assert window.session.state == "ready" and new.sim_time == 0.0
-    assert window.bar.clock.text().startswith("2026-11-23 00:00:00")
+    assert window.bar.clock.text() == "2026-11-23 01:00:00 CET · 00:00 UTC"  # Testville is in Europe/Rome
 
 
 def test_filters_hide_markers(window: Any) -> None:
@@ -298,3 +298,27 @@ def test_the_dim_slider_follows_the_lamps_real_level(window: Any, qtbot: Any) ->
     qtbot.waitUntil(lambda: slider.value() == rt.live.get(device).values["level"] != rt.live.get(device).state["level"],
                     timeout=WAIT_MS)
     assert window.inspector.controls.sent == []
+
+
+def test_history_plot_steps_for_discrete_signals_with_units_in_both_themes(window: Any, qtbot: Any) -> None:
+    open_testville(window, speed=3600.0)
+    device = light(window)
+    window.select_device(device)
+    window.session.start()
+    insp = window.inspector
+    qtbot.waitUntil(lambda: len(window.session.feed.history(device)) >= 3, timeout=WAIT_MS)
+    insp.signal_combo.setCurrentText("level")  # int: a lamp's level holds until the next command
+    qtbot.waitUntil(lambda: len(insp.curve.xData) >= 3, timeout=WAIT_MS)
+    assert insp.curve.opts["stepMode"] == "center" and len(insp.curve.xData) == len(insp.curve.yData) + 1
+    assert insp.plot.getAxis("left").labelText == "level (%)"
+    assert "CET" in insp.plot.getAxis("bottom").labelText and insp.time_axis.utcOffset == -3600
+    insp.signal_combo.setCurrentText("power")  # float: a measured quantity, drawn as a line
+    qtbot.waitUntil(lambda: insp.plot.getAxis("left").labelText == "power (W)", timeout=WAIT_MS)
+    assert insp.curve.opts["stepMode"] is None and len(insp.curve.xData) == len(insp.curve.yData)
+    for dark in (True, False):
+        window.dark_action.setChecked(dark)
+        theme = insp.theme
+        axis = insp.plot.getAxis("left")
+        assert axis.textPen().color().name() == theme.text and theme.text != theme.base
+        assert insp.plot.backgroundBrush().color().name() == theme.base
+        assert axis.labelStyle["color"] == theme.text

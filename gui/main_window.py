@@ -35,6 +35,7 @@ from smartzone_gui.clients_view import app_message_row
 from smartzone_gui.device_tree import DeviceTree
 from smartzone_gui.endpoint_info import mbpoll_line, modbus_place, mqtt_sub_line
 from smartzone_gui.feed import Frame
+from smartzone_gui.help_menu import HelpMenu
 from smartzone_gui.inspector import Inspector
 from smartzone_gui.log_view import LogPanel
 from smartzone_gui.map_view import CityMap
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
+        self.help = HelpMenu(self)
         self._refresh_recent()
 
     def apply_theme(self, dark: bool) -> None:

@@ -35,6 +35,7 @@ from smartzone_gui.clients_view import app_message_row
 from smartzone_gui.device_tree import DeviceTree
 from smartzone_gui.endpoint_info import mbpoll_line, modbus_place, mqtt_sub_line
 from smartzone_gui.feed import Frame
+from smartzone_gui.health_view import FatalBanner, HealthTable, health_rows, status_text
 from smartzone_gui.help_menu import HelpMenu
 from smartzone_gui.inspector import Inspector
 from smartzone_gui.log_view import LogPanel
@@ -93,6 +94,8 @@ class MainWindow(QMainWindow):
         self._ticks = 0
         self._rate_mark = (time.monotonic(), 0)
         self.frame_ms = 0.0
+        self._fatal_shown: list[str] = []  # failures the banner shows
+        self._recovered: dict[str, int] = {}  # outages per component that were over at the last look
         self._shown = False
         self._build()
         dark = self.settings.value("dark", False, type=bool)
@@ -129,6 +132,8 @@ class MainWindow(QMainWindow):
         cv = QVBoxLayout(centre)
         cv.setContentsMargins(0, 0, 0, 0)
         cv.setSpacing(0)
+        self.banner = FatalBanner()  # a part of the city died for good: say so above the map
+        cv.addWidget(self.banner)
         cv.addLayout(filters)
         cv.addWidget(self.map, 1)
         self.setCentralWidget(centre)
@@ -138,6 +143,8 @@ class MainWindow(QMainWindow):
         self.events.set_widths([150, 80, 130])
         self.traffic, self.endpoints = TrafficPanel(), EndpointsPanel()
         self.network = NetworkPanel(self.session.submit)
+        self.health_table = HealthTable()
+        self.endpoints.layout().insertWidget(0, self.health_table)
         self.bottom = QTabWidget()
         self.bottom.setDocumentMode(True)
         for widget, title in ((self.events, "Event log"), (self.traffic, "Traffic"),
@@ -153,7 +160,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [290, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Logs"]], [250], Qt.Orientation.Vertical)
         self.status_scenario, self.status_online, self.status_rate = QLabel(), QLabel(), QLabel()
-        for w in (self.status_scenario, self.status_online, self.status_rate):
+        self.status_health = QLabel("")
+        for w in (self.status_health, self.status_scenario, self.status_online, self.status_rate):
             self.statusBar().addPermanentWidget(w)
         self._menus()
         self.map.device_clicked.connect(self.select_device)
@@ -278,6 +286,8 @@ class MainWindow(QMainWindow):
         self.online, self.state, self.faults, self.values, self.selected = {}, {}, {}, {}, None
         self.inspector.clear()
         self._ticks, self._rate_mark, self.frame_ms = 0, (time.monotonic(), 0), 0.0
+        self._fatal_shown, self._recovered = [], {}
+        self.banner.hide()
         for device in rt.devices:
             live = rt.live.get(device)
             self.online[device] = live.online if live else True
@@ -313,6 +323,7 @@ class MainWindow(QMainWindow):
         self.bar.clock.setText(clock_text(sc.start.timestamp(), self.zone))
         self.status_online.setText(f"{sum(self.online.values()):,} / {len(self.online):,} online")
         self.status_rate.setText("")
+        self._refresh_health()
         if previous is not None and previous in rt.devices:
             self.select_device(previous)
 
@@ -421,6 +432,7 @@ class MainWindow(QMainWindow):
             return
         self.network.update_stats(feed.network_stats())
         self.traffic.refresh()
+        self._refresh_health()
         now = time.monotonic()
         mark_t, mark_n = self._rate_mark
         rate = (feed.total_readings - mark_n) / max(1e-6, now - mark_t)
@@ -428,6 +440,35 @@ class MainWindow(QMainWindow):
         online = sum(1 for v in self.online.values() if v)
         self.status_online.setText(f"{online:,} / {len(self.online):,} online")
         self.status_rate.setText(f"{rate:,.1f} readings/s · frame {self.frame_ms:.1f} ms")
+
+    def _refresh_health(self) -> None:
+        """Endpoint health from the runtime's snapshot (never from its listener: that runs on other threads)."""
+        rt = self.session.runtime
+        if rt is None:
+            return
+        parts = rt.health.snapshot()
+        self.health_table.show_rows(health_rows(parts, [name for name, _ in self.session.services]))
+        running = bool(self.session.services)
+        self.status_health.setText(status_text(parts) if running or parts else "endpoints: not running")
+        worst = "failed" if any(p.state == "failed" for p in parts.values()) else (
+            "down" if any(p.state == "down" for p in parts.values()) else "ok")
+        self.status_health.setStyleSheet({"failed": "color: #dc2626; font-weight: 600;",
+                                          "down": "color: #d97706; font-weight: 600;"}.get(worst, ""))
+        failed = [f"{name}: {p.last_cause}" for name, p in sorted(parts.items()) if p.state == "failed"]
+        if failed and failed != self._fatal_shown:
+            self.banner.show_failures(failed)
+        self._fatal_shown = failed
+        recovered = {name: p.outages for name, p in parts.items() if p.state == "ok"}
+        if any(n > self._recovered.get(name, 0) for name, n in recovered.items()):
+            self._endpoint_restarted()
+        self._recovered = recovered
+
+    def _endpoint_restarted(self) -> None:
+        """An endpoint came back (maybe on a new process): reload what shows how to reach it."""
+        self._on_services()
+        selected, self.selected = self.selected, None
+        if selected is not None:
+            self.select_device(selected)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

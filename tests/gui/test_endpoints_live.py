@@ -117,3 +117,10 @@ def test_dim_in_the_gui_is_seen_by_mosquitto_sub_and_mbpoll(live_window: Any, ci
     assert m is not None
     out = _run(f"mbpoll -m tcp -p {m[1]} -a {m[2]} -0 -t 4 -r 0 -c 1 -1 127.0.0.1")
     assert re.search(r"\[0\]:\s+37\b", out), out
+
+
+def test_running_endpoints_show_as_ok(live_window: Any, city: Path, qtbot: Any) -> None:
+    assert live_window.open_scenario(str(city)), live_window.session.service_errors
+    t = live_window.health_table
+    states = {t.item(r, 0).text(): t.item(r, 1).text() for r in range(t.rowCount())}
+    assert states == {"mqtt": "ok", "modbus": "ok"} and live_window.status_health.text() == "endpoints: ok"

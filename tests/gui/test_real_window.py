@@ -24,7 +24,7 @@ SCREEN = (1366, 768)
 
 XCB_PACKAGES = (
     "libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 "
-    "libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0"
+    "libxcb-shape0 libxcb-sync1 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1 libxkbcommon-x11-0"
 )
 
 pytestmark = pytest.mark.skipif(

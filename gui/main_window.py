@@ -148,8 +148,8 @@ class MainWindow(QMainWindow):
         self.bottom = QTabWidget()
         self.bottom.setDocumentMode(True)
         for widget, title in ((self.events, "Event log"), (self.traffic, "Traffic"),
-                              (self.network, "Network"), (self.endpoints, "Endpoints")):
-            self.bottom.addTab(widget, title)
+                              (scrolling(self.network), "Network"), (scrolling(self.endpoints), "Endpoints")):
+            self.bottom.addTab(widget, title)  # the tall forms scroll: the short Logs dock never does
         self.docks = {
             "Devices": self._dock("Devices", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
             "Inspector": self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),

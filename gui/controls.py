@@ -170,6 +170,7 @@ class ControlPanel(QWidget):
             item = self._layout.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None and widget is not self.result_label:
+                widget.hide()  # at once: deleteLater waits for the event loop, the old rows must not show
                 widget.deleteLater()
         self.device, self.dtype, self.editors, self._feeds = device, dtype, {}, []
         self.fault_buttons = {}

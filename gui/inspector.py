@@ -81,7 +81,8 @@ class Inspector(QWidget):
         self.title.setObjectName("title")
         self.subtitle = QLabel("Click a marker on the map or a device in the tree.")
         self.subtitle.setObjectName("muted")
-        self.subtitle.setWordWrap(True)
+        # one line, elided by the dock: a wrapped label would make the dock's scroll area size by height-for-width
+        self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.details = QWidget()
         self.details_grid = QGridLayout(self.details)
         self.details_grid.setContentsMargins(0, 2, 0, 4)

@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         self.endpoints.layout().insertWidget(0, self.health_table)
         self.bottom = QTabWidget()
         self.bottom.setDocumentMode(True)
-        for widget, title in ((self.events, "Event log"), (self.traffic, "Traffic"),
+        for widget, title in ((self.events, "Event log"), (scrolling(self.traffic), "Traffic"),
                               (scrolling(self.network), "Network"), (scrolling(self.endpoints), "Endpoints")):
             self.bottom.addTab(widget, title)  # the tall forms scroll: the short Logs dock never does
         self.docks = {

@@ -279,10 +279,10 @@ class Inspector(QWidget):
             f"Modbus registers · type code {dtype.modbus.type_code}, map v{dtype.modbus.map_version}"
             + (f" · {gateway}" if gateway else " · gateway: Modbus endpoint not running")
         )
-        for key, text in (("MQTT", mqtt_line), ("Modbus", modbus_line)):
+        for key, command in (("MQTT", mqtt_line), ("Modbus", modbus_line)):
             line, copy = self.reach[key]
-            line.setText(text or f"{key} endpoint not running")
-            copy.setEnabled(bool(text))
+            line.setText(command or f"{key} endpoint not running")
+            copy.setEnabled(bool(command))
         self.controls.load(info.id, dtype, state, online)
         self.update_live(values, state, online, False)
         self._history_key = ""

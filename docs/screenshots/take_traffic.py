@@ -54,7 +54,8 @@ def main() -> None:
     assert rt is not None
     port = dict(session.services)["mqtt"].broker.port  # type: ignore[attr-defined]
     sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-u", "admin", "-P",
-                            "genoa-admin-hjNX", "-i", "admin-sub-5c1e9a", "-t", "sz/v2/genoa/#"], stdout=subprocess.DEVNULL)
+                            "genoa-admin-hjNX", "-i", "admin-sub-5c1e9a", "-t", "sz/v2/genoa/#"],
+                           stdout=subprocess.DEVNULL)
     app_client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-app-dash-8d02f4")
     app_client.username_pw_set("demo-app", "genoa-demo-app-Anb6")
     app_client.connect("127.0.0.1", port)

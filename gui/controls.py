@@ -160,6 +160,9 @@ class ControlPanel(QWidget):
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(8, 8, 8, 8)
         self._layout.setSpacing(10)
+        self._no_button = QPushButton("Take offline", self)  # stands in for the button while no device is shown
+        self._no_button.hide()
+        self.online_button = self._no_button
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
         self.result_label.setProperty("muted", True)
@@ -177,8 +180,7 @@ class ControlPanel(QWidget):
         self._pending.clear()
         self.sent = []
         if dtype is None:
-            self.online_button = QPushButton("Take offline", self)  # kept so update_state works; not shown
-            self.online_button.hide()
+            self.online_button = self._no_button  # the old one is being deleted; update_state stays safe
             note = QLabel("No device selected.")
             note.setProperty("muted", True)
             self._layout.addWidget(note)

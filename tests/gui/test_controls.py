@@ -124,3 +124,16 @@ def test_the_controls_show_the_real_level_not_the_commanded_one(catalog: Any, qt
     panel.update_state({"mode": "auto", "on": True, "level": 100}, True, {"power": 57.0})
     assert slider.value() == 100  # no reading of the level: the state variable is the best we know
     assert sent == []
+
+
+def test_clearing_the_panel_leaves_no_controls_and_stays_usable(catalog: Any, qtbot: Any) -> None:
+    panel, _slider, sent = _light_panel(catalog, qtbot)
+    for _ in range(3):  # a new city, again and again: nothing piles up
+        panel.clear()
+        qtbot.wait(1)  # let deleteLater run
+        assert panel.device is None and panel.editors == {} and panel.fault_buttons == {}
+        assert not [b for b in panel.findChildren(QPushButton) if b.isVisibleTo(panel)]
+        panel.update_state({"level": 10}, False)  # a late frame for the old device is harmless
+        panel.toggle_online()
+        panel.load("l-1", catalog.types["street-light"], {"level": 100}, True)
+    assert len(panel.findChildren(QPushButton)) <= 6 and sent == []

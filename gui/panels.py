@@ -120,7 +120,9 @@ class EndpointsPanel(QWidget):
             except Exception as exc:  # a broken describe() must not break the window
                 lines = [f"(describe failed: {exc})"]
             for line in lines:
-                text = QLabel(line)
+                command = _command_part(line)
+                # shown with an id of its own too: a line selected by hand must not share the printed id
+                text = QLabel(line.replace(command, with_fresh_client_id(command)) if command else line)
                 text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
                 text.setStyleSheet("font-family: monospace;")
                 text.setWordWrap(True)  # long lines wrap: the Copy buttons stay in view

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 WAIT_MS = 20_000
@@ -121,6 +122,8 @@ def test_dim_in_the_gui_is_seen_by_mosquitto_sub_and_mbpoll(live_window: Any, ci
 
 def test_running_endpoints_show_as_ok(live_window: Any, city: Path, qtbot: Any) -> None:
     assert live_window.open_scenario(str(city)), live_window.session.service_errors
+    shown = [w.text() for w in live_window.endpoints.body.findChildren(QLabel) if "mosquitto_sub" in w.text()]
+    assert shown and all(re.search(r" -i ops-sub-[0-9a-f]{6} ", t) for t in shown), shown  # not the printed id
     t = live_window.health_table
     states = {t.item(r, 0).text(): t.item(r, 1).text() for r in range(t.rowCount())}
     assert states == {"mqtt": "ok", "modbus": "ok"} and live_window.status_health.text() == "endpoints: ok"

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,6 +35,7 @@ from smartzone.definitions.device_type import Command, DeviceType, Param
 
 Submit = Callable[[DeviceCommand | SetOnline | FaultCommand], Any]
 _ids = itertools.count(1)
+DEBOUNCE_MS = 300  # a slider's clicks, wheel and key steps within this window become one command
 
 
 class ParamEditor:
@@ -42,6 +43,8 @@ class ParamEditor:
 
     def __init__(self, name: str, spec: Param, on_commit: Callable[[], None]) -> None:
         self.name, self.spec = name, spec
+        self._on_commit = on_commit
+        self._shown: Any = None  # the value the widget last showed from the device or last sent
         self.widget: QWidget
         self.value_label: QLabel | None = None
         if spec.type == "bool":
@@ -60,8 +63,17 @@ class ParamEditor:
             self.value_label = QLabel(f"{slider.value()} {spec.unit}".strip())
             self.value_label.setMinimumWidth(48)
             slider.valueChanged.connect(lambda v: self.value_label.setText(f"{v} {spec.unit}".strip()))  # type: ignore[union-attr]
-            slider.sliderReleased.connect(on_commit)
-            slider.actionTriggered.connect(lambda _a: None if slider.isSliderDown() else _later(on_commit))
+            # One user action, one command: a drag sends on release; a track click, the wheel or
+            # the keys restart a short timer, so a burst of steps (or a click that Qt reports both
+            # as a page step and as a press/release) becomes one command with the final value.
+            self._debounce = QTimer(slider)
+            self._debounce.setSingleShot(True)
+            self._debounce.setInterval(DEBOUNCE_MS)
+            self._debounce.timeout.connect(self._commit_if_moved)
+            slider.sliderReleased.connect(self._commit_if_moved)
+            slider.actionTriggered.connect(lambda _a: None if slider.isSliderDown() else self._debounce.start())
+            self._press = _PressWatch(slider, self._debounce)  # a held track click waits for its release
+            slider.installEventFilter(self._press)
             self.widget = slider
         else:
             spin = QDoubleSpinBox()
@@ -69,6 +81,16 @@ class ParamEditor:
             spin.setRange(spec.min if spec.min is not None else -1e9, spec.max if spec.max is not None else 1e9)
             spin.setSuffix(f" {spec.unit}" if spec.unit else "")
             self.widget = spin
+
+    def _commit_if_moved(self) -> None:
+        """Send the slider's value once, unless it is what the device already has (or was sent)."""
+        self._debounce.stop()
+        if self._press.pressed:
+            return  # the mouse is still down on the track (page steps repeat): the release sends
+        value = self.get()
+        if value != self._shown:
+            self._shown = value
+            self._on_commit()
 
     def get(self) -> Any:
         w = self.widget
@@ -92,7 +114,10 @@ class ParamEditor:
             elif isinstance(w, QComboBox):
                 w.setCurrentText(str(value))
             elif isinstance(w, QSlider):
+                if self._debounce.isActive():
+                    return  # the user's step is about to be sent: do not snap back to the old value
                 w.setValue(int(value))
+                self._shown = int(value)
                 if self.value_label is not None:
                     self.value_label.setText(f"{int(value)} {self.spec.unit}".strip())
             elif isinstance(w, QDoubleSpinBox):
@@ -101,10 +126,21 @@ class ParamEditor:
             w.blockSignals(False)
 
 
-def _later(fn: Callable[[], None]) -> None:
-    from PySide6.QtCore import QTimer
+class _PressWatch(QObject):
+    """Whether the mouse button is down on a slider; its release (re)starts the send timer."""
 
-    QTimer.singleShot(0, fn)  # after the slider applied the keyboard/page step
+    def __init__(self, slider: QSlider, debounce: QTimer) -> None:
+        super().__init__(slider)
+        self.pressed = False
+        self._debounce = debounce
+
+    def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.MouseButtonPress:
+            self.pressed = True
+        elif event.type() == QEvent.Type.MouseButtonRelease:
+            self.pressed = False
+            self._debounce.start()
+        return False
 
 
 class ControlPanel(QWidget):
@@ -119,23 +155,39 @@ class ControlPanel(QWidget):
         self._feeds: list[tuple[str, ParamEditor]] = []  # (state var, editor) kept in sync with the device
         self.online = True
         self.fault_buttons: dict[str, QPushButton] = {}
-        self._pending = PendingCommands()  # fault commands sent from here
+        self.sent: list[tuple[str, dict[str, Any]]] = []  # what this panel sent for its device (tests, history)
+        self._pending = PendingCommands()  # commands sent from here, until they settle or time out
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(8, 8, 8, 8)
         self._layout.setSpacing(10)
+        self._no_button = QPushButton("Take offline", self)  # stands in for the button while no device is shown
+        self._no_button.hide()
+        self.online_button = self._no_button
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
         self.result_label.setProperty("muted", True)
 
-    def load(self, device: str, dtype: DeviceType, state: Mapping[str, Any], online: bool) -> None:
+    def load(self, device: str | None, dtype: DeviceType | None, state: Mapping[str, Any], online: bool) -> None:
+        """Rebuild the rows for `device` (None: an empty panel after a new city was opened)."""
         while self._layout.count():
             item = self._layout.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None and widget is not self.result_label:
+                widget.hide()  # at once: deleteLater waits for the event loop, the old rows must not show
                 widget.deleteLater()
         self.device, self.dtype, self.editors, self._feeds = device, dtype, {}, []
         self.fault_buttons = {}
         self._pending.clear()
+        self.sent = []
+        if dtype is None:
+            self.online_button = self._no_button  # the old one is being deleted; update_state stays safe
+            note = QLabel("No device selected.")
+            note.setProperty("muted", True)
+            self._layout.addWidget(note)
+            self._layout.addWidget(self.result_label)
+            self._layout.addStretch(1)
+            self.result_label.setText("")
+            return
         if dtype.commands:
             box = QGroupBox("Commands")
             form = QFormLayout(box)
@@ -206,7 +258,10 @@ class ControlPanel(QWidget):
     def send(self, action: str, params: Mapping[str, Any]) -> None:
         if self.device is None:
             return
-        self._submit(DeviceCommand(self.device, action, dict(params), id=f"gui-{next(_ids)}", source="gui"))
+        cid = f"gui-{next(_ids)}"
+        future = self._submit(DeviceCommand(self.device, action, dict(params), id=cid, source="gui"))
+        self._pending.add(action, future, key=cid)
+        self.sent.append((action, dict(params)))
         self.result_label.setText(f"sent {action} {_fmt(params)} …")
 
     def send_from_editors(self, action: str) -> None:
@@ -214,7 +269,13 @@ class ControlPanel(QWidget):
 
     def toggle_online(self) -> None:
         if self.device is not None:
-            self._submit(SetOnline(self.device, not self.online, reason="gui"))
+            what = "bring online" if not self.online else "take offline"
+            self._pending.add(what, self._submit(SetOnline(self.device, not self.online, reason="gui")))
+            self.result_label.setText(f"sent {what} …")
+
+    def clear(self) -> None:
+        """Forget the device (a new city was opened): no controls, nothing pending."""
+        self.load(None, None, {}, True)
 
     def set_fault(self, fault: str, active: bool) -> None:
         """Inject (or clear) a fault the device type declares; the button follows the bus."""
@@ -240,14 +301,23 @@ class ControlPanel(QWidget):
             b.setText(f"{'Clear' if on else 'Inject'} {label} fault{detail}")
 
     # --- following the device -------------------------------------------------------------
-    def update_state(self, state: Mapping[str, Any], online: bool) -> None:
+    def update_state(self, state: Mapping[str, Any], online: bool, values: Mapping[str, Any] | None = None) -> None:
+        """Move the widgets to the device's real state, without sending anything.
+
+        A signal named like the state variable (a street light's `level` reading) is what the
+        device really does (in auto mode the lamp follows dusk and dawn, not the last command),
+        so it wins over the commanded state variable.
+        """
         self.online = online
         self.online_button.setText("Take offline" if online else "Bring online")
         for var, ed in self._feeds:
-            if var in state:
+            if values is not None and var in values and values[var] is not None:
+                ed.set(values[var])
+            elif var in state:
                 ed.set(state[var])
 
     def show_result(self, result: CommandResult) -> None:
+        self._pending.settle(result.command_id)
         if result.ok:
             self.result_label.setText(f"✓ {result.action} applied · state {_fmt(result.state)}")
         else:

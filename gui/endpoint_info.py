@@ -1,5 +1,11 @@
 """Where the selected device can be reached on the running endpoints (ready-to-paste lines).
 
+Every line a user copies gets its own MQTT client id, `{user}-{purpose}-{6 hex}`
+(`fresh_client_id`): two people pasting the same line, or one person pasting it twice, would
+otherwise share one id and the broker would disconnect the older session each time the newer
+one connects. The GUI itself opens no MQTT connection (it talks to the runtime API), so no id
+it hands out can collide with one of its own.
+
 Reads the service objects duck-typed (an MQTT service with a `broker` that has host/port,
 a Modbus service with `gateways`, each with a `plan.units` map and a `port`), so the GUI
 keeps working, and says so, when an endpoint is absent or shaped differently.
@@ -7,6 +13,7 @@ keeps working, and says so, when an endpoint is absent or shaped differently.
 
 from __future__ import annotations
 
+import secrets
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +32,30 @@ class ModbusPlace:
     host: str
     port: int
     unit: int
+
+
+def fresh_client_id(user: str | None, purpose: str) -> str:
+    """`{user}-{purpose}-{6 hex}`: unique per copied line (MQTT client ids are limited to 23 bytes by v3.1)."""
+    return f"{user or 'anon'}-{purpose}-{secrets.token_hex(3)}"
+
+
+def with_fresh_client_id(line: str) -> str:
+    """The command line `line` with a new client id (for mosquitto_sub/pub lines with a user)."""
+    try:
+        parts = shlex.split(line)
+    except ValueError:  # not a shell line (a URL, a note): copied as it is
+        return line
+    if not parts or parts[0] not in ("mosquitto_sub", "mosquitto_pub"):
+        return line
+    user = parts[parts.index("-u") + 1] if "-u" in parts[:-1] else None
+    new_id = fresh_client_id(user, parts[0].removeprefix("mosquitto_"))
+    if "-i" in parts[:-1]:
+        parts[parts.index("-i") + 1] = new_id
+    elif user is not None:
+        parts[1:1] = ["-i", new_id]
+    else:
+        return line  # anonymous: mosquitto picks a random id itself
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def reader_for(scenario: Scenario, tenant: str) -> User | None:
@@ -57,7 +88,7 @@ def mqtt_sub_line(services: Sequence[tuple[str, Any]], scenario: Scenario, info:
     parts = ["mosquitto_sub", "-h", where[0], "-p", str(where[1])]
     user = reader_for(scenario, info.tenant)
     if user is not None:
-        parts += ["-u", user.name, "-P", user.password, "-i", f"{user.name}-gui"]
+        parts += ["-u", user.name, "-P", user.password, "-i", fresh_client_id(user.name, "sub")]
     parts += ["-t", f"{topic_root(scenario.city, info)}/#", "-v"]
     return " ".join(shlex.quote(p) for p in parts)
 

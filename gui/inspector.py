@@ -7,6 +7,7 @@ registers (copyable), actuator controls and fault injection (controls.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import pyqtgraph as pg
@@ -14,11 +15,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from smartzone_gui.controls import ControlPanel, Submit
+from smartzone_gui.endpoint_info import with_fresh_client_id
 from smartzone_gui.theme import LIGHT, Theme
 from smartzone_gui.wire import modbus_registers, mqtt_topics
 
@@ -34,6 +38,7 @@ from smartzone.core.device import DeviceInfo
 from smartzone.definitions.device_type import DeviceType
 
 PLOT_WINDOW_S = 6 * 3600.0  # simulated seconds shown in the history plot
+DISCRETE = frozenset({"int", "enum", "bool"})  # plotted as steps: no value lies between two readings
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -47,6 +52,15 @@ def _table(headers: list[str]) -> QTableWidget:
     t.horizontalHeader().setStretchLastSection(True)
     t.setShowGrid(False)
     return t
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """A tab page in a frameless scroll area, so the tallest page does not set the dock's minimum height."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def _fmt(value: Any) -> str:
@@ -67,7 +81,8 @@ class Inspector(QWidget):
         self.title.setObjectName("title")
         self.subtitle = QLabel("Click a marker on the map or a device in the tree.")
         self.subtitle.setObjectName("muted")
-        self.subtitle.setWordWrap(True)
+        # one line, elided by the dock: a wrapped label would make the dock's scroll area size by height-for-width
+        self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.details = QWidget()
         self.details_grid = QGridLayout(self.details)
         self.details_grid.setContentsMargins(0, 2, 0, 4)
@@ -96,10 +111,11 @@ class Inspector(QWidget):
         self.values.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.values.horizontalHeader().setStretchLastSection(False)
         self.signal_combo = QComboBox()
-        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
-        self.plot.setMinimumHeight(150)
+        self.time_axis = pg.DateAxisItem(utcOffset=0)
+        self.plot = pg.PlotWidget(axisItems={"bottom": self.time_axis})
+        self.plot.setMinimumHeight(100)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.plot.setLabel("bottom", "simulated time (UTC)")
+        self.time_label = "simulated time (UTC)"
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1e88e5", width=2), stepMode=None)
         self.controls = ControlPanel(submit)
@@ -132,7 +148,7 @@ class Inspector(QWidget):
             line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             line.setStyleSheet("font-family: monospace;")
             copy = QPushButton("Copy")
-            copy.clicked.connect(lambda _c=False, w=line: self._copy(w.text()))
+            copy.clicked.connect(lambda _c=False, w=line: self._copy_line(w))
             reach.addWidget(name, r, 0)
             reach.addWidget(line, r, 1)
             reach.addWidget(copy, r, 2)
@@ -142,12 +158,14 @@ class Inspector(QWidget):
         wv.addWidget(QLabel("MQTT topics (double-click to copy)"))
         wv.addWidget(self.topics, 2)
         self.modbus_label = QLabel("Modbus registers")
+        self.modbus_label.setWordWrap(True)
+        self.modbus_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # no dock widening
         wv.addWidget(self.modbus_label)
         wv.addWidget(self.registers, 3)
         self.tabs = QTabWidget()
         self.tabs.addTab(live, "Live")
-        self.tabs.addTab(self.controls, "Control")
-        self.tabs.addTab(wire, "Wire")
+        self.tabs.addTab(_scrolling(self.controls), "Control")  # long command lists scroll, the dock keeps its size
+        self.tabs.addTab(_scrolling(wire), "Wire")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 6)
         layout.setSpacing(6)
@@ -163,10 +181,62 @@ class Inspector(QWidget):
         self.plot.setBackground(theme.base)
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).setPen(theme.muted)
-            self.plot.getAxis(axis).setTextPen(theme.muted)
+            self.plot.getAxis(axis).setTextPen(theme.text)  # tick labels in the text colour: readable on both
         self.curve.setPen(pg.mkPen(theme.highlight, width=2))
+        self._label_axes()
+
+    def set_time_zone(self, zone: tzinfo, epoch: float) -> None:
+        """Label the time axis in the city's local time (its offset at the scenario's start)."""
+        start = datetime.fromtimestamp(epoch, UTC).astimezone(zone)
+        offset = start.utcoffset() or timedelta(0)
+        self.time_axis.utcOffset = -offset.total_seconds()  # pyqtgraph: seconds west of UTC
+        hours = offset.total_seconds() / 3600
+        self.time_label = f"simulated local time ({start.tzname()}, UTC{hours:+g})" if hours else "simulated time (UTC)"
+        self._label_axes()
+
+    def _label_axes(self) -> None:
+        """Axis titles with units (the signal's unit on the y axis), in the theme's text colour."""
+        style = {"color": self.theme.text}
+        self.plot.setLabel("bottom", self.time_label, **style)
+        name = self.signal_combo.currentText()
+        sig = self.dtype.signals.get(name) if self.dtype is not None and name else None
+        if sig is None:
+            self.plot.setLabel("left", "", **style)
+            return
+        unit = sig.unit or ("state" if sig.datatype in ("enum", "bool") else "")
+        self.plot.setLabel("left", f"{name} ({unit})" if unit else name, **style)
+        axis = self.plot.getAxis("left")
+        if sig.datatype == "enum":
+            axis.setTicks([[(float(i), v) for i, v in enumerate(sig.values or [])]])
+        elif sig.datatype == "bool":
+            axis.setTicks([[(0.0, "false"), (1.0, "true")]])
+        else:
+            axis.setTicks(None)
 
     # --- selection ------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Back to "no device selected" (a new city replaced the old one): no stale controls or values."""
+        self.info, self.dtype = None, None
+        self.title.setText("No device selected")
+        self.subtitle.setVisible(True)
+        self.details.setVisible(False)
+        self.badge.setText("")
+        self.badge.setStyleSheet("")
+        self.values.setRowCount(0)
+        self.topics.setRowCount(0)
+        self.registers.setRowCount(0)
+        self.signal_combo.blockSignals(True)
+        self.signal_combo.clear()
+        self.signal_combo.blockSignals(False)
+        self.curve.setData([], [])
+        self._label_axes()
+        for line, copy in self.reach.values():
+            line.setText("")
+            copy.setEnabled(False)
+        self.controls.clear()
+        self.tabs.setEnabled(False)
+        self._history_key = ""
+
     def show_device(self, info: DeviceInfo, dtype: DeviceType, city: str, values: Mapping[str, Any],
                     state: Mapping[str, Any], online: bool, mqtt_line: str | None = None,
                     modbus_line: str | None = None, gateway: str | None = None) -> None:
@@ -209,10 +279,10 @@ class Inspector(QWidget):
             f"Modbus registers · type code {dtype.modbus.type_code}, map v{dtype.modbus.map_version}"
             + (f" · {gateway}" if gateway else " · gateway: Modbus endpoint not running")
         )
-        for key, text in (("MQTT", mqtt_line), ("Modbus", modbus_line)):
+        for key, command in (("MQTT", mqtt_line), ("Modbus", modbus_line)):
             line, copy = self.reach[key]
-            line.setText(text or f"{key} endpoint not running")
-            copy.setEnabled(bool(text))
+            line.setText(command or f"{key} endpoint not running")
+            copy.setEnabled(bool(command))
         self.controls.load(info.id, dtype, state, online)
         self.update_live(values, state, online, False)
         self._history_key = ""
@@ -241,7 +311,7 @@ class Inspector(QWidget):
             ("ONLINE", self.theme.online) if online else ("OFFLINE", self.theme.offline))
         self.badge.setText(text)
         self.badge.setStyleSheet(f"background: {colour};")
-        self.controls.update_state(state, online)
+        self.controls.update_state(state, online, values)
 
     def update_history(self, history: list[tuple[float, Mapping[str, Any]]], now: float,
                        epoch: Callable[[float], float] = float) -> None:
@@ -251,6 +321,8 @@ class Inspector(QWidget):
         key = f"{name}:{len(history)}:{history[-1][0] if history else 0}:{int(now) // 60}"
         if key == self._history_key:
             return
+        if not self._history_key.startswith(f"{name}:"):
+            self._label_axes()  # another signal: its unit and ticks
         self._history_key = key
         sig = self.dtype.signals[name]
         index = {v: i for i, v in enumerate(sig.values or [])}
@@ -262,11 +334,21 @@ class Inspector(QWidget):
             v = vals[name]
             xs.append(epoch(t))
             ys.append(float(index.get(v, 0)) if isinstance(v, str) else float(v))
-        if xs:  # hold the last value up to "now" so the plot scrolls with the clock
-            xs.append(epoch(now))
-            ys.append(ys[-1])
-        self.curve.setData(xs, ys, stepMode=None)
+        if sig.datatype in DISCRETE:
+            # a discrete signal holds its value until the next reading: steps, the last one up to "now"
+            self.curve.setData([*xs, epoch(now)] if xs else [], ys, stepMode="center")
+        else:
+            if xs:  # hold the last value up to "now" so the plot scrolls with the clock
+                xs.append(epoch(now))
+                ys.append(ys[-1])
+            self.curve.setData(xs, ys, stepMode=None)
         self.plot.setXRange(epoch(max(0.0, now - PLOT_WINDOW_S)), epoch(max(now, 60.0)), padding=0)
+
+    def _copy_line(self, label: QLabel) -> None:
+        """Copy a connection line with a client id of its own, and show what was copied."""
+        text = with_fresh_client_id(label.text())
+        label.setText(text)
+        self._copy(text)
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -32,12 +35,14 @@ from smartzone_gui.clients_view import app_message_row
 from smartzone_gui.device_tree import DeviceTree
 from smartzone_gui.endpoint_info import mbpoll_line, modbus_place, mqtt_sub_line
 from smartzone_gui.feed import Frame
+from smartzone_gui.health_view import FatalBanner, HealthTable, health_rows, status_text
+from smartzone_gui.help_menu import HelpMenu
 from smartzone_gui.inspector import Inspector
 from smartzone_gui.log_view import LogPanel
 from smartzone_gui.map_view import CityMap
 from smartzone_gui.panels import EndpointsPanel, NetworkPanel, TrafficPanel
 from smartzone_gui.rows import event_row, message_row
-from smartzone_gui.run_bar import RunBar
+from smartzone_gui.run_bar import RunBar, city_zone, clock_text
 from smartzone_gui.session import FRAME_HZ, Session
 
 from smartzone.core.events import CommandResult
@@ -45,8 +50,30 @@ from smartzone.definitions.errors import DefinitionError
 from smartzone.runtime.clients import AppMessage
 
 MAX_RECENT = 8
+MIN_WIDTH, MIN_HEIGHT = 960, 560  # well inside 1366 x 768 minus a title bar and a desktop panel
+DEFAULT_SIZE = QSize(1500, 920)
 QUIET_KINDS = frozenset({"netstats"})
 STEP_SECONDS = 60.0
+
+
+def initial_size() -> QSize:
+    """DEFAULT_SIZE, shrunk to the screen's free area (a 1366 x 768 laptop gets a window that fits)."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return DEFAULT_SIZE
+    free = screen.availableGeometry()
+    return QSize(max(MIN_WIDTH, min(DEFAULT_SIZE.width(), free.width())),
+                 max(MIN_HEIGHT, min(DEFAULT_SIZE.height(), free.height() - 32)))  # 32: the title bar
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area: a dock whose content needs more room scrolls instead of
+    raising the window's minimum size (which made the window grow by itself and overflow small screens)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -55,15 +82,20 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings if settings is not None else QSettings("SmartZone", "SmartZone")
         self.setWindowTitle("SmartZone")
-        self.resize(1500, 920)
+        # Fits a 1366 x 768 laptop (docks scroll rather than push the window); never grows on its own
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
+        self.resize(initial_size())
         self.online: dict[str, bool] = {}
         self.state: dict[str, dict[str, Any]] = {}
         self.values: dict[str, Any] = {}  # latest readings of actuators (their level colours the marker)
         self.faults: dict[str, set[str]] = {}
         self.selected: str | None = None
+        self.zone: tzinfo = UTC  # the open city's time zone (clock, plot axis)
         self._ticks = 0
         self._rate_mark = (time.monotonic(), 0)
         self.frame_ms = 0.0
+        self._fatal_shown: list[str] = []  # failures the banner shows
+        self._recovered: dict[str, int] = {}  # outages per component that were over at the last look
         self._shown = False
         self._build()
         dark = self.settings.value("dark", False, type=bool)
@@ -84,13 +116,14 @@ class MainWindow(QMainWindow):
         filters = QHBoxLayout()
         filters.setContentsMargins(10, 6, 10, 6)
         filters.setSpacing(6)
-        for label, combo in (("Tenant", self.tenant_f), ("Type", self.type_f), ("District", self.district_f)):
-            filters.addSpacing(8)
-            filters.addWidget(QLabel(label))
-            filters.addWidget(combo)
-            combo.setMinimumWidth(110)
+        for label, combo in (("tenant", self.tenant_f), ("type", self.type_f), ("district", self.district_f)):
+            # no separate labels ("All tenants" says it) and eliding combos: the map keeps a small minimum width
+            filters.addWidget(combo, 1)
+            combo.setToolTip(f"Show only the devices of one {label}")
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+            combo.addItem(f"All {label}s", None)
             combo.currentIndexChanged.connect(self._apply_filter)
-        filters.addStretch(1)
         fit = QPushButton("Fit")
         fit.setToolTip("Show the whole city")
         fit.clicked.connect(self.map.fit)
@@ -99,6 +132,8 @@ class MainWindow(QMainWindow):
         cv = QVBoxLayout(centre)
         cv.setContentsMargins(0, 0, 0, 0)
         cv.setSpacing(0)
+        self.banner = FatalBanner()  # a part of the city died for good: say so above the map
+        cv.addWidget(self.banner)
         cv.addLayout(filters)
         cv.addWidget(self.map, 1)
         self.setCentralWidget(centre)
@@ -108,22 +143,25 @@ class MainWindow(QMainWindow):
         self.events.set_widths([150, 80, 130])
         self.traffic, self.endpoints = TrafficPanel(), EndpointsPanel()
         self.network = NetworkPanel(self.session.submit)
+        self.health_table = HealthTable()
+        self.endpoints.layout().insertWidget(0, self.health_table)
         self.bottom = QTabWidget()
         self.bottom.setDocumentMode(True)
-        for widget, title in ((self.events, "Event log"), (self.traffic, "Traffic"),
-                              (self.network, "Network"), (self.endpoints, "Endpoints")):
-            self.bottom.addTab(widget, title)
+        for widget, title in ((self.events, "Event log"), (scrolling(self.traffic), "Traffic"),
+                              (scrolling(self.network), "Network"), (scrolling(self.endpoints), "Endpoints")):
+            self.bottom.addTab(widget, title)  # the tall forms scroll: the short Logs dock never does
         self.docks = {
             "Devices": self._dock("Devices", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
             "Inspector": self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
             "Logs": self._dock("Logs and endpoints", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
-        self.docks["Devices"].setMinimumWidth(280)
-        self.docks["Inspector"].setMinimumWidth(380)
+        self.docks["Devices"].setMinimumWidth(200)
+        self.docks["Inspector"].setMinimumWidth(320)
         self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [290, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Logs"]], [250], Qt.Orientation.Vertical)
         self.status_scenario, self.status_online, self.status_rate = QLabel(), QLabel(), QLabel()
-        for w in (self.status_scenario, self.status_online, self.status_rate):
+        self.status_health = QLabel("")
+        for w in (self.status_health, self.status_scenario, self.status_online, self.status_rate):
             self.statusBar().addPermanentWidget(w)
         self._menus()
         self.map.device_clicked.connect(self.select_device)
@@ -138,7 +176,7 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
-        dock.setWidget(widget)
+        dock.setWidget(scrolling(widget))
         features = QDockWidget.DockWidgetFeature
         dock.setFeatures(features.DockWidgetMovable | features.DockWidgetClosable)
         self.addDockWidget(area, dock)
@@ -165,6 +203,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
+        self.help = HelpMenu(self)
         self._refresh_recent()
 
     def apply_theme(self, dark: bool) -> None:
@@ -209,7 +248,22 @@ class MainWindow(QMainWindow):
         self.bar.set_speed(speed)
 
     def reset(self) -> None:
+        """Reload the city from time zero with the seed shown, after the user agreed."""
+        if self.session.path is None or not self.confirm_reset():
+            return
         self.session.reset(seed=self.bar.seed.value())
+
+    def confirm_reset(self) -> bool:
+        """Ask before a reset: it also restarts the endpoints, which drops every connected client."""
+        endpoints = "its MQTT broker and Modbus gateways" if self.session.services else "the simulation"
+        answer = QMessageBox.question(
+            self, "Reset the city?",
+            f"Reset restarts the city from time zero with seed {self.bar.seed.value()}, and restarts "
+            f"{endpoints}: every connected app, mosquitto_sub or Modbus client is disconnected and must "
+            "reconnect. Commands, faults and link changes made so far are lost.",
+            QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Reset
 
     def _recent(self) -> list[str]:
         value = self.settings.value("recent", [])
@@ -228,7 +282,12 @@ class MainWindow(QMainWindow):
         sc = rt.scenario
         self.setWindowTitle(f"SmartZone — {sc.name} ({Path(rt.source).name})")
         kinds = {t: dt.kind for t, dt in rt.catalog.types.items()}
+        previous = self.selected  # reselected below if the new city has it (Reset keeps the device)
         self.online, self.state, self.faults, self.values, self.selected = {}, {}, {}, {}, None
+        self.inspector.clear()
+        self._ticks, self._rate_mark, self.frame_ms = 0, (time.monotonic(), 0), 0.0
+        self._fatal_shown, self._recovered = [], {}
+        self.banner.hide()
         for device in rt.devices:
             live = rt.live.get(device)
             self.online[device] = live.online if live else True
@@ -238,12 +297,12 @@ class MainWindow(QMainWindow):
         self.map.load(sc, rt.devices.values(), kinds)
         self.tree.load(rt.devices.values(), {t.id: t.name for t in sc.tenants},
                        {d.id: d.name for d in sc.districts}, {t: dt.name for t, dt in rt.catalog.types.items()})
-        for combo, values in ((self.tenant_f, sorted({d.tenant for d in rt.devices.values()})),
-                              (self.type_f, sorted({d.type for d in rt.devices.values()})),
-                              (self.district_f, sorted({d.district for d in rt.devices.values()}))):
+        for combo, label, values in ((self.tenant_f, "tenants", sorted({d.tenant for d in rt.devices.values()})),
+                                     (self.type_f, "types", sorted({d.type for d in rt.devices.values()})),
+                                     (self.district_f, "districts", sorted({d.district for d in rt.devices.values()}))):
             combo.blockSignals(True)
             combo.clear()
-            combo.addItem("All", None)
+            combo.addItem(f"All {label}", None)
             for v in values:
                 combo.addItem(v, v)
             combo.blockSignals(False)
@@ -259,7 +318,14 @@ class MainWindow(QMainWindow):
         self.bar.seed.setValue(min(rt.seed, self.bar.seed.maximum()))
         self.bar.set_speed(self.session.speed)
         self.status_scenario.setText(f"{sc.name} · {len(rt.devices):,} devices · seed {rt.seed}")
-        self.bar.clock.setText(rt.iso_time(0).replace("T", " ")[:19] + " UTC")
+        self.zone = city_zone(sc.timezone)
+        self.inspector.set_time_zone(self.zone, sc.start.timestamp())
+        self.bar.clock.setText(clock_text(sc.start.timestamp(), self.zone))
+        self.status_online.setText(f"{sum(self.online.values()):,} / {len(self.online):,} online")
+        self.status_rate.setText("")
+        self._refresh_health()
+        if previous is not None and previous in rt.devices:
+            self.select_device(previous)
 
     def _on_services(self) -> None:
         rt = self.session.runtime
@@ -304,7 +370,7 @@ class MainWindow(QMainWindow):
         rt = self.session.runtime
         if rt is None:
             return
-        self.bar.clock.setText(rt.iso_time(frame.sim_time).replace("T", " ")[:19] + " UTC")
+        self.bar.clock.setText(clock_text(rt.scenario.start.timestamp() + frame.sim_time, self.zone))
         self.online.update(frame.online)
         for device, values in frame.states.items():
             self.state[device] = dict(values)
@@ -366,6 +432,7 @@ class MainWindow(QMainWindow):
             return
         self.network.update_stats(feed.network_stats())
         self.traffic.refresh()
+        self._refresh_health()
         now = time.monotonic()
         mark_t, mark_n = self._rate_mark
         rate = (feed.total_readings - mark_n) / max(1e-6, now - mark_t)
@@ -374,6 +441,35 @@ class MainWindow(QMainWindow):
         self.status_online.setText(f"{online:,} / {len(self.online):,} online")
         self.status_rate.setText(f"{rate:,.1f} readings/s · frame {self.frame_ms:.1f} ms")
 
+    def _refresh_health(self) -> None:
+        """Endpoint health from the runtime's snapshot (never from its listener: that runs on other threads)."""
+        rt = self.session.runtime
+        if rt is None:
+            return
+        parts = rt.health.snapshot()
+        self.health_table.show_rows(health_rows(parts, [name for name, _ in self.session.services]))
+        running = bool(self.session.services)
+        self.status_health.setText(status_text(parts) if running or parts else "endpoints: not running")
+        worst = "failed" if any(p.state == "failed" for p in parts.values()) else (
+            "down" if any(p.state == "down" for p in parts.values()) else "ok")
+        self.status_health.setStyleSheet({"failed": "color: #dc2626; font-weight: 600;",
+                                          "down": "color: #d97706; font-weight: 600;"}.get(worst, ""))
+        failed = [f"{name}: {p.last_cause}" for name, p in sorted(parts.items()) if p.state == "failed"]
+        if failed and failed != self._fatal_shown:
+            self.banner.show_failures(failed)
+        self._fatal_shown = failed
+        recovered = {name: p.outages for name, p in parts.items() if p.state == "ok"}
+        if any(n > self._recovered.get(name, 0) for name, n in recovered.items()):
+            self._endpoint_restarted()
+        self._recovered = recovered
+
+    def _endpoint_restarted(self) -> None:
+        """An endpoint came back (maybe on a new process): reload what shows how to reach it."""
+        self._on_services()
+        selected, self.selected = self.selected, None
+        if selected is not None:
+            self.select_device(selected)
+
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if not self._shown:
@@ -381,8 +477,11 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._initial_dock_sizes)  # after the first layout pass
 
     def _initial_dock_sizes(self) -> None:
-        self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]], [300, 580], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["Logs"]], [250], Qt.Orientation.Vertical)
+        """Share the width and height by proportion, so 1366 x 768 and 1920 x 1080 both look balanced."""
+        w, h = self.width(), self.height()
+        self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]],
+                         [max(200, int(w * 0.19)), max(320, int(w * 0.34))], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Logs"]], [max(140, int(h * 0.26))], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.session.close()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from smartzone_gui.clients_view import HEADERS, TIPS, client_rows
+from smartzone_gui.endpoint_info import with_fresh_client_id
 from smartzone_gui.feed import NetStats
 from smartzone_gui.log_view import LogPanel
 from smartzone_gui.pending import PendingCommands
@@ -119,7 +120,9 @@ class EndpointsPanel(QWidget):
             except Exception as exc:  # a broken describe() must not break the window
                 lines = [f"(describe failed: {exc})"]
             for line in lines:
-                text = QLabel(line)
+                command = _command_part(line)
+                # shown with an id of its own too: a line selected by hand must not share the printed id
+                text = QLabel(line.replace(command, with_fresh_client_id(command)) if command else line)
                 text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
                 text.setStyleSheet("font-family: monospace;")
                 text.setWordWrap(True)  # long lines wrap: the Copy buttons stay in view
@@ -127,7 +130,7 @@ class EndpointsPanel(QWidget):
                 self.grid.addWidget(text, row, 0)
                 copy = QPushButton("Copy")
                 copy.setToolTip("Copy this line to the clipboard")
-                copy.clicked.connect(lambda _c=False, s=line: QGuiApplication.clipboard().setText(_command_part(s)))
+                copy.clicked.connect(lambda _c=False, s=line: QGuiApplication.clipboard().setText(copy_line(s)))
                 self.grid.addWidget(copy, row, 1)
                 self.lines.append(line)
                 row += 1
@@ -145,6 +148,11 @@ class EndpointsPanel(QWidget):
         users = scenario.users if scenario is not None else []
         fill(self.users, [(u.name, u.password, u.role, u.tenant or "", ", ".join(u.grants.read),
                            ", ".join(u.grants.command)) for u in users])
+
+
+def copy_line(line: str) -> str:
+    """What a Copy button puts on the clipboard: the command, with a client id of its own."""
+    return with_fresh_client_id(_command_part(line))
 
 
 def _command_part(line: str) -> str:
@@ -237,6 +245,7 @@ class NetworkPanel(QWidget):
             "Network emulation: not running (readings arrive at once, nothing is lost)."
         )
         self.result.setText("")
+        self._pending.clear()  # commands sent to the previous city never answer
         self.update_stats({})
         fill(self.links, [])
 

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QSpinBox, QStyle, QToolBar, QWidget
 
 SPEEDS = [0.5, 1, 2, 5, 10, 30, 60, 300, 600, 3600]
+
+
+def city_zone(name: str) -> tzinfo:
+    """The scenario's time zone (UTC if the name is unknown to this system's tz database)."""
+    try:
+        return ZoneInfo(name)
+    except Exception:  # a missing tzdata package must not stop the window
+        return UTC
+
+
+def clock_text(epoch_s: float, zone: tzinfo) -> str:
+    """`2026-11-23 01:00:00 CET · 00:00 UTC`: the city's local time first (what its lamps and
+    traffic follow), UTC beside it (what every payload timestamp carries)."""
+    utc = datetime.fromtimestamp(epoch_s, UTC)
+    local = utc.astimezone(zone)
+    if local.utcoffset() == utc.utcoffset():
+        return utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} · {utc:%H:%M} UTC"
 
 
 class RunBar(QToolBar):
@@ -55,7 +76,7 @@ class RunBar(QToolBar):
         self.addWidget(self.state_label)
         self.clock = QLabel("––––-––-–– ––:––:––")
         self.clock.setObjectName("clock")
-        self.clock.setToolTip("Simulated time (scenario time zone)")
+        self.clock.setToolTip("Simulated time: the city's local time, and UTC (the time in every payload)")
         self.addWidget(self.clock)
 
     def set_state(self, state: str) -> None:

@@ -1,7 +1,8 @@
-"""Take the README/docs screenshots of the main window (run under Xvfb or any X display).
+"""Take the README/docs screenshots of the main window at 1366 x 768 (a real X window: Xvfb, xcb).
 
-    Xvfb :99 -screen 0 1600x1000x24 &
-    DISPLAY=:99 python docs/screenshots/take.py            # writes main-window.png, main-window-dark.png
+    xvfb-run -a -s "-screen 0 1366x768x24" python docs/screenshots/take.py   # main-window(-dark).png
+
+1366 x 768 is the smallest common laptop screen: the pictures show what such a user sees.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from smartzone.core.commands import SetOnline  # noqa: E402
 from smartzone.core.faults.commands import InjectFault  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
+SIZE = (1366, 768)
 
 
 def pump(app: QApplication, seconds: float) -> None:
@@ -39,7 +41,7 @@ def shoot(dark: bool, name: str) -> None:
     app = QApplication.instance() or QApplication([])
     session = Session(service_args=["--mqtt-port", "0", "--modbus-port", "0"])
     window = MainWindow(session, QSettings(str(OUT / ".take.ini"), QSettings.Format.IniFormat))
-    window.resize(1600, 1000)
+    window.resize(*SIZE)
     window.dark_action.setChecked(dark)
     window.apply_theme(dark)
     window.show()

@@ -1,6 +1,6 @@
 """Take the Traffic tab screenshot with real clients connected (run under Xvfb or any X display).
 
-    xvfb-run -a -s "-screen 0 2000x1100x24" python docs/screenshots/take_traffic.py   # traffic-clients.png
+    xvfb-run -a -s "-screen 0 1366x768x24" python docs/screenshots/take_traffic.py   # traffic-clients.png
 
 Clients: mosquitto_sub as the admin, a paho app (one subscription denied, three dim commands,
 one forbidden publish) and a pymodbus client (reads, an unmapped read, a write) on the
@@ -46,7 +46,7 @@ def main() -> None:
     backend = os.environ.get("SZ_SHOT_BROKER", "mosquitto")
     session = Session(service_args=["--mqtt-port", "0", "--modbus-port", "0", "--broker", backend])
     win = MainWindow(session, QSettings("/tmp/smartzone-shot.ini", QSettings.Format.IniFormat))
-    win.resize(1900, 1000)
+    win.resize(1366, 768)  # the smallest common laptop screen
     win.show()
     assert win.open_scenario("genoa"), session.service_errors
     session.start()
@@ -54,8 +54,9 @@ def main() -> None:
     assert rt is not None
     port = dict(session.services)["mqtt"].broker.port  # type: ignore[attr-defined]
     sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-u", "admin", "-P",
-                            "genoa-admin-hjNX", "-i", "admin-sub", "-t", "sz/v2/genoa/#"], stdout=subprocess.DEVNULL)
-    app_client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-app-dashboard")
+                            "genoa-admin-hjNX", "-i", "admin-sub-5c1e9a", "-t", "sz/v2/genoa/#"],
+                           stdout=subprocess.DEVNULL)
+    app_client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-app-dash-8d02f4")
     app_client.username_pw_set("demo-app", "genoa-demo-app-Anb6")
     app_client.connect("127.0.0.1", port)
     app_client.loop_start()
@@ -77,9 +78,9 @@ def main() -> None:
             pump(app, 0.1)
         mb.read_holding_registers(9000, count=1, device_id=place.unit)  # unmapped: an exception
         mb.write_register(0, 55, device_id=place.unit)
-        win.bottom.setCurrentWidget(win.traffic)
+        win.bottom.setCurrentIndex(next(i for i in range(win.bottom.count()) if win.bottom.tabText(i) == "Traffic"))
         win.traffic.log.filter.setText("demo-app")
-        win.resizeDocks([win.docks["Logs"]], [430], Qt.Orientation.Vertical)
+        win.resizeDocks([win.docks["Logs"]], [360], Qt.Orientation.Vertical)
         pump(app, 3)
         win.docks["Logs"].grab().save(str(OUT))
     finally:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 WAIT_MS = 20_000
@@ -49,6 +51,25 @@ def live_window(qtbot: Any, settings: Any) -> Iterator[Any]:
         session.close()
 
 
+def _both_stay_connected(win: Any, lines: list[str], qtbot: Any) -> None:
+    """Two people paste the copied lines at once: the broker keeps both sessions (no id takeover)."""
+    procs = [subprocess.Popen([*shlex.split(line), "-W", "20"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for line in lines]
+    ids = {re.search(r" -i (\S+)", line)[1] for line in lines}  # type: ignore[index]
+    try:
+        def both() -> bool:
+            live = {c.client_id for c in win.session.clients.snapshot() if c.state == "connected"}
+            return ids <= live
+
+        qtbot.waitUntil(both, timeout=WAIT_MS)
+        qtbot.wait(300)  # a takeover would close the older session right after the newer CONNECT
+        assert both() and all(p.poll() is None for p in procs)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(5)
+
+
 def _run(line: str, timeout: float = 10.0) -> str:
     out = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=timeout, check=False)
     return out.stdout
@@ -67,6 +88,13 @@ def test_dim_in_the_gui_is_seen_by_mosquitto_sub_and_mbpoll(live_window: Any, ci
     poll_line = win.inspector.reach["Modbus"][0].text()
     assert sub_line.startswith("mosquitto_sub ") and "-u ops" in sub_line
     assert poll_line.startswith("mbpoll ")
+    copied = []
+    for _ in range(2):  # each Copy puts a line with a client id of its own on the clipboard
+        win.inspector.reach["MQTT"][1].click()
+        copied.append(QGuiApplication.clipboard().text())
+    ids = [re.search(r" -i (\S+)", line)[1] for line in (sub_line, *copied)]  # type: ignore[index]
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"ops-sub-[0-9a-f]{6}", i) for i in ids), ids
+    _both_stay_connected(win, copied, qtbot)
 
     slider = win.inspector.controls.editors["dim"]["level"].widget
     slider.setValue(37)
@@ -90,3 +118,12 @@ def test_dim_in_the_gui_is_seen_by_mosquitto_sub_and_mbpoll(live_window: Any, ci
     assert m is not None
     out = _run(f"mbpoll -m tcp -p {m[1]} -a {m[2]} -0 -t 4 -r 0 -c 1 -1 127.0.0.1")
     assert re.search(r"\[0\]:\s+37\b", out), out
+
+
+def test_running_endpoints_show_as_ok(live_window: Any, city: Path, qtbot: Any) -> None:
+    assert live_window.open_scenario(str(city)), live_window.session.service_errors
+    shown = [w.text() for w in live_window.endpoints.body.findChildren(QLabel) if "mosquitto_sub" in w.text()]
+    assert shown and all(re.search(r" -i ops-sub-[0-9a-f]{6} ", t) for t in shown), shown  # not the printed id
+    t = live_window.health_table
+    states = {t.item(r, 0).text(): t.item(r, 1).text() for r in range(t.rowCount())}
+    assert states == {"mqtt": "ok", "modbus": "ok"} and live_window.status_health.text() == "endpoints: ok"

@@ -116,16 +116,33 @@ def test_pause_step_and_resume(window: Any, qtbot: Any) -> None:
     qtbot.waitUntil(lambda: rt.sim_time > frozen + 120, timeout=WAIT_MS)
 
 
-def test_reset_with_a_new_seed_reloads_from_zero(window: Any, qtbot: Any) -> None:
+def answer(monkeypatch: Any, button: Any) -> list[str]:
+    """Answer the next QMessageBox.question with `button`; returns the texts asked."""
+    asked: list[str] = []
+
+    def question(_parent: Any, _title: str, text: str, *_a: Any) -> Any:
+        asked.append(text)
+        return button
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+def test_reset_with_a_new_seed_reloads_from_zero(window: Any, qtbot: Any, monkeypatch: Any) -> None:
     rt = open_testville(window, speed=3600.0)
     window.session.start()
     qtbot.waitUntil(lambda: rt.sim_time > 600, timeout=WAIT_MS)
     window.bar.seed.setValue(42)
+    asked = answer(monkeypatch, QMessageBox.StandardButton.Cancel)
+    window.bar.reset_action.trigger()
+    assert window.session.runtime is rt and rt.running  # cancelled: nothing restarted
+    assert "restarts the city from time zero with seed 42" in asked[0] and "disconnected" in asked[0]
+    answer(monkeypatch, QMessageBox.StandardButton.Reset)
     window.bar.reset_action.trigger()
     new = window.session.runtime
     assert new is not rt and new.seed == 42 and not rt.running
     assert window.session.state == "ready" and new.sim_time == 0.0
-    assert window.bar.clock.text().startswith("2026-11-23 00:00:00")
+    assert window.bar.clock.text() == "2026-11-23 01:00:00 CET · 00:00 UTC"  # Testville is in Europe/Rome
 
 
 def test_filters_hide_markers(window: Any) -> None:
@@ -223,3 +240,85 @@ def test_step_before_start_advances_from_time_zero(window: Any, qtbot: Any) -> N
     window.bar.step_action.trigger()
     qtbot.waitUntil(lambda: rt.sim_time == pytest.approx(60.0) and rt.paused, timeout=WAIT_MS)
     assert window.session.state == "paused" and window.bar.run_action.text() == "Resume"
+
+
+def test_reset_rebuilds_the_inspector_and_its_controls_work(window: Any, qtbot: Any, monkeypatch: Any) -> None:
+    open_testville(window, speed=1.0)
+    device = light(window)
+    window.select_device(device)
+    old_controls = window.inspector.controls.editors["dim"]["level"]
+    window.inspector.controls.fault_buttons["lamp_failure"].click()  # paused city: no answer yet
+    assert window.inspector.controls.result_label.text().startswith("sent inject")
+    answer(monkeypatch, QMessageBox.StandardButton.Reset)
+    window.reset()
+    assert window.selected == device  # same city: the device stays selected, rebuilt from the new runtime
+    assert window.inspector.controls.editors["dim"]["level"] is not old_controls
+    assert window.inspector.controls.result_label.text() == ""  # the old city's pending action is gone
+    assert window.status_rate.text() == "" and "5 / 5 online" in window.status_online.text()
+    window.session.start()
+    slider = window.inspector.controls.editors["dim"]["level"].widget
+    slider.setValue(30)
+    slider.sliderReleased.emit()
+    qtbot.waitUntil(lambda: window.state.get(device, {}).get("level") == 30, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.inspector.controls.result_label.text().startswith("✓ dim"), timeout=WAIT_MS)
+
+
+def test_open_another_city_clears_the_inspector(window: Any, qtbot: Any, tmp_path: Path) -> None:
+    open_testville(window)
+    window.select_device(light(window))
+    other = tmp_path / "otherville.yaml"
+    other.write_text((FIXTURES / "testville.yaml").read_text().replace("id_prefix: l", "id_prefix: x"))
+    assert window.open_scenario(str(other))
+    assert "x-0001" in window.session.runtime.devices and "l-0001" not in window.session.runtime.devices
+    assert window.selected is None and window.inspector.title.text() == "No device selected"
+    assert not window.inspector.tabs.isEnabled() and window.inspector.controls.device is None
+
+
+def test_an_unanswered_action_times_out_visibly(window: Any, qtbot: Any) -> None:
+    rt = open_testville(window, speed=1.0)
+    window.session.start()
+    window.session.pause()  # simulated time stands still: the command never crosses the downlink
+    qtbot.waitUntil(lambda: rt.paused, timeout=WAIT_MS)
+    window.select_device(light(window))
+    controls = window.inspector.controls
+    controls._pending.timeout_s = 0.2
+    controls.send("dim", {"level": 10})
+    assert controls.result_label.text() == "sent dim level=10 …"
+    qtbot.waitUntil(lambda: "✗ dim: no answer after 0.2 s" in controls.result_label.text(), timeout=WAIT_MS)
+
+
+def test_the_dim_slider_follows_the_lamps_real_level(window: Any, qtbot: Any) -> None:
+    rt = open_testville(window, speed=3600.0)
+    device = light(window)
+    window.select_device(device)
+    window.session.start()
+    qtbot.waitUntil(lambda: "level" in rt.live.get(device).values, timeout=WAIT_MS)
+    slider = window.inspector.controls.editors["dim"]["level"].widget
+    # auto mode at night: the commanded level stays 100 while the lamp burns at its night level
+    qtbot.waitUntil(lambda: slider.value() == rt.live.get(device).values["level"] != rt.live.get(device).state["level"],
+                    timeout=WAIT_MS)
+    assert window.inspector.controls.sent == []
+
+
+def test_history_plot_steps_for_discrete_signals_with_units_in_both_themes(window: Any, qtbot: Any) -> None:
+    open_testville(window, speed=3600.0)
+    device = light(window)
+    window.select_device(device)
+    window.session.start()
+    insp = window.inspector
+    qtbot.waitUntil(lambda: len(window.session.feed.history(device)) >= 3, timeout=WAIT_MS)
+    insp.signal_combo.setCurrentText("level")  # int: a lamp's level holds until the next command
+    qtbot.waitUntil(lambda: len(insp.curve.xData) >= 3, timeout=WAIT_MS)
+    assert insp.curve.opts["stepMode"] == "center" and len(insp.curve.xData) == len(insp.curve.yData) + 1
+    assert insp.plot.getAxis("left").labelText == "level (%)"
+    assert "CET" in insp.plot.getAxis("bottom").labelText and insp.time_axis.utcOffset == -3600
+    insp.signal_combo.setCurrentText("power")  # float: a measured quantity, drawn as a line
+    qtbot.waitUntil(lambda: insp.plot.getAxis("left").labelText == "power (W)", timeout=WAIT_MS)
+    assert insp.curve.opts["stepMode"] is None and len(insp.curve.xData) == len(insp.curve.yData)
+    for dark in (True, False):
+        window.dark_action.setChecked(dark)
+        theme = insp.theme
+        axis = insp.plot.getAxis("left")
+        assert axis.textPen().color().name() == theme.text and theme.text != theme.base
+        assert insp.plot.backgroundBrush().color().name() == theme.base
+        assert axis.labelStyle["color"] == theme.text

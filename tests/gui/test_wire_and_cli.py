@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from typing import Any
 
 import pytest
@@ -74,3 +76,16 @@ def test_smartzone_gui_on_a_bad_scenario_names_the_file(tmp_path: Any) -> None:
     out = _smartzone("gui", str(broken), "--no-endpoints", "--screenshot", str(tmp_path / "x.png"))
     assert out.returncode == 2
     assert "unknown-key.yaml" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_each_copied_line_gets_its_own_client_id() -> None:
+    from smartzone_gui.endpoint_info import with_fresh_client_id
+    from smartzone_gui.panels import copy_line
+
+    line = "mosquitto_sub -h 127.0.0.1 -p 1883 -u ops -P 'a b' -i ops-sub -t 'sz/v2/x/#' -v"
+    a, b = with_fresh_client_id(line), copy_line(f"subscribe: {line}")
+    assert a != b and re.search(r" -i ops-sub-[0-9a-f]{6} ", a) and re.search(r" -i ops-sub-[0-9a-f]{6} ", b)
+    assert shlex.split(a)[:6] == shlex.split(line)[:6]  # the password with a space survives
+    assert re.match(r"mosquitto_pub -i app-pub-[0-9a-f]{6} -u app ", with_fresh_client_id("mosquitto_pub -u app -t t"))
+    for unchanged in ("mbpoll -m tcp -p 502 127.0.0.1", "mosquitto_sub -t open/#", "mqtt://127.0.0.1:1883"):
+        assert with_fresh_client_id(unchanged) == unchanged

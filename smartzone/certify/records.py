@@ -139,6 +139,7 @@ class Observations:
     wall_duration: float = 0.0
     sim_duration: float = 0.0
     devices: dict[str, DeviceFacts] = field(default_factory=dict)
+    types: dict[str, Any] = field(default_factory=dict)  # type id -> DeviceType (actions, parameter ranges)
     read_tenants: tuple[str, ...] = ()
     command_tenants: tuple[str, ...] = ()
     connects: list[ConnectRec] = field(default_factory=list)

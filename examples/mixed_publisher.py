@@ -5,9 +5,11 @@ certification report. On one connection, right after reading the tenant's catalo
 valid commands (QoS 0 and 1), a retained valid command and the empty retained message that
 clears it, malformed payloads, unknown actions (also `dim` to a parking spot, which has no
 commands), out-of-range parameters, a command naming the wrong device type, commands to a
-tenant it may not command, and publishes to topics that are not commands (telemetry, v1,
-a private topic). Each publish waits until paho has written it; the last line of its
-output is `SENT {json}` with the count per kind, which the test compares with the report.
+tenant it may not command, and publishes to topics that are not commands (`other`: its
+tenant's telemetry and a topic of its own there, v1, a private topic; an app user may not
+publish them, an owner may publish in its tenant). Each publish waits until paho has written
+it; the last line of its output is `SENT {json}` with the count per kind, which the test
+compares with the report.
 """
 
 from __future__ import annotations
@@ -63,9 +65,10 @@ def plan(devices: list[dict]) -> list[tuple[str, str, bytes, int, bool]]:
         ("invalid_params", lcmd, cmd(12, "dim", {"brightness": 5}), 0, False),
         ("denied", denied_cmd, cmd(13, "dim", {"level": 5}), 1, False),
         ("denied", denied_cmd, cmd(14, "dim", {"level": 5}), 0, False),
-        ("denied", f"{light['topic']}/telemetry", b'{"level": 1}', 0, False),
-        ("denied", f"icity/{szapp.CITY}/{light['id']}/data", b"{}", 0, False),
-        ("denied", "mixed-app/status", b"alive", 1, True),
+        ("other", f"{light['topic']}/telemetry", b'{"level": 1}', 0, False),
+        ("other", f"sz/v2/{szapp.CITY}/{szapp.tenants()[0]}/mixed-app/notes", b"hello", 1, True),
+        ("other", f"icity/{szapp.CITY}/{light['id']}/data", b"{}", 0, False),
+        ("other", "mixed-app/status", b"alive", 1, True),
     ]
     return out
 

@@ -88,3 +88,12 @@ def test_a_thinned_timeline_says_what_it_left_out(catalog: Catalog) -> None:
     assert len(lines) == TIMELINE_MAX
     shown = sum(t["kind"] == "publish" for t in lines)
     assert lines[-1]["kind"] == "note" and f"not shown {TIMELINE_MAX + 50 - shown} publish" in lines[-1]["text"]
+
+
+def test_a_command_to_another_tenants_device_is_outside_the_grants(catalog: Catalog) -> None:
+    obs = obs_with_types(catalog)
+    obs.publishes.append(pub(1.0, "sz/v2/tv/comune/parking-spot/x-1/cmd", cmd(1, "dim", {"level": 1})))
+    obs.publishes.append(pub(2.0, LIGHT, cmd(2, "dim", {"level": 1})))
+    v = {x.id: x for x in evaluate(obs, Profile())}["SZ-ACL-01"]
+    assert v.verdict == "fail" and v.counts["commands_to_other_tenants"] == 1 and v.counts["denied_publishes"] == 0
+    assert "another tenant" in v.examples[0].text

@@ -66,6 +66,7 @@ class Recorder:
         self._numbers = 0
         self.hold = False
         self._capped = False
+        self._noted: set[int] = set()  # connections with an undecodable packet (noted once)
         self._prefix = f"sz/v2/{obs.city}/"
 
     def _keep(self, records: list[Any], rec: Any) -> None:
@@ -114,7 +115,15 @@ class Recorder:
             return
         at = self.stamp()
         with self._lock:
-            for pkt in conn.up.feed(data):
+            lost = (conn.up.undecodable, conn.up.broken)
+            packets = conn.up.feed(data)
+            if (conn.up.undecodable, conn.up.broken) != lost and conn.number not in self._noted:
+                self._noted.add(conn.number)  # never silently: the report says so (once per connection)
+                self.obs.notes.append(
+                    f"connection {conn.number} at {at.wall:.2f} s: a packet of the app could not be decoded "
+                    "(the broker judged it); it is missing from the records"
+                )
+            for pkt in packets:
                 if isinstance(pkt, Publish):
                     ok = self.policy.may_publish(conn.identity, pkt.topic)
                     self._keep(

@@ -70,7 +70,8 @@ def test_a_tenant_wide_subscription_that_pulls_every_retained_document_fails() -
     top = v.examples[0].text
     assert top.startswith(f"SUBSCRIBE {TENANT} (tenant): 3000 messages (5.00/s simulated), 900.0 kB")
     assert "180 retained documents on 2 subscribes (90 each)" in top
-    assert "narrower" not in v.guidance and "catalog once" in v.guidance  # guidance to the cheaper call
+    for cheaper in ("not to wide filters", "catalog once", "poll Modbus less often"):  # guidance to cheaper calls
+        assert cheaper in v.guidance
     # a city may allow more
     roomy = Budget(messages_per_second=10, bytes_per_second=5000, retained_per_subscribe=100, retained_per_minute=500)
     assert cost(obs, roomy).verdict == "pass"

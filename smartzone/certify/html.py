@@ -22,6 +22,30 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge {cls}">{escape(verdict)}</span>'
 
 
+def _publishes(pubs: dict[str, Any]) -> list[str]:
+    """Every publish in exactly one row (report.json has all rows; the page shows the first 200)."""
+    kinds = ", ".join(f"{escape(k)}: {n}" for k, n in pubs["by_kind"].items() if n)
+    out = [
+        f"<h2>Publishes</h2><p>{pubs['total']} publishes ({kinds or 'none'}); by QoS "
+        f"{escape(str(pubs['by_qos']))}, {pubs['retained']} retained.</p>"
+    ]
+    if pubs["rows"]:
+        out.append(
+            "<table><tr><th>#</th><th>topic</th><th>kind</th><th>QoS</th><th>retain</th><th>count</th>"
+            "<th>bytes</th><th>wall s</th></tr>"
+        )
+        for r in pubs["rows"][:200]:
+            out.append(
+                f"<tr><td>{r['connection']}</td><td>{escape(r['topic'])}</td><td>{escape(r['kind'])}</td>"
+                f"<td>{r['qos']}</td><td>{int(r['retain'])}</td><td>{r['count']}</td><td>{r['bytes']}</td>"
+                f"<td>{r['first_wall']:.2f}-{r['last_wall']:.2f}</td></tr>"
+            )
+        out.append("</table>")
+        if len(pubs["rows"]) > 200:
+            out.append(f"<p class=sub>{len(pubs['rows']) - 200} more rows in report.json.</p>")
+    return out
+
+
 def render(doc: dict[str, Any]) -> str:
     run = doc["run"]
     s = doc["summary"]
@@ -61,19 +85,26 @@ def render(doc: dict[str, Any]) -> str:
         if r["verdict"] in ("fail", "warn"):
             out.append(f"<p class=guide><b>How to fix:</b> {escape(r['guidance'])}</p>")
         out.append("</div>")
-    out.append("<h2>Connections</h2><table><tr><th>#</th><th>client id</th><th>user</th><th>opened</th>"
-               "<th>closed</th><th>subscriptions</th><th>publishes</th></tr>")
+    out.append(
+        "<h2>Connections</h2><table><tr><th>#</th><th>client id</th><th>user</th><th>opened</th>"
+        "<th>closed</th><th>subscriptions</th><th>publishes</th></tr>"
+    )
     for c in doc["connections"][:200]:
         subs = ", ".join(s["filter"] + ("" if s["allowed"] else " (denied)") for s in c["subscriptions"][:8])
         closed = f"{c['closed']['wall']:.2f}" if c["closed"] else "-"
         opened = f"{c['opened']['wall']:.2f}" + (f" refused: {c['refused']}" if c["refused"] else "")
-        out.append(f"<tr><td>{c['connection']}</td><td>{escape(c['client_id'])}</td><td>{escape(str(c['user']))}</td>"
-                   f"<td>{escape(opened)}</td><td>{closed}</td><td>{escape(subs)}</td><td>{c['publishes']}</td></tr>")
+        out.append(
+            f"<tr><td>{c['connection']}</td><td>{escape(c['client_id'])}</td><td>{escape(str(c['user']))}</td>"
+            f"<td>{escape(opened)}</td><td>{closed}</td><td>{escape(subs)}</td><td>{c['publishes']}</td></tr>"
+        )
     out.append("</table>")
+    out.extend(_publishes(doc["publishes"]))
     for m in doc["modbus_clients"]:
-        out.append(f"<p>Modbus client {escape(m['connection'])}: {m['requests']} requests, functions "
-                   f"{escape(str(m['functions']))}, units {escape(str(m['units'][:20]))}, exceptions "
-                   f"{escape(str(m['exceptions']))}</p>")
+        out.append(
+            f"<p>Modbus client {escape(m['connection'])}: {m['requests']} requests, functions "
+            f"{escape(str(m['functions']))}, units {escape(str(m['units'][:20]))}, exceptions "
+            f"{escape(str(m['exceptions']))}</p>"
+        )
     out.append("<h2>Probes</h2><table><tr><th>probe</th><th>wall s</th><th>simulated</th><th>what</th></tr>")
     for p in doc["probes"]:
         out.append(

@@ -13,14 +13,15 @@ import asyncio
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from smartzone.certify.packets import Publish, Stream, Subscribe
+from smartzone.certify.packets import Publish, Stream, Subscribe, Unsubscribe
 from smartzone.certify.records import (
     AckRec,
     CommandRec,
     ConnectRec,
+    FilterCost,
     ModbusRec,
     Observations,
     PublishRec,
@@ -32,7 +33,7 @@ from smartzone.certify.records import (
 from smartzone.core.events import CommandResult, Event, Reading, StateChanged, StatusChanged
 from smartzone.endpoints.modbus.handler import GatewayHandler, request_ranges
 from smartzone.endpoints.mqtt.broker.observe import SERVER_UNAVAILABLE
-from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
+from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity, topic_matches
 from smartzone.endpoints.mqtt.broker.wire import BAD_CREDENTIALS, BAD_PROTOCOL, ID_REJECTED, Connect
 
 REFUSALS = {BAD_PROTOCOL: "bad_protocol", ID_REJECTED: "id_rejected", BAD_CREDENTIALS: "bad_credentials"}
@@ -48,6 +49,7 @@ class _Conn:
     loop: asyncio.AbstractEventLoop
     up: Stream
     down: Stream
+    filters: set[str] = field(default_factory=set)  # granted filters subscribed now (deliveries' cost)
 
 
 class Recorder:
@@ -64,6 +66,7 @@ class Recorder:
         self._numbers = 0
         self.hold = False
         self._capped = False
+        self._noted: set[int] = set()  # connections with an undecodable packet (noted once)
         self._prefix = f"sz/v2/{obs.city}/"
 
     def _keep(self, records: list[Any], rec: Any) -> None:
@@ -112,7 +115,15 @@ class Recorder:
             return
         at = self.stamp()
         with self._lock:
-            for pkt in conn.up.feed(data):
+            lost = (conn.up.undecodable, conn.up.broken)
+            packets = conn.up.feed(data)
+            if (conn.up.undecodable, conn.up.broken) != lost and conn.number not in self._noted:
+                self._noted.add(conn.number)  # never silently: the report says so (once per connection)
+                self.obs.notes.append(
+                    f"connection {conn.number} at {at.wall:.2f} s: a packet of the app could not be decoded "
+                    "(the broker judged it); it is missing from the records"
+                )
+            for pkt in packets:
                 if isinstance(pkt, Publish):
                     ok = self.policy.may_publish(conn.identity, pkt.topic)
                     self._keep(
@@ -123,6 +134,11 @@ class Recorder:
                     for flt, qos in pkt.filters:
                         ok = self.policy.may_subscribe(conn.identity, flt)
                         self._keep(self.obs.subscribes, SubscribeRec(at, conn.number, flt, qos, ok))
+                        if ok:  # the gate trims a refused filter: it costs nothing
+                            conn.filters.add(flt)
+                            self.obs.filter_costs.setdefault(flt, FilterCost(flt, at)).subscribes += 1
+                elif isinstance(pkt, Unsubscribe):
+                    conn.filters.difference_update(pkt.filters)
 
     def broker_bytes(self, key: Any, data: bytes) -> None:
         conn = self._conns.get(id(key))
@@ -132,7 +148,20 @@ class Recorder:
         with self._lock:
             for pkt in conn.down.feed(data):
                 if isinstance(pkt, Publish):
+                    self._cost(at, conn, pkt)
                     self._delivered(at, pkt)
+
+    def _cost(self, at: Stamp, conn: _Conn, pkt: Publish) -> None:
+        """Charge a delivery to the filters of the connection that match it (SZ-COST-01)."""
+        self.obs.delivered_bytes += pkt.size
+        if pkt.retain:  # MQTT clears the flag on live delivery: this one was fetched by a SUBSCRIBE
+            self.obs.retained_by_second[int(at.wall)] += 1
+        for flt in conn.filters:
+            if topic_matches(flt, pkt.topic):
+                cost = self.obs.filter_costs[flt]
+                cost.messages += 1
+                cost.bytes += pkt.size
+                cost.retained += pkt.retain
 
     def _delivered(self, at: Stamp, pkt: Publish) -> None:
         topic = pkt.topic

@@ -3,6 +3,7 @@
     schema_version: 1
     app: {name: Parking guide, uses: [bo-parking-0001, bo-light-0001]}
     thresholds: {max_connects_per_minute: 4, max_commands_per_device_per_minute: 2}
+    budget: {messages_per_second: 2, retained_per_subscribe: 20}
     rules: {SZ-QOS-01: {level: MUST}, SZ-MB-01: {enabled: false}}
     probes: {broker_restart: false, outage: 3s}
     expect:
@@ -48,6 +49,23 @@ class Thresholds(Strict):
     max_devices_for_broad: int = Field(10, ge=1, description="subscribed devices always allowed (else 3 x used)")
     max_traffic_ratio: float = Field(5.0, gt=1, description="messages delivered / messages about the devices used")
     max_probe_rate_factor: float = Field(3.0, gt=1, description="command rate in a probe vs. outside probes")
+
+
+class Budget(Strict):
+    """The platform cost an app may cause (SZ-COST-01). Deliveries follow the city's clock, so
+    they are per simulated second (what the app costs the real city, at x1); what the app
+    itself drives (retained fetches, Modbus reads) is per wall second or minute."""
+
+    messages_per_second: float = Field(5.0, gt=0, description="messages delivered per simulated second (run average)")
+    bytes_per_second: float = Field(20_000.0, gt=0, description="payload bytes delivered per simulated second")
+    retained_per_subscribe: float = Field(
+        50.0, gt=0, description="retained documents one SUBSCRIBE of a filter fetches (a tenant catalog is one)"
+    )
+    retained_per_minute: int = Field(200, ge=1, description="retained documents fetched in any wall minute")
+    wide_subscriptions: int = Field(2, ge=0, description="granted filters taking in a whole tenant, a type or more")
+    modbus_registers_per_second: float = Field(
+        100.0, gt=0, description="Modbus registers (and coils) read per wall second, any 10 s window"
+    )
 
 
 class RuleSetting(Strict):
@@ -107,6 +125,7 @@ class Profile(Strict):
     schema_version: int = 1
     app: AppInfo = Field(default_factory=AppInfo)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    budget: Budget = Field(default_factory=Budget)
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
     probes: Probes = Field(default_factory=Probes)
     expect: list[Expectation] = Field(default_factory=list)
@@ -137,8 +156,11 @@ def load_profile(
         elif signals is not None and exp.when.signal and exp.when.signal not in signals.get(exp.when.device, set()):
             known = ", ".join(sorted(signals.get(exp.when.device, set())))
             where = ("expect", i, "when", "signal")
-            problems.append(problem_at(doc, where, f"device '{exp.when.device}' has no signal '{exp.when.signal}' "
-                                       f"(it has: {known})"))
+            problems.append(
+                problem_at(
+                    doc, where, f"device '{exp.when.device}' has no signal '{exp.when.signal}' (it has: {known})"
+                )
+            )
         if exp.id in seen:
             problems.append(problem_at(doc, ("expect", i, "id"), f"duplicate expectation id '{exp.id}'"))
         seen.add(exp.id)

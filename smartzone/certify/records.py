@@ -56,6 +56,20 @@ class PublishRec:
     payload: bytes = b""  # first bytes only (cmd payloads are small)
 
 
+@dataclass
+class FilterCost:
+    """What one subscription filter of the app cost the broker, over every connection: the
+    deliveries it matched (a message matched by two filters counts for both) and the retained
+    documents each SUBSCRIBE of it fetched (delivered with the retain flag)."""
+
+    filter: str
+    first: Stamp
+    subscribes: int = 0
+    messages: int = 0
+    bytes: int = 0
+    retained: int = 0
+
+
 @dataclass(frozen=True)
 class AckRec:
     """A cmd/ack delivered to the app (parsed from what the broker sent it)."""
@@ -139,6 +153,7 @@ class Observations:
     wall_duration: float = 0.0
     sim_duration: float = 0.0
     devices: dict[str, DeviceFacts] = field(default_factory=dict)
+    types: dict[str, Any] = field(default_factory=dict)  # type id -> DeviceType (actions, parameter ranges)
     read_tenants: tuple[str, ...] = ()
     command_tenants: tuple[str, ...] = ()
     connects: list[ConnectRec] = field(default_factory=list)
@@ -149,6 +164,9 @@ class Observations:
     readings: Counter[str] = field(default_factory=Counter)  # device id -> readings the platform got
     deliveries: Counter[str] = field(default_factory=Counter)  # device id (or "other") -> messages sent to the app
     delivered_v1: int = 0
+    delivered_bytes: int = 0
+    filter_costs: dict[str, FilterCost] = field(default_factory=dict)  # granted filter -> its deliveries
+    retained_by_second: Counter[int] = field(default_factory=Counter)  # wall second -> retained documents fetched
     modbus: list[ModbusRec] = field(default_factory=list)
     commands: list[CommandRec] = field(default_factory=list)
     values: list[ValueRec] = field(default_factory=list)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from smartzone.certify.accounting import account
 from smartzone.certify.records import Observations, Stamp
 from smartzone.certify.verdicts import Verdict
 
@@ -77,12 +79,24 @@ def timeline(info: RunInfo, obs: Observations) -> list[dict[str, Any]]:
     if obs.app_exit_at is not None:
         items.append((obs.app_exit_at, "app", f"app exited with code {obs.app_exit}"))
     items.sort(key=lambda i: i[0].wall)
-    if len(items) > TIMELINE_MAX:  # keep every probe and app line, thin the rest evenly
-        keep = [i for i in items if i[1] in ("probe", "app")]
-        rest = [i for i in items if i[1] not in ("probe", "app")]
-        step = len(rest) / (TIMELINE_MAX - len(keep))
-        items = sorted(keep + [rest[int(k * step)] for k in range(TIMELINE_MAX - len(keep))], key=lambda i: i[0].wall)
-    return [{**_stamp(info, at), "kind": kind, "text": text} for at, kind, text in items]
+    return [{**_stamp(info, at), "kind": kind, "text": text} for at, kind, text in _thin(items)]
+
+
+def _thin(items: list[tuple[Stamp, str, str]]) -> list[tuple[Stamp, str, str]]:
+    """At most TIMELINE_MAX lines: every probe and app line, the rest evenly; a closing line
+    says how many of each kind were left out (they are all counted elsewhere in the report:
+    publishes in `publishes`, the others in `observed` and `connections`)."""
+    if len(items) <= TIMELINE_MAX:
+        return items
+    keep = [i for i in items if i[1] in ("probe", "app")]
+    rest = [i for i in items if i[1] not in ("probe", "app")]
+    room = TIMELINE_MAX - len(keep) - 1
+    step = len(rest) / room
+    shown = [rest[int(k * step)] for k in range(room)]
+    left_out = Counter(i[1] for i in rest) - Counter(i[1] for i in shown)
+    text = "timeline thinned: not shown " + ", ".join(f"{n} {k}" for k, n in sorted(left_out.items()))
+    text += " (every publish is listed in the report's publishes section)"
+    return [*sorted(keep + shown, key=lambda i: i[0].wall), (items[-1][0], "note", text)]
 
 
 def connections(info: RunInfo, obs: Observations) -> list[dict[str, Any]]:
@@ -92,15 +106,23 @@ def connections(info: RunInfo, obs: Observations) -> list[dict[str, Any]]:
     for c in obs.connects:
         subs = [s for s in obs.subscribes if s.conn == c.conn]
         pubs = [p for p in obs.publishes if p.conn == c.conn]
-        out.append({
-            "connection": c.conn, "client_id": c.client_id, "user": c.user, "mqtt_level": c.level,
-            "clean_session": c.clean, "refused": c.refused, "opened": _stamp(info, c.at),
-            "closed": _stamp(info, closed[c.conn]) if c.conn in closed else None,
-            "subscriptions": [{"filter": s.filter, "qos": s.qos, "allowed": s.allowed} for s in subs[:50]],
-            "publishes": len(pubs), "publishes_denied": sum(not p.allowed for p in pubs),
-            "publishes_retained": sum(p.retain for p in pubs),
-            "publishes_by_qos": {str(q): sum(p.qos == q for p in pubs) for q in (0, 1, 2)},
-        })
+        out.append(
+            {
+                "connection": c.conn,
+                "client_id": c.client_id,
+                "user": c.user,
+                "mqtt_level": c.level,
+                "clean_session": c.clean,
+                "refused": c.refused,
+                "opened": _stamp(info, c.at),
+                "closed": _stamp(info, closed[c.conn]) if c.conn in closed else None,
+                "subscriptions": [{"filter": s.filter, "qos": s.qos, "allowed": s.allowed} for s in subs[:50]],
+                "publishes": len(pubs),
+                "publishes_denied": sum(not p.allowed for p in pubs),
+                "publishes_retained": sum(p.retain for p in pubs),
+                "publishes_by_qos": {str(q): sum(p.qos == q for p in pubs) for q in (0, 1, 2)},
+            }
+        )
     return out
 
 
@@ -109,13 +131,19 @@ def modbus_clients(obs: Observations) -> list[dict[str, Any]]:
     by_conn: dict[str, list[Any]] = {}
     for m in obs.modbus:
         by_conn.setdefault(m.conn, []).append(m)
-    return [{
-        "connection": conn, "requests": len(recs),
-        "functions": {str(fc): sum(r.function == fc for r in recs) for fc in sorted({r.function for r in recs})},
-        "units": sorted({r.unit for r in recs}),
-        "exceptions": {str(e): sum(r.exception == e for r in recs)
-                       for e in sorted({r.exception for r in recs if r.exception is not None})},
-    } for conn, recs in by_conn.items()]
+    return [
+        {
+            "connection": conn,
+            "requests": len(recs),
+            "functions": {str(fc): sum(r.function == fc for r in recs) for fc in sorted({r.function for r in recs})},
+            "units": sorted({r.unit for r in recs}),
+            "exceptions": {
+                str(e): sum(r.exception == e for r in recs)
+                for e in sorted({r.exception for r in recs if r.exception is not None})
+            },
+        }
+        for conn, recs in by_conn.items()
+    ]
 
 
 def document(info: RunInfo, obs: Observations, verdicts: list[Verdict]) -> dict[str, Any]:
@@ -150,6 +178,7 @@ def document(info: RunInfo, obs: Observations, verdicts: list[Verdict]) -> dict[
             "modbus_requests": len(obs.modbus),
             "commands": len(obs.commands),
         },
+        "publishes": account(obs),
         "broker_denied": obs.broker_denied,
         "connections": connections(info, obs),
         "modbus_clients": modbus_clients(obs),

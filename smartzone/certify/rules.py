@@ -7,7 +7,7 @@ EXP-{id} rule per expectation.
 
 from __future__ import annotations
 
-from smartzone.certify import rules_app, rules_cmd, rules_modbus, rules_mqtt
+from smartzone.certify import rules_app, rules_cmd, rules_cost, rules_modbus, rules_mqtt
 from smartzone.certify.profile import Profile
 from smartzone.certify.records import Observations
 from smartzone.certify.verdicts import Context, Outcome, Rule, Verdict, judge
@@ -159,6 +159,16 @@ RULES: tuple[Rule, ...] = (
         rules_modbus.request_rate,
     ),
     Rule(
+        "SZ-COST-01",
+        "MUST",
+        "Platform cost within budget",
+        "Subscribe to the devices you use, not to wide filters (the broker sends you every message they match); "
+        "read a tenant's retained catalog once and keep it instead of resubscribing; keep one session so a "
+        "reconnect does not fetch every retained document again; poll Modbus less often, reading only the "
+        "registers you need.",
+        rules_cost.platform_cost,
+    ),
+    Rule(
         "SZ-PROBE-01",
         "MUST",
         "Stays calm on bad days",
@@ -173,7 +183,7 @@ RULE_IDS = frozenset(r.id for r in RULES)
 
 def evaluate(obs: Observations, profile: Profile, outage: tuple[float, float] | None = None) -> list[Verdict]:
     """Every enabled rule's verdict, then one per profile expectation."""
-    ctx = Context(profile.thresholds, frozenset(profile.app.uses), outage)
+    ctx = Context(profile.thresholds, frozenset(profile.app.uses), outage, profile.budget)
     out = []
     for rule in RULES:
         setting = profile.setting(rule.id)

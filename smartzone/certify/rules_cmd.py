@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
+from smartzone.certify.accounting import INVALID_KINDS, judge_command
 from smartzone.certify.records import Observations, PublishRec
 from smartzone.certify.usage import WRITES, cmd_device
 from smartzone.certify.verdicts import Context, Example, Outcome, max_in_window, outcome
-from smartzone.endpoints.mqtt.commands import BadCommand, parse_command
-
-INVALID_CODES = ("malformed", "unknown_action", "invalid_params")
 
 
 def _cmds(obs: Observations) -> list[tuple[str, PublishRec]]:
@@ -74,31 +72,42 @@ def retained_commands(obs: Observations, ctx: Context) -> Outcome:
 
 
 def invalid_commands(obs: Observations, ctx: Context) -> Outcome:
+    """Every allowed MQTT cmd publish judged from its payload (accounting.py), once each, plus
+    the engine's refusals of commands that came another way (Modbus writes) or that the
+    payload check could not judge (no device type known)."""
     bad: list[Example] = []
-    seen_ids: set[tuple[str, str | None]] = set()
+    judged: set[tuple[str, str | None]] = set()
+    per_code: Counter[str] = Counter({k: 0 for k in INVALID_KINDS})
+    total = 0
     for dev, p in _cmds(obs):
-        try:
-            parse_command(p.payload)
-        except BadCommand as exc:
-            bad.append(Example(p.at, f"{exc.code} cmd to {dev}: {exc.message}"))
-            seen_ids.add((dev, exc.command_id))
+        if not p.allowed:
+            continue  # the broker dropped it: SZ-ACL-01
+        total += 1
+        kind, why, cid = judge_command(obs, p)
+        if kind != "command" or obs.devices.get(dev, None) is None or obs.devices[dev].type in obs.types:
+            judged.add((dev, cid))  # decided here; the engine's answer to it must not count again
+        if kind in INVALID_KINDS:
+            per_code[kind] += 1
+            bad.append(Example(p.at, f"{kind} cmd to {dev}: {why}"))
     for c in obs.commands:
-        if not c.ok and c.code in INVALID_CODES:
+        if c.source == "modbus":
+            total += 1
+        if not c.ok and c.code in INVALID_KINDS and (c.source == "modbus" or (c.device, c.command_id) not in judged):
+            judged.add((c.device, c.command_id))
+            per_code[c.code] += 1
             bad.append(Example(c.at, f"{c.code}: {c.action} on {c.device} (id {c.command_id}, via {c.source})"))
-            seen_ids.add((c.device, c.command_id))
-    for a in obs.acks:  # refusals the bridge answered itself (e.g. no such device)
-        if not a.ok and a.code in INVALID_CODES and (a.device, a.command_id) not in seen_ids:
-            bad.append(Example(a.at, f"{a.code} ack for {a.device} (id {a.command_id})"))
-            seen_ids.add((a.device, a.command_id))
-    total = len(_cmds(obs)) + sum(1 for c in obs.commands if c.source == "modbus")
-    counts = {"commands": total, "invalid": len(bad)}
+    counts: dict[str, float] = {"commands": total, "invalid": len(bad), **per_code}
     if not total:
         return outcome("na", "the app sent no command", counts)
     if not bad:
         return outcome("ok", f"all {total} commands were well formed and valid", counts)
     status = "bad" if len(bad) > ctx.thresholds.max_invalid_commands else "minor"
+    detail = ", ".join(f"{n} {k}" for k, n in per_code.items() if n)
     return outcome(
-        status, f"{len(bad)} malformed or invalid commands of {total}", counts, sorted(bad, key=lambda e: e.at.wall)
+        status,
+        f"{len(bad)} malformed or invalid commands of {total} ({detail})",
+        counts,
+        sorted(bad, key=lambda e: e.at.wall),
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 
+from smartzone.certify.accounting import kind_of
 from smartzone.certify.records import Observations, Stamp
-from smartzone.certify.usage import breadth, subscribed_devices, used_devices
+from smartzone.certify.usage import breadth, cmd_device, subscribed_devices, used_devices
 from smartzone.certify.verdicts import Context, Example, Outcome, max_in_window, outcome
 
 SCOPE = {"global": "every city on the broker", "city": "the whole city", "tenant": "a whole tenant", "narrow": "narrow"}
@@ -153,8 +154,15 @@ def outside_grants(obs: Observations, ctx: Context) -> Outcome:
     subs = [s for s in obs.subscribes if not s.allowed]
     pubs = [p for p in obs.publishes if not p.allowed]
     conns = [c for c in obs.connects if c.refused not in (None, "outage")]
-    n = len(subs) + len(pubs) + len(conns)
-    counts = {"denied_subscribes": len(subs), "denied_publishes": len(pubs), "refused_connects": len(conns)}
+    # a cmd naming a tenant the app may command but a device of another tenant: the bridge refuses it
+    other = [p for p in obs.publishes if p.allowed and cmd_device(obs, p.topic) and kind_of(obs, p) == "forbidden"]
+    n = len(subs) + len(pubs) + len(conns) + len(other)
+    counts = {
+        "denied_subscribes": len(subs),
+        "denied_publishes": len(pubs),
+        "refused_connects": len(conns),
+        "commands_to_other_tenants": len(other),
+    }
     counts |= {f"broker_counted_{k.split(':', 1)[1]}": n for k, n in obs.broker_denied.items()}
     if n == 0:
         return outcome("ok", "every connect, subscribe and publish was within the app's grants", counts)
@@ -162,6 +170,7 @@ def outside_grants(obs: Observations, ctx: Context) -> Outcome:
         [Example(c.at, f"CONNECT as {c.user!r} id {c.client_id!r}: {c.refused}") for c in conns]
         + [Example(s.at, f"SUBSCRIBE {s.filter}") for s in subs]
         + [Example(p.at, f"PUBLISH {p.topic}") for p in pubs]
+        + [Example(p.at, f"PUBLISH {p.topic}: the device belongs to another tenant") for p in other]
     )
     status = "bad" if n > ctx.thresholds.max_denied else "minor"
     return outcome(status, f"{n} attempts outside the app's grants", counts, ex)

@@ -90,6 +90,7 @@ def certify(opts: CertifyOptions, rt: Runtime, services: list[Any]) -> CertifyRe
     obs.devices = {
         d: DeviceFacts(i.type, i.tenant, float(i.report_interval), i.type in on_change) for d, i in rt.devices.items()
     }
+    obs.types = dict(rt.catalog.types)  # commands are judged against the types' actions (accounting.py)
     policy = mqtt.broker.policy if mqtt else AccessPolicy(sc, "")
     watch = {e.when.device for e in opts.profile.expect}
     rec = Recorder(obs, policy, lambda: rt.sim_time, watch)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from smartzone.certify.profile import Thresholds
+from smartzone.certify.profile import Budget, Thresholds
 from smartzone.certify.records import Observations, Stamp
 
 Level = Literal["MUST", "SHOULD"]
@@ -52,6 +52,7 @@ class Context:
     thresholds: Thresholds
     uses: frozenset[str] = frozenset()  # devices the profile says the app uses
     outage: tuple[float, float] | None = None  # wall window of the broker-restart outage
+    budget: Budget = field(default_factory=Budget)  # the platform cost allowed (SZ-COST-01)
 
 
 Check = Callable[[Observations, Context], Outcome]

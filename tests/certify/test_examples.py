@@ -55,7 +55,8 @@ def test_good_app_passes_without_a_single_warning(tmp_path: Path, broker: str) -
     assert [p["name"] for p in doc["probes"]] == ["devices_offline", "degraded_network", "duplicates", "broker_restart"]
     assert "restarted the broker process" in doc["probes"][3]["detail"]  # the real process, not a pretence
     for rule in ("SZ-APP-01", "SZ-SUB-01", "SZ-SUB-02", "SZ-CONN-01", "SZ-CONN-02", "SZ-CONN-03", "SZ-ACL-01",
-                 "SZ-CMD-01", "SZ-CMD-02", "SZ-CMD-03", "SZ-MB-01", "SZ-MB-02", "SZ-MB-03", "SZ-PROBE-01"):
+                 "SZ-CMD-01", "SZ-CMD-02", "SZ-CMD-03", "SZ-MB-01", "SZ-MB-02", "SZ-MB-03", "SZ-PROBE-01",
+                 "SZ-COST-01"):
         assert v[rule] == "pass", (rule, doc["rules"])
     assert v["EXP-backup-light"] == "pass"  # the profile's expectation, triggered by the offline probe
     assert doc["observed"]["subscribes"] >= 4 and doc["observed"]["modbus_requests"] >= 3
@@ -89,6 +90,10 @@ def test_greedy_app_reads_too_much(tmp_path: Path, broker: str) -> None:
         assert v[rule] in NOT_FAILED, rule
     acl = next(r for r in doc["rules"] if r["id"] == "SZ-ACL-01")["counts"]
     assert acl["denied_subscribes"] >= 2 and acl["denied_subscribes"] == acl["broker_counted_subscribe"]
+    cost = next(r for r in doc["rules"] if r["id"] == "SZ-COST-01")  # a tenant-wide filter pulls every document
+    assert v["SZ-COST-01"] == "fail" and "retained per subscribe" in cost["summary"], cost
+    assert cost["examples"][0]["text"].startswith("SUBSCRIBE sz/v2/certville/comune/# (tenant): ")
+    assert cost["counts"]["retained_per_subscribe"] > 50 and cost["counts"]["messages_delivered"] > 0
     sub = next(r for r in doc["rules"] if r["id"] == "SZ-SUB-01")
     assert any("SUBSCRIBE # " in e["text"] for e in sub["examples"])
     assert all(e["sim"].startswith("2026-11-23T07:") for e in sub["examples"])
@@ -136,6 +141,9 @@ def test_modbus_hammer_polls_too_fast_and_illegally(tmp_path: Path) -> None:
     assert v["SZ-APP-01"] == "pass"
     mb2 = next(r for r in doc["rules"] if r["id"] == "SZ-MB-02")
     assert mb2["counts"]["illegal_data_address"] >= 1 and "@200" in mb2["examples"][0]["text"]
+    cost = next(r for r in doc["rules"] if r["id"] == "SZ-COST-01")  # the costliest request is named
+    assert v["SZ-COST-01"] == "fail" and cost["counts"]["modbus_registers_per_second"] > 100
+    assert any(e["text"].startswith("Modbus city unit ") and "registers/s" in e["text"] for e in cost["examples"])
 
 
 def test_fragile_app_crashes_on_a_bad_day(tmp_path: Path) -> None:

@@ -74,6 +74,12 @@ def quote(value: Any) -> str:
     return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 4] + "..." + text[-1]
 
 
+def quote_name(name: Any) -> str:
+    """A name (action, parameter, field) for an error message: shortened, and escaped like repr
+    (a lone surrogate from a JSON "\\udc00" escape cannot be encoded as UTF-8 in the ack)."""
+    return quote(name)[1:-1] if isinstance(name, str) else quote(name)
+
+
 def _number(spec: Param, value: Any) -> int | float | None:
     """`value` as a finite number of the parameter's type, or None (never raises)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -112,15 +118,15 @@ def resolve(dtype: DeviceType, action: Any, params: Any) -> dict[str, Any]:
     command = dtype.commands.get(action) if isinstance(action, str) else None
     if command is None:
         known = ", ".join(sorted(dtype.commands)) or "none (this device takes no commands)"
-        shown = quote(action)[1:-1] if isinstance(action, str) else quote(action)
-        raise CommandRejected("unknown_action", f"unknown action '{shown}' for {dtype.type}; known: {known}")
+        raise CommandRejected(
+            "unknown_action", f"unknown action '{quote_name(action)}' for {dtype.type}; known: {known}"
+        )
     if not isinstance(params, Mapping):
         raise CommandRejected("invalid_params", "'params' must be an object")
     unknown = sorted((k for k in params if k not in command.params), key=str)
     if unknown:
         allowed = ", ".join(sorted(command.params)) or "none"
-        shown = unknown[0][:MAX_QUOTED] if isinstance(unknown[0], str) else quote(unknown[0])
-        raise CommandRejected("invalid_params", f"unknown parameter '{shown}'; allowed: {allowed}")
+        raise CommandRejected("invalid_params", f"unknown parameter '{quote_name(unknown[0])}'; allowed: {allowed}")
     checked: dict[str, Any] = {}
     for name, spec in command.params.items():
         if name not in params:

@@ -35,7 +35,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from smartzone.core.commands import MAX_ID_LENGTH, MAX_QUOTED, DeviceCommand
+from smartzone.core.commands import MAX_ID_LENGTH, DeviceCommand, quote_name
 from smartzone.core.events import CommandResult
 from smartzone.endpoints.mqtt.documents import ack_error
 from smartzone.endpoints.mqtt.host import RuntimeLike
@@ -81,17 +81,28 @@ def _load(payload: bytes) -> Any:
         raise BadCommand("malformed", f"payload is not acceptable JSON: {str(exc)[:120]}", None) from None
 
 
+def _is_unicode(text: str) -> bool:
+    """False for a string with a lone surrogate (a JSON "\\ud800" escape): it cannot be echoed in an ack."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_command(payload: bytes) -> ParsedCommand:
     """The id, action and params of a cmd payload; raises BadCommand (malformed/invalid_params) only."""
     doc = _load(payload)
     if not isinstance(doc, dict):
         raise BadCommand("malformed", f"payload must be a JSON object, got {type(doc).__name__}", None)
     cid = doc.get("id")
-    if not isinstance(cid, str) or not cid or len(cid) > MAX_ID_LENGTH:
-        raise BadCommand("malformed", f"'id' must be a non-empty string of at most {MAX_ID_LENGTH} characters", None)
+    if not isinstance(cid, str) or not cid or len(cid) > MAX_ID_LENGTH or not _is_unicode(cid):
+        raise BadCommand(
+            "malformed", f"'id' must be a non-empty string of at most {MAX_ID_LENGTH} Unicode characters", None
+        )
     unknown = sorted(set(doc) - set(FIELDS))
     if unknown:
-        raise BadCommand("malformed", f"unknown field '{unknown[0][:MAX_QUOTED]}'; allowed: {', '.join(FIELDS)}", cid)
+        raise BadCommand("malformed", f"unknown field '{quote_name(unknown[0])}'; allowed: {', '.join(FIELDS)}", cid)
     action = doc.get("action")
     if not isinstance(action, str) or not action:
         raise BadCommand("malformed", "'action' must be a non-empty string", cid)

@@ -105,6 +105,24 @@ BAD = [
     ),
     ("action object", b'{"id": "h5", "action": {"dim": 1}}', "malformed", "h5", ["'action'"]),
     ("id number", b'{"id": 12, "action": "dim"}', "malformed", None, ["'id'"]),
+    # lone surrogates (valid JSON escapes, not encodable as UTF-8): never echoed raw in an ack
+    ("surrogate id", b'{"id": "\\udc00", "action": "dim"}', "malformed", None, ["'id'"]),
+    ("surrogate field", b'{"id": "s2", "action": "dim", "\\udc00": 1}', "malformed", "s2", ["\\udc00"]),
+    ("surrogate action", b'{"id": "s3", "action": "\\ud800"}', "unknown_action", "s3", ["\\ud800"]),
+    (
+        "surrogate param",
+        b'{"id": "s4", "action": "dim", "params": {"\\udfff": 1}}',
+        "invalid_params",
+        "s4",
+        ["\\udfff"],
+    ),
+    (
+        "surrogate value",
+        b'{"id": "s5", "action": "set_mode", "params": {"mode": "\\udfff"}}',
+        "invalid_params",
+        "s5",
+        ["\\udfff"],
+    ),
 ]
 
 

@@ -15,6 +15,7 @@ from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.wire import Connect
 from smartzone.runtime import clients as mod
 from smartzone.runtime.clients import KEEP_CLOSED, MAX_MESSAGES, ClientRegistry
+from smartzone.runtime.health import Health
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -169,3 +170,29 @@ def test_attach_and_detach_set_and_clear_the_hooks(policy: AccessPolicy) -> None
     assert callable(modbus.gateways[0].server.observer)
     reg.detach()
     assert broker.observer is None and modbus.gateways[0].server.observer is None
+
+
+def test_an_observer_error_is_survived_and_the_registry_goes_on(
+    policy: AccessPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Called on the broker's loop: an error is reported to health, never raised into the relay."""
+    health = Health()
+    reg = ClientRegistry(policy, health=health)
+    key = Writer(4)
+    _connect(reg, key)
+    calls = []
+
+    def broken(identity: Identity, topic: str) -> bool:
+        calls.append(topic)
+        if len(calls) == 1:
+            raise KeyError("a policy bug")
+        return True
+
+    monkeypatch.setattr(policy, "may_publish", broken)
+    assert reg.client_bytes(key, publish("sz/v2/testville/comune/a/b/cmd", b"1")) is None  # no exception
+    reg.client_bytes(key, publish("sz/v2/testville/comune/a/b/cmd", b"2"))
+    assert [m.payload for m in reg.drain()] == ["2"]
+    part = health.snapshot()[mod.COMPONENT]
+    assert part.survived == 1 and "KeyError" in part.last_cause and not health.failed
+    reg.closed(key)
+    assert [v.state for v in reg.snapshot()] == ["closed"]

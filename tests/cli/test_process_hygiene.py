@@ -185,3 +185,29 @@ def test_a_full_disk_for_the_trace_is_one_line_and_exit_1(duration: str, endpoin
     lines = proc.stderr.splitlines()
     assert len(lines) == 1, proc.stderr
     assert "trace file /dev/full" in lines[0] and "No space left on device" in lines[0]
+
+
+def test_sigint_in_the_background_stops_a_certification_and_its_app(tmp_path: Path) -> None:
+    city = Path(__file__).parents[1] / "certify" / "certville.yaml"
+    pid_file = tmp_path / "app.pid"
+    app = f"{sys.executable} -c \"import os, time; open('{pid_file}', 'w').write(str(os.getpid())); time.sleep(120)\""
+    out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    args = ["certify", str(city), "--app", app, "--user", "demo-app", "--report", str(tmp_path / "report")]
+    with out_path.open("w") as out, err_path.open("w") as err:
+        proc = subprocess.Popen([*SMARTZONE, *args], stdout=out, stderr=err, preexec_fn=_background)
+        try:
+            assert _wait_until(lambda: (pid_file.exists() and pid_file.read_text() != "") or proc.poll() is not None)
+            assert proc.poll() is None, err_path.read_text()
+            app_pid = int(pid_file.read_text())
+            children = _descendants(proc.pid)
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=WAIT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+    err_text = err_path.read_text()
+    assert code == 130, err_text
+    assert "certify: interrupted" in err_text and "Traceback" not in err_text
+    assert app_pid in children
+    assert _wait_until(lambda: not any(_alive(p) for p in children), 10), "the app or a broker outlived certify"

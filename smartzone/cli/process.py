@@ -3,8 +3,9 @@
 - SIGINT and SIGTERM: installed explicitly, even when SIGINT was inherited as ignored (a
   shell starts `smartzone run &` that way when job control is off), so both stop a command
   in a terminal and in the background. `smartzone run` turns them into a stop request (the
-  run ends, prints its summary, stops its children and frees its ports, exit 0); every other
-  command gets KeyboardInterrupt, unwinds its `finally` blocks and exits 130.
+  run ends, prints its summary, stops its children and frees its ports, exit 0; a second
+  signal while it stops unwinds at once, exit 130); every other command gets
+  KeyboardInterrupt, unwinds its `finally` blocks and exits 130.
 - A closed stdout or stderr (`smartzone devices | head`): BrokenPipeError is caught at the
   top, both streams are pointed at /dev/null so that nothing more fails on the way out, and
   the command ends quietly with exit 1 (the convention of the Python documentation).
@@ -45,10 +46,13 @@ def install_interrupts() -> Callable[[], None]:
 @contextlib.contextmanager
 def stop_requests(on_stop: Callable[[], None]) -> Iterator[threading.Event]:
     """While inside: SIGINT/SIGTERM set the yielded event and call `on_stop` (no exception is
-    raised, so a run ends through its normal path); the previous handlers are restored after."""
+    raised, so a run ends through its normal path; a second signal raises KeyboardInterrupt);
+    the previous handlers are restored after."""
     stopped = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        if stopped.is_set():  # a second signal while stopping: the user insists, unwind now
+            raise KeyboardInterrupt(signal.Signals(signum).name)
         stopped.set()
         on_stop()
 

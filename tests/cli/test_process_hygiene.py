@@ -211,3 +211,21 @@ def test_sigint_in_the_background_stops_a_certification_and_its_app(tmp_path: Pa
     assert "certify: interrupted" in err_text and "Traceback" not in err_text
     assert app_pid in children
     assert _wait_until(lambda: not any(_alive(p) for p in children), 10), "the app or a broker outlived certify"
+
+
+def test_stop_requests_first_signal_asks_second_unwinds_then_restores() -> None:
+    """In-process: the handlers of `smartzone run` (cli/process.py), with SIGINT ignored before."""
+    from smartzone.cli.process import stop_requests
+
+    asked = []
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as inherited by `smartzone run &`
+    try:
+        with stop_requests(lambda: asked.append(1)) as stopped:
+            os.kill(os.getpid(), signal.SIGINT)
+            assert _wait_until(stopped.is_set, 5) and asked == [1]
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGTERM)
+                _wait_until(lambda: False, 5)  # the handler raises here, at the latest
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # restored
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -177,7 +177,12 @@ class CommandListener:
         self.ready.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        where = self.topics.parse_cmd(msg.topic)
+        try:
+            topic = msg.topic  # paho decodes it here: a broker that passes invalid UTF-8 on makes it raise
+        except UnicodeDecodeError:
+            self.counts["cmd_dropped"] += 1  # no device to answer on: dropped and counted
+            return
+        where = self.topics.parse_cmd(topic)
         if where is None:
             return
         self.counts["cmd_received"] += 1

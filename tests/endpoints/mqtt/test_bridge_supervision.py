@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from smartzone.definitions.catalog import Catalog, load_scenario
@@ -123,9 +126,6 @@ def test_a_deliberate_close_is_not_a_death(broker: Broker) -> None:
 
 def _wait(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
     """Poll a condition of another thread (no event to wait on) with a bounded deadline."""
-    import threading
-    import time
-
     tick = threading.Event()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -133,3 +133,13 @@ def _wait(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
             return True
         tick.wait(0.02)
     return predicate()
+
+
+def test_a_topic_that_is_not_utf8_is_dropped_and_counted(city: City) -> None:
+    """Brokers should refuse such a topic; if one passes it on, nothing to answer: drop and count."""
+    listener = city.bridge.commands
+    msg = mqtt.MQTTMessage(mid=1, topic=b"sz/v2/mqttville/comune/street-light/cl-0001/\xff")
+    msg.payload = b'{"id": "x", "action": "dim", "params": {"level": 1}}'
+    listener.client.on_message(listener.client, None, msg)
+    assert listener.stats()["cmd_dropped"] == 1 and listener.stats()["cmd_received"] == 0
+    assert city.runtime.health.snapshot() == {}  # bad input, not a bug: no health event

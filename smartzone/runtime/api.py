@@ -83,11 +83,12 @@ class Runtime:
         gcpolicy.enter()
         self._gc_entered = True
         self.engine.on_finish = self._engine_finished  # also when the run ends on its own
-        self.engine.start()
+        # watched before it starts: a run that ends at once must find its probe to unwatch
         self._unwatch_engine = self.watch(ENGINE, self._engine_probe)
+        self.engine.start()
 
     def _engine_probe(self) -> str | None:
-        if self.engine.is_alive() or self.engine.finished.is_set():
+        if self.engine.ident is None or self.engine.is_alive() or self.engine.finished.is_set():
             return None
         return "the engine thread is no longer running"
 

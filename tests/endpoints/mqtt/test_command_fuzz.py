@@ -103,7 +103,7 @@ def test_bad_commands_never_stop_the_good_ones(broker: Broker, city: City, mqtt_
         return out
 
     @settings(
-        max_examples=25,
+        max_examples=40,
         deadline=None,
         derandomize=True,
         database=None,

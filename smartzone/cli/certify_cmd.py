@@ -30,7 +30,8 @@ EXIT_INTERRUPTED = 130
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "certify", help="certify an app against a scenario (rules, probes, reports)",
+        "certify",
+        help="certify an app against a scenario (rules, probes, reports)",
         description="Run an app against a simulated city, observe it, put it through bad days and write "
         "report.html, report.json and junit.xml (docs/certify.md). Endpoints listen on free ports unless "
         "--mqtt-port/--modbus-port are given.",

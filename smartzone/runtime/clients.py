@@ -169,8 +169,13 @@ class ClientRegistry:
                     ok = self.policy is None or self.policy.may_publish(conn.identity, pkt.topic)
                     conn.view.msgs_in += 1
                     conn.view.denied += not ok
-                    self._message("mqtt", f"{conn.view.user}/{conn.view.client_id}", pkt.topic,
-                                  pkt.payload.decode("utf-8", "replace")[:PAYLOAD_SHOWN], ok)
+                    self._message(
+                        "mqtt",
+                        f"{conn.view.user}/{conn.view.client_id}",
+                        pkt.topic,
+                        pkt.payload.decode("utf-8", "replace")[:PAYLOAD_SHOWN],
+                        ok,
+                    )
                 elif isinstance(pkt, Subscribe):
                     for flt, _qos in pkt.filters:
                         ok = self.policy is None or self.policy.may_subscribe(conn.identity, flt)
@@ -219,8 +224,13 @@ class ClientRegistry:
                 view.denied += failed
                 view.units.add(unit_id)
                 if frame and frame[0] in WRITES:
-                    self._message("modbus", view.remote, _modbus_topic(handler, gateway, unit_id, frame),
-                                  f"exception {response.exception_code}" if failed else "ok", not failed)
+                    self._message(
+                        "modbus",
+                        view.remote,
+                        _modbus_topic(handler, gateway, unit_id, frame),
+                        f"exception {response.exception_code}" if failed else "ok",
+                        not failed,
+                    )
 
         return guard(self.health, COMPONENT, observe)
 

@@ -60,15 +60,26 @@ def unsubscribe(*filters: str) -> bytes:
 def policy(catalog: Catalog, tmp_path: Path) -> AccessPolicy:
     data = yaml.safe_load((FIXTURES / "testville.yaml").read_text(encoding="utf-8"))
     data["tenants"].append({"id": "acqua", "name": "Acqua", "kind": "utility"})
-    data["users"] = [{"name": "dash", "password": "dash-secret", "role": "app",
-                      "grants": {"read": ["comune"], "command": ["comune"]}}]
+    data["users"] = [
+        {
+            "name": "dash",
+            "password": "dash-secret",
+            "role": "app",
+            "grants": {"read": ["comune"], "command": ["comune"]},
+        }
+    ]
     path = tmp_path / "city.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return AccessPolicy(load_scenario(path, catalog), "svc")
 
 
-def _connect(reg: ClientRegistry, key: Writer, client_id: str = "dash-1", role: str = "app",
-             refusal: tuple[int, int] | None = None) -> None:
+def _connect(
+    reg: ClientRegistry,
+    key: Writer,
+    client_id: str = "dash-1",
+    role: str = "app",
+    refusal: tuple[int, int] | None = None,
+) -> None:
     conn = Connect(4, client_id, "dash", b"dash-secret", True, b"")
     identity = None if refusal else Identity("dash" if role == "app" else "svc", role)
     assert reg.connect(key, conn, identity, refusal) is None  # the registry never refuses anyone
@@ -78,9 +89,11 @@ def test_packets_split_across_chunks_are_counted_once_with_the_access_rules(poli
     reg = ClientRegistry(policy, sim_time=lambda: 12.5)
     key = Writer(50000)
     _connect(reg, key)
-    up = (subscribe("sz/v2/testville/comune/#", "sz/v2/testville/acqua/#")
-          + publish("sz/v2/testville/comune/street-light/l-1/cmd", b'{"id":"a"}')
-          + publish("sz/v2/testville/acqua/x/y/cmd", b"{}"))
+    up = (
+        subscribe("sz/v2/testville/comune/#", "sz/v2/testville/acqua/#")
+        + publish("sz/v2/testville/comune/street-light/l-1/cmd", b'{"id":"a"}')
+        + publish("sz/v2/testville/acqua/x/y/cmd", b"{}")
+    )
     for i in range(0, len(up), 7):  # 7-byte chunks: every packet arrives in pieces
         reg.client_bytes(key, up[i : i + 7])
     down = publish("sz/v2/testville/comune/street-light/l-1/telemetry", b"{}") * 3
@@ -88,7 +101,12 @@ def test_packets_split_across_chunks_are_counted_once_with_the_access_rules(poli
     reg.broker_bytes(key, down[10:])
     (view,) = reg.snapshot()
     assert (view.protocol, view.client_id, view.user, view.remote, view.state) == (
-        "mqtt", "dash-1", "dash", "127.0.0.1:50000", "connected")
+        "mqtt",
+        "dash-1",
+        "dash",
+        "127.0.0.1:50000",
+        "connected",
+    )
     assert view.subscriptions == [("sz/v2/testville/comune/#", True), ("sz/v2/testville/acqua/#", False)]
     assert (view.msgs_in, view.msgs_out, view.denied) == (2, 3, 2)
     messages = reg.drain()

@@ -1,7 +1,9 @@
 """The `smartzone` command line: run, validate, devices, export.
 
 Exit codes (docs/api.md): 0 success, 1 a run that failed, 2 invalid input or usage (the message
-names file, line and field; no traceback), 3 an endpoint could not start.
+names file, line and field; no traceback), 3 an endpoint could not start. A closed output
+pipe ends a command quietly with 1, an interrupted command other than `run` with 130
+(cli/process.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import NoReturn
 
 from smartzone import __version__
 from smartzone.cli import certify_cmd, devices_cmd, export_cmd, gui_cmd, run_cmd, validate_cmd
-from smartzone.cli.errors import EXIT_USAGE, UsageError
+from smartzone.cli.errors import EXIT_FAILED, EXIT_USAGE, UsageError
+from smartzone.cli.process import install_interrupts, quiet_pipes
 from smartzone.definitions.errors import DefinitionError
 
 
@@ -38,18 +41,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    restore = install_interrupts()
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        quiet_pipes()  # the reader went away (`| head`): end quietly, nothing more to say
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        restore()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
     except DefinitionError as exc:
         print(f"smartzone: invalid input\n{exc}", file=sys.stderr)
-        return EXIT_USAGE
+        code = EXIT_USAGE
     except UsageError as exc:
         print(f"smartzone: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
+        code = EXIT_USAGE
+    sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+    sys.stderr.flush()
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,7 +4,8 @@ Starts the scenario and its endpoints (the same services as `smartzone run`, on 
 ports unless told otherwise), launches the app with its settings in SZ_* environment
 variables, puts it through the city's bad days, stops it and writes report.html,
 report.json and junit.xml. Exit 0 when every MUST rule passes, 1 otherwise, 2 bad input,
-3 an endpoint could not start.
+3 an endpoint could not start, 130 when SIGINT or SIGTERM stopped it (the app and the
+endpoints are stopped; no report is written).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from smartzone.runtime.services import Service, registered
 DEFAULT_DURATION = "30min"
 DEFAULT_SPEED = 60.0
 MAX_WALL_S = 6 * 3600
+EXIT_INTERRUPTED = 130
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "certify", help="certify an app against a scenario (rules, probes, reports)",
+        "certify",
+        help="certify an app against a scenario (rules, probes, reports)",
         description="Run an app against a simulated city, observe it, put it through bad days and write "
         "report.html, report.json and junit.xml (docs/certify.md). Endpoints listen on free ports unless "
         "--mqtt-port/--modbus-port are given.",
@@ -105,7 +108,11 @@ def run(args: argparse.Namespace) -> int:
             f"(~{duration / speed:.0f} s)",
             flush=True,
         )
-        result = certify(opts, rt, services)
+        try:
+            result = certify(opts, rt, services)
+        except KeyboardInterrupt:  # SIGINT or SIGTERM (cli/process.py): the app was stopped on the way out
+            print("certify: interrupted; no report written", file=sys.stderr)
+            return EXIT_INTERRUPTED
     finally:
         rt.stop()
         for service in reversed(services):

@@ -1,11 +1,18 @@
-"""`smartzone run [SCENARIO]`: simulate a city headless, with its endpoints."""
+"""`smartzone run [SCENARIO]`: simulate a city headless, with its endpoints.
+
+SIGINT (also when inherited as ignored, `smartzone run &`) and SIGTERM end the run through
+its normal path: summary, services closed, exit 0 unless something failed. A part that
+fails for good (a dead thread, an unwritable trace file: rt.health, runtime/health.py)
+ends the run with one line naming it and exit 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
+import logging
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -13,15 +20,16 @@ from typing import Any
 from smartzone.cli.console import Console
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
 from smartzone.cli.options import positive_duration, positive_speed, start_options
+from smartzone.cli.process import safe_print, stop_requests
 from smartzone.core.events import Event
 from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.units import format_duration
 from smartzone.runtime.api import Runtime
+from smartzone.runtime.health import HealthEvent
 from smartzone.runtime.services import Service, ServiceSpec, register, registered
 from smartzone.runtime.trace import TraceWriter, manifest
 
 DEFAULT_FAST_DURATION = 86400.0
-
 
 
 def _endpoint_services() -> list[ServiceSpec]:
@@ -32,9 +40,7 @@ def _endpoint_services() -> list[ServiceSpec]:
     from smartzone.endpoints.modbus import service as modbus_service
     from smartzone.endpoints.mqtt import service as mqtt_service
 
-    return [
-        ServiceSpec(service.NAME, service.add_options, service.start) for service in (mqtt_service, modbus_service)
-    ]
+    return [ServiceSpec(service.NAME, service.add_options, service.start) for service in (mqtt_service, modbus_service)]
 
 
 register(_endpoint_services)
@@ -98,52 +104,70 @@ def run(args: argparse.Namespace) -> int:
         events[0] += 1
 
     rt.subscribe(count)
-    trace_file = None
+    trace: TraceWriter | None = None
     services: list[Service] = []
-    try:
-        if args.trace:
-            try:
-                trace_file = Path(args.trace).open("w", encoding="utf-8", buffering=1 << 16)
-            except OSError as exc:
-                raise UsageError(f"--trace: cannot write {args.trace}: {exc.strerror}") from None
-            writer = TraceWriter(trace_file, rt.world.clock)
-            writer.write_header(manifest(sc.city, Path(rt.source).name, rt.seed, len(rt.devices), rt.iso_time(0)))
-            rt.subscribe(writer)
+    code = EXIT_FAILED
+    # from here on a signal asks the run to stop (also while the services start)
+    with stop_requests(rt.engine.request_stop) as stopped:
         try:
-            for spec in registered():
-                service = spec.start(rt, args)
-                if service is not None:
-                    services.append(service)
-                    for line in service.describe():
-                        console.line(line)
-        except EndpointError as exc:
-            print(f"smartzone: {exc}", file=sys.stderr)
-            return EXIT_ENDPOINT
-        return _drive(rt, console, events, duration, args.fast)
-    finally:
-        rt.stop()
-        for service in reversed(services):
-            with contextlib.suppress(Exception):
-                service.close()
-        if trace_file is not None:
-            trace_file.close()
+            if args.trace:
+                trace = _open_trace(rt, args.trace)
+            try:
+                for spec in registered():
+                    service = spec.start(rt, args)
+                    if service is not None:
+                        services.append(service)
+                        for line in service.describe():
+                            console.line(line)
+            except EndpointError as exc:
+                print(f"smartzone: {exc}", file=sys.stderr)
+                return EXIT_ENDPOINT
+            code = _drive(rt, console, events, duration, args.fast, stopped)
+        finally:
+            rt.stop()
+            for service in reversed(services):
+                with contextlib.suppress(Exception):
+                    service.close()
+            if trace is not None:
+                cause = trace.close()
+                if cause is not None and code == EXIT_OK:  # the last flush failed: the trace is incomplete
+                    print(f"smartzone: trace file {args.trace}: {cause}", file=sys.stderr)
+                    code = EXIT_FAILED
+    return code
 
 
-def _drive(rt: Runtime, console: Console, events: list[int], duration: float | None, fast: bool) -> int:
-    interrupted = False
+def _open_trace(rt: Runtime, name: str) -> TraceWriter:
+    """The trace writer of `--trace FILE`; a write that fails later makes the run fail (exit 1)."""
+    try:
+        out = Path(name).open("w", encoding="utf-8", buffering=1 << 16)
+    except OSError as exc:
+        raise UsageError(f"--trace: cannot write {name}: {exc.strerror}") from None
+    writer = TraceWriter(out, rt.world.clock, on_error=lambda cause: rt.health.fatal(f"trace file {name}", cause))
+    sc = rt.scenario
+    writer.write_header(manifest(sc.city, Path(rt.source).name, rt.seed, len(rt.devices), rt.iso_time(0)))
+    rt.subscribe(writer)
+    return writer
 
-    def on_signal(signum: int, frame: Any) -> None:
-        nonlocal interrupted
-        interrupted = True
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
-    unsubscribe = rt.health.subscribe(lambda e: console.line(f"smartzone: {e.kind}: {e.component}: {e.cause}"))
+def _drive(
+    rt: Runtime, console: Console, events: list[int], duration: float | None, fast: bool, stopped: threading.Event
+) -> int:
+    def show(event: HealthEvent) -> None:  # on the reporting thread; fatal ones are told once, at the end
+        if event.kind == "fatal" or (console.quiet and event.kind != "down"):  # an outage shows even with --quiet
+            return
+        safe_print(f"smartzone: {event.kind}: {event.component}: {event.cause}", console.stream)
+
+    unsubscribe = rt.health.subscribe(show)
+    # health events are shown above (and fatal ones once at the end): not again by logging's fallback handler
+    quiet_log = logging.NullHandler()
+    health_log = logging.getLogger("smartzone.health")
+    health_log.addHandler(quiet_log)
     wall0 = time.monotonic()
     rt.start()
     last_wall, last_events = wall0, 0
     try:
         while not rt.wait(timeout=0.2 if fast else 1.0):
-            if interrupted or rt.health.failed:
+            if stopped.is_set() or rt.health.failed:
                 break
             now = time.monotonic()
             if fast and duration:
@@ -152,22 +176,28 @@ def _drive(rt: Runtime, console: Console, events: list[int], duration: float | N
                 rate = (events[0] - last_events) / max(1e-6, now - last_wall)
                 last_wall, last_events = now, events[0]
                 console.live(rt.iso_time(), rate, rt.live.online_count(), len(rt.devices), rt.speed, rt.paused)
-    except KeyboardInterrupt:
-        interrupted = True
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise  # a closed pipe ends quietly in main(), after the finally blocks stopped everything
     except Exception as exc:
-        console.done()
-        print(f"smartzone: the simulation failed at {rt.iso_time()}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        if not rt.health.failed:  # an engine failure is also fatal in health: told below, once
+            console.done()
+            print(f"smartzone: the simulation failed at {rt.iso_time()}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     finally:
-        signal.signal(signal.SIGTERM, previous)
         rt.stop()
         unsubscribe()
+        health_log.removeHandler(quiet_log)
+    interrupted = stopped.is_set()
     if rt.health.failed:
         console.done()
-        for cause in rt.health.fatal_causes():
-            print(f"smartzone: the run failed at {rt.iso_time()}: {cause}", file=sys.stderr)
+        failed = set()
+        for name, part in rt.health.snapshot().items():
+            if part.state == "failed":
+                failed.add(name)
+                print(f"smartzone: the run failed at {rt.iso_time()}: {name}: {part.last_cause}", file=sys.stderr)
         for line in rt.health.summary_lines():
-            print(line, file=sys.stderr)
+            if not any(line.startswith(f"health: {name}: ") for name in failed):
+                print(line, file=sys.stderr)
         return EXIT_FAILED
     if fast and duration and not interrupted:
         console.progress(rt.sim_time, duration, time.monotonic() - wall0, events[0])

@@ -3,10 +3,15 @@
 A command is checked completely before anything changes: an unknown action, an unknown,
 missing or out-of-range parameter rejects it with the error code of docs/api.md and a message that
 names the parameter and the allowed range. A rejected command changes nothing.
+
+Commands come from the network, so validation never raises anything but CommandRejected,
+whatever the values are (a bool for an int, an integer of 10,000 digits, inf or NaN, a
+nested object, a megabyte string), and the values it quotes in messages are shortened.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +19,7 @@ from typing import Any
 from smartzone.definitions.device_type import DeviceType, Param
 
 MAX_ID_LENGTH = 64
+MAX_QUOTED = 40  # characters of an offending name or value quoted in an error message
 
 
 @dataclass(frozen=True)
@@ -57,37 +63,70 @@ def _describe_range(name: str, spec: Param) -> str:
     return f"'{name}' must be {kind}"
 
 
+def quote(value: Any) -> str:
+    """A short repr of `value` for an error message (a huge value must not make a huge ack)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_QUOTED:
+        # str() of an int past 4,300 digits raises ValueError: estimate from the bit length
+        return f"an integer of about {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
+    if isinstance(value, (dict, list, tuple)):
+        return f"{'an object' if isinstance(value, dict) else 'an array'} of {len(value)} item(s)"
+    text = repr(value[: MAX_QUOTED + 1] if isinstance(value, str) else value)
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 4] + "..." + text[-1]
+
+
+def quote_name(name: Any) -> str:
+    """A name (action, parameter, field) for an error message: shortened, and escaped like repr
+    (a lone surrogate from a JSON "\\udc00" escape cannot be encoded as UTF-8 in the ack)."""
+    return quote(name)[1:-1] if isinstance(name, str) else quote(name)
+
+
+def _number(spec: Param, value: Any) -> int | float | None:
+    """`value` as a finite number of the parameter's type, or None (never raises)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if spec.type == "int" and isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    # comparisons of int and float are exact in Python, even for integers beyond float range
+    if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
+        return None
+    if spec.type == "float" and isinstance(value, int) and abs(value) > 2**53:
+        return None  # a huge integer for a float parameter: no simulated device takes that
+    return value
+
+
 def check_value(name: str, spec: Param, value: Any) -> Any:
     """The value converted to the parameter's type, or CommandRejected('invalid_params')."""
-    ok = True
+    ok, out = True, value
     if spec.type == "bool":
         ok = isinstance(value, bool)
     elif spec.type == "enum":
         ok = isinstance(value, str) and value in (spec.values or [])
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        ok = False
-    elif spec.type == "int":
-        ok = float(value).is_integer()
-        value = int(value) if ok else value
-    if ok and spec.type in ("int", "float"):
-        ok = (spec.min is None or value >= spec.min) and (spec.max is None or value <= spec.max)
+    else:
+        out = _number(spec, value)
+        ok = out is not None
     if not ok:
-        raise CommandRejected("invalid_params", f"{_describe_range(name, spec)}, got {value!r}")
-    return value
+        raise CommandRejected("invalid_params", f"{_describe_range(name, spec)}, got {quote(value)}")
+    return out
 
 
-def resolve(dtype: DeviceType, action: str, params: Any) -> dict[str, Any]:
+def resolve(dtype: DeviceType, action: Any, params: Any) -> dict[str, Any]:
     """State updates that `action(params)` makes on a device of `dtype`; raises CommandRejected."""
-    command = dtype.commands.get(action)
+    command = dtype.commands.get(action) if isinstance(action, str) else None
     if command is None:
         known = ", ".join(sorted(dtype.commands)) or "none (this device takes no commands)"
-        raise CommandRejected("unknown_action", f"unknown action '{action}' for {dtype.type}; known: {known}")
+        raise CommandRejected(
+            "unknown_action", f"unknown action '{quote_name(action)}' for {dtype.type}; known: {known}"
+        )
     if not isinstance(params, Mapping):
         raise CommandRejected("invalid_params", "'params' must be an object")
-    unknown = sorted(set(params) - set(command.params))
+    unknown = sorted((k for k in params if k not in command.params), key=str)
     if unknown:
         allowed = ", ".join(sorted(command.params)) or "none"
-        raise CommandRejected("invalid_params", f"unknown parameter '{unknown[0]}'; allowed: {allowed}")
+        raise CommandRejected("invalid_params", f"unknown parameter '{quote_name(unknown[0])}'; allowed: {allowed}")
     checked: dict[str, Any] = {}
     for name, spec in command.params.items():
         if name not in params:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from smartzone.core.bus import Subscriber
 from smartzone.core.commands import DeviceCommand, SetOnline
@@ -29,8 +29,11 @@ from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenar
 from smartzone.definitions.scenario import Scenario
 from smartzone.runtime import gcpolicy
 from smartzone.runtime.engine import Engine
-from smartzone.runtime.health import Health, HealthEvent, Probe, Watchdog
+from smartzone.runtime.health import Health, HealthEvent, Probe, Watchdog, describe_exception, guard
 from smartzone.runtime.live import LiveState
+
+F = TypeVar("F", bound=Callable[..., Any])
+ENGINE = "engine"  # the health component of the engine thread
 
 
 class Runtime:
@@ -69,6 +72,8 @@ class Runtime:
         self.health.subscribe(self._health_fact)
         self._watchdog: Watchdog | None = None
         self._watchdog_lock = threading.Lock()
+        self._watched = 0  # probes registered and not yet unwatched (the watchdog stops at zero)
+        self._unwatch_engine: Callable[[], None] | None = None
 
     @classmethod
     def load(cls, scenario: str | Path | None = None, catalog: Catalog | None = None, **options: Any) -> Runtime:
@@ -82,8 +87,25 @@ class Runtime:
         self._started_wall = time.monotonic()
         gcpolicy.enter()
         self._gc_entered = True
-        self.engine.on_finish = self._leave_gc  # also when the run ends on its own
+        self.engine.on_finish = self._engine_finished  # also when the run ends on its own
+        # watched before it starts: a run that ends at once must find its probe to unwatch
+        self._unwatch_engine = self.watch(ENGINE, self._engine_probe)
         self.engine.start()
+
+    def _engine_probe(self) -> str | None:
+        if self.engine.ident is None or self.engine.is_alive() or self.engine.finished.is_set():
+            return None
+        return "the engine thread is no longer running"
+
+    def _engine_finished(self) -> None:
+        """On the engine thread when run() ends: a clean end unwatches; an error is fatal."""
+        unwatch, self._unwatch_engine = self._unwatch_engine, None
+        if unwatch is not None:
+            unwatch()
+        error = self.engine.error
+        if error is not None and not isinstance(error, KeyboardInterrupt):
+            self.health.fatal(ENGINE, f"the simulation failed: {describe_exception(error)}")
+        self._leave_gc()
 
     def _leave_gc(self) -> None:
         with self._gc_lock:
@@ -118,6 +140,9 @@ class Runtime:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the engine thread and the watchdog, and wait for them (idempotent)."""
+        unwatch, self._unwatch_engine = self._unwatch_engine, None
+        if unwatch is not None:
+            unwatch()  # a deliberate stop is not a death
         self.engine.request_stop()
         if self.engine.is_alive():
             self.engine.join(timeout)
@@ -128,14 +153,39 @@ class Runtime:
     def watch(self, component: str, probe: Probe) -> Callable[[], None]:
         """Poll `probe` (returns a cause when its part is dead) until unwatched or stop().
 
-        The watchdog thread starts with the first probe, so a runtime without supervised
-        parts has none. A probe that returns a cause makes `component` fatal in `health`.
+        The watchdog thread starts with the first probe and stops when the last one is
+        unwatched, so a runtime without supervised parts has none. A probe that returns a
+        cause makes `component` fatal in `health`.
         """
         with self._watchdog_lock:
             if self._watchdog is None:
                 self._watchdog = Watchdog(self.health)
                 self._watchdog.start()
-            return self._watchdog.watch(component, probe)
+            dog = self._watchdog
+            unwatch_probe = dog.watch(component, probe)
+            self._watched += 1
+        done = threading.Event()
+
+        def unwatch() -> None:
+            if done.is_set():
+                return
+            done.set()
+            unwatch_probe()
+            with self._watchdog_lock:
+                idle = False
+                if self._watchdog is dog:  # not already stopped by stop_watchdog()
+                    self._watched -= 1
+                    idle = self._watched == 0 and dog is not threading.current_thread()
+                if idle:
+                    self._watchdog = None
+            if idle:
+                dog.stop()
+
+        return unwatch
+
+    def guard(self, component: str, fn: F) -> F:
+        """`fn` with any exception reported to `health` as survived by `component` (never raises)."""
+        return guard(self.health, component, fn)
 
     def _health_fact(self, event: HealthEvent) -> None:
         """Outages and failures become facts on the bus (so the trace has them); survived errors do not."""
@@ -147,7 +197,7 @@ class Runtime:
 
     def stop_watchdog(self) -> None:
         with self._watchdog_lock:
-            dog, self._watchdog = self._watchdog, None
+            dog, self._watchdog, self._watched = self._watchdog, None, 0
         if dog is not None:
             dog.stop()
 

@@ -12,6 +12,9 @@ Callbacks run on the endpoints' loop threads and only count under a lock. Reader
 thread) take a `snapshot()` at their own pace (a few times per second) and `drain()` the app
 messages (PUBLISHes from apps, Modbus writes) at frame rate: never one signal per packet.
 A closed connection stays in the snapshot, marked closed, among the newest KEEP_CLOSED.
+The observer callbacks are guarded (runtime/health.py): bytes that break the decoder or any
+other error is reported as survived (to `health`, else logged) and never reaches the
+endpoint's loop, which keeps serving the client.
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ from smartzone.endpoints.modbus.handler import request_ranges
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.relay import Framer
 from smartzone.endpoints.mqtt.broker.wire import PUBLISH, Connect, WireError
+from smartzone.runtime.health import Health, guard
 
 KEEP_CLOSED = 20  # closed or refused connections still listed
 MAX_MESSAGES = 2000  # app messages buffered between two drains
 RATE_WINDOW_S = 1.0
 PAYLOAD_SHOWN = 200
 WRITES = (5, 6, 15, 16, 23)
+COMPONENT = "client registry"
 
 
 @dataclass
@@ -89,8 +94,19 @@ def _peer(info: Any) -> str:
 class ClientRegistry:
     """Thread-safe: observer callbacks from the endpoint loops, snapshot/drain from anyone."""
 
-    def __init__(self, policy: AccessPolicy | None = None, sim_time: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        policy: AccessPolicy | None = None,
+        sim_time: Callable[[], float] | None = None,
+        health: Health | None = None,
+    ) -> None:
         self.policy = policy
+        self.health = health
+        # called on the endpoints' loop threads: an error here must not end a client's relay
+        self.connect = guard(health, COMPONENT, self.connect)  # type: ignore[method-assign]
+        self.client_bytes = guard(health, COMPONENT, self.client_bytes)  # type: ignore[method-assign]
+        self.broker_bytes = guard(health, COMPONENT, self.broker_bytes)  # type: ignore[method-assign]
+        self.closed = guard(health, COMPONENT, self.closed)  # type: ignore[method-assign]
         self._sim_time = sim_time or (lambda: 0.0)
         self._lock = threading.Lock()
         self._live: dict[int, _Mqtt] = {}
@@ -153,8 +169,13 @@ class ClientRegistry:
                     ok = self.policy is None or self.policy.may_publish(conn.identity, pkt.topic)
                     conn.view.msgs_in += 1
                     conn.view.denied += not ok
-                    self._message("mqtt", f"{conn.view.user}/{conn.view.client_id}", pkt.topic,
-                                  pkt.payload.decode("utf-8", "replace")[:PAYLOAD_SHOWN], ok)
+                    self._message(
+                        "mqtt",
+                        f"{conn.view.user}/{conn.view.client_id}",
+                        pkt.topic,
+                        pkt.payload.decode("utf-8", "replace")[:PAYLOAD_SHOWN],
+                        ok,
+                    )
                 elif isinstance(pkt, Subscribe):
                     for flt, _qos in pkt.filters:
                         ok = self.policy is None or self.policy.may_subscribe(conn.identity, flt)
@@ -186,6 +207,8 @@ class ClientRegistry:
 
     # --- Modbus gateways (Modbus loop thread) ---------------------------------------------
     def modbus_observer(self, gateway: str) -> Callable[[Any, int, bytes, Any], None]:
+        """The request observer of one Modbus gateway (guarded: see the module docstring)."""
+
         def observe(handler: Any, unit_id: int, frame: bytes, response: Any) -> None:
             key = id(handler)
             failed = bool(response.function_code & 0x80)
@@ -201,10 +224,15 @@ class ClientRegistry:
                 view.denied += failed
                 view.units.add(unit_id)
                 if frame and frame[0] in WRITES:
-                    self._message("modbus", view.remote, _modbus_topic(handler, gateway, unit_id, frame),
-                                  f"exception {response.exception_code}" if failed else "ok", not failed)
+                    self._message(
+                        "modbus",
+                        view.remote,
+                        _modbus_topic(handler, gateway, unit_id, frame),
+                        f"exception {response.exception_code}" if failed else "ok",
+                        not failed,
+                    )
 
-        return observe
+        return guard(self.health, COMPONENT, observe)
 
     # --- readers ----------------------------------------------------------------------------
     def _message(self, protocol: str, who: str, topic: str, payload: str, ok: bool) -> None:

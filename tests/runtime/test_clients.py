@@ -15,6 +15,7 @@ from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.wire import Connect
 from smartzone.runtime import clients as mod
 from smartzone.runtime.clients import KEEP_CLOSED, MAX_MESSAGES, ClientRegistry
+from smartzone.runtime.health import Health
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -59,15 +60,26 @@ def unsubscribe(*filters: str) -> bytes:
 def policy(catalog: Catalog, tmp_path: Path) -> AccessPolicy:
     data = yaml.safe_load((FIXTURES / "testville.yaml").read_text(encoding="utf-8"))
     data["tenants"].append({"id": "acqua", "name": "Acqua", "kind": "utility"})
-    data["users"] = [{"name": "dash", "password": "dash-secret", "role": "app",
-                      "grants": {"read": ["comune"], "command": ["comune"]}}]
+    data["users"] = [
+        {
+            "name": "dash",
+            "password": "dash-secret",
+            "role": "app",
+            "grants": {"read": ["comune"], "command": ["comune"]},
+        }
+    ]
     path = tmp_path / "city.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return AccessPolicy(load_scenario(path, catalog), "svc")
 
 
-def _connect(reg: ClientRegistry, key: Writer, client_id: str = "dash-1", role: str = "app",
-             refusal: tuple[int, int] | None = None) -> None:
+def _connect(
+    reg: ClientRegistry,
+    key: Writer,
+    client_id: str = "dash-1",
+    role: str = "app",
+    refusal: tuple[int, int] | None = None,
+) -> None:
     conn = Connect(4, client_id, "dash", b"dash-secret", True, b"")
     identity = None if refusal else Identity("dash" if role == "app" else "svc", role)
     assert reg.connect(key, conn, identity, refusal) is None  # the registry never refuses anyone
@@ -77,9 +89,11 @@ def test_packets_split_across_chunks_are_counted_once_with_the_access_rules(poli
     reg = ClientRegistry(policy, sim_time=lambda: 12.5)
     key = Writer(50000)
     _connect(reg, key)
-    up = (subscribe("sz/v2/testville/comune/#", "sz/v2/testville/acqua/#")
-          + publish("sz/v2/testville/comune/street-light/l-1/cmd", b'{"id":"a"}')
-          + publish("sz/v2/testville/acqua/x/y/cmd", b"{}"))
+    up = (
+        subscribe("sz/v2/testville/comune/#", "sz/v2/testville/acqua/#")
+        + publish("sz/v2/testville/comune/street-light/l-1/cmd", b'{"id":"a"}')
+        + publish("sz/v2/testville/acqua/x/y/cmd", b"{}")
+    )
     for i in range(0, len(up), 7):  # 7-byte chunks: every packet arrives in pieces
         reg.client_bytes(key, up[i : i + 7])
     down = publish("sz/v2/testville/comune/street-light/l-1/telemetry", b"{}") * 3
@@ -87,7 +101,12 @@ def test_packets_split_across_chunks_are_counted_once_with_the_access_rules(poli
     reg.broker_bytes(key, down[10:])
     (view,) = reg.snapshot()
     assert (view.protocol, view.client_id, view.user, view.remote, view.state) == (
-        "mqtt", "dash-1", "dash", "127.0.0.1:50000", "connected")
+        "mqtt",
+        "dash-1",
+        "dash",
+        "127.0.0.1:50000",
+        "connected",
+    )
     assert view.subscriptions == [("sz/v2/testville/comune/#", True), ("sz/v2/testville/acqua/#", False)]
     assert (view.msgs_in, view.msgs_out, view.denied) == (2, 3, 2)
     messages = reg.drain()
@@ -169,3 +188,29 @@ def test_attach_and_detach_set_and_clear_the_hooks(policy: AccessPolicy) -> None
     assert callable(modbus.gateways[0].server.observer)
     reg.detach()
     assert broker.observer is None and modbus.gateways[0].server.observer is None
+
+
+def test_an_observer_error_is_survived_and_the_registry_goes_on(
+    policy: AccessPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Called on the broker's loop: an error is reported to health, never raised into the relay."""
+    health = Health()
+    reg = ClientRegistry(policy, health=health)
+    key = Writer(4)
+    _connect(reg, key)
+    calls = []
+
+    def broken(identity: Identity, topic: str) -> bool:
+        calls.append(topic)
+        if len(calls) == 1:
+            raise KeyError("a policy bug")
+        return True
+
+    monkeypatch.setattr(policy, "may_publish", broken)
+    assert reg.client_bytes(key, publish("sz/v2/testville/comune/a/b/cmd", b"1")) is None  # no exception
+    reg.client_bytes(key, publish("sz/v2/testville/comune/a/b/cmd", b"2"))
+    assert [m.payload for m in reg.drain()] == ["2"]
+    part = health.snapshot()[mod.COMPONENT]
+    assert part.survived == 1 and "KeyError" in part.last_cause and not health.failed
+    reg.closed(key)
+    assert [v.state for v in reg.snapshot()] == ["closed"]

@@ -7,7 +7,10 @@
 
 The engine thread only stages events (`_on_event`) and hands them over once per step;
 rendering and publishing happen on the publisher's worker threads; commands come in on
-the command listener's paho thread.
+the command listener's paho thread. Every one of those threads is supervised: callbacks
+are guarded with the runtime's `guard` (an exception is reported to its health as survived)
+and each thread has a watchdog probe (`runtime.watch`) from start() until close(), so a
+thread that dies anyway makes the run fail (exit 1) naming it.
 """
 
 from __future__ import annotations
@@ -79,20 +82,31 @@ class Bridge:
         for info in runtime.devices.values():
             dtype = runtime.catalog.types[info.type]
             self.wires[info.id] = DeviceWire(
-                info, dtype, encoder(formats.get(info.tenant, sc.payload_format), info, dtype, self.clock),
+                info,
+                dtype,
+                encoder(formats.get(info.tenant, sc.payload_format), info, dtype, self.clock),
                 dtype.report.qos,
-                self.topics.device(info, "telemetry"), self.topics.device(info, "status"),
-                self.topics.device(info, "state"), self.topics.device(info, "cmd/ack"),
+                self.topics.device(info, "telemetry"),
+                self.topics.device(info, "status"),
+                self.topics.device(info, "state"),
+                self.topics.device(info, "cmd/ack"),
                 self.topics.v1_data(info.id) if sc.api_v1 else None,
             )
         prefix = address.username or "smartzone"
         self.publisher = GatewayPublisher(
-            address, self.render, client_prefix=prefix, connections=connections,
-            queue_bound=queue_bound, backlog_bound=backlog_bound, warn=warn,
+            address,
+            self.render,
+            client_prefix=prefix,
+            connections=connections,
+            queue_bound=queue_bound,
+            backlog_bound=backlog_bound,
+            warn=warn,
+            guard=runtime.guard,
         )
         self.commands = CommandListener(runtime, address, self.topics, self.publish_ack, client_id=f"{prefix}-cmd")
         self._unsubscribe: Callable[[], None] | None = None
         self._unhook: Callable[[], None] | None = None
+        self._unwatch: list[Callable[[], None]] = []
 
     # --- engine thread: enqueue only ----------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -178,13 +192,15 @@ class Bridge:
         and goes on, the documents keep flowing).
         """
         tune_switch_interval()
+        # on the engine thread: an exception here must not end the simulation
         self._unsubscribe = self.runtime.subscribe(
-            self._on_event, (Reading, StateChanged, StatusChanged, CommandResult)
+            self.runtime.guard("mqtt bridge", self._on_event), (Reading, StateChanged, StatusChanged, CommandResult)
         )
-        self._unhook = self.runtime.on_step(self.publisher.flush)
+        self._unhook = self.runtime.on_step(self.runtime.guard("mqtt bridge", self.publisher.flush))
         for key, docs in self.retained_documents().items():
             self.publisher.preload(key, docs)
         self.publisher.start()
+        self._unwatch = [self.runtime.watch(conn.component, conn.probe) for conn in self.publisher.conns]
         self.commands.start()
         if not wait:
             return
@@ -215,6 +231,9 @@ class Bridge:
         return self.publisher.retained_count()
 
     def close(self) -> None:
+        for unwatch in self._unwatch:  # a deliberate stop is not a death
+            unwatch()
+        self._unwatch = []
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

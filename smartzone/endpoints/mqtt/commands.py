@@ -15,6 +15,13 @@ never reaches the bridge):
   unknown, so it is refused and never executed (clear it with an empty retained message).
   MQTT 3.1.1 clears the retain flag on live delivery to an existing subscription, so a
   retained cmd published while the bridge is connected runs once, like any other cmd.
+
+Each cmd is handled on its own: whatever its payload (nested 100,000 levels deep, an integer
+of 5,000 digits, NaN, invalid UTF-8, binary, a megabyte string), parsing raises nothing but
+BadCommand, answered with `malformed` or `invalid_params`; anything else that goes wrong
+while handling one cmd is reported to the runtime's health as survived and the cmd is dropped
+and counted (`cmd_dropped`), so the paho thread and the next command are never affected. A
+watchdog probe makes a dead paho network thread fatal (the run ends with exit 1).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from smartzone.core.commands import MAX_ID_LENGTH, DeviceCommand
+from smartzone.core.commands import MAX_ID_LENGTH, DeviceCommand, quote_name
 from smartzone.core.events import CommandResult
 from smartzone.endpoints.mqtt.documents import ack_error
 from smartzone.endpoints.mqtt.host import RuntimeLike
@@ -37,6 +44,7 @@ from smartzone.endpoints.mqtt.topics import CmdTopic, Topics
 
 FIELDS = ("id", "action", "params")
 SOURCE = "mqtt"
+COMPONENT = "mqtt command listener"
 AckSink = Callable[[str, str, dict[str, Any]], None]  # device key, ack topic, ack document
 
 
@@ -55,20 +63,46 @@ class ParsedCommand:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_command(payload: bytes) -> ParsedCommand:
-    """The id, action and params of a cmd payload; raises BadCommand (malformed/invalid_params)."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _load(payload: bytes) -> Any:
+    """The JSON document of a payload, or BadCommand('malformed'): never any other exception."""
     try:
-        doc = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise BadCommand("malformed", "payload is not UTF-8 text", None) from None
+    except json.JSONDecodeError as exc:
         raise BadCommand("malformed", f"payload is not JSON: {exc}", None) from None
+    except RecursionError:
+        raise BadCommand("malformed", "payload is nested too deeply", None) from None
+    except Exception as exc:  # ValueError: an integer of more than 4,300 digits, NaN/Infinity, ...
+        raise BadCommand("malformed", f"payload is not acceptable JSON: {str(exc)[:120]}", None) from None
+
+
+def _is_unicode(text: str) -> bool:
+    """False for a string with a lone surrogate (a JSON "\\ud800" escape): it cannot be echoed in an ack."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_command(payload: bytes) -> ParsedCommand:
+    """The id, action and params of a cmd payload; raises BadCommand (malformed/invalid_params) only."""
+    doc = _load(payload)
     if not isinstance(doc, dict):
         raise BadCommand("malformed", f"payload must be a JSON object, got {type(doc).__name__}", None)
     cid = doc.get("id")
-    if not isinstance(cid, str) or not cid or len(cid) > MAX_ID_LENGTH:
-        raise BadCommand("malformed", f"'id' must be a non-empty string of at most {MAX_ID_LENGTH} characters", None)
+    if not isinstance(cid, str) or not cid or len(cid) > MAX_ID_LENGTH or not _is_unicode(cid):
+        raise BadCommand(
+            "malformed", f"'id' must be a non-empty string of at most {MAX_ID_LENGTH} Unicode characters", None
+        )
     unknown = sorted(set(doc) - set(FIELDS))
     if unknown:
-        raise BadCommand("malformed", f"unknown field '{unknown[0]}'; allowed: {', '.join(FIELDS)}", cid)
+        raise BadCommand("malformed", f"unknown field '{quote_name(unknown[0])}'; allowed: {', '.join(FIELDS)}", cid)
     action = doc.get("action")
     if not isinstance(action, str) or not action:
         raise BadCommand("malformed", "'action' must be a non-empty string", cid)
@@ -93,22 +127,36 @@ class CommandListener:
         self.runtime, self.address, self.topics, self.ack = runtime, address, topics, ack
         self.client = new_client(address, client_id)
         self.client.reconnect_delay_set(1, 5)
-        self.client.on_connect = self._on_connect
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_message
+        # paho calls these on its network thread: an exception there would end the thread
+        # (and every later command), so each is guarded: reported as survived, then ignored
+        self.client.on_connect = runtime.guard(COMPONENT, self._on_connect)
+        self.client.on_subscribe = runtime.guard(COMPONENT, self._on_subscribe)
+        self.client.on_message = runtime.guard(COMPONENT, self._on_message)
         self.ready = threading.Event()
         self.subscriptions = 0  # granted subscriptions to the cmd filter, one per (re)connect
         self.last_error = ""
-        self.counts = {"cmd_received": 0, "cmd_submitted": 0, "cmd_refused": 0}
+        self.counts = {"cmd_received": 0, "cmd_submitted": 0, "cmd_refused": 0, "cmd_dropped": 0}
+        self._unwatch: Callable[[], None] | None = None
 
     def start(self) -> None:
         self.client.connect_async(self.address.target, self.address.port, keepalive=30)
         self.client.loop_start()
+        self._unwatch = self.runtime.watch(COMPONENT, self._probe)
+
+    def _probe(self) -> str | None:
+        """The watchdog's check: paho's network thread (loop_start) must still run."""
+        thread = self.client._thread  # pinned paho 2.2 (tests/endpoints/mqtt/test_paho_contract.py)
+        if thread is not None and thread.is_alive():
+            return None
+        return "its paho network thread is no longer running; commands are no longer received"
 
     def wait_ready(self, timeout: float) -> bool:
         return self.ready.wait(timeout)
 
     def close(self) -> None:
+        unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()  # a deliberate stop is not a death
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -131,7 +179,12 @@ class CommandListener:
         self.ready.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        where = self.topics.parse_cmd(msg.topic)
+        try:
+            topic = msg.topic  # paho decodes it here: a broker that passes invalid UTF-8 on makes it raise
+        except UnicodeDecodeError:
+            self.counts["cmd_dropped"] += 1  # no device to answer on: dropped and counted
+            return
+        where = self.topics.parse_cmd(topic)
         if where is None:
             return
         self.counts["cmd_received"] += 1
@@ -140,6 +193,9 @@ class CommandListener:
         except BadCommand as exc:
             self.counts["cmd_refused"] += 1
             self.ack(where.device, self.topics.ack_for(where), ack_error(exc.command_id, exc.code, exc.message))
+        except Exception:
+            self.counts["cmd_dropped"] += 1  # unexpected: dropped and counted; the guard reports the cause
+            raise
 
     def handle(self, where: CmdTopic, payload: bytes, retained: bool) -> None:
         """Check one cmd and queue it to the engine (raises BadCommand for the bridge's refusals)."""
@@ -147,7 +203,8 @@ class CommandListener:
             if not payload:
                 return  # someone cleared a retained cmd: nothing to do
             raise BadCommand(
-                "forbidden", f"retained commands are not accepted; clear the retained message on {where.device}",
+                "forbidden",
+                f"retained commands are not accepted; clear the retained message on {where.device}",
                 peek_id(payload),
             )
         cmd = parse_command(payload)
@@ -155,15 +212,24 @@ class CommandListener:
         if info is None or info.type != where.type:
             raise BadCommand("malformed", f"no device '{where.device}' of type '{where.type}' in this city", cmd.id)
         if info.tenant != where.tenant:
-            raise BadCommand(
-                "forbidden", f"device '{info.id}' does not belong to tenant '{where.tenant}'", cmd.id
-            )
+            raise BadCommand("forbidden", f"device '{info.id}' does not belong to tenant '{where.tenant}'", cmd.id)
         future = self.runtime.submit(DeviceCommand(info.id, cmd.action, cmd.params, id=cmd.id, source=SOURCE))
         self.counts["cmd_submitted"] += 1
-        future.add_done_callback(lambda f: self._not_applied(f, where, cmd.id))
+        future.add_done_callback(self.runtime.guard(COMPONENT, lambda f: self._not_applied(f, where, cmd.id)))
 
     def _not_applied(self, future: Future[CommandResult | None], where: CmdTopic, cid: str) -> None:
-        """A command the engine could not take (the run ended): ack it so the app is not left waiting."""
-        if future.cancelled() or future.exception() is not None:
-            self.ack(where.device, self.topics.ack_for(where),
-                     ack_error(cid, "device_offline", "the simulation is not running"))
+        """A command the engine could not take (the run ended): ack it so the app is not left waiting.
+
+        Any other failure is unexpected (validation raises nothing but CommandRejected): the
+        command is dropped and counted, and the cause reported to health by the guard.
+        """
+        error = None if future.cancelled() else future.exception()
+        if future.cancelled() or (isinstance(error, RuntimeError) and "stopped" in str(error)):
+            self.ack(
+                where.device,
+                self.topics.ack_for(where),
+                ack_error(cid, "device_offline", "the simulation is not running"),
+            )
+        elif error is not None:
+            self.counts["cmd_dropped"] += 1
+            raise error

@@ -15,6 +15,11 @@ meta/status/state/catalog survive a broker restart (`republished` counts the rou
 broker/supervisor.py uses both). While the broker is unreachable,
 non-retained messages wait in a bounded backlog; what overflows the queue or the backlog
 is counted (`stats()`) and reported through `warn`, never dropped silently.
+
+Supervision: the worker is the connection's paho network loop. Its paho callbacks, the
+rendering of each item and each turn of its loop are guarded (`guard`, the runtime's: an
+exception is reported to health as survived and the worker goes on); `probe()` tells the
+watchdog when the thread has died anyway (the bridge registers it).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from smartzone.endpoints.mqtt.host import Guard, unsupervised
 from smartzone.endpoints.mqtt.rawpublish import RawWriter
 
 Message = tuple[str, bytes, int, bool]  # topic, payload, qos, retain
@@ -114,10 +120,14 @@ class Connection(threading.Thread):
 
     def __init__(
         self, address: BrokerAddress, client_id: str, render: Render, bound: int, backlog: int,
-        tick: Callable[[], None] = lambda: None,
+        tick: Callable[[], None] = lambda: None, guard: Guard = unsupervised,
     ) -> None:
         super().__init__(name=f"sz-mqtt-{client_id}", daemon=True)
-        self.address, self.client_id, self.render, self.tick = address, client_id, render, tick
+        self.address, self.client_id, self.tick = address, client_id, tick
+        self.component = f"mqtt publisher {client_id}"
+        self.guard = guard
+        render_one = guard(self.component, render)
+        self.render: Render = lambda item: render_one(item) or ()  # an item that fails is dropped, reported
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # items and lists of items; C-fast
         self.bound = bound
         self.staged: list[Any] = []  # the engine thread's batch in the making (stage/flush)
@@ -128,8 +138,8 @@ class Connection(threading.Thread):
         self.backlog_bound = backlog
         self.retained: dict[str, Message] = {}
         self.client = new_client(address, client_id)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect = guard(self.component, self._on_connect)
+        self.client.on_disconnect = guard(self.component, self._on_disconnect)
         self.connected = False
         self.connected_once = threading.Event()  # the broker accepted the connection once
         self.ready = threading.Event()  # connected once and the retained cache acknowledged
@@ -178,6 +188,12 @@ class Connection(threading.Thread):
         """If disconnected, try again at once rather than after the back-off (the broker is back)."""
         self._nudge.set()
 
+    def probe(self) -> str | None:
+        """For the watchdog: a cause when the worker thread has died (not when it was stopped)."""
+        if self.is_alive() or self._halt.is_set() or self.ident is None:
+            return None
+        return "its worker thread (the paho network loop) is no longer running; telemetry is not published"
+
     def _close_wakeup(self) -> None:
         if self._wakeup is not None:
             self._wakeup.close()
@@ -199,26 +215,15 @@ class Connection(threading.Thread):
     # --- worker ---------------------------------------------------------------------------
     def run(self) -> None:
         delay = RECONNECT_MIN_S
+        turn = self.guard(self.component, self._turn)
         try:
             while not self._halt.is_set():
-                if not self.connected:
-                    if self._connect():
-                        delay = RECONNECT_MIN_S
-                        self.connected_once.set()
-                        self._republish()
-                        self.republished += 1
-                        self.ready.set()
-                        continue
-                    self._park(delay)
-                    self.tick()
-                    if self._nudge.is_set():
-                        self._nudge.clear()
-                        delay = RECONNECT_MIN_S
-                    else:
-                        delay = min(delay * 2, RECONNECT_MAX_S)
+                next_delay = turn(delay)
+                if next_delay is None:  # an unexpected error, reported by the guard: pause, go on
+                    self._halt.wait(IDLE_WAIT_S)
                     continue
-                self._pump(IDLE_WAIT_S)
-            self._flush_on_stop()
+                delay = next_delay
+            self.guard(self.component, self._flush_on_stop)()
         finally:
             try:
                 self.client.disconnect()
@@ -226,6 +231,24 @@ class Connection(threading.Thread):
             except Exception:  # best effort on the way out
                 pass
             self._close_wakeup()
+
+    def _turn(self, delay: float) -> float:
+        """One turn of the worker: connect (with back-off) or publish what is queued; the next delay."""
+        if not self.connected:
+            if self._connect():
+                self.connected_once.set()
+                self._republish()
+                self.republished += 1
+                self.ready.set()
+                return RECONNECT_MIN_S
+            self._park(delay)
+            self.tick()
+            if self._nudge.is_set():  # the broker is known to be back (reconnect_now)
+                self._nudge.clear()
+                return RECONNECT_MIN_S
+            return min(delay * 2, RECONNECT_MAX_S)
+        self._pump(IDLE_WAIT_S)
+        return delay
 
     def _connect(self) -> bool:
         try:
@@ -410,6 +433,7 @@ class GatewayPublisher:
         queue_bound: int = 20000,
         backlog_bound: int = 20000,
         warn: Callable[[str], None] | None = None,
+        guard: Guard = unsupervised,
     ) -> None:
         self.address = address
         self._warned_lost = 0
@@ -418,7 +442,8 @@ class GatewayPublisher:
         self.warn = warn if warn is not None else (lambda line: print(line, file=sys.stderr))
         self.conns = [
             Connection(
-                address, f"{client_prefix}-gw{i}", render, queue_bound, backlog_bound, tick=self.check_losses
+                address, f"{client_prefix}-gw{i}", render, queue_bound, backlog_bound, tick=self.check_losses,
+                guard=guard,
             )
             for i in range(max(1, connections))
         ]

@@ -67,18 +67,77 @@ BAD = [
     ("no action", b'{"id": "a1", "params": {}}', "malformed", "a1", ["'action'"]),
     ("extra field", b'{"id": "a2", "action": "dim", "level": 5}', "malformed", "a2", ["'level'"]),
     ("unknown action", b'{"id": "a3", "action": "explode"}', "unknown_action", "a3", ["explode", "dim"]),
-    ("out of range", b'{"id": "a4", "action": "dim", "params": {"level": 140}}', "invalid_params", "a4",
-     ["'level'", "0 to 100", "140"]),
+    (
+        "out of range",
+        b'{"id": "a4", "action": "dim", "params": {"level": 140}}',
+        "invalid_params",
+        "a4",
+        ["'level'", "0 to 100", "140"],
+    ),
     ("wrong type", b'{"id": "a5", "action": "switch", "params": {"on": "yes"}}', "invalid_params", "a5", ["'on'"]),
     ("missing param", b'{"id": "a6", "action": "dim", "params": {}}', "invalid_params", "a6", ["'level'"]),
     ("params not object", b'{"id": "a7", "action": "dim", "params": 5}', "invalid_params", "a7", ["'params'"]),
+    # the tester's payloads (issue 13): they used to kill the paho thread that handles commands
+    ("deep nesting", b"[" * 100_000 + b"]" * 100_000, "malformed", None, ["nested too deeply"]),
+    (
+        "5000-digit int",
+        b'{"id": "h1", "action": "dim", "params": {"level": ' + b"9" * 5000 + b"}}",
+        "malformed",
+        None,
+        ["4300 digits"],
+    ),
+    ("NaN", b'{"id": "n1", "action": "dim", "params": {"level": NaN}}', "malformed", None, ["NaN"]),
+    ("invalid utf-8", b'{"id": "\xff"}', "malformed", None, ["UTF-8"]),
+    ("binary", bytes(range(256)), "malformed", None, ["UTF-8"]),
+    (
+        "huge int in range syntax",
+        b'{"id": "h2", "action": "dim", "params": {"level": 1' + b"0" * 400 + b"}}",
+        "invalid_params",
+        "h2",
+        ["'level'", "about 401 digits"],
+    ),
+    ("1e400", b'{"id": "h3", "action": "dim", "params": {"level": 1e400}}', "invalid_params", "h3", ["inf"]),
+    (
+        "nested params",
+        b'{"id": "h4", "action": "dim", "params": {"level": {"a": [1, {"b": 2}]}}}',
+        "invalid_params",
+        "h4",
+        ["an object"],
+    ),
+    ("action object", b'{"id": "h5", "action": {"dim": 1}}', "malformed", "h5", ["'action'"]),
+    ("id number", b'{"id": 12, "action": "dim"}', "malformed", None, ["'id'"]),
+    # lone surrogates (valid JSON escapes, not encodable as UTF-8): never echoed raw in an ack
+    ("surrogate id", b'{"id": "\\udc00", "action": "dim"}', "malformed", None, ["'id'"]),
+    ("surrogate field", b'{"id": "s2", "action": "dim", "\\udc00": 1}', "malformed", "s2", ["\\udc00"]),
+    ("surrogate action", b'{"id": "s3", "action": "\\ud800"}', "unknown_action", "s3", ["\\ud800"]),
+    (
+        "surrogate param",
+        b'{"id": "s4", "action": "dim", "params": {"\\udfff": 1}}',
+        "invalid_params",
+        "s4",
+        ["\\udfff"],
+    ),
+    (
+        "surrogate value",
+        b'{"id": "s5", "action": "set_mode", "params": {"mode": "\\udfff"}}',
+        "invalid_params",
+        "s5",
+        ["\\udfff"],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "payload", "code", "cid", "words"), BAD, ids=[b[0] for b in BAD])
 def test_rejected_command_acks_the_error_and_changes_nothing(
-    broker: Broker, city: City, acks: Any, mqtt_client: Callable[..., Any],
-    case: str, payload: bytes, code: str, cid: str | None, words: list[str],
+    broker: Broker,
+    city: City,
+    acks: Any,
+    mqtt_client: Callable[..., Any],
+    case: str,
+    payload: bytes,
+    code: str,
+    cid: str | None,
+    words: list[str],
 ) -> None:
     sender = mqtt_client(broker, "app", "app-pw", "app-sender")
     sender.publish(CMD, payload, qos=1)
@@ -136,3 +195,20 @@ def test_unknown_device_topic(broker: Broker, city: City, mqtt_client: Callable[
     probe.publish(ghost, '{"id": "g1", "action": "dim", "params": {"level": 1}}', qos=1)
     ack = wait_ack(probe, ghost + "/ack")
     assert ack["error"]["code"] == "malformed" and "cl-9999" in ack["error"]["message"]
+
+
+def test_the_next_command_from_another_user_works_after_the_testers_payloads(
+    broker: Broker, city: City, acks: Any, mqtt_client: Callable[..., Any]
+) -> None:
+    """Issue 13: one cmd payload used to end the command thread; every later command was ignored."""
+    sender = mqtt_client(broker, "app", "app-pw", "app-bad")
+    sender.publish(CMD, b"[" * 100_000 + b"]" * 100_000, qos=1)
+    sender.publish(CMD, b'{"id": "big", "action": "dim", "params": {"level": ' + b"7" * 5000 + b"}}", qos=1)
+    assert [a["error"]["code"] for a in (wait_ack(acks, n=1), wait_ack(acks, n=2))] == ["malformed", "malformed"]
+    assert city.runtime.snapshot()["cl-0001"].state == INITIAL
+    owner = mqtt_client(broker, "owner-comune", "comune-pw", "owner-comune-good")
+    owner.publish(CMD, json.dumps({"id": "good-1", "action": "dim", "params": {"level": 30}}), qos=1)
+    ack = wait_ack(acks, n=3)
+    assert ack["id"] == "good-1" and ack["ok"] is True and ack["state"]["level"] == 30
+    assert city.bridge.commands.stats()["cmd_dropped"] == 0
+    assert not city.runtime.health.failed and city.runtime.health.snapshot() == {}

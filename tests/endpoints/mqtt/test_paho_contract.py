@@ -63,3 +63,19 @@ def test_raw_packets_and_paho_without_its_wakeup_pair(embedded_broker: Broker,
         client.loop(timeout=0)
         if wake is not None:
             wake.close()
+
+
+def test_loop_start_thread_is_visible_to_the_watchdog(embedded_broker: Broker) -> None:
+    """The command listener's watchdog probe reads paho's private `_thread` (set by loop_start)."""
+    b = embedded_broker
+    client = new_client(BrokerAddress(b.host, b.port, b.service_user, b.service_password), f"{b.service_user}-t")
+    assert client._thread is None
+    client.connect_async(b.host, b.port)
+    client.loop_start()
+    try:
+        thread = client._thread
+        assert thread is not None and thread.is_alive()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    assert client._thread is None and not thread.is_alive()

@@ -13,7 +13,11 @@ The process:
   record, so that app traffic does not cross SmartZone's process at all;
 - for every connection, reads the CONNECT and hands the connection to amqtt through its
   "external" listener, replaying those bytes and enforcing the client's keep-alive
-  (ReplayReader);
+  (ReplayReader); a handed-over app's stream is read through a CheckedReader, which gives
+  amqtt only whole packets within the scenario's `access.max_packet_size` that keep MQTT's
+  framing rules (wire.check_header / check_packet) and ends the stream on the first that
+  does not, before its body is read (amqtt 0.12 would buffer any size, answer SUBSCRIBE
+  QoS 3 with SUBACK 0x03 and skip malformed packets); the gate has checked relayed ones;
 - answers control requests, one per line on stdin, with one JSON line on stdout:
   `sessions` -> {"client id": "connected" | "disconnected" | ...};
   `denied` -> {"user:kind": n} for handed-over connections (the gate counts relayed ones);
@@ -42,9 +46,18 @@ from amqtt.adapters import StreamWriterAdapter
 from amqtt.session import Session
 
 from smartzone.endpoints.mqtt.broker import amqtt_support
-from smartzone.endpoints.mqtt.broker.gate import CONNECT_TIMEOUT_S, close_writer
-from smartzone.endpoints.mqtt.broker.policy import DenialCounter
-from smartzone.endpoints.mqtt.broker.wire import MAX_CONNECT_BYTES, WireError, parse_connect, read_packet
+from smartzone.endpoints.mqtt.broker.gate import CONNECT_TIMEOUT_S, close_writer, violation
+from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, DenialCounter
+from smartzone.endpoints.mqtt.broker.wire import (
+    DISCONNECT,
+    MAX_CONNECT_BYTES,
+    Connect,
+    WireError,
+    check_header,
+    check_packet,
+    parse_connect,
+    read_packet,
+)
 
 POLICY_FILE = "policy.pickle"
 SOCKET_FILE = "amqtt.sock"
@@ -61,6 +74,56 @@ class LocalWriter(StreamWriterAdapter):
         return "local", 0
 
 
+class CheckedReader(amqtt_support.ReplayReader):
+    """The reader amqtt gets for a handed-over app: whole, checked packets within the cap, else EOF.
+
+    amqtt reads a packet as a fixed header and then its body; this reader reads one whole
+    packet ahead from the socket (its fixed header judged before the body: wire.read_packet),
+    checks it, and serves amqtt's reads from it. On a violation it logs and counts it (as the
+    gate does for relayed connections) and reports end of stream, so amqtt closes the session
+    and publishes the will. After a DISCONNECT it reads nothing more.
+    """
+
+    def __init__(
+        self, connect: Connect, rest: bytes, reader: asyncio.StreamReader, cap: int, counter: DenialCounter
+    ) -> None:
+        super().__init__(connect.raw, reader, connect.keep_alive)
+        self._rest, self._cap, self._connect, self._counter = rest, cap, connect, counter
+        self._ended = False
+
+    async def readexactly(self, n: int) -> bytes:
+        """Bytes from what the gate handed over first, then from the socket (wire.read_packet's source)."""
+        if self._rest:
+            out, self._rest = self._rest[:n], self._rest[n:]
+            return out if len(out) == n else out + await self._reader.readexactly(n - len(out))
+        return await self._reader.readexactly(n)
+
+    async def _read(self, n: int) -> bytes:
+        while not self._buf or (n > 0 and len(self._buf) < n):
+            if self._ended or not await self._next():
+                self._ended, self._buf = True, b""
+                return b""
+        return await super()._read(n)
+
+    async def _next(self) -> bool:
+        """Append the next checked packet to the replay buffer; False at the end of the stream."""
+        level = self._connect.level
+        try:
+            first = await self.readexactly(1)
+            check_header(first[0], level)
+            self._rest = first + self._rest  # read_packet reads the whole packet again, from its first byte
+            _, raw, offset = await read_packet(self, self._cap)
+            check_packet(raw, offset, level)
+        except WireError as exc:
+            violation(self._counter, self._connect.username or ANONYMOUS, self._connect.client_id, exc)
+            return False
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return False
+        self._buf += raw
+        self._ended = raw[0] >> 4 == DISCONNECT
+        return True
+
+
 class AmqttProcess:
     """amqtt with SmartZone's plugins, its two listeners and its control channel."""
 
@@ -68,6 +131,7 @@ class AmqttProcess:
         self.directory = directory
         policy = pickle.loads((directory / POLICY_FILE).read_bytes())
         self.denied = DenialCounter()
+        self.max_packet = policy.scenario.access.max_packet_size
         self.handed: dict[str, int] = {}  # client id -> handed-over connections open with that id
         self.served = {"handed": 0, "socket": 0}
         amqtt_support.register(KEY, policy, self.denied, self._counted)
@@ -160,7 +224,11 @@ class AmqttProcess:
             if first is not None:
                 handed = connect.client_id
                 self.handed[handed] = self.handed.get(handed, 0) + 1
-            replay = amqtt_support.ReplayReader(first if first is not None else raw, reader, connect.keep_alive)
+            replay: amqtt_support.ReplayReader
+            if first is None:  # the gate's relay, which checked the packets, or SmartZone's own client
+                replay = amqtt_support.ReplayReader(raw, reader, connect.keep_alive)
+            else:
+                replay = CheckedReader(connect, first[len(raw) :], reader, self.max_packet, self.denied)
             await self.broker.external_connected(replay, out, LISTENER)
         except (WireError, asyncio.IncompleteReadError, TimeoutError, ConnectionError, asyncio.CancelledError):
             pass  # a readiness probe, a broken client or shutdown: end this connection only

@@ -1,0 +1,92 @@
+"""A raw TCP MQTT client for tests that send what no library would: bad flags, huge headers, garbage.
+
+Packets are built from the project's own pieces (rawpublish.remaining_length / publish_packet);
+only the few client packets those lack (CONNECT, SUBSCRIBE, DISCONNECT) are put together here,
+byte by byte, as MQTT 3.1.1 section 3 lays them out. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from smartzone.endpoints.mqtt.rawpublish import publish_packet, remaining_length
+
+WAIT_S = 10.0
+DISCONNECT_PACKET = bytes([0xE0, 0])
+
+__all__ = ["DISCONNECT_PACKET", "RawClient", "connect_packet", "packet", "publish_packet", "subscribe_packet", "utf8"]
+
+
+def utf8(text: str) -> bytes:
+    data = text.encode()
+    return len(data).to_bytes(2, "big") + data
+
+
+def packet(first: int, body: bytes) -> bytes:
+    """A control packet: first byte, remaining length, body."""
+    return bytes([first]) + remaining_length(len(body)) + body
+
+
+def connect_packet(client_id: str, user: str | None = None, password: str | None = None, keep_alive: int = 30) -> bytes:
+    """An MQTT 3.1.1 CONNECT with clean session."""
+    flags = 0x02 | (0x80 if user is not None else 0) | (0x40 if password is not None else 0)
+    body = utf8("MQTT") + bytes([4, flags]) + keep_alive.to_bytes(2, "big") + utf8(client_id)
+    body += (utf8(user) if user is not None else b"") + (utf8(password) if password is not None else b"")
+    return packet(0x10, body)
+
+
+def subscribe_packet(topic_filter: str, options: int = 0, pid: int = 1, first: int = 0x82) -> bytes:
+    """A SUBSCRIBE of one filter; `options` is the requested-QoS byte, `first` the fixed header's first byte."""
+    return packet(first, pid.to_bytes(2, "big") + utf8(topic_filter) + bytes([options]))
+
+
+class RawClient:
+    """A TCP connection to a broker port: send bytes, read what comes back, see whether it was closed."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT_S)
+        self.received = bytearray()
+
+    def send(self, data: bytes) -> bool:
+        """Send; False if the broker had already closed the connection."""
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            return False
+        return True
+
+    def login(self, user: str, password: str, client_id: str) -> int:
+        """Send a CONNECT and return the CONNACK return code (-1: closed without one)."""
+        self.send(connect_packet(client_id, user, password))
+        deadline = time.monotonic() + WAIT_S
+        while len(self.received) < 4 and time.monotonic() < deadline:
+            if not self._recv(deadline):
+                break
+        if len(self.received) < 4 or self.received[0] != 0x20:
+            return -1
+        code = self.received[3]
+        del self.received[:4]
+        return code
+
+    def _recv(self, deadline: float) -> bool:
+        self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            data = self.sock.recv(65536)
+        except TimeoutError:
+            return True
+        except OSError:
+            return False
+        self.received += data
+        return bool(data)
+
+    def closed_by_peer(self, timeout: float = WAIT_S) -> bool:
+        """Read until the broker closes the connection (True) or `timeout` passes (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._recv(deadline):
+                return True
+        return False
+
+    def close(self) -> None:
+        self.sock.close()

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 
 from smartzone.endpoints.mqtt.rawpublish import publish_packet, remaining_length
 
 WAIT_S = 10.0
 DISCONNECT_PACKET = bytes([0xE0, 0])
 
-__all__ = ["DISCONNECT_PACKET", "RawClient", "connect_packet", "packet", "publish_packet", "subscribe_packet", "utf8"]
+__all__ = [
+    "DISCONNECT_PACKET",
+    "PassObserver",
+    "RawClient",
+    "connect_packet",
+    "packet",
+    "publish_packet",
+    "subscribe_packet",
+    "utf8",
+]
 
 
 def utf8(text: str) -> bytes:
@@ -90,3 +100,17 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class PassObserver:
+    """A traffic observer (broker/observe.py) that records nothing and refuses nobody: while one is
+    set, the embedded backend's gate relays app connections instead of handing them to amqtt."""
+
+    def connect(self, key: Any, connect: Any, identity: Any, refusal: Any) -> None:
+        return None
+
+    def client_bytes(self, key: Any, data: bytes) -> None: ...
+
+    def broker_bytes(self, key: Any, data: bytes) -> None: ...
+
+    def closed(self, key: Any) -> None: ...

@@ -17,24 +17,20 @@ import pytest
 from smartzone.endpoints.mqtt.broker import Broker, gate
 from smartzone.endpoints.mqtt.rawpublish import remaining_length
 
-from .rawclient import DISCONNECT_PACKET, RawClient, connect_packet, packet, publish_packet, subscribe_packet, utf8
+from .rawclient import (
+    DISCONNECT_PACKET,
+    PassObserver,
+    RawClient,
+    connect_packet,
+    packet,
+    publish_packet,
+    subscribe_packet,
+    utf8,
+)
 
 CITY = "accessville"
 OWNER = ("owner-comune", "comune-pw")
 TOPIC = f"sz/v2/{CITY}/comune/parking-spot/cp-0001/note"
-
-
-class PassObserver:
-    """Observes nothing and refuses nobody: its presence makes the embedded gate relay."""
-
-    def connect(self, key: Any, connect: Any, identity: Any, refusal: Any) -> None:
-        return None
-
-    def client_bytes(self, key: Any, data: bytes) -> None: ...
-
-    def broker_bytes(self, key: Any, data: bytes) -> None: ...
-
-    def closed(self, key: Any) -> None: ...
 
 
 @pytest.fixture(params=["embedded-handed", "embedded-relayed", "mosquitto"])

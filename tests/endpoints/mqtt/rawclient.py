@@ -1,8 +1,7 @@
 """A raw TCP MQTT client for tests that send what no library would: bad flags, huge headers, garbage.
 
-Packets are built from the project's own pieces (rawpublish.remaining_length / publish_packet);
-only the few client packets those lack (CONNECT, SUBSCRIBE, DISCONNECT) are put together here,
-byte by byte, as MQTT 3.1.1 section 3 lays them out. Every wait is bounded.
+Packets are built with the project's own builders (broker/wire.py, rawpublish.py), re-exported
+here for the tests. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -11,7 +10,10 @@ import socket
 import time
 from typing import Any
 
-from smartzone.endpoints.mqtt.rawpublish import publish_packet, remaining_length
+from smartzone.endpoints.mqtt.broker.wire import connect_packet, subscribe_packet
+from smartzone.endpoints.mqtt.broker.wire import control_packet as packet
+from smartzone.endpoints.mqtt.broker.wire import encode_string as utf8
+from smartzone.endpoints.mqtt.rawpublish import publish_packet
 
 WAIT_S = 10.0
 DISCONNECT_PACKET = bytes([0xE0, 0])
@@ -26,29 +28,6 @@ __all__ = [
     "subscribe_packet",
     "utf8",
 ]
-
-
-def utf8(text: str) -> bytes:
-    data = text.encode()
-    return len(data).to_bytes(2, "big") + data
-
-
-def packet(first: int, body: bytes) -> bytes:
-    """A control packet: first byte, remaining length, body."""
-    return bytes([first]) + remaining_length(len(body)) + body
-
-
-def connect_packet(client_id: str, user: str | None = None, password: str | None = None, keep_alive: int = 30) -> bytes:
-    """An MQTT 3.1.1 CONNECT with clean session."""
-    flags = 0x02 | (0x80 if user is not None else 0) | (0x40 if password is not None else 0)
-    body = utf8("MQTT") + bytes([4, flags]) + keep_alive.to_bytes(2, "big") + utf8(client_id)
-    body += (utf8(user) if user is not None else b"") + (utf8(password) if password is not None else b"")
-    return packet(0x10, body)
-
-
-def subscribe_packet(topic_filter: str, options: int = 0, pid: int = 1, first: int = 0x82) -> bytes:
-    """A SUBSCRIBE of one filter; `options` is the requested-QoS byte, `first` the fixed header's first byte."""
-    return packet(first, pid.to_bytes(2, "big") + utf8(topic_filter) + bytes([options]))
 
 
 class RawClient:

@@ -91,6 +91,15 @@ class CheckedReader(amqtt_support.ReplayReader):
         self._rest, self._cap, self._connect, self._counter = rest, cap, connect, counter
         self._ended = False
 
+    def release(self) -> None:
+        """Drop the stream and its buffers: amqtt 0.12 keeps a session (and so this reader) after
+        an abrupt close, and with it up to a socket buffer of the refused packet's body."""
+        self._ended, self._buf, self._rest = True, b"", b""
+        unread = getattr(self._reader, "_buffer", None)  # what asyncio read ahead of the refused body
+        if isinstance(unread, bytearray):
+            unread.clear()
+        self._reader = asyncio.StreamReader()
+
     async def readexactly(self, n: int) -> bytes:
         """Bytes from what the gate handed over first, then from the socket (wire.read_packet's source)."""
         if self._rest:
@@ -212,6 +221,7 @@ class AmqttProcess:
         assert task is not None
         self._conns.add(task)
         handed = None
+        replay: amqtt_support.ReplayReader | None = None
         try:
             source = reader
             if first is not None:
@@ -224,7 +234,6 @@ class AmqttProcess:
             if first is not None:
                 handed = connect.client_id
                 self.handed[handed] = self.handed.get(handed, 0) + 1
-            replay: amqtt_support.ReplayReader
             if first is None:  # the gate's relay, which checked the packets, or SmartZone's own client
                 replay = amqtt_support.ReplayReader(raw, reader, connect.keep_alive)
             else:
@@ -233,6 +242,8 @@ class AmqttProcess:
         except (WireError, asyncio.IncompleteReadError, TimeoutError, ConnectionError, asyncio.CancelledError):
             pass  # a readiness probe, a broken client or shutdown: end this connection only
         finally:
+            if isinstance(replay, CheckedReader):
+                replay.release()
             if handed is not None:
                 self.handed[handed] -= 1
                 if not self.handed[handed]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from smartzone.endpoints.mqtt.rawpublish import remaining_length
+
 MAX_CONNECT_BYTES = 65536
 CONNECT, PUBLISH, SUBSCRIBE = 1, 3, 8
 PUBACK, PUBREC, PUBREL, PUBCOMP = 4, 5, 6, 7
@@ -161,6 +163,33 @@ def parse_connect(packet_type: int, raw: bytes, offset: int) -> Connect:
     username = cur.text() if flags & 0x80 else None
     password = cur.binary() if flags & 0x40 else None
     return Connect(level, client_id, username, password, bool(flags & 0x02), raw, keep_alive)
+
+
+def encode_string(text: str) -> bytes:
+    """An MQTT UTF-8 string: two length bytes, then the text."""
+    data = text.encode("utf-8")
+    return len(data).to_bytes(2, "big") + data
+
+
+def control_packet(first: int, body: bytes) -> bytes:
+    """A control packet from its fixed header's first byte and its body (remaining length in between)."""
+    return bytes([first]) + remaining_length(len(body)) + body
+
+
+def connect_packet(client_id: str, user: str | None = None, password: str | None = None, keep_alive: int = 30) -> bytes:
+    """An MQTT 3.1.1 CONNECT with clean session (for probes, tests and benchmarks)."""
+    flags = 0x02 | (0x80 if user is not None else 0) | (0x40 if password is not None else 0)
+    body = encode_string("MQTT") + bytes([4, flags]) + keep_alive.to_bytes(2, "big") + encode_string(client_id)
+    if user is not None:
+        body += encode_string(user)
+    if password is not None:
+        body += encode_string(password)
+    return control_packet(CONNECT << 4, body)
+
+
+def subscribe_packet(topic_filter: str, options: int = 0, pid: int = 1, first: int = 0x82) -> bytes:
+    """A SUBSCRIBE of one filter; `options` is its requested-QoS byte, `first` the fixed header's first byte."""
+    return control_packet(first, pid.to_bytes(2, "big") + encode_string(topic_filter) + bytes([options]))
 
 
 def connack_refusal(level: int, code: tuple[int, int]) -> bytes:

@@ -81,7 +81,9 @@ class CheckedReader(amqtt_support.ReplayReader):
     packet ahead from the socket (its fixed header judged before the body: wire.read_packet),
     checks it, and serves amqtt's reads from it. On a violation it logs and counts it (as the
     gate does for relayed connections) and reports end of stream, so amqtt closes the session
-    and publishes the will. After a DISCONNECT it reads nothing more.
+    and publishes the will. After a DISCONNECT it reads nothing more. amqtt cancels its read
+    every keep-alive period; the read-ahead runs as a shielded task, so a cancelled read never
+    loses the part of a packet already taken from the socket.
     """
 
     def __init__(
@@ -90,10 +92,14 @@ class CheckedReader(amqtt_support.ReplayReader):
         super().__init__(connect.raw, reader, connect.keep_alive)
         self._rest, self._cap, self._connect, self._counter = rest, cap, connect, counter
         self._ended = False
+        self._fetch: asyncio.Future[bool] | None = None
 
     def release(self) -> None:
         """Drop the stream and its buffers: amqtt 0.12 keeps a session (and so this reader) after
         an abrupt close, and with it up to a socket buffer of the refused packet's body."""
+        if self._fetch is not None:
+            self._fetch.cancel()
+            self._fetch = None
         self._ended, self._buf, self._rest = True, b"", b""
         unread = getattr(self._reader, "_buffer", None)  # what asyncio read ahead of the refused body
         if isinstance(unread, bytearray):
@@ -109,7 +115,14 @@ class CheckedReader(amqtt_support.ReplayReader):
 
     async def _read(self, n: int) -> bytes:
         while not self._buf or (n > 0 and len(self._buf) < n):
-            if self._ended or not await self._next():
+            if self._ended:
+                return b""
+            if self._fetch is None:
+                self._fetch = asyncio.ensure_future(self._next())
+            fetch = self._fetch
+            ok = await asyncio.shield(fetch)  # a cancellation here leaves the fetch running
+            self._fetch = None
+            if not ok:
                 self._ended, self._buf = True, b""
                 return b""
         return await super()._read(n)
@@ -126,7 +139,10 @@ class CheckedReader(amqtt_support.ReplayReader):
         except WireError as exc:
             violation(self._counter, self._connect.username or ANONYMOUS, self._connect.client_id, exc)
             return False
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, OSError):  # the client went away
+            return False
+        except Exception as exc:  # anything else a client's bytes cause ends its connection only
+            violation(self._counter, self._connect.username or ANONYMOUS, self._connect.client_id, WireError(exc))
             return False
         self._buf += raw
         self._ended = raw[0] >> 4 == DISCONNECT

@@ -133,7 +133,7 @@ class GateFront:
         """Client -> broker, packet by packet: count denied PUBLISH, trim denied SUBSCRIBE filters,
         close on a protocol violation or an oversized packet, and after a DISCONNECT."""
         framer = Framer(self.max_packet, guard.level)
-        with contextlib.suppress(ConnectionError):
+        with contextlib.suppress(ConnectionError, WireError):  # WireError: a SUBSCRIBE the guard cannot trim
             while data := await reader.read(CHUNK):
                 if self.observer is not None:
                     self.observer.client_bytes(client, data)

@@ -72,9 +72,6 @@ class Climate(Strict):
     rain_chance: float = Field(0.15, ge=0, le=1, description="chance that a given hour starts a shower")
 
 
-MQTT_PACKET_MAX = 268_435_455  # the largest remaining length MQTT can encode
-
-
 class Access(Strict):
     """Who may reach the city's MQTT broker, and how much a client may send at once."""
 
@@ -82,7 +79,7 @@ class Access(Strict):
     max_packet_size: int = Field(
         262_144,
         ge=1024,
-        le=MQTT_PACKET_MAX,
+        le=268_435_455,  # the largest remaining length MQTT can encode
         strict=True,
         description="largest MQTT packet (bytes, fixed header included) a client may send; a bigger one "
         "closes its connection before it is read (SmartZone's own account is exempt: docs/brokers.md)",

@@ -1,6 +1,6 @@
 """MQTT protocol violations and oversized packets close the connection, on every backend and path.
 
-Paths: the embedded broker with the app's socket handed over to amqtt (amqtt_process.CheckedReader
+Paths: the embedded broker with the app's socket handed over to amqtt (checked.CheckedReader
 judges the packets), the embedded broker while SmartZone observes traffic (the gate's relay judges
 them), and mosquitto (the gate's relay, mosquitto behind it). The offender is an ordinary owner;
 after it, another user's client still connects, subscribes and receives.

@@ -83,7 +83,17 @@ class Climate(Strict):
 
 
 class Access(Strict):
+    """Who may reach the city's MQTT broker, and how much a client may send at once."""
+
     anonymous_read: bool = Field(False, description="let anonymous clients read the open-data tenants")
+    max_packet_size: int = Field(
+        262_144,
+        ge=1024,
+        le=268_435_455,  # the largest remaining length MQTT can encode
+        strict=True,
+        description="largest MQTT packet (bytes, fixed header included) a client may send; a bigger one "
+        "closes its connection before it is read (SmartZone's own account is exempt: docs/brokers.md)",
+    )
 
 
 class Scenario(Strict):

@@ -13,7 +13,11 @@ The process:
   record, so that app traffic does not cross SmartZone's process at all;
 - for every connection, reads the CONNECT and hands the connection to amqtt through its
   "external" listener, replaying those bytes and enforcing the client's keep-alive
-  (ReplayReader);
+  (ReplayReader); a handed-over app's stream is read through a CheckedReader (checked.py), which gives
+  amqtt only whole packets within the scenario's `access.max_packet_size` that keep MQTT's
+  framing rules (wire.check_header / check_packet) and ends the stream on the first that
+  does not, before its body is read (amqtt 0.12 would buffer any size, answer SUBSCRIBE
+  QoS 3 with SUBACK 0x03 and skip malformed packets); the gate has checked relayed ones;
 - answers control requests, one per line on stdin, with one JSON line on stdout:
   `sessions` -> {"client id": "connected" | "disconnected" | ...};
   `denied` -> {"user:kind": n} for handed-over connections (the gate counts relayed ones);
@@ -42,6 +46,7 @@ from amqtt.adapters import StreamWriterAdapter
 from amqtt.session import Session
 
 from smartzone.endpoints.mqtt.broker import amqtt_support
+from smartzone.endpoints.mqtt.broker.checked import CheckedReader
 from smartzone.endpoints.mqtt.broker.gate import CONNECT_TIMEOUT_S, close_writer
 from smartzone.endpoints.mqtt.broker.policy import DenialCounter
 from smartzone.endpoints.mqtt.broker.wire import MAX_CONNECT_BYTES, WireError, parse_connect, read_packet
@@ -68,6 +73,7 @@ class AmqttProcess:
         self.directory = directory
         policy = pickle.loads((directory / POLICY_FILE).read_bytes())
         self.denied = DenialCounter()
+        self.max_packet = policy.scenario.access.max_packet_size
         self.handed: dict[str, int] = {}  # client id -> handed-over connections open with that id
         self.served = {"handed": 0, "socket": 0}
         amqtt_support.register(KEY, policy, self.denied, self._counted)
@@ -148,6 +154,7 @@ class AmqttProcess:
         assert task is not None
         self._conns.add(task)
         handed = None
+        replay: amqtt_support.ReplayReader | None = None
         try:
             source = reader
             if first is not None:
@@ -160,11 +167,16 @@ class AmqttProcess:
             if first is not None:
                 handed = connect.client_id
                 self.handed[handed] = self.handed.get(handed, 0) + 1
-            replay = amqtt_support.ReplayReader(first if first is not None else raw, reader, connect.keep_alive)
+            if first is None:  # the gate's relay, which checked the packets, or SmartZone's own client
+                replay = amqtt_support.ReplayReader(raw, reader, connect.keep_alive)
+            else:
+                replay = CheckedReader(connect, first[len(raw) :], reader, self.max_packet, self.denied)
             await self.broker.external_connected(replay, out, LISTENER)
         except (WireError, asyncio.IncompleteReadError, TimeoutError, ConnectionError, asyncio.CancelledError):
             pass  # a readiness probe, a broken client or shutdown: end this connection only
         finally:
+            if isinstance(replay, CheckedReader):
+                replay.release()
             if handed is not None:
                 self.handed[handed] -= 1
                 if not self.handed[handed]:

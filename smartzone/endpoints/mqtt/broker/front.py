@@ -6,9 +6,11 @@ users (mosquitto's dynamic-security plugin can only pin one exact id per client,
 listens on the public port, judges each CONNECT (gate.admit), and relays admitted
 connections to the broker's unix socket in a private directory, which no other OS user can
 reach. For SmartZone's service account the relay copies bytes; for everyone else it relays
-whole packets, counts the PUBLISHes the policy denies (the broker drops them by its own
-rules: mosquitto's ACL file, SmartZone's amqtt topic plugin) and refuses denied SUBSCRIBE
-filters itself (relay.py: mosquitto's file ACLs would grant them and only filter delivery).
+whole packets of at most the scenario's `access.max_packet_size` (a bigger one, or one that
+breaks MQTT's framing rules, closes the connection before its body is read: wire.py),
+counts the PUBLISHes the policy denies (the broker drops them by its own rules: mosquitto's
+ACL file, SmartZone's amqtt topic plugin) and refuses denied SUBSCRIBE filters itself
+(relay.py: mosquitto's file ACLs would grant them and only filter delivery).
 With the embedded backend, an admitted app connection nobody observes is not relayed: its
 socket is handed to the amqtt process (handover.py), which then counts its denials.
 """
@@ -19,14 +21,16 @@ import asyncio
 import contextlib
 from typing import Any
 
-from smartzone.endpoints.mqtt.broker.gate import admit, close_writer, set_nodelay
+from smartzone.endpoints.mqtt.broker.gate import admit, close_writer, set_nodelay, violation
 from smartzone.endpoints.mqtt.broker.loop_thread import LoopThread
 from smartzone.endpoints.mqtt.broker.observe import SERVER_UNAVAILABLE
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter, Identity
 from smartzone.endpoints.mqtt.broker.relay import PINGREQ, PINGRESP, SUBACK, Framer, SubscribeGuard
 from smartzone.endpoints.mqtt.broker.wire import (
+    DISCONNECT,
     PUBLISH,
     SUBSCRIBE,
+    Connect,
     WireError,
     connack_refusal,
     publish_topic,
@@ -51,6 +55,7 @@ class GateFront:
         levels: frozenset[int] = frozenset({3, 4, 5}),
     ) -> None:
         self.policy, self.denied, self.target, self.levels = policy, denied, target, levels
+        self.max_packet = policy.scenario.access.max_packet_size
         self.host, self.port = host, port
         self.observer: Any = None  # optional ConnectionObserver (observe.py)
         self.handover: Any = None  # optional Handover (handover.py): give unobserved app sockets away
@@ -76,7 +81,7 @@ class GateFront:
         observer = self.observer
         try:
             set_nodelay(writer)
-            admitted = await admit(reader, writer, self.policy, self.denied, self.levels, observer)
+            admitted = await admit(reader, writer, self.policy, self.denied, self.levels, observer, self.max_packet)
             if admitted is None:
                 return
             connect, identity = admitted
@@ -92,7 +97,8 @@ class GateFront:
                 pipes = [self._raw(reader, b_writer), self._raw(b_reader, writer)]
             else:
                 guard = SubscribeGuard(connect.level)
-                pipes = [self._up(reader, b_writer, writer, identity, guard), self._down(b_reader, writer, guard)]
+                up = self._up(reader, b_writer, writer, identity, connect, guard)
+                pipes = [up, self._down(b_reader, writer, guard)]
             tasks = {asyncio.create_task(p) for p in pipes}
             _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for t in pending:
@@ -124,16 +130,23 @@ class GateFront:
         broker: asyncio.StreamWriter,
         client: asyncio.StreamWriter,
         who: Identity,
+        connect: Connect,
         guard: SubscribeGuard,
     ) -> None:
-        """Client -> broker, packet by packet: count denied PUBLISH, trim denied SUBSCRIBE filters."""
-        framer = Framer()
-        with contextlib.suppress(ConnectionError, WireError):
+        """Client -> broker, packet by packet: count denied PUBLISH, trim denied SUBSCRIBE filters,
+        close on a protocol violation or an oversized packet, and after a DISCONNECT."""
+        framer = Framer(self.max_packet, guard.level)
+        with contextlib.suppress(ConnectionError, WireError):  # WireError: a SUBSCRIBE the guard cannot trim
             while data := await reader.read(CHUNK):
                 if self.observer is not None:
                     self.observer.client_bytes(client, data)
                 out = []
-                for ptype, raw, offset in framer.feed(data):
+                try:
+                    packets = framer.feed(data)
+                except WireError as exc:
+                    violation(self.denied, who.name, connect.client_id, exc)
+                    return
+                for ptype, raw, offset in packets:
                     if ptype == PUBLISH:
                         topic = publish_topic(raw, offset)
                         if topic is not None and not self.policy.may_publish(who, topic):
@@ -147,9 +160,13 @@ class GateFront:
                     elif ptype == PINGREQ:
                         guard.ping()
                     out.append(raw)
+                    if ptype == DISCONNECT:  # nothing may follow it: forward it and close
+                        break
                 if out:
                     broker.write(b"".join(out))
                     await broker.drain()
+                    if out[-1][0] >> 4 == DISCONNECT:
+                        return
 
     async def _down(self, reader: asyncio.StreamReader, client: asyncio.StreamWriter, guard: SubscribeGuard) -> None:
         """Broker -> client in whole packets, restoring refused codes in trimmed SUBACKs and

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from typing import Any
 
@@ -18,17 +19,20 @@ from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, Deni
 from smartzone.endpoints.mqtt.broker.wire import (
     BAD_CREDENTIALS,
     BAD_PROTOCOL,
+    CONNECT,
     ID_REJECTED,
     MAX_CONNECT_BYTES,
     NOT_AUTHORISED,
     Connect,
+    TooLarge,
     WireError,
     connack_refusal,
     parse_connect,
     read_packet,
 )
 
-CONNECT_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 5.0  # a whole CONNECT must arrive within this after the TCP connection (docs/brokers.md)
+log = logging.getLogger(__name__)
 
 
 def decide(
@@ -45,6 +49,13 @@ def decide(
     if not policy.client_id_allowed(identity, connect.client_id):
         return None, ID_REJECTED
     return identity, None
+
+
+def violation(denied: DenialCounter, user: str, client_id: str, exc: WireError) -> None:
+    """Log and count a connection closed for a protocol violation (kind "oversize" or "protocol")."""
+    kind = "oversize" if isinstance(exc, TooLarge) else "protocol"
+    denied.add(user, kind)
+    log.warning("mqtt: closed the connection of %s (client id %r): %s", user, client_id, exc)
 
 
 def set_nodelay(writer: asyncio.StreamWriter) -> None:
@@ -67,15 +78,25 @@ async def admit(
     denied: DenialCounter,
     levels: frozenset[int] = frozenset({3, 4, 5}),
     observer: Any = None,
+    max_packet: int = MAX_CONNECT_BYTES,
 ) -> tuple[Connect, Identity] | None:
     """Read and judge the CONNECT; on refusal answer, count, close and return None.
 
-    An optional observer (observe.py) sees every judged CONNECT and may refuse an admitted one.
+    The first byte must announce a CONNECT, the whole packet must fit in `max_packet` (and 64 KiB)
+    and arrive within CONNECT_TIMEOUT_S; anything else (an HTTP request, a stalled client) is
+    closed without an answer, before more is read. An optional observer (observe.py) sees every
+    judged CONNECT and may refuse an admitted one.
     """
     try:
-        packet_type, raw, offset = await asyncio.wait_for(read_packet(reader, MAX_CONNECT_BYTES), CONNECT_TIMEOUT_S)
+        cap = min(MAX_CONNECT_BYTES, max_packet)
+        read = read_packet(reader, cap, first_type=CONNECT)
+        packet_type, raw, offset = await asyncio.wait_for(read, CONNECT_TIMEOUT_S)
         connect = parse_connect(packet_type, raw, offset)
-    except (WireError, asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+    except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+        await close_writer(writer)
+        return None
+    except Exception as exc:  # anything a stranger sends ends here, as one line
+        log.warning("mqtt: closed a connection from %s before CONNECT: %s", writer.get_extra_info("peername"), exc)
         await close_writer(writer)
         return None
     identity, refusal = decide(policy, connect, levels)

@@ -23,6 +23,9 @@ from smartzone.endpoints.mqtt.broker.policy import SERVICE_USER, AccessPolicy
 from smartzone.errors import EndpointError
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
+QUEUED_MESSAGES_MIN = 10_000
+QUEUED_BYTES = 64 * 1024 * 1024  # per client: a slow subscriber cannot make mosquitto grow past this
+SERVICE_PACKET_MAX = 16 * 1024 * 1024  # mosquitto's cap: SmartZone's own documents (a catalog) fit
 
 LIMITATIONS = [
     "client ids are bound to users by SmartZone's CONNECT gate in front of mosquitto "
@@ -31,6 +34,8 @@ LIMITATIONS = [
     "docs/benchmarks.md); SmartZone's own publisher uses the private socket directly",
     "denied subscribes/publishes are counted by the gate from the same rules mosquitto enforces",
     "sessions and retained messages are kept in memory only (persistence off) and lost at exit",
+    "mosquitto queues at most 4 x the city's retained documents (at least 10,000 messages) and 64 MiB per "
+    "client; a subscriber slower than that loses messages past it (QoS 0 and 1 alike)",
 ]
 
 
@@ -70,6 +75,24 @@ def acl_text(policy: AccessPolicy) -> str:
             lines.append(f"topic {access} {pattern}")
         lines.append("")
     return "\n".join(lines)
+
+
+def queue_limits(scenario: Scenario) -> list[str]:
+    """mosquitto settings that keep every retained document for a late subscriber, and the packet cap.
+
+    A subscriber to `#` gets every retained document at once; past mosquitto's default queue of
+    1,000 messages per client the rest were dropped (1,020 of barcelona's 2,786 arrived, and not
+    always the catalog). The queue now holds 4 x the city's retained documents (3 per device, 1
+    catalog per tenant), at least 10,000, within QUEUED_BYTES per client. Apps' packets are capped
+    by the gate before mosquitto sees them; mosquitto's own cap is a backstop that leaves room for
+    SmartZone's service account (a big city's catalog) on the private socket.
+    """
+    retained = 3 * sum(f.count for f in scenario.fleets) + len(scenario.tenants)
+    return [
+        f"max_queued_messages {max(QUEUED_MESSAGES_MIN, 4 * retained)}",
+        f"max_queued_bytes {QUEUED_BYTES}",
+        f"max_packet_size {max(scenario.access.max_packet_size, SERVICE_PACKET_MAX)}",
+    ]
 
 
 def _write_passwords(path: Path, policy: AccessPolicy) -> None:
@@ -117,6 +140,7 @@ class MosquittoBroker(FrontedBroker):
             f"password_file {self._dir / 'passwd'}",
             f"acl_file {self._dir / 'acl'}",
             "persistence false",
+            *queue_limits(self.policy.scenario),
             "log_dest stderr",
             "log_type error",
             "log_type warning",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from smartzone.endpoints.mqtt.broker.wire import WireError, read_varint
+from smartzone.endpoints.mqtt.broker.wire import TooLarge, WireError, check_header, check_packet, read_varint
 from smartzone.endpoints.mqtt.rawpublish import remaining_length
 
 SUBACK = 9
@@ -26,10 +26,17 @@ REFUSED_V5 = 0x87  # SUBACK "not authorized" (MQTT 5)
 
 
 class Framer:
-    """Cuts a byte stream into whole MQTT control packets."""
+    """Cuts a byte stream into whole MQTT control packets.
 
-    def __init__(self) -> None:
+    For a client's stream, give `limit` (the largest whole packet, in bytes) and `level` (its
+    protocol level): feed() then raises WireError (TooLarge for size) as soon as a fixed header
+    breaks the protocol or announces more than the limit, before that packet's body is buffered,
+    so a client holds at most `limit` bytes of the relay's memory.
+    """
+
+    def __init__(self, limit: int | None = None, level: int | None = None) -> None:
         self._buf = bytearray()
+        self.limit, self.level = limit, level
 
     def feed(self, data: bytes) -> list[tuple[int, bytes, int]]:
         """Append data; return the complete packets as (type, raw, variable-header offset)."""
@@ -37,11 +44,21 @@ class Framer:
         buf += data
         out: list[tuple[int, bytes, int]] = []
         pos = 0
-        while (parsed := _fixed_header(buf, pos)) is not None:
+        while pos < len(buf):
+            if self.level is not None:
+                check_header(buf[pos], self.level)
+            parsed = _fixed_header(buf, pos)
+            if parsed is None:
+                break
             header, length = parsed
+            if self.limit is not None and header + length > self.limit:
+                raise TooLarge(header + length, self.limit)
             if len(buf) - pos < header + length:
                 break
-            out.append((buf[pos] >> 4, bytes(buf[pos : pos + header + length]), header))
+            raw = bytes(buf[pos : pos + header + length])
+            if self.level is not None:
+                check_packet(raw, header, self.level)
+            out.append((buf[pos] >> 4, raw, header))
             pos += header + length
         del buf[:pos]
         return out

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: install SmartZone with its test extras and run the whole suite.
-# Needs the Debian packages mosquitto, mosquitto-clients, mbpoll and xvfb (see README); the real
-# Qt window test also needs x11-utils, imagemagick and Qt's X libraries (the libxcb-* list in
-# .ci/run and the README's GUI line) and skips, naming them, when they are absent.
+# Needs the Debian packages in packaging/debian-packages.txt (see README); without Qt's X
+# libraries the real-window test skips, naming them (CI sets SZ_REQUIRE_XCB=1 so it fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q --disable-pip-version-check ".[test]"

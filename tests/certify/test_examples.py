@@ -92,7 +92,7 @@ def test_greedy_app_reads_too_much(tmp_path: Path, broker: str) -> None:
     assert acl["denied_subscribes"] >= 2 and acl["denied_subscribes"] == acl["broker_counted_subscribe"]
     cost = next(r for r in doc["rules"] if r["id"] == "SZ-COST-01")  # a tenant-wide filter pulls every document
     assert v["SZ-COST-01"] == "fail" and "retained per subscribe" in cost["summary"], cost
-    assert cost["examples"][0]["text"].startswith("SUBSCRIBE sz/v2/certville/comune/# (tenant): ")
+    assert any(e["text"].startswith("SUBSCRIBE sz/v2/certville/comune/# (tenant): ") for e in cost["examples"]), cost
     assert cost["counts"]["retained_per_subscribe"] > 50 and cost["counts"]["messages_delivered"] > 0
     sub = next(r for r in doc["rules"] if r["id"] == "SZ-SUB-01")
     assert any("SUBSCRIBE # " in e["text"] for e in sub["examples"])

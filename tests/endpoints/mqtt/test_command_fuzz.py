@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from smartzone.definitions.catalog import Catalog, load_scenario
@@ -28,13 +28,16 @@ CODES = {"malformed", "invalid_params", "unknown_action"}
 
 # JSON text of values that are valid for none of the light's parameters (level: int 0-100,
 # on: bool, mode: auto|manual), so any payload carrying one in `params` is refused.
+MAX_PACKET = 262_144  # the fixture scenario's access.max_packet_size (the default)
 ODD_VALUE = st.one_of(
     st.sampled_from(["NaN", "Infinity", "-Infinity", "null", "[]", "{}", "1e400", "-1e400", "100.5", "-0.5"]),
     st.integers(min_value=101).map(str) | st.integers(max_value=-1).map(str),
     st.integers(min_value=20, max_value=6000).map(lambda n: "9" * n),  # past float range, past 4,300 digits
     st.sampled_from([1000, 100_000]).map(lambda d: "[" * d + "]" * d),  # deep nesting
-    st.sampled_from([65, 1 << 20]).map(lambda n: json.dumps("x" * n)),  # up to a 1 MB string
-    st.integers(min_value=1, max_value=200_000).map(lambda n: "[" + ",".join(["1"] * n) + "]"),  # huge arrays
+    # the largest strings and arrays a packet may carry: past access.max_packet_size (256 KiB by
+    # default) the gate closes the connection before the bridge sees it (test_broker_violations.py)
+    st.sampled_from([65, 250_000]).map(lambda n: json.dumps("x" * n)),
+    st.integers(min_value=1, max_value=120_000).map(lambda n: "[" + ",".join(["1"] * n) + "]"),
     st.text(max_size=12).filter(lambda t: t not in ("auto", "manual")).map(json.dumps),
     # nested containers of anything JSON (a container is valid for no parameter)
     st.recursive(
@@ -111,6 +114,9 @@ def test_bad_commands_never_stop_the_good_ones(broker: Broker, city: City, mqtt_
     )
     @given(batch=st.lists(bad_payload(), min_size=1, max_size=4))
     def one_batch(batch: list[bytes]) -> None:
+        # a packet over access.max_packet_size closes the connection at the gate instead (tested there)
+        batch = [p for p in batch if len(p) + len(CMD) + 16 <= MAX_PACKET]
+        assume(batch)
         batches[0] += 1
         for payload in batch:
             app.publish(CMD, payload, qos=1)

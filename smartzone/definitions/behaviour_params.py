@@ -93,6 +93,9 @@ class PoissonCount(Strict):
     kind: Literal["poisson_count"]
     rate_per_h: float = Field(ge=0)
     driver: Ref = 1.0
+    capacity_per_h: float | None = Field(
+        None, gt=0, description="most events per hour the place can pass (lane capacity): the rate saturates there"
+    )
 
 
 class Cumulative(Strict):
@@ -134,7 +137,13 @@ class DuskDawn(Strict):
     level_var: Name = "level"
     auto_level: float = Field(100.0, ge=0, le=100)
     night_level: float | None = Field(None, ge=0, le=100, description="dimmed level between 00:00 and 05:00")
-    threshold: float = Field(0.1, ge=0, le=1, description="daylight fraction below which lights go on")
+    threshold: float = Field(0.1, ge=0, le=1, description="daylight fraction below which lights go on (no switch_on)")
+    switch_on: Literal["sunset", "dusk"] | None = Field(
+        None, description="astronomical rule: on at this sun event plus on_offset_min (else: the daylight threshold)"
+    )
+    on_offset_min: float = Field(0.0, ge=-120, le=120, description="minutes after switch_on (negative: before)")
+    switch_off: Literal["sunrise", "dawn"] = Field("sunrise", description="astronomical rule: off at this sun event")
+    off_offset_min: float = Field(0.0, ge=-120, le=120, description="minutes after switch_off (negative: before)")
 
 
 class Phase(Strict):

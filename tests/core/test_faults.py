@@ -138,13 +138,14 @@ def test_battery_drain_kills_the_device_and_clearing_replaces_it(fast_city: Scen
     tap = Tap(world)
     world.run(3600)
     before = world.devices["p-0002"].battery(3600)
+    own = world.devices["p-0002"].battery_drain  # this device's own drain (core/variation.py)
     world.execute(InjectFault("p-0002", "battery_drain", magnitude=20000.0))  # 5 years in ~2.2 h
     assert world.devices["p-0002"].battery(3600) == pytest.approx(before)  # no jump at the start
     world.run(12 * 3600)
     dead = [e for e in tap.events if isinstance(e, StatusChanged) and e.device == "p-0002"]
     assert [(e.online, e.reason) for e in dead] == [(False, "battery empty")]
     life = 1825 * 86400.0
-    assert dead[0].t == pytest.approx(3600 + before * life / 20000.0, rel=1e-6)
+    assert dead[0].t == pytest.approx(3600 + before * life / (20000.0 * own), rel=1e-6)
     last = [r for r, _ in tap.rows if r.device == "p-0002"][-1]
     assert last.t < dead[0].t and last.values["battery"] < 10
     world.execute(ClearFault("p-0002", "battery_drain"))

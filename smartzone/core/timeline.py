@@ -2,10 +2,10 @@
 
 Each event is a SimPy process. At `at` (local time of day, on `day`, or every day with
 `daily`, optionally only on the day types in `days`) it multiplies city context factors
-(ctx.multipliers: traffic, demand, demand:DISTRICT), degrades network profiles, cuts backhauls and injects device faults;
-after its length it undoes exactly those changes. Both edges are TimelineChanged events
-(published once the change is in effect),
-and every fault it starts or ends is a FaultChanged event, so a trace replays the day.
+(ctx.multipliers: traffic, demand, demand:DISTRICT), degrades network profiles, cuts
+backhauls and injects device faults; after its length it undoes exactly those changes.
+Both edges are TimelineChanged events (published once the change is in effect), and
+every fault it starts or ends is a FaultChanged event, so a trace replays the day.
 Device selection (fraction/count) draws from the "timeline" stream: same seed, same devices.
 """
 

@@ -105,7 +105,8 @@ class FaultManager:
         if cmd.duration is not None:
             fault.params["duration"] = cmd.duration
         if effect == "stuck":
-            fault.frozen = {s: (magnitude if magnitude is not None and device.dtype.signals[s].datatype in NUMERIC
+            fault.frozen = {s: (self._within(device, s, magnitude, fault.out_of_range)
+                                if magnitude is not None and device.dtype.signals[s].datatype in NUMERIC
                                 else device.values.get(s)) for s in signals}
         faults.active[cmd.fault] = fault
         self._publish(device.id, cmd.fault, True, fault.params)
@@ -120,6 +121,17 @@ class FaultManager:
         if cmd.duration is not None:
             token = fault.token
             at(self.world.env, t + cmd.duration, lambda: self._expire(device, cmd.fault, token))
+
+    @staticmethod
+    def _within(device: Device, name: str, value: float, free: bool) -> float:
+        """A stuck reading stays in the signal's range unless the fault is flagged out_of_range."""
+        sig = device.dtype.signals[name]
+        if sig.circular is not None:
+            return value % sig.circular
+        if not free:
+            value = max(value, sig.min) if sig.min is not None else value
+            value = min(value, sig.max) if sig.max is not None else value
+        return value
 
     @staticmethod
     def _signals(device: Device, effect: str, signal: str | None) -> tuple[str, ...]:

@@ -66,13 +66,21 @@ def poisson(rng: random.Random, lam: float) -> int:
 
 
 def binomial(rng: random.Random, n: int, p: float) -> int:
+    """Successes in n trials of chance p; cost O(n min(p, 1-p)), normal approximation past 30."""
     if n <= 0 or p <= 0:
         return 0
     if p >= 1:
         return n
-    if n > 200:  # normal approximation, kept within 0..n
+    if p > 0.5:
+        return n - binomial(rng, n, 1.0 - p)
+    if n * p > 30:  # normal approximation, kept within 0..n
         return min(n, max(0, round(rng.gauss(n * p, math.sqrt(n * p * (1 - p))))))
-    return sum(1 for _ in range(n) if rng.random() < p)
+    log_q, k, i = math.log1p(-p), 0, 0
+    while True:  # skip ahead by geometric gaps between successes
+        i += int(math.log(1.0 - rng.random()) / log_q) + 1
+        if i > n:
+            return k
+        k += 1
 
 
 @register("poisson_count")

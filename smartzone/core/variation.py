@@ -13,6 +13,7 @@ Every device starts online; the first outages come at random times, as they woul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from smartzone.core.faults.commands import InjectFault
@@ -58,11 +59,14 @@ class Dropouts:
         """Schedule each device's first outage."""
         env = self.world.env
         for device_id, rng in self.rngs.items():
-            at(env, env.now + rng.expovariate(1.0 / self.mean_up), lambda d=device_id: self._drop(d))
+            at(env, env.now + rng.expovariate(1.0 / self.mean_up), self._dropper(device_id))
+
+    def _dropper(self, device_id: str) -> Callable[[], None]:
+        return lambda: self._drop(device_id)
 
     def _drop(self, device_id: str) -> None:
         rng, env = self.rngs[device_id], self.world.env
         down = max(60.0, rng.expovariate(1.0 / self.mean_down))
         self.world.faults.execute(InjectFault(device_id, DROPOUT, duration=down, source="dropout"))
         up = rng.expovariate(1.0 / self.mean_up)
-        at(env, env.now + down + up, lambda: self._drop(device_id))
+        at(env, env.now + down + up, self._dropper(device_id))

@@ -64,24 +64,31 @@ class SimClock:
         offset = self._local(t)[0]
         return ((t + offset) / 3600.0) % 24.0
 
+    def _day(self, t: float) -> tuple[int, date]:
+        """Local weekday and date at t (exact even when the start is not on a whole hour)."""
+        offset, wd, day = self._local(t)
+        if t + offset >= 86400.0:  # midnight passed within this hour of simulated time
+            return (wd + 1) % 7, day + timedelta(days=1)
+        return wd, day
+
     def weekday(self, t: float) -> int:
-        """Local day of week, Monday = 0 (taken at the start of the current hour)."""
-        return self._local(t)[1]
+        """Local day of week, Monday = 0."""
+        return self._day(t)[0]
 
     def date(self, t: float) -> date:
-        """Local calendar date (taken at the start of the current hour)."""
-        return self._local(t)[2]
+        """Local calendar date."""
+        return self._day(t)[1]
 
     def day_type(self, t: float) -> DayType:
         """weekday, saturday, sunday or holiday (a public holiday wins over the day of week)."""
-        _, wd, day = self._local(t)
+        wd, day = self._day(t)
         if day in self.holidays:
             return "holiday"
         return "weekday" if wd < 5 else "saturday" if wd == 5 else "sunday"
 
     def is_weekend(self, t: float) -> bool:
         """True on a rest day: Saturday, Sunday or a public holiday (rest-day profiles apply)."""
-        _, wd, day = self._local(t)
+        wd, day = self._day(t)
         return wd >= 5 or day in self.holidays
 
     def day_of_year(self, t: float) -> int:

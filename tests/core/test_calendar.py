@@ -108,3 +108,10 @@ def test_weekend_alias_and_unreachable_day_type_ends(tmp_path: Path, catalog: Ca
     )
     world.run(8 * DAY)
     assert names == [("market", 5), ("market", 6)]  # Saturday, Sunday; no holiday declared, no hang
+
+
+def test_local_date_exact_when_the_start_is_not_on_a_whole_hour() -> None:
+    clock = SimClock(datetime(2026, 11, 27, 22, 30, tzinfo=UTC), "Europe/Rome")  # Friday 23:30 in Rome
+    assert clock.date(1799.0) == date(2026, 11, 27) and clock.day_type(1799.0) == "weekday"
+    assert clock.date(1800.0) == date(2026, 11, 28) and clock.day_type(1800.0) == "saturday"
+    assert clock.weekday(3599.0) == 5 and clock.is_weekend(1800.0) and not clock.is_weekend(0.0)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 import holidays
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from smartzone.definitions.base import Duration, Id, Strict
 from smartzone.definitions.network import Networks
@@ -114,16 +114,28 @@ class CalendarSpec(Strict):
     extra: list[ExtraHoliday] = Field(default_factory=list, description="local holidays (patron saints)")
     sources: list[str] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _known(self) -> CalendarSpec:
-        if self.subdivision is not None and self.country is None:
+    @field_validator("subdivision")
+    @classmethod
+    def _known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if value is not None and country is None:
             raise ValueError("'subdivision' needs 'country'")
-        if self.country is not None:
+        if country is not None:
             try:
-                holidays.country_holidays(self.country, subdiv=self.subdivision)
-            except NotImplementedError as exc:  # unknown country or subdivision
+                holidays.country_holidays(country, subdiv=value)
+            except NotImplementedError as exc:  # unknown subdivision
                 raise ValueError(str(exc)) from None
-        return self
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                holidays.country_holidays(value)
+            except NotImplementedError as exc:  # unknown country
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class Dropouts(Strict):

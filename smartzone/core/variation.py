@@ -2,8 +2,10 @@
 
 No two real devices are alike. Each device draws, from its own named stream
 ("variation"/DEVICE, so adding a device changes no other), a battery capacity and drain
-(relative spread `battery.spread` of its type), a reporting jitter (0.5-1.5x its type's)
-and, for signals that declare `calibration`, a calibration offset. Dropouts: on top of
+(relative spread `battery.spread` of its type), a reporting jitter (0.5-1.5x its type's),
+for signals that declare `calibration` a calibration offset, and for types with a
+`site_spread` a site factor on its traffic exposure (a roadside station or a busy road
+sees more traffic than a background site or a side street). Dropouts: on top of
 scripted faults, every device alternates online and offline spells (exponential, an
 alternating renewal process) so that in the long run `dropouts.fraction` of the devices
 are offline, each outage lasting `dropouts.mean_duration` on average. An outage is a
@@ -13,6 +15,7 @@ Every device starts online; the first outages come at random times, as they woul
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -43,6 +46,9 @@ def vary(device: Device, seed: int) -> None:
             offset = rng.gauss(0.0, sig.calibration)
             device.calibration[name] = offset
             device.bias[name] = device.bias.get(name, 0.0) + offset
+    if dtype.site_spread:  # lognormal with mean 1: the district's average is kept
+        s = dtype.site_spread
+        device.traffic_weight *= math.exp(rng.gauss(0.0, s) - s * s / 2.0)
 
 
 class Dropouts:

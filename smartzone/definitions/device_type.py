@@ -172,6 +172,9 @@ class DeviceType(Strict):
     vendors: list[Vendor] = Field(min_length=1)
     network: Id = Field(description="default network profile")
     battery: Battery | None = None
+    site_spread: float = Field(
+        0.0, ge=0, le=1, description="site-to-site spread of traffic exposure (lognormal sd): roadside vs background"
+    )
     report: Report
     signals: dict[Name, Signal] = Field(min_length=1)
     state: dict[Name, StateVar] = Field(default_factory=dict)

@@ -78,3 +78,15 @@ def test_spontaneous_dropouts_keep_the_declared_share_offline(tmp_path: Path, ca
     assert len(downs) > 50 and len(ups) >= len(downs) - 20
     none, quiet = _offline_share(tmp_path, catalog, {"fraction": 0}, 2)
     assert none == 0.0 and not quiet
+
+
+def test_site_factors_spread_traffic_exposure_around_the_district_weight(tmp_path: Path, catalog: Catalog) -> None:
+    fleets = [
+        {"type": "traffic-counter", "tenant": "comune", "count": 300, "id_prefix": "t"},
+        {"type": "parking-spot", "tenant": "comune", "count": 3, "id_prefix": "p"},
+    ]
+    world = World(scenario_with(tmp_path, catalog, fleets=fleets), catalog, network=False)
+    weights = [d.traffic_weight for d in world.devices.values() if d.info.type == "traffic-counter"]
+    assert 0.9 < statistics.mean(weights) < 1.1  # testville's district weight is 1.0
+    assert max(weights) / min(weights) > 2.5  # a side street and an arterial
+    assert {d.traffic_weight for d in world.devices.values() if d.info.type == "parking-spot"} == {1.0}

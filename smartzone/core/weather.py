@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Generator
+from datetime import date
 from typing import Any
 
 import simpy
@@ -40,7 +41,8 @@ class Weather:
         self.wet = rng.random() < self.p_wet
         self.cloud_today = self._draw_cloud()
         self._hourly_rain: dict[int, float] = {}
-        self._day: object = None
+        self._draw_rain()
+        self._day: date | None = None
 
     def _draw_cloud(self) -> float:
         if self.wet:
@@ -54,6 +56,11 @@ class Weather:
         stay = self.p_wet + PERSISTENCE * (1.0 - self.p_wet) if self.wet else self.p_wet * (1.0 - PERSISTENCE)
         self.wet = rng.random() < stay
         self.cloud_today = self._draw_cloud()
+        self._draw_rain()
+
+    def _draw_rain(self) -> None:
+        """Today's rain by local hour: an exponential total in one or two spells."""
+        rng = self._rng
         self._hourly_rain = {}
         if self.wet and self.mean_wet_mm > 0:
             total = rng.expovariate(1.0 / self.mean_wet_mm)

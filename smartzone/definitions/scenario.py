@@ -13,6 +13,7 @@ from smartzone.definitions.network import Networks
 from smartzone.definitions.timeline import TimelineEvent
 
 PayloadFormat = Literal["native", "senml", "ngsi-ld"]
+DEFAULT_RAIN_DAYS = 8.0
 
 
 class LatLon(Strict):
@@ -75,17 +76,20 @@ class Climate(Strict):
     rain_chance: float | None = Field(
         None, ge=0, le=1, description="old form: chance that an hour starts a shower (give rain_days instead)"
     )
-    rain_days: float | None = Field(None, ge=0, le=31, description="days with >= 1 mm of rain in the month")
+    rain_days: float | None = Field(
+        None, ge=0, le=31, description="days with >= 1 mm of rain in the month (default 8, a temperate month)"
+    )
     rain_mm: float = Field(60.0, ge=0, le=2000, description="mean rainfall of the month, mm")
     cloud_cover: float = Field(0.55, ge=0, le=1, description="mean cloud cover of the month (0 clear, 1 overcast)")
     sources: list[str] = Field(default_factory=list, description="where these statistics come from")
 
     def wet_day_chance(self) -> float:
-        """Chance that a day has rain: rain_days / 30, or from the old hourly shower chance."""
+        """Chance that a day has rain: rain_days / 30, from the old hourly shower chance, or 8 days in 30."""
         if self.rain_days is not None:
             return min(1.0, self.rain_days / 30.0)
-        hourly = 0.15 if self.rain_chance is None else self.rain_chance
-        return 1.0 - (1.0 - hourly) ** 24
+        if self.rain_chance is not None:
+            return 1.0 - (1.0 - self.rain_chance) ** 24
+        return DEFAULT_RAIN_DAYS / 30.0
 
 
 class ExtraHoliday(Strict):

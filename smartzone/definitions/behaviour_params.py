@@ -75,6 +75,22 @@ class Minimum(Strict):
     noise: float = Field(0.0, ge=0)
 
 
+class ChargingSession(Strict):
+    """EV charging over a session: each vehicle that connects draws its on-board charger's power
+    (capped by the point's limit) until its energy need is met, tapering near the end (CC-CV), then idles."""
+
+    kind: Literal["charging_session"]
+    connected: Ref = Field(description="1 (or the enum's second value) while a vehicle is connected")
+    times: Ref = Field(1.0, description="0 stops the charge without ending the session (point disabled)")
+    limit: Ref = Field(description="the point's power limit, kW")
+    vehicles: list[tuple[float, float]] = Field(
+        min_length=1, description="[on-board charger kW, share of vehicles] pairs"
+    )
+    mean_energy_kwh: float = Field(gt=0, description="mean energy a vehicle needs per session (exponential)")
+    taper_from: float = Field(0.8, gt=0, le=1, description="share of the need after which power tapers to 10 %")
+    noise: float = Field(0.0, ge=0)
+
+
 class MarkovOccupancy(Strict):
     """Two-state occupancy: arrivals follow a daily rate curve, stays last a random time."""
 
@@ -170,7 +186,7 @@ class Custom(Strict):
 
 
 BehaviourSpec = Annotated[
-    Constant | RandomWalk | Diurnal | Linear | SumProduct | Minimum | MarkovOccupancy | PoissonCount
+    Constant | RandomWalk | Diurnal | Linear | SumProduct | Minimum | ChargingSession | MarkovOccupancy | PoissonCount
     | Cumulative | FillEmpty | StateValue | DuskDawn | PhaseCycle | Custom,
     Field(discriminator="kind"),
 ]

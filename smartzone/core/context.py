@@ -5,13 +5,13 @@ way they do in a real city (rush-hour traffic raises NO2 and noise, dusk switche
 
 Traffic profile: hourly share of daily flow, normalised to the weekday peak, after the UK
 DfT road traffic statistics table TRA0307 (traffic distribution by time of day, urban
-roads). Daylight: solar elevation (NOAA approximation), 0 below civil twilight (-6 deg),
-1 above +6 deg.
+roads; weekday, Saturday and Sunday columns) and TRA0305 (Sunday about 80 % of Saturday).
+Public holidays use the Sunday profile. The sun comes from core/sun.py (astral), the
+weather from core/weather.py (the scenario's climate statistics for the month).
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Generator
 from typing import Any
@@ -19,15 +19,94 @@ from typing import Any
 import simpy
 
 from smartzone.core.clock import SimClock
+from smartzone.core.sun import Sun
+from smartzone.core.weather import Weather
+from smartzone.definitions.scenario import Climate
 
 WEEKDAY_TRAFFIC = (
-    0.12, 0.07, 0.05, 0.05, 0.08, 0.20, 0.50, 0.85, 1.00, 0.80, 0.70, 0.72,
-    0.75, 0.72, 0.72, 0.80, 0.90, 1.00, 0.95, 0.75, 0.55, 0.42, 0.32, 0.20,
+    0.12,
+    0.07,
+    0.05,
+    0.05,
+    0.08,
+    0.20,
+    0.50,
+    0.85,
+    1.00,
+    0.80,
+    0.70,
+    0.72,
+    0.75,
+    0.72,
+    0.72,
+    0.80,
+    0.90,
+    1.00,
+    0.95,
+    0.75,
+    0.55,
+    0.42,
+    0.32,
+    0.20,
 )
-WEEKEND_TRAFFIC = (
-    0.20, 0.14, 0.10, 0.07, 0.06, 0.08, 0.14, 0.25, 0.40, 0.55, 0.65, 0.72,
-    0.75, 0.72, 0.70, 0.70, 0.72, 0.75, 0.70, 0.60, 0.50, 0.42, 0.35, 0.27,
+SATURDAY_TRAFFIC = (
+    0.20,
+    0.14,
+    0.10,
+    0.07,
+    0.06,
+    0.08,
+    0.14,
+    0.25,
+    0.40,
+    0.55,
+    0.65,
+    0.72,
+    0.75,
+    0.72,
+    0.70,
+    0.70,
+    0.72,
+    0.75,
+    0.70,
+    0.60,
+    0.50,
+    0.42,
+    0.35,
+    0.27,
 )
+SUNDAY_TRAFFIC = (
+    0.22,
+    0.16,
+    0.11,
+    0.07,
+    0.05,
+    0.05,
+    0.08,
+    0.14,
+    0.24,
+    0.38,
+    0.50,
+    0.58,
+    0.62,
+    0.60,
+    0.58,
+    0.60,
+    0.62,
+    0.64,
+    0.60,
+    0.52,
+    0.44,
+    0.36,
+    0.28,
+    0.20,
+)
+PROFILES = {
+    "weekday": WEEKDAY_TRAFFIC,
+    "saturday": SATURDAY_TRAFFIC,
+    "sunday": SUNDAY_TRAFFIC,
+    "holiday": SUNDAY_TRAFFIC,
+}
 
 
 def hourly(profile: tuple[float, ...], hour: float) -> float:
@@ -41,74 +120,54 @@ def hourly(profile: tuple[float, ...], hour: float) -> float:
 class CityContext:
     """Shared, time-varying conditions of one city, driven by its own weather stream."""
 
-    def __init__(
-        self,
-        clock: SimClock,
-        lat: float,
-        lon: float,
-        temp_mean_c: float,
-        temp_amplitude_c: float,
-        rain_chance: float,
-        weather_rng: random.Random,
-    ) -> None:
+    def __init__(self, clock: SimClock, lat: float, lon: float, climate: Climate, weather_rng: random.Random) -> None:
         self.clock = clock
-        self.lat = math.radians(lat)
-        self.lon = lon
-        self.temp_mean = temp_mean_c
-        self.temp_amplitude = temp_amplitude_c
-        self.rain_chance = rain_chance
-        self._rng = weather_rng
-        self.temp_anomaly = weather_rng.gauss(0.0, 1.5)
-        self.rain_mm_h = 0.0
-        self._rain_left_h = 0
+        self.sun = Sun(clock, lat, lon)
+        self.weather = Weather(clock, self.sun, climate, weather_rng)
         # Multipliers set by scenario timelines (issue: network and faults); key -> factor.
         self.multipliers: dict[str, float] = {}
 
+    @property
+    def rain_mm_h(self) -> float:
+        return self.weather.rain_mm_h
+
     def weather_process(self, env: simpy.Environment) -> Generator[Any, Any, None]:
-        """Hourly weather: a slow temperature anomaly and Markov rain showers."""
-        while True:
-            self.temp_anomaly = 0.9 * self.temp_anomaly + self._rng.gauss(0.0, 0.6)
-            if self._rain_left_h > 0:
-                self._rain_left_h -= 1
-                self.rain_mm_h = max(0.2, self.rain_mm_h * self._rng.uniform(0.6, 1.3))
-            elif self._rng.random() < self.rain_chance:
-                self._rain_left_h = self._rng.randint(1, 4)
-                self.rain_mm_h = self._rng.uniform(0.5, 8.0)
-            else:
-                self.rain_mm_h = 0.0
-            yield env.timeout(3600.0)
+        """The hourly weather process (register it before the devices)."""
+        return self.weather.process(env)
 
     def factor(self, key: str) -> float:
         return self.multipliers.get(key, 1.0)
 
     def traffic(self, t: float, weight: float = 1.0) -> float:
         """Traffic intensity, 1.0 = weekday peak on an average road."""
-        hour = self.clock.hour(t)
-        profile = WEEKEND_TRAFFIC if self.clock.is_weekend(t) else WEEKDAY_TRAFFIC
+        profile = PROFILES[self.clock.day_type(t)]
         rain_boost = 1.0 + min(self.rain_mm_h, 10.0) * 0.02
-        return hourly(profile, hour) * weight * rain_boost * self.factor("traffic")
+        return hourly(profile, self.clock.hour(t)) * weight * rain_boost * self.factor("traffic")
 
     def daylight(self, t: float) -> float:
-        """0 at night, 1 in full daylight, ramps through civil twilight."""
-        doy = self.clock.day_of_year(t)
-        decl = math.radians(23.44) * math.sin(2 * math.pi * (284 + doy) / 365.0)
-        utc_hours = (self.clock.epoch(t) % 86400.0) / 3600.0
-        solar_hour = utc_hours + self.lon / 15.0
-        hour_angle = math.radians(15.0 * (solar_hour - 12.0))
-        sin_elev = math.sin(self.lat) * math.sin(decl) + math.cos(self.lat) * math.cos(decl) * math.cos(hour_angle)
-        elevation = math.degrees(math.asin(max(-1.0, min(1.0, sin_elev))))
-        cloud = 0.6 if self.rain_mm_h > 0 else 1.0
-        return max(0.0, min(1.0, (elevation + 6.0) / 12.0)) * cloud
+        """0 at night, 1 in full daylight, ramps through civil twilight (-6 to +6 deg); dimmer under cloud."""
+        ramp = max(0.0, min(1.0, (self.sun.elevation(t) + 6.0) / 12.0))
+        return ramp * (1.0 - 0.4 * self.weather.cloud(t) ** 2)
+
+    def sun_event(self, name: str, t: float) -> float:
+        """Simulated time of `sunrise`, `sunset`, `dawn`, `dusk` or `noon` on the local date of t."""
+        return self.sun.events(t)[name]
 
     def temperature(self, t: float) -> float:
-        """Air temperature in deg C: daily swing peaking mid-afternoon, plus weather."""
-        hour = self.clock.hour(t)
-        swing = self.temp_amplitude * math.cos(2 * math.pi * (hour - 15.0) / 24.0)
-        return self.temp_mean + swing + self.temp_anomaly - min(self.rain_mm_h, 5.0) * 0.4
+        """Air temperature in deg C."""
+        return self.weather.temperature(t)
 
     def rain(self, t: float) -> float:
         """Rain intensity in mm/h."""
         return self.rain_mm_h
+
+    def radiation(self, t: float) -> float:
+        """Global horizontal irradiance in W/m2."""
+        return self.weather.radiation(t)
+
+    def cloud(self, t: float) -> float:
+        """Cloud cover 0-1."""
+        return self.weather.cloud(t)
 
     def demand(self, t: float, district: str, weight: float = 1.0) -> float:
         """Demand multiplier for a district (1.0 normally; timelines raise it for events)."""

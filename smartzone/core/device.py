@@ -6,6 +6,7 @@ and read the facts it publishes on the bus.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ class DeviceInfo:
 
 
 def _formatter(sig: Signal) -> Callable[[Any], Any]:
+    if sig.circular is not None:  # wrap after rounding: 359.6 deg reads 0, never 360
+        c, digits = sig.circular, (0 if sig.datatype == "int" else sig.decimals)
+        return lambda v: (round(v, digits) % c) if digits else round(v) % round(c)
     if sig.datatype == "int":
         return lambda v: round(v) if isinstance(v, (int, float)) else v
     if sig.datatype == "float":
@@ -73,6 +77,10 @@ class Device:
         self.values: dict[str, Any] = {}
         self.seq = 0
         self.online = True
+        # Added to a signal's true value before signals computed from it read it: per-device
+        # calibration (core/variation.py) and physical faults such as a leak (core/faults).
+        self.bias: dict[str, float] = {}
+        self.calibration: dict[str, float] = {}
         self.battery_age = rng.uniform(0.0, 0.7) * dtype.battery.life if dtype.battery else 0.0
         self.battery_drain = 1.0
         self.models: list[tuple[str, Model, Callable[[Any], Any]]] = [
@@ -116,6 +124,10 @@ class Device:
             return self.clock.hour(t)
         if name == "battery":
             return self.battery(t)
+        if name in ("radiation", "cloud"):
+            return float(getattr(self.ctx, name)(t))
+        if name in ("sunrise", "sunset", "dawn", "dusk", "noon"):  # simulated time of today's event
+            return self.ctx.sun_event(name, t)
         raise KeyError(name)
 
     def as_number(self, scope: str, name: str, value: Any) -> float:
@@ -135,12 +147,20 @@ class Device:
         """Recompute every signal at time t; return the names whose wire value changed."""
         changed: set[str] = set()
         values = self.values
+        bias = self.bias
         for name, model, fmt in self.models:
-            value = fmt(model.sample(t))
+            value = fmt(model.sample(t) if not bias or name not in bias else self._biased(name, model.sample(t)))
             if values.get(name) != value:
                 changed.add(name)
             values[name] = value
         return changed
+
+    def _biased(self, name: str, value: float) -> float:
+        sig = self.dtype.signals[name]
+        value += self.bias[name]
+        if sig.circular is not None:
+            return value % sig.circular
+        return min(max(value, -math.inf if sig.min is None else sig.min), math.inf if sig.max is None else sig.max)
 
     def send(self, t: float) -> None:
         """Send a reading now (only while online and while the radio may transmit).

@@ -1,11 +1,11 @@
 """Scenario timelines: scripted events at simulated times (rush hour, storm, concert, leak).
 
 Each event is a SimPy process. At `at` (local time of day, on `day`, or every day with
-`daily`) it multiplies city context factors (ctx.multipliers: traffic, demand,
-demand:DISTRICT), degrades network profiles, cuts backhauls and injects device faults;
-after its length it undoes exactly those changes. Both edges are TimelineChanged events
-(published once the change is in effect),
-and every fault it starts or ends is a FaultChanged event, so a trace replays the day.
+`daily`, optionally only on the day types in `days`) it multiplies city context factors
+(ctx.multipliers: traffic, demand, demand:DISTRICT), degrades network profiles, cuts
+backhauls and injects device faults; after its length it undoes exactly those changes.
+Both edges are TimelineChanged events (published once the change is in effect), and
+every fault it starts or ends is a FaultChanged event, so a trace replays the day.
 Device selection (fraction/count) draws from the "timeline" stream: same seed, same devices.
 """
 
@@ -54,8 +54,17 @@ class Timeline:
         k = 0
         while k < MAX_SKIPPED_DAYS and self.occurrence(ev, k) < env.now:
             k += 1
+        days = ev.day_types()
+        skipped = 0
         while True:
             start = self.occurrence(ev, k)
+            if days is not None and self.world.clock.day_type(start) not in days:
+                skipped += 1  # not on this day type: try the next day (bounded: no such day may come)
+                if skipped > MAX_SKIPPED_DAYS:
+                    return
+                k += 1
+                continue
+            skipped = 0
             if start > env.now:
                 yield env.timeout(start - env.now)
             self.begin(ev)

@@ -14,6 +14,7 @@ import simpy
 from faker import Faker
 
 from smartzone.core.bus import EventBus
+from smartzone.core.calendar import holiday_dates
 from smartzone.core.clock import SimClock
 from smartzone.core.commands import CommandRejected, DeviceCommand, SetOnline, resolve
 from smartzone.core.context import CityContext
@@ -24,6 +25,7 @@ from smartzone.core.network import Network
 from smartzone.core.placement import random_point
 from smartzone.core.rng import derive_seed, stream
 from smartzone.core.timeline import Timeline
+from smartzone.core.variation import Dropouts, vary
 from smartzone.definitions.catalog import Catalog
 from smartzone.definitions.scenario import Scenario
 
@@ -56,11 +58,10 @@ class World:
         self.seed = scenario.seed if seed is None else seed
         self.env = env if env is not None else simpy.Environment()
         self.bus = bus if bus is not None else EventBus()
-        self.clock = SimClock(scenario.start, scenario.timezone)
-        c = scenario.climate
+        self.holidays = holiday_dates(scenario.calendar, scenario.start)
+        self.clock = SimClock(scenario.start, scenario.timezone, self.holidays)
         self.ctx = CityContext(
-            self.clock, scenario.center.lat, scenario.center.lon,
-            c.temp_mean_c, c.temp_amplitude_c, c.rain_chance, stream(self.seed, "weather"),
+            self.clock, scenario.center.lat, scenario.center.lon, scenario.climate, stream(self.seed, "weather")
         )
         self.devices: dict[str, Device] = {}
         self._build()
@@ -69,6 +70,7 @@ class World:
             self.network.attach(device)
         self.faults = FaultManager(self)
         self.timeline = Timeline(self, scenario.timeline)
+        self.dropouts = Dropouts(self)
         self._started = False
 
     def _build(self) -> None:
@@ -94,7 +96,9 @@ class World:
                     network=fleet.network or dtype.network, report_interval=interval,
                 )
                 rng = stream(self.seed, "behaviour", device_id)
-                self.devices[device_id] = Device(info, dtype, self.clock, self.ctx, self.bus, rng, district.traffic)
+                device = Device(info, dtype, self.clock, self.ctx, self.bus, rng, district.traffic)
+                vary(device, self.seed)
+                self.devices[device_id] = device
 
     @property
     def now(self) -> float:
@@ -110,6 +114,7 @@ class World:
             device.start(self.env)
         for proc in (*self.network.processes(), *self.timeline.processes()):
             self.env.process(proc)
+        self.dropouts.start()
 
     def run(self, until: float) -> None:
         """Run as fast as possible up to simulated time `until` (tests, fast mode)."""

@@ -75,6 +75,22 @@ class Minimum(Strict):
     noise: float = Field(0.0, ge=0)
 
 
+class ChargingSession(Strict):
+    """EV charging over a session: each vehicle that connects draws its on-board charger's power
+    (capped by the point's limit) until its energy need is met, tapering near the end (CC-CV), then idles."""
+
+    kind: Literal["charging_session"]
+    connected: Ref = Field(description="1 (or the enum's second value) while a vehicle is connected")
+    times: Ref = Field(1.0, description="0 stops the charge without ending the session (point disabled)")
+    limit: Ref = Field(description="the point's power limit, kW")
+    vehicles: list[tuple[float, float]] = Field(
+        min_length=1, description="[on-board charger kW, share of vehicles] pairs"
+    )
+    mean_energy_kwh: float = Field(gt=0, description="mean energy a vehicle needs per session (exponential)")
+    taper_from: float = Field(0.8, gt=0, le=1, description="share of the need after which power tapers to 10 %")
+    noise: float = Field(0.0, ge=0)
+
+
 class MarkovOccupancy(Strict):
     """Two-state occupancy: arrivals follow a daily rate curve, stays last a random time."""
 
@@ -93,6 +109,9 @@ class PoissonCount(Strict):
     kind: Literal["poisson_count"]
     rate_per_h: float = Field(ge=0)
     driver: Ref = 1.0
+    capacity_per_h: float | None = Field(
+        None, gt=0, description="most events per hour the place can pass (lane capacity): the rate saturates there"
+    )
 
 
 class Cumulative(Strict):
@@ -134,7 +153,13 @@ class DuskDawn(Strict):
     level_var: Name = "level"
     auto_level: float = Field(100.0, ge=0, le=100)
     night_level: float | None = Field(None, ge=0, le=100, description="dimmed level between 00:00 and 05:00")
-    threshold: float = Field(0.1, ge=0, le=1, description="daylight fraction below which lights go on")
+    threshold: float = Field(0.1, ge=0, le=1, description="daylight fraction below which lights go on (no switch_on)")
+    switch_on: Literal["sunset", "dusk"] | None = Field(
+        None, description="astronomical rule: on at this sun event plus on_offset_min (else: the daylight threshold)"
+    )
+    on_offset_min: float = Field(0.0, ge=-120, le=120, description="minutes after switch_on (negative: before)")
+    switch_off: Literal["sunrise", "dawn"] = Field("sunrise", description="astronomical rule: off at this sun event")
+    off_offset_min: float = Field(0.0, ge=-120, le=120, description="minutes after switch_off (negative: before)")
 
 
 class Phase(Strict):
@@ -161,7 +186,7 @@ class Custom(Strict):
 
 
 BehaviourSpec = Annotated[
-    Constant | RandomWalk | Diurnal | Linear | SumProduct | Minimum | MarkovOccupancy | PoissonCount
+    Constant | RandomWalk | Diurnal | Linear | SumProduct | Minimum | ChargingSession | MarkovOccupancy | PoissonCount
     | Cumulative | FillEmpty | StateValue | DuskDawn | PhaseCycle | Custom,
     Field(discriminator="kind"),
 ]

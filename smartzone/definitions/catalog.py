@@ -21,7 +21,9 @@ from smartzone.definitions.network_checks import check_networks
 from smartzone.definitions.scenario import Scenario
 from smartzone.definitions.yaml_source import SourceDoc
 
-CONTEXT_NAMES = frozenset({"traffic", "daylight", "temperature", "rain", "demand", "hour", "battery"})
+CONTEXT_NAMES = frozenset(
+    {"traffic", "daylight", "temperature", "rain", "radiation", "cloud", "demand", "hour", "battery"}
+)
 
 
 def builtin_dir(name: str) -> Path:

@@ -26,12 +26,20 @@ class Signal(Strict):
     description: str = ""
     ngsi: str | None = Field(None, description="NGSI-LD attribute name (Smart Data Models)")
     unit_code: str | None = Field(None, description="UN/CEFACT unit code for NGSI-LD")
+    circular: float | None = Field(
+        None, gt=0, description="a circular quantity (wind direction: 360): values wrap into [0, circular)"
+    )
+    calibration: float = Field(
+        0.0, ge=0, description="per-device calibration offset, standard deviation in the signal's unit"
+    )
     model: BehaviourSpec
 
     @model_validator(mode="after")
     def _consistent(self) -> Signal:
         if self.datatype == "enum" and not self.values:
             raise ValueError("an enum signal needs 'values'")
+        if (self.circular is not None or self.calibration) and self.datatype not in ("int", "float"):
+            raise ValueError("'circular' and 'calibration' need a numeric signal (int or float)")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         return self
@@ -81,14 +89,26 @@ class Fault(Strict):
     effect: Literal["offline", "stuck", "drift", "noise", "spike", "offset", "battery_drain", "clock_skew"]
     signal: Name | None = None
     magnitude: float = 0.0
+    out_of_range: bool = Field(
+        False, description="the fault may push readings past the signal's min/max (else they are clamped)"
+    )
+    physical: bool = Field(
+        False, description="offset only: the quantity itself changes (a leak), so signals computed from it follow"
+    )
     description: str = ""
+
+    @model_validator(mode="after")
+    def _physical(self) -> Fault:
+        if self.physical and (self.effect != "offset" or self.signal is None):
+            raise ValueError("'physical: true' needs effect 'offset' and a 'signal'")
+        return self
 
 
 class Report(Strict):
     """When the device sends telemetry."""
 
     interval: Duration = Field(gt=0)
-    jitter: Duration = Field(0.0, ge=0, description="random +/- around the interval")
+    jitter: Duration = Field(0.0, ge=0, description="random +/- around the interval (scaled 0.5-1.5x per device)")
     on_change: list[Name] = Field(default_factory=list, description="signals whose change is sent at once")
     qos: Literal[0, 1] = 0
 
@@ -134,6 +154,9 @@ class Battery(Strict):
     """Battery-powered devices: nominal life; the `battery` signal drains accordingly."""
 
     life: Duration = Field(gt=0)
+    spread: float = Field(
+        0.15, ge=0, le=0.5, description="device-to-device spread of capacity and drain (relative standard deviation)"
+    )
 
 
 class DeviceType(Strict):
@@ -149,6 +172,9 @@ class DeviceType(Strict):
     vendors: list[Vendor] = Field(min_length=1)
     network: Id = Field(description="default network profile")
     battery: Battery | None = None
+    site_spread: float = Field(
+        0.0, ge=0, le=1, description="site-to-site spread of traffic exposure (lognormal sd): roadside vs background"
+    )
     report: Report
     signals: dict[Name, Signal] = Field(min_length=1)
     state: dict[Name, StateVar] = Field(default_factory=dict)

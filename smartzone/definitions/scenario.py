@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
-from pydantic import Field, field_validator
+import holidays
+from pydantic import Field, ValidationInfo, field_validator
 
 from smartzone.definitions.base import Duration, Id, Strict
 from smartzone.definitions.gateway import Gateway
@@ -15,6 +16,7 @@ from smartzone.definitions.timeline import TimelineEvent
 PayloadFormat = Literal["native", "senml", "ngsi-ld"]
 # city-level MQTT documents sit where a tenant id would (sz/v2/{city}/tenants, .../access/{user})
 RESERVED_TENANT_IDS = ("tenants", "access")
+DEFAULT_RAIN_DAYS = 8.0
 
 
 class LatLon(Strict):
@@ -77,9 +79,84 @@ class Fleet(Strict):
 
 
 class Climate(Strict):
+    """Climate statistics of the scenario's month (cite them in `sources`): drive the weather model."""
+
     temp_mean_c: float = Field(ge=-40, le=45)
-    temp_amplitude_c: float = Field(6.0, ge=0, le=25, description="half the day-night swing")
-    rain_chance: float = Field(0.15, ge=0, le=1, description="chance that a given hour starts a shower")
+    temp_amplitude_c: float = Field(6.0, ge=0, le=25, description="half the day-night swing (clear day)")
+    rain_chance: float | None = Field(
+        None, ge=0, le=1, description="old form: chance that an hour starts a shower (give rain_days instead)"
+    )
+    rain_days: float | None = Field(
+        None, ge=0, le=31, description="days with >= 1 mm of rain in the month (default 8, a temperate month)"
+    )
+    rain_mm: float = Field(60.0, ge=0, le=2000, description="mean rainfall of the month, mm")
+    cloud_cover: float = Field(0.55, ge=0, le=1, description="mean cloud cover of the month (0 clear, 1 overcast)")
+    sources: list[str] = Field(default_factory=list, description="where these statistics come from")
+
+    def wet_day_chance(self) -> float:
+        """Chance that a day has rain: rain_days / 30, from the old hourly shower chance, or 8 days in 30."""
+        if self.rain_days is not None:
+            return min(1.0, self.rain_days / 30.0)
+        if self.rain_chance is not None:
+            return 1.0 - (1.0 - self.rain_chance) ** 24
+        return DEFAULT_RAIN_DAYS / 30.0
+
+
+class ExtraHoliday(Strict):
+    """A local holiday the `holidays` package does not carry."""
+
+    date: str = Field(pattern=r"^([0-9]{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+                      description="'MM-DD' every year, or 'YYYY-MM-DD' once")
+    name: str
+
+    @field_validator("date")
+    @classmethod
+    def _real_day(cls, value: str) -> str:
+        parts = [int(x) for x in value.split("-")]
+        try:
+            date(*parts) if len(parts) == 3 else date(2024, *parts)  # 2024: leap year, 02-29 allowed
+        except ValueError:
+            raise ValueError(f"no such day: {value}") from None
+        return value
+
+
+class CalendarSpec(Strict):
+    """Public holidays: rest-day profiles apply, weekday-only timeline events skip them."""
+
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="ISO 3166 country for the holidays package")
+    subdivision: str | None = Field(None, description="region/province code in the holidays package, e.g. BO, ENG, CT")
+    extra: list[ExtraHoliday] = Field(default_factory=list, description="local holidays (patron saints)")
+    sources: list[str] = Field(default_factory=list)
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if value is not None and country is None:
+            raise ValueError("'subdivision' needs 'country'")
+        if country is not None:
+            try:
+                holidays.country_holidays(country, subdiv=value)
+            except NotImplementedError as exc:  # unknown subdivision
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                holidays.country_holidays(value)
+            except NotImplementedError as exc:  # unknown country
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class Dropouts(Strict):
+    """Spontaneous outages on top of scripted faults: each device alternates online/offline spells."""
+
+    fraction: float = Field(0.02, ge=0, lt=1, description="share of devices offline at any time (long run)")
+    mean_duration: Duration = Field(4 * 3600.0, gt=0, description="mean length of one outage")
 
 
 class Access(Strict):
@@ -115,6 +192,8 @@ class Scenario(Strict):
     seed: int = Field(ge=0, le=2**63 - 1)
     center: LatLon
     climate: Climate
+    calendar: CalendarSpec | None = Field(None, description="public holidays (country, region, local extras)")
+    dropouts: Dropouts = Field(default_factory=Dropouts, description="spontaneous device outages")
     payload_format: PayloadFormat = "native"
     api_v1: bool = False
     access: Access = Field(default_factory=Access)

@@ -5,7 +5,8 @@
         at: "07:30"            # local time of day
         end: "09:30"           # or duration: 2h
         daily: true            # repeat every day (default: once, on `day`, 0 = first)
-        multiply: {traffic: 1.5, demand: 1.5}
+        days: [weekday]        # only on these day types (weekday, saturday, sunday, holiday, weekend)
+        multiply: {traffic: 1.1}
       - name: storm
         at: "16:00"
         duration: 3h
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -27,6 +29,7 @@ from smartzone.definitions.base import Duration, Id, Name, Strict, TimeOfDay
 from smartzone.definitions.network import ProfileSpec
 
 FAULT_EFFECTS = ("offline", "stuck", "drift", "noise", "spike", "offset", "battery_drain", "clock_skew")
+DayTypeName = Literal["weekday", "saturday", "sunday", "holiday", "weekend"]
 MULTIPLIER_RE = re.compile(r"^(traffic|demand)(:[a-z0-9][a-z0-9-]*)?$")
 
 
@@ -66,6 +69,10 @@ class TimelineEvent(Strict):
     end: TimeOfDay | None = Field(None, description="local time it ends (next day if earlier than 'at')")
     duration: Duration | None = Field(None, gt=0)
     daily: bool = False
+    days: list[DayTypeName] | None = Field(
+        None, min_length=1,
+        description="daily events: only on these day types (weekend = saturday + sunday; a holiday is its own type)",
+    )
     multiply: dict[str, float] = Field(default_factory=dict, description="traffic | demand | demand:DISTRICT")
     faults: list[FaultAction] = Field(default_factory=list)
     network: list[NetworkAction] = Field(default_factory=list)
@@ -87,9 +94,20 @@ class TimelineEvent(Strict):
             raise ValueError("give exactly one of 'end' or 'duration'")
         if not (self.multiply or self.faults or self.network or self.outage):
             raise ValueError("an event needs at least one of 'multiply', 'faults', 'network', 'outage'")
+        if self.days is not None and not self.daily:
+            raise ValueError("'days' limits a daily event: add 'daily: true' or remove 'days'")
         if self.daily and self.length() > 86400.0:
             raise ValueError("a daily event cannot last more than 24h")
         return self
+
+    def day_types(self) -> frozenset[str] | None:
+        """The day types it runs on (None: every day)."""
+        if self.days is None:
+            return None
+        out = set(self.days) - {"weekend"}
+        if "weekend" in self.days:
+            out |= {"saturday", "sunday"}
+        return frozenset(out)
 
     def length(self) -> float:
         """Seconds the event lasts."""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from smartzone.core.behaviours import build
-from smartzone.core.behaviours.discrete import poisson
+from smartzone.core.behaviours.discrete import binomial, poisson
 from smartzone.core.behaviours.profile import DailyProfile
 from smartzone.core.clock import SimClock
 from smartzone.definitions.device_type import Signal
@@ -88,3 +88,13 @@ def test_fill_empty_drops_at_collection() -> None:
     before = m.sample(5.9 * 3600)
     after = m.sample(6.1 * 3600)
     assert after < before and after < 2
+
+
+def test_saturating_counts_are_binomial_and_never_exceed_capacity() -> None:
+    rng = random.Random(3)
+    for n, p in ((75, 0.1), (75, 0.45), (75, 0.9), (1000, 0.3)):
+        xs = [binomial(rng, n, p) for _ in range(5000)]
+        assert max(xs) <= n
+        assert abs(statistics.mean(xs) - n * p) < 0.05 * n * p + 0.2
+        assert abs(statistics.variance(xs) - n * p * (1 - p)) < 0.15 * n * p * (1 - p) + 0.2
+    assert binomial(rng, 75, 1.0) == 75 and binomial(rng, 75, 0.0) == 0

@@ -138,13 +138,14 @@ def test_battery_drain_kills_the_device_and_clearing_replaces_it(fast_city: Scen
     tap = Tap(world)
     world.run(3600)
     before = world.devices["p-0002"].battery(3600)
+    own = world.devices["p-0002"].battery_drain  # this device's own drain (core/variation.py)
     world.execute(InjectFault("p-0002", "battery_drain", magnitude=20000.0))  # 5 years in ~2.2 h
     assert world.devices["p-0002"].battery(3600) == pytest.approx(before)  # no jump at the start
     world.run(12 * 3600)
     dead = [e for e in tap.events if isinstance(e, StatusChanged) and e.device == "p-0002"]
     assert [(e.online, e.reason) for e in dead] == [(False, "battery empty")]
     life = 1825 * 86400.0
-    assert dead[0].t == pytest.approx(3600 + before * life / 20000.0, rel=1e-6)
+    assert dead[0].t == pytest.approx(3600 + before * life / (20000.0 * own), rel=1e-6)
     last = [r for r, _ in tap.rows if r.device == "p-0002"][-1]
     assert last.t < dead[0].t and last.values["battery"] < 10
     world.execute(ClearFault("p-0002", "battery_drain"))
@@ -217,3 +218,68 @@ def test_duty_cycle_added_live_gates_the_radios(tmp_path: Path, catalog: Catalog
     throttled = up.throttled
     world.run(3 * 3600)
     assert up.throttled == throttled  # restored: no more gating (the profile has no duty cycle)
+
+
+@pytest.fixture
+def weather_city(tmp_path: Path, catalog: Catalog) -> Scenario:
+    return scenario_with(
+        tmp_path, catalog, dropouts={"fraction": 0},
+        fleets=[
+            {"type": "weather-station", "tenant": "comune", "count": 3, "id_prefix": "w", "report_interval": "1min"},
+            {"type": "water-meter", "tenant": "comune", "count": 2, "id_prefix": "m", "report_interval": "5min"},
+        ],
+    )
+
+
+def test_faults_stay_within_the_declared_range_unless_flagged(weather_city: Scenario, catalog: Catalog) -> None:
+    world = World(weather_city, catalog, network=False)
+    tap = Tap(world)
+    world.run(600)
+    world.execute(InjectFault("w-0001", "noise", "wind_speed", 20.0))  # storm gusts: would go negative
+    world.execute(InjectFault("w-0002", "anemometer_iced", magnitude=-5.0))  # stuck below the range
+    world.execute(InjectFault("w-0003", "probe_open_circuit"))  # declared out_of_range: true
+    world.run(4 * 3600)
+    sig = catalog.types["weather-station"].signals
+    noisy = [r.values["wind_speed"] for r, _ in tap.rows if r.device == "w-0001" and r.t > 600]
+    assert min(noisy) == sig["wind_speed"].min and max(noisy) > 10  # clamped at 0, still noisy
+    assert all(v <= sig["wind_speed"].max for v in noisy)
+    assert {r.values["wind_speed"] for r, _ in tap.rows if r.device == "w-0002" and r.t > 600} == {0.0}
+    broken = [r.values["temperature"] for r, _ in tap.rows if r.device == "w-0003" and r.t > 600]
+    assert min(broken) > sig["temperature"].max  # the flagged fault may leave the range
+
+
+def test_circular_signal_wraps_under_faults_and_in_its_walk(weather_city: Scenario, catalog: Catalog) -> None:
+    world = World(weather_city, catalog, network=False)
+    tap = Tap(world)
+    world.run(600)
+    world.execute(InjectFault("w-0001", "offset", "wind_direction", 200.0))
+    world.run(2 * 86400)
+    shifted = [(r.values["wind_direction"], true["wind_direction"]) for r, true in tap.rows
+               if r.device == "w-0001" and r.t > 600]
+    assert all(0 <= v <= 359 and v == (t + 200) % 360 for v, t in shifted)
+    walk = [true["wind_direction"] for r, true in tap.rows if r.device != "w-0001" and "wind_direction" in true]
+    assert all(0 <= v <= 359 for v in walk)
+    assert sum(1 for v in walk if v >= 355) < len(walk) / 20  # no sticking at the top of the range
+
+
+def test_a_leak_moves_the_meter_index(weather_city: Scenario, catalog: Catalog) -> None:
+    def volumes(leak: bool) -> tuple[float, float, list[Any]]:
+        world = World(weather_city, catalog, network=False)
+        tap = Tap(world)
+        world.run(3600)
+        if leak:
+            world.execute(InjectFault("m-0001", "leak", duration=6 * 3600))
+        world.run(10 * 3600)
+        flows = [r.values["flow"] for r, _ in tap.rows if r.device == "m-0001" and 3600 < r.t < 7 * 3600]
+        return world.devices["m-0001"].values["volume"], world.devices["m-0002"].values["volume"], flows
+
+    leaky, other, flows = volumes(True)
+    dry, other_dry, dry_flows = volumes(False)
+    assert leaky - dry == pytest.approx(4.0 * 60 * 6 / 1000, abs=0.02)  # 4 l/min for 6 h = 1.44 m3
+    assert other == other_dry  # the neighbour's index does not move
+    assert statistics.mean(flows) - statistics.mean(dry_flows) == pytest.approx(4.0, abs=0.05)
+    world = World(weather_city, catalog, network=False)
+    world.run(3600)
+    world.execute(InjectFault("m-0001", "leak", duration=3600))
+    world.run(3 * 3600)
+    assert not world.devices["m-0001"].bias  # the leak ended: nothing left behind

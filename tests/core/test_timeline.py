@@ -160,6 +160,17 @@ def _event(**fields: Any) -> dict[str, Any]:
          "networks.profiles.slow.base", "unknown network profile 'carrier-pigeon'"),
         ({"networks": {"backhauls": [{"id": "gw", "capacity": 0}]}},
          "networks.backhauls[0].capacity", "greater than 0"),
+        ({"timeline": [{"name": "x", "at": "07:00", "duration": "1h", "daily": True, "days": ["workday"],
+                        "multiply": {"traffic": 2}}]},
+         "timeline[0].days[0]", "weekday"),
+        ({"timeline": [{"name": "x", "at": "07:00", "duration": "1h", "days": ["weekday"],
+                        "multiply": {"traffic": 2}}]},
+         "timeline[0]", "'days' limits a daily event"),
+        ({"calendar": {"country": "IT", "subdivision": "ZZ"}}, "calendar", "subdivision"),
+        ({"calendar": {"country": "IT", "extra": [{"date": "02-30", "name": "x"}]}},
+         "calendar.extra[0].date", "no such day"),
+        ({"climate": {"temp_mean_c": 8, "rain_days": 40}}, "climate.rain_days", "less than or equal to 31"),
+        ({"dropouts": {"fraction": 1.5}}, "dropouts.fraction", "less than 1"),
     ],
 )
 def test_bad_timeline_and_network_sections_name_file_line_and_field(

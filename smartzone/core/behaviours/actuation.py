@@ -27,6 +27,8 @@ class StateValue(Model):
 class DuskDawn(Model):
     """The lamp level: the commanded one in manual mode, the dusk/dawn schedule's in auto.
 
+    Auto mode: on from dusk to dawn, by the astronomical rule (switch_on/switch_off plus
+    offsets, on the city's sun times) or by the daylight threshold; dimmed 00:00-05:00.
     In auto mode the schedule also owns the state (drives()): lit means `on` and `level`
     = the scheduled level; dark means `on` false (the level is kept, as after a manual
     switch-off). So the reported level is always `level` if `on`, else 0, in both modes.
@@ -35,13 +37,25 @@ class DuskDawn(Model):
     def __init__(self, spec: p.DuskDawn, scope: Scope, rng: random.Random, signal: Signal) -> None:
         self.scope, self.spec = scope, spec
         self.auto: float | None = None  # the schedule's level at the last sample (None: manual)
+        self.last = 0.0
+
+    def _edges(self, t: float) -> tuple[float, float]:
+        """Today's switch-off (morning) and switch-on (evening) times."""
+        s, ctx = self.spec, self.scope.ctx_value
+        return ctx(s.switch_off, t) + s.off_offset_min * 60.0, ctx(s.switch_on or "sunset", t) + s.on_offset_min * 60.0
 
     def sample(self, t: float) -> float:
+        self.last = t
         s, state = self.spec, self.scope.state
         if state.get(s.mode_var, "auto") != "auto":
             self.auto = None
             return float(state.get(s.level_var, 0)) if state.get(s.on_var, True) else 0.0
-        if self.scope.ctx_value("daylight", t) >= s.threshold:
+        if s.switch_on is not None:
+            off_at, on_at = self._edges(t)
+            dark = not (off_at <= t < on_at)
+        else:
+            dark = self.scope.ctx_value("daylight", t) < s.threshold
+        if not dark:
             self.auto = 0.0
         elif s.night_level is not None and self.scope.clock.hour(t) < 5.0:
             self.auto = s.night_level
@@ -55,6 +69,18 @@ class DuskDawn(Model):
         if self.auto <= 0:
             return {self.spec.on_var: False}
         return {self.spec.on_var: True, self.spec.level_var: round(self.auto)}
+
+    def next_change(self) -> float | None:
+        """The next switching or dimming edge, so a light switches on time (astronomical rule)."""
+        s, t = self.spec, self.last
+        if s.switch_on is None or self.scope.state.get(s.mode_var, "auto") != "auto":
+            return None
+        hour = self.scope.clock.hour(t)
+        edges = [*self._edges(t), *self._edges(t + 86400.0)]
+        if s.night_level is not None:
+            midnight = t + (24.0 - hour) * 3600.0
+            edges += [midnight, midnight + 5 * 3600.0, midnight - 19 * 3600.0]
+        return min((e for e in edges if e > t + 1e-6), default=None)
 
 
 @register("phase_cycle")

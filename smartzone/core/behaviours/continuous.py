@@ -24,18 +24,24 @@ class Constant(Model):
 @register("random_walk")
 class RandomWalk(Model):
     def __init__(self, spec: p.RandomWalk, scope: Scope, rng: random.Random, signal: Signal) -> None:
-        self.rng, self.signal = rng, signal
-        self.x = clamp(spec.start + rng.gauss(0.0, spec.step), signal)
+        self.rng, self.signal, self.circle = rng, signal, signal.circular
+        self.x = self._bound(spec.start + rng.gauss(0.0, spec.step))
         self.mean = spec.start if spec.mean is None else spec.mean
         self.step, self.revert = spec.step, spec.revert
         self.last = 0.0
+
+    def _bound(self, x: float) -> float:
+        # a circular quantity (wind direction) wraps instead of sticking at its max
+        return x % self.circle if self.circle else clamp(x, self.signal)
 
     def sample(self, t: float) -> float:
         dt_h = (t - self.last) / 3600.0
         if dt_h > 0:
             pull = 1.0 - (1.0 - self.revert) ** dt_h
-            self.x += pull * (self.mean - self.x) + self.rng.gauss(0.0, self.step * math.sqrt(dt_h))
-            self.x = clamp(self.x, self.signal)
+            gap = self.mean - self.x
+            if self.circle:  # pull back along the shorter arc
+                gap = (gap + self.circle / 2) % self.circle - self.circle / 2
+            self.x = self._bound(self.x + pull * gap + self.rng.gauss(0.0, self.step * math.sqrt(dt_h)))
             self.last = t
         return self.x
 

@@ -65,16 +65,41 @@ def poisson(rng: random.Random, lam: float) -> int:
     return k
 
 
+def binomial(rng: random.Random, n: int, p: float) -> int:
+    """Successes in n trials of chance p; cost O(n min(p, 1-p)), normal approximation past 30."""
+    if n <= 0 or p <= 0:
+        return 0
+    if p >= 1:
+        return n
+    if p > 0.5:
+        return n - binomial(rng, n, 1.0 - p)
+    if n * p > 30:  # normal approximation, kept within 0..n
+        return min(n, max(0, round(rng.gauss(n * p, math.sqrt(n * p * (1 - p))))))
+    log_q, k, i = math.log1p(-p), 0, 0
+    while True:  # skip ahead by geometric gaps between successes
+        i += int(math.log(1.0 - rng.random()) / log_q) + 1
+        if i > n:
+            return k
+        k += 1
+
+
 @register("poisson_count")
 class PoissonCount(Model):
     def __init__(self, spec: p.PoissonCount, scope: Scope, rng: random.Random, signal: Signal) -> None:
         self.rate, self.driver, self.rng = spec.rate_per_h, source(spec.driver, scope), rng
+        self.capacity = math.inf if spec.capacity_per_h is None else spec.capacity_per_h
         self.last = 0.0
 
     def sample(self, t: float) -> int:
-        lam = self.rate * max(0.0, self.driver(t)) * (t - self.last) / 3600.0
+        rate, dt_h = self.rate * max(0.0, self.driver(t)), (t - self.last) / 3600.0
         self.last = t
-        return poisson(self.rng, lam)
+        if self.capacity == math.inf:
+            return poisson(self.rng, rate * dt_h)
+        # At most one vehicle per saturation headway (1/capacity): each of the period's
+        # headway slots passes a vehicle with chance demand/capacity (binomial). Demand above
+        # capacity queues upstream, so the count never exceeds the capacity, and near it
+        # the count is as regular as saturated flow is.
+        return binomial(self.rng, round(self.capacity * dt_h), min(1.0, rate / self.capacity))
 
 
 @register("cumulative")

@@ -3,7 +3,10 @@
 Value effects act on the reading as it leaves the device (the behaviour model keeps
 running underneath, so the true value resumes the moment the fault ends): stuck, drift,
 noise, spike, offset on numeric signals (stuck on any signal), clock_skew on `measured`.
-offline and battery_drain act on the device itself (see manager.py).
+A shifted value stays within the signal's declared min/max unless the fault is declared
+`out_of_range: true`, and a circular signal (wind direction) wraps. offline,
+battery_drain and physical offsets (a leak: the device's `bias`) act on the device
+itself (see manager.py).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class ActiveFault:
     token: int
     frozen: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    out_of_range: bool = False
+    physical: bool = False
 
 
 class DeviceFaults:
@@ -44,17 +49,25 @@ class DeviceFaults:
         self.active: dict[str, ActiveFault] = {}
         sigs = device.dtype.signals
         self._format = {n: (s.datatype, s.decimals) for n, s in sigs.items()}
+        self._bounds = {n: (s.min, s.max, s.circular) for n, s in sigs.items()}
 
     def value_faults(self) -> bool:
-        return any(f.effect in VALUE_EFFECTS for f in self.active.values())
+        return any(f.effect in VALUE_EFFECTS and not f.physical for f in self.active.values())
 
-    def _shift(self, values: dict[str, Any], name: str, delta: float) -> None:
+    def _shift(self, values: dict[str, Any], name: str, delta: float, free: bool) -> None:
         value = values.get(name)
         kind, decimals = self._format.get(name, ("float", 2))
         if isinstance(value, bool) or not isinstance(value, (int, float)) or kind not in ("int", "float"):
             return
         shifted = value + delta
-        values[name] = round(shifted) if kind == "int" else round(shifted, decimals)
+        low, high, circle = self._bounds.get(name, (None, None, None))
+        if circle is not None:
+            shifted %= circle
+        elif not free:  # a sensor cannot read what it cannot measure (negative wind speed)
+            shifted = max(shifted, low) if low is not None else shifted
+            shifted = min(shifted, high) if high is not None else shifted
+        shifted = round(shifted) if kind == "int" else round(shifted, decimals)
+        values[name] = shifted % circle if circle is not None else shifted
 
     def distort(self, reading: Reading) -> Reading:
         values = dict(reading.values)
@@ -63,6 +76,8 @@ class DeviceFaults:
         rng = self.rng
         for f in self.active.values():
             effect = f.effect
+            if f.physical:
+                continue
             if effect == "stuck":
                 values.update(f.frozen)
             elif effect == "clock_skew":
@@ -80,5 +95,5 @@ class DeviceFaults:
                         delta = f.magnitude * (1 if rng.random() < 0.5 else -1) if hit else 0.0
                     else:
                         continue
-                    self._shift(values, name, delta)
+                    self._shift(values, name, delta, f.out_of_range)
         return Reading(t, reading.device, reading.seq, values, measured)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from smartzone.core.world import World
 
 NUMERIC = ("int", "float")
+DROPOUT = "dropout"  # spontaneous outage of a healthy device (scenario `dropouts`)
 
 
 class FaultManager:
@@ -71,11 +72,13 @@ class FaultManager:
     def inject(self, cmd: InjectFault) -> None:
         device = self._device(cmd.device)
         declared = device.dtype.faults.get(cmd.fault)
-        if declared is None and cmd.fault not in FAULT_EFFECTS:
+        if declared is None and cmd.fault == DROPOUT:
+            pass  # a spontaneous outage (core/variation.py): effect offline
+        elif declared is None and cmd.fault not in FAULT_EFFECTS:
             known = ", ".join(sorted(device.dtype.faults)) or "none declared"
             raise FaultRejected(f"unknown fault '{cmd.fault}' for {device.dtype.type} (declared: {known}; "
                                 f"effects: {', '.join(FAULT_EFFECTS)})")
-        effect = declared.effect if declared else cmd.fault
+        effect = declared.effect if declared else "offline" if cmd.fault == DROPOUT else cmd.fault
         signal = cmd.signal or (declared.signal if declared else None)
         magnitude = cmd.magnitude
         if magnitude is None and declared is not None and "magnitude" in declared.model_fields_set:
@@ -97,10 +100,13 @@ class FaultManager:
         default = {"drift": 1.0, "noise": 1.0, "spike": 10.0, "offset": 1.0, "battery_drain": 10.0, "clock_skew": 300.0}
         fault.magnitude = float(magnitude) if magnitude is not None else default.get(effect, 0.0)
         fault.params = {"effect": effect, "signal": signal, "magnitude": magnitude, "source": cmd.source}
+        fault.out_of_range = bool(declared and declared.out_of_range)
+        fault.physical = bool(declared and declared.physical and signal == declared.signal)
         if cmd.duration is not None:
             fault.params["duration"] = cmd.duration
         if effect == "stuck":
-            fault.frozen = {s: (magnitude if magnitude is not None and device.dtype.signals[s].datatype in NUMERIC
+            fault.frozen = {s: (self._within(device, s, magnitude, fault.out_of_range)
+                                if magnitude is not None and device.dtype.signals[s].datatype in NUMERIC
                                 else device.values.get(s)) for s in signals}
         faults.active[cmd.fault] = fault
         self._publish(device.id, cmd.fault, True, fault.params)
@@ -108,11 +114,24 @@ class FaultManager:
             device.set_online(False, t, f"fault:{cmd.fault}")
         elif effect == "battery_drain":
             self._start_drain(device, fault)
+        elif fault.physical:  # the quantity itself changes: signals computed from it follow
+            device.bias[signals[0]] = device.bias.get(signals[0], 0.0) + fault.magnitude
         if faults.value_faults():
             device.distort = faults.distort
         if cmd.duration is not None:
             token = fault.token
             at(self.world.env, t + cmd.duration, lambda: self._expire(device, cmd.fault, token))
+
+    @staticmethod
+    def _within(device: Device, name: str, value: float, free: bool) -> float:
+        """A stuck reading stays in the signal's range unless the fault is flagged out_of_range."""
+        sig = device.dtype.signals[name]
+        if sig.circular is not None:
+            return value % sig.circular
+        if not free:
+            value = max(value, sig.min) if sig.min is not None else value
+            value = min(value, sig.max) if sig.max is not None else value
+        return value
 
     @staticmethod
     def _signals(device: Device, effect: str, signal: str | None) -> tuple[str, ...]:
@@ -166,6 +185,16 @@ class FaultManager:
             if fault.params.pop("_dead", False):
                 device.battery_age = -t * old  # battery replaced: full again
                 device.set_online(True, t, "battery replaced")
+        elif fault.physical:
+            name = fault.signals[0]
+            left = device.bias.get(name, 0.0) - fault.magnitude
+            base = device.calibration.get(name, 0.0)
+            if abs(left - base) < 1e-9:
+                left = base  # no rounding residue once the last physical fault ends
+            if left:
+                device.bias[name] = left
+            else:
+                device.bias.pop(name, None)
         if not faults.value_faults():
             device.distort = None
         params = {k: v for k, v in fault.params.items() if not k.startswith("_")}

@@ -167,6 +167,15 @@ def mosquitto_broker(start_test_broker: Callable[..., Broker], mqtt_scenario: Sc
 
 
 @pytest.fixture
+def clients() -> Iterator[list[Probe]]:
+    """A list to append Probes to; each is closed after the test."""
+    made: list[Probe] = []
+    yield made
+    for p in made:
+        p.close()
+
+
+@pytest.fixture
 def mqtt_client() -> Iterator[Callable[..., Probe]]:
     """Factory: mqtt_client(broker, user, password, client_id, connect=True, **kw) -> Probe."""
     probes: list[Probe] = []

@@ -42,14 +42,6 @@ def city(start_test_broker: Callable[..., Broker], backend: str, catalog: object
     c.close()
 
 
-@pytest.fixture
-def clients() -> Iterator[list[Probe]]:
-    made: list[Probe] = []
-    yield made
-    for p in made:
-        p.close()
-
-
 def settle(probe: Probe, topic_filter: str, expected: set[str]) -> dict[str, object]:
     """Subscribe, wait for the expected retained topics, then for the retained `tenants` document
     of a later subscription (the broker sends a subscription's retained messages before the next

@@ -56,14 +56,6 @@ def broker(request: pytest.FixtureRequest, access_scenario) -> Iterator[Broker]:
         b.close()
 
 
-@pytest.fixture
-def clients() -> Iterator[list[Probe]]:
-    made: list[Probe] = []
-    yield made
-    for p in made:
-        p.close()
-
-
 def connect(
     b: Broker, made: list[Probe], user: str | None, client_id: str, password: str | None = "", clean: bool = True
 ) -> Probe:

@@ -34,14 +34,6 @@ def broker(request: pytest.FixtureRequest, access_scenario) -> Iterator[Broker]:
         b.close()
 
 
-@pytest.fixture
-def clients() -> Iterator[list[Probe]]:
-    made: list[Probe] = []
-    yield made
-    for p in made:
-        p.close()
-
-
 def connect(b: Broker, made: list[Probe], user: str, client_id: str) -> Probe:
     password = b.service_password if user == b.service_user else CREDS[user]
     probe = Probe(b.port, user, password, client_id)

@@ -35,14 +35,6 @@ def genoa(start_test_broker: Callable[..., Broker]) -> Iterator[tuple[Runtime, B
         bridge.close()
 
 
-@pytest.fixture
-def clients() -> Iterator[list[Probe]]:
-    made: list[Probe] = []
-    yield made
-    for p in made:
-        p.close()
-
-
 def connect(broker: Broker, made: list[Probe], user: str, password: str) -> Probe:
     probe = Probe(broker.port, user, password, f"{user}-fmt")
     made.append(probe)

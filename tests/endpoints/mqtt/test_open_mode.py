@@ -12,11 +12,13 @@ import pydantic
 import pytest
 
 from smartzone.cli.errors import EXIT_OK, EXIT_USAGE
+from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.scenario import Access, Scenario
 from smartzone.endpoints.mqtt.broker import Broker
 from smartzone.endpoints.mqtt.broker.mosquitto import acl_text
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, Identity
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
+from tests.endpoints.mqtt.harness import MQTT_CITY
 from tests.endpoints.mqtt.test_mqtt_service import RUN, smartzone
 
 OPEN_TOPIC = "sz/v2/accessville/open/parking-spot/op-0001/telemetry"
@@ -48,6 +50,14 @@ def test_policy_open_space(access_scenario: Scenario) -> None:
     assert not lab.may_publish(ANON, "sz/anything") and not lab.may_publish(ANON, "$SYS/x")
     assert not lab.may_publish(Identity("stranger", "unknown"), "lab/x")
     assert lab.authenticate(None, None) == ANON and lab.authenticate("app", "wrong") is None
+
+
+def test_v1_topics_stay_reserved(catalog: Catalog) -> None:
+    scenario = load_scenario(MQTT_CITY, catalog)
+    assert scenario.api_v1
+    lab = AccessPolicy(with_mode(scenario, "open"), "pw")
+    assert not lab.may_publish(ANON, "icity/mqttville/anything/data") and lab.may_publish(ANON, "icity/elsewhere/x")
+    assert not lab.filter_meets_open_space("icity/mqttville/#") and lab.filter_meets_open_space("icity/+/x/data")
 
 
 def test_mosquitto_acl_opens_the_lab_and_denies_closed_tenants(access_scenario: Scenario) -> None:

@@ -10,9 +10,8 @@ file (`acl_rules`), and the CONNECT gate in front of both uses it to bind client
   in grants.command (never `cmd/ack`: that channel is device -> app);
 - admin and SmartZone's own service account: everything;
 - anonymous: only when scenario.access.anonymous_read (or open mode), read-only, open-data tenants only;
-- open lab mode (`access.mode: open`, `smartzone run --open`): anonymous clients connect, and
-  everyone may read and write every topic of the open space, i.e. outside `sz/` (and, with
-  api_v1, outside `icity/{city}/`) and not starting with `$`; `sz/` keeps the rules above.
+- open lab mode (`access.mode: open`, `run --open`): everyone may also read and write the open
+  space: topics outside `sz/` (with api_v1, `icity/{city}/`) not starting with `$`.
 A client id must equal its user's name or start with "{user}-"; when two names overlap
 ("app" and "app-b"), an id belongs to the longest name it matches, so "app" cannot
 present "app-b-1".
@@ -161,10 +160,8 @@ class AccessPolicy:
         """True if open mode is on and `topic` is outside `sz/` (and the city's v1 topics), not `$...`."""
         if not self.open_mode or topic.startswith("$"):
             return False
-        levels = topic.split("/")
-        if levels[0] == "sz":
-            return False
-        return not (self.v1_devices and levels[0] == "icity" and len(levels) > 1 and levels[1] == self.city)
+        lv = topic.split("/")
+        return lv[0] != "sz" and not (self.v1_devices and lv[0] == "icity" and len(lv) > 1 and lv[1] == self.city)
 
     def filter_meets_open_space(self, sub_filter: str) -> bool:
         """True if open mode is on and the filter matches at least one topic of the open space."""

@@ -90,6 +90,7 @@ def test_open_lab_as_anonymous_and_as_users(
     assert watcher.wait_for(lambda: watcher.received(OPEN_TOPIC) == [b"open data"])
     assert anon.received(CLOSED_TOPIC) == [] and watcher.received(OPEN_TOPIC) == [b"open data"]
     assert b.denied_counts().get("(anonymous):subscribe") == 1
+    assert any("WARNING: OPEN LAB MODE" in line for line in b.describe())
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

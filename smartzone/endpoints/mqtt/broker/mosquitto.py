@@ -37,6 +37,10 @@ LIMITATIONS = [
     "mosquitto queues at most 4 x the city's retained documents (at least 10,000 messages) and 64 MiB per "
     "client; a subscriber slower than that loses messages past it (QoS 0 and 1 alike)",
 ]
+OPEN_LIMITATION = (
+    "open lab mode: an app with a command grant but no read grant on a tenant may also read the cmd topics "
+    "others publish there (mosquitto's ACL cannot say 'anything but sz/'; the gate drops reserved publishes)"
+)
 
 
 def find_mosquitto() -> str | None:
@@ -135,7 +139,7 @@ class MosquittoBroker(FrontedBroker):
         self._binary = find_mosquitto()
         if self._binary is None:
             raise EndpointError("--broker mosquitto: the mosquitto binary is not installed (try --broker embedded)")
-        self.limitations = list(LIMITATIONS)
+        self.limitations = list(LIMITATIONS) + ([OPEN_LIMITATION] if scenario.access.mode == "open" else [])
         super().__init__(scenario, host, port)
 
     def _prepare(self) -> list[str]:

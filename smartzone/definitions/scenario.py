@@ -162,6 +162,11 @@ class Dropouts(Strict):
 class Access(Strict):
     """Who may reach the city's MQTT broker, and how much a client may send at once."""
 
+    mode: Literal["closed", "open"] = Field(
+        "closed",
+        description="open: a lab broker: anyone (also anonymous) may use every topic outside sz/ as on a "
+        "plain MQTT broker and read the open-data tenants; sz/ stays under the users' rules (docs/api.md)",
+    )
     anonymous_read: bool = Field(False, description="let anonymous clients read the open-data tenants")
     max_packet_size: int = Field(
         262_144,

@@ -3,6 +3,8 @@
     --broker embedded|mosquitto|auto|mqtt://host:port|mqtts://host:port   (default auto)
     --mqtt-port N    (default 1883; managed backends listen on 127.0.0.1)
     --no-mqtt
+    --open           open lab mode (as `access: {mode: open}`): anonymous clients may use every
+                     topic outside sz/; a loud warning goes to stderr and the banner
 
 `auto` uses mosquitto when its binary is installed, else the embedded amqtt broker.
 A managed broker is supervised (broker/supervisor.py) when the runtime has a health registry
@@ -18,6 +20,7 @@ import argparse
 import sys
 from typing import Any
 
+from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.bridge import Bridge
 from smartzone.endpoints.mqtt.broker import Broker, service_address, start_broker
 from smartzone.endpoints.mqtt.broker.supervisor import BrokerSupervisor
@@ -31,13 +34,39 @@ NAME = "mqtt"
 def add_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("MQTT")
     g.add_argument(
-        "--broker", default="auto", metavar="BACKEND",
+        "--broker",
+        default="auto",
+        metavar="BACKEND",
         help="embedded | mosquitto | auto (mosquitto if installed, else embedded) | mqtt://host:port | "
         "mqtts://host:port (default: auto)",
     )
-    g.add_argument("--mqtt-port", type=int, default=DEFAULT_PORT, metavar="N",
-                   help=f"port of the managed broker (default {DEFAULT_PORT})")
+    g.add_argument(
+        "--mqtt-port",
+        type=int,
+        default=DEFAULT_PORT,
+        metavar="N",
+        help=f"port of the managed broker (default {DEFAULT_PORT})",
+    )
     g.add_argument("--no-mqtt", action="store_true", help="no MQTT broker and no MQTT publishing")
+    g.add_argument(
+        "--open",
+        action="store_true",
+        help="open lab mode: anyone who reaches the port may connect without a user name and use every topic "
+        "outside sz/ (sz/ keeps the scenario's rules); same as access: {mode: open}",
+    )
+
+
+OPEN_WARNING = (
+    "WARNING: open lab mode: anyone who can reach the MQTT port may connect without a password and publish "
+    "on every topic outside sz/ (sz/ keeps the scenario's rules)"
+)
+
+
+def open_scenario(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    """The scenario the broker enforces: with --open, its access section switched to open mode."""
+    if not getattr(args, "open", False) or scenario.access.mode == "open":
+        return scenario
+    return scenario.model_copy(update={"access": scenario.access.model_copy(update={"mode": "open"})})
 
 
 class MqttService:
@@ -89,7 +118,13 @@ def start(runtime: RuntimeLike, args: argparse.Namespace) -> MqttService | None:
     port = getattr(args, "mqtt_port", DEFAULT_PORT)
     if not 0 <= port <= 65535:
         raise UsageError(f"--mqtt-port must be from 0 to 65535, got {port}")
-    broker = start_broker(getattr(args, "broker", "auto"), runtime.scenario, host="127.0.0.1", port=port)
+    backend = getattr(args, "broker", "auto")
+    scenario = open_scenario(runtime.scenario, args)
+    if scenario.access.mode == "open":
+        if "://" in backend:
+            raise UsageError("--open (access mode open) needs a managed broker: --broker embedded|mosquitto|auto")
+        print(OPEN_WARNING, file=sys.stderr)
+    broker = start_broker(backend, scenario, host="127.0.0.1", port=port)
     try:
         bridge = Bridge(runtime, service_address(broker))
         bridge.start()

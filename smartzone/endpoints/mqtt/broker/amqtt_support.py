@@ -62,7 +62,9 @@ class SzAuthPlugin(BaseAuthPlugin):
         identity = self._policy.authenticate(session.username, session.password)
         if identity is None or not self._policy.client_id_allowed(identity, session.client_id or ""):
             return False
-        if identity.role == "anonymous":
+        if identity.role == "anonymous" and not self._policy.open_mode:
+            # amqtt keeps no offline messages for anonymous sessions; in open lab mode an anonymous
+            # persistent session must behave as on a plain broker (judge() reads no user name as anonymous)
             session.is_anonymous = True
         return True
 

@@ -78,14 +78,20 @@ def describe_lines(
 ) -> list[str]:
     """URL, each scenario user's credentials, a mosquitto_sub line and the backend's limits."""
     lines = [f"MQTT broker ({backend}): {'mqtts' if tls else 'mqtt'}://{host}:{port}"]
+    if scenario.access.mode == "open":
+        lines.append(
+            "  WARNING: OPEN LAB MODE: anyone who can reach this port may connect without a password and "
+            "publish on every topic outside sz/"
+        )
     for u in scenario.users:
         lines.append(
             f"  user {u.name}  password {u.password}  {_user_summary(scenario, u.name)}"
             f"  client id: {u.name} or {u.name}-..."
         )
-    if scenario.access.anonymous_read:
+    if scenario.access.anonymous_read or scenario.access.mode == "open":
         open_t = ", ".join(t.id for t in scenario.tenants if t.open_data) or "none"
-        lines.append(f"  anonymous: read-only, open-data tenants: {open_t}")
+        lab = "every topic outside sz/; " if scenario.access.mode == "open" else ""
+        lines.append(f"  anonymous: {lab}read-only under sz/, open-data tenants: {open_t}")
     example = _example(scenario)
     if example is not None:
         user, password, topic = example

@@ -11,6 +11,8 @@ breaks MQTT's framing rules, closes the connection before its body is read: wire
 counts the PUBLISHes the policy denies (the broker drops them by its own rules: mosquitto's
 ACL file, SmartZone's amqtt topic plugin) and refuses denied SUBSCRIBE filters itself
 (relay.py: mosquitto's file ACLs would grant them and only filter delivery).
+In open lab mode mosquitto's ACL grants `#` for the open space, so the front itself drops a
+denied PUBLISH and acknowledges it as mosquitto would (refused_publish_ack).
 With the embedded backend, an admitted app connection nobody observes is not relayed: its
 socket is handed to the amqtt process (handover.py), which then counts its denials.
 """
@@ -28,7 +30,11 @@ from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter, 
 from smartzone.endpoints.mqtt.broker.relay import PINGREQ, PINGRESP, SUBACK, Framer, SubscribeGuard
 from smartzone.endpoints.mqtt.broker.wire import (
     DISCONNECT,
+    PUBACK,
+    PUBCOMP,
     PUBLISH,
+    PUBREC,
+    PUBREL,
     SUBSCRIBE,
     Connect,
     WireError,
@@ -40,6 +46,24 @@ from smartzone.endpoints.mqtt.broker.wire import (
 CHUNK = 65536
 REWRITTEN = frozenset({SUBACK, PINGRESP})  # broker -> client packets the guard may rewrite
 TIMEOUT_S = 15.0
+NOT_AUTHORISED_V5 = 0x87
+
+
+def refused_publish_ack(raw: bytes, offset: int, level: int, refused: set[int]) -> bytes:
+    """The answer to a PUBLISH the front drops: nothing (QoS 0), PUBACK (QoS 1) or PUBREC (QoS 2),
+    with reason code 0x87 for MQTT 5 (what mosquitto sends for an ACL denial); a 3.1.1 QoS 2 id goes
+    into `refused` so its PUBREL gets a PUBCOMP here."""
+    qos = (raw[0] >> 1) & 3
+    if qos == 0:
+        return b""
+    at = offset + 2 + int.from_bytes(raw[offset : offset + 2], "big")
+    pid = raw[at : at + 2]
+    kind = PUBACK if qos == 1 else PUBREC
+    if level == 5:
+        return bytes([kind << 4, 3]) + pid + bytes([NOT_AUTHORISED_V5])
+    if qos == 2:
+        refused.add(int.from_bytes(pid, "big"))
+    return bytes([kind << 4, 2]) + pid
 
 
 class GateFront:
@@ -136,6 +160,7 @@ class GateFront:
         """Client -> broker, packet by packet: count denied PUBLISH, trim denied SUBSCRIBE filters,
         close on a protocol violation or an oversized packet, and after a DISCONNECT."""
         framer = Framer(self.max_packet, guard.level)
+        refused: set[int] = set()  # 3.1.1 QoS 2 publishes dropped here (open mode), awaiting their PUBREL
         with contextlib.suppress(ConnectionError, WireError):  # WireError: a SUBSCRIBE the guard cannot trim
             while data := await reader.read(CHUNK):
                 if self.observer is not None:
@@ -151,6 +176,13 @@ class GateFront:
                         topic = publish_topic(raw, offset)
                         if topic is not None and not self.policy.may_publish(who, topic):
                             self.denied.add(who.name, "publish")
+                            if self.policy.open_mode:  # mosquitto's ACL grants `#` in open mode
+                                client.write(refused_publish_ack(raw, offset, guard.level, refused))
+                                continue
+                    elif ptype == PUBREL and int.from_bytes(raw[offset : offset + 2], "big") in refused:
+                        refused.discard(int.from_bytes(raw[offset : offset + 2], "big"))
+                        client.write(bytes([PUBCOMP << 4, 2]) + raw[offset : offset + 2])
+                        continue
                     elif ptype == SUBSCRIBE:
                         filters = subscribe_filters(raw, offset, guard.level)
                         allowed = [self.policy.may_subscribe(who, f) for f in filters]

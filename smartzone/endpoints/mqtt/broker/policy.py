@@ -9,7 +9,9 @@ file (`acl_rules`), and the CONNECT gate in front of both uses it to bind client
 - app: reads the tenants in grants.read, reads `cmd/ack` and publishes `cmd` of the tenants
   in grants.command (never `cmd/ack`: that channel is device -> app);
 - admin and SmartZone's own service account: everything;
-- anonymous: only when scenario.access.anonymous_read, read-only, open-data tenants only.
+- anonymous: only when scenario.access.anonymous_read (or open mode), read-only, open-data tenants only;
+- open lab mode (`access.mode: open`, `run --open`): everyone may also read and write the open
+  space: topics outside `sz/` (with api_v1, `icity/{city}/`) not starting with `$`.
 A client id must equal its user's name or start with "{user}-"; when two names overlap
 ("app" and "app-b"), an id belongs to the longest name it matches, so "app" cannot
 present "app-b-1".
@@ -23,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.topics import Topics
+from smartzone.endpoints.mqtt.topics import DEVICE_CHANNELS, Topics
 
 ANONYMOUS = "(anonymous)"
 SERVICE_USER = "sz_service"  # never a scenario id: ids are [a-z0-9-], no underscore
@@ -122,7 +124,8 @@ class AccessPolicy:
         )
         self._rules: dict[str, Rules] = {u.name: self._user_rules(u.name) for u in scenario.users}
         self._rules[SERVICE_USER] = Rules(read=("#",), write=("#",))
-        self.anonymous_allowed = scenario.access.anonymous_read
+        self.open_mode = scenario.access.mode == "open"
+        self.anonymous_allowed = scenario.access.anonymous_read or self.open_mode
         open_tenants = [t.id for t in scenario.tenants if t.open_data]
         anon_read = tuple(self._tenant_read(t) for t in open_tenants) if self.anonymous_allowed else ()
         self._rules[ANONYMOUS] = Rules(read=anon_read, write=())
@@ -152,6 +155,41 @@ class AccessPolicy:
     def rules(self, identity: Identity) -> Rules:
         return self._rules.get(identity.name, Rules((), ()))
 
+    # -- open lab mode: the topics outside the city's reserved space -------------------
+    def in_open_space(self, topic: str) -> bool:
+        """True if open mode is on and `topic` is outside `sz/` (and the city's v1 topics), not `$...`."""
+        if not self.open_mode or topic.startswith("$"):
+            return False
+        lv = topic.split("/")
+        return lv[0] != "sz" and not (self.v1_devices and lv[0] == "icity" and len(lv) > 1 and lv[1] == self.city)
+
+    def filter_meets_open_space(self, sub_filter: str) -> bool:
+        """True if open mode is on and the filter matches at least one topic of the open space."""
+        if not self.open_mode:
+            return False
+        levels = sub_filter.split("/")
+        if levels[0] in ("+", "#"):
+            return True  # e.g. "+/x" matches "lab/x"
+        return self.in_open_space("/".join(level if level not in ("+", "#") else "x" for level in levels))
+
+    def open_space_denies(self, identity: Identity) -> list[str]:
+        """Reserved filters this identity may not read at all: the `deny` lines of its mosquitto ACL block
+        in open mode, where the block also grants `readwrite #` for the open space."""
+        if not self.open_mode or identity.role in ("admin", "service"):
+            return []
+        readable = self.readable_tenants(identity)
+        user = self._users.get(identity.name)
+        commanded = set(user.grants.command) if user is not None else set()
+        out = [self._tenant_read(t.id) for t in self.scenario.tenants if t.id not in readable | commanded]
+        for t in sorted(commanded - readable):  # command only: it writes `cmd` and reads `cmd/ack` there
+            out.append(self.topics.catalog(t))
+            out += [self.topics.device_parts(t, "+", "+", ch) for ch in DEVICE_CHANNELS if not ch.startswith("cmd")]
+        out += [self.topics.access(u) for u in self._users if u != identity.name]
+        if identity.name == ANONYMOUS:
+            out.append(self.topics.tenants())
+        out += [f"icity/{self.city}/{d}/data" for d, t in self.v1_devices.items() if t not in readable]
+        return out
+
     def may_subscribe(self, identity: Identity, sub_filter: str) -> bool:
         """True if the filter can match at least one topic this identity may read.
 
@@ -162,9 +200,13 @@ class AccessPolicy:
         """
         if any(filters_overlap(sub_filter, p) for p in self.rules(identity).read):
             return True
+        if identity.role != "unknown" and self.filter_meets_open_space(sub_filter):
+            return True
         return any(filters_overlap(sub_filter, t) for t in self._v1_topics(identity))
 
     def may_receive(self, identity: Identity, topic: str) -> bool:
+        if identity.role != "unknown" and self.in_open_space(topic):
+            return True
         return any(topic_matches(p, topic) for p in self.rules(identity).read) or self._v1_read(identity, topic)
 
     def _v1_read(self, identity: Identity, topic: str) -> bool:
@@ -199,6 +241,8 @@ class AccessPolicy:
         return [f"icity/{self.city}/{d}/data" for d, t in self.v1_devices.items() if t in tenants]
 
     def may_publish(self, identity: Identity, topic: str) -> bool:
+        if identity.role != "unknown" and self.in_open_space(topic):
+            return True
         return any(topic_matches(p, topic) for p in self.rules(identity).write)
 
     # -- connections --------------------------------------------------------------

@@ -61,6 +61,7 @@ class ReplayWorld(World):
         self.first, self.last, self.loop = first, last, loop
         self.refused = 0  # commands sent during the replay
         self.played = 0
+        self.on_done: Callable[[], None] | None = None  # called when the last event was played
         self._reopen = reopen
         self._records = records
         self._pending: dict[str, Any] | None = None
@@ -121,6 +122,8 @@ class ReplayWorld(World):
                 self.bus.publish(event)
                 self.played += 1
             if not self.loop or self._reopen is None:
+                if self.on_done is not None:
+                    self.on_done()
                 return
             span = (self.last if self.last is not None else t) - self.first
             shift += max(span, 1.0)
@@ -180,7 +183,7 @@ def replay_runtime(
         )
 
     until = None if loop else last
-    return Runtime(
+    rt = Runtime(
         scenario,
         catalog,
         seed=header["seed"],
@@ -191,6 +194,8 @@ def replay_runtime(
         network=header.get("network", True),
         world_factory=factory,
     )
+    rt.world.on_done = rt.engine.request_stop  # type: ignore[attr-defined]
+    return rt
 
 
 def _start(header: dict[str, Any]) -> datetime:

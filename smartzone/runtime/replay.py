@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import simpy
+from simpy.core import StopSimulation
 
 from smartzone.core.commands import DeviceCommand
 from smartzone.core.events import CommandResult, Event, Reading, ServiceHealth, StateChanged, StatusChanged
@@ -124,6 +125,10 @@ class ReplayWorld(World):
             if not self.loop or self._reopen is None:
                 if self.on_done is not None:
                     self.on_done()
+                # end the engine's current run() here, at the last event, not at its paced target
+                stop = self.env.event()
+                stop.callbacks.append(StopSimulation.callback)
+                stop.succeed()
                 return
             span = (self.last if self.last is not None else t) - self.first
             shift += max(span, 1.0)

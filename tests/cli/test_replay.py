@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.client import ModbusTcpClient
 
 from smartzone.cli import main
+from smartzone.definitions.units import format_duration
 from smartzone.endpoints.modbus import ModbusGateways
 from smartzone.endpoints.mqtt import service as mqtt_service
 from smartzone.runtime.api import Runtime
@@ -161,3 +164,74 @@ def test_record_resimulate_and_replay_on_real_endpoints(tmp_path: Path) -> None:
         gateways.close()
         svc.close()
     assert replayed[3:5] == final[3:5] and replayed[10:] == final[10:]  # seq and the signal block
+
+
+TESTVILLE = str(Path(__file__).parents[1] / "fixtures" / "testville.yaml")
+OFF = ["--no-mqtt", "--no-modbus"]
+
+
+def _cli_recording(tmp_path: Path) -> Path:
+    path = tmp_path / "tv.jsonl.gz"
+    assert main(["run", TESTVILLE, "--fast", "--duration", "4h", *OFF, "--record", str(path), "--quiet"]) == 0
+    return path
+
+
+def _play(rt: Runtime, stop_after: int | None = None) -> list[Any]:
+    played: list[Any] = []
+
+    def collect(event: Any) -> None:
+        played.append(event)
+        if stop_after is not None and len(played) >= stop_after:
+            rt.engine.request_stop()
+
+    rt.subscribe(collect)
+    try:
+        rt.start()
+        assert rt.wait(WAIT_S * 3)
+    finally:
+        rt.stop()
+    return played
+
+
+def test_replay_from_to_starts_with_the_state_at_from(tmp_path: Path) -> None:
+    path = _cli_recording(tmp_path)
+    recs = [r for r in read_recording(path)[1] if r["kind"] == "reading"]
+    first, last = 3600.0, 7200.0
+    rt = replay_runtime(path, speed=1e6, first=first, last=last, workdir=tmp_path / "w")
+    before = {r["device"]: r for r in recs if r["t"] < first}  # the last reading of each device before --from
+    for device, r in before.items():
+        assert rt.live.get(device).values == r["values"] and rt.live.get(device).seq == r["seq"]
+    played = _play(rt)
+    assert [e.record() for e in played if e.kind == "reading"] == [
+        {k: v for k, v in r.items() if k != "ts"} for r in recs if first <= r["t"] <= last
+    ]
+
+
+def test_replay_loop_goes_on_with_time_moving_forward(tmp_path: Path) -> None:
+    path = _cli_recording(tmp_path)
+    recs = [r for r in read_recording(path)[1] if r["kind"] == "reading"]
+    rt = replay_runtime(path, speed=1e6, first=0.0, last=3600.0, loop=True, workdir=tmp_path / "w")
+    one_pass = [r for r in recs if r["t"] <= 3600.0]
+    played = _play(rt, stop_after=3 * len(one_pass))
+    readings = [e for e in played if e.kind == "reading"]
+    second = readings[len(one_pass) : 2 * len(one_pass)]
+    assert [(e.device, e.values) for e in second] == [(r["device"], r["values"]) for r in one_pass]
+    assert [e.t for e in second] == [r["t"] + 3600.0 for r in one_pass]
+
+
+def test_replay_cli_plays_and_tells_what_it_did(tmp_path: Path) -> None:
+    path = _cli_recording(tmp_path)
+    events = [r for r in read_recording(path)[1] if r["kind"] not in ("input", "end")]
+    done = _cli("replay", str(path), "--speed", "1000000", *OFF)
+    assert done.returncode == 0, done.stderr
+    line = f"replay done: {len(events)} events played up to {format_duration(events[-1]['t'])}, 0 command(s) refused"
+    assert line in done.stderr
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(gzip.compress(b"{}\n"))
+    failed = _cli("replay", str(bad), *OFF)
+    assert failed.returncode == 2
+    assert failed.stderr.strip() == f"smartzone: {bad}: line 1: not a SmartZone recording header"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "smartzone", *args], capture_output=True, text=True, timeout=120)

@@ -85,8 +85,9 @@ def _registers(gateways: ModbusGateways, write: int | None = None) -> list[int]:
         if write is not None:
             assert not client.write_register(0, write, device_id=unit).isError()
         rr = client.read_input_registers(0, count=14, device_id=unit)
-        assert not rr.isError(), rr
-        return list(rr.registers)
+        hr = client.read_holding_registers(0, count=1, device_id=unit)  # the level state
+        assert not rr.isError() and not hr.isError(), (rr, hr)
+        return [*rr.registers, *hr.registers]
     finally:
         client.close()
 
@@ -145,9 +146,17 @@ def test_record_resimulate_and_replay_on_real_endpoints(tmp_path: Path) -> None:
     app = None
     try:
         app = App(svc.broker.port, "app-replay")
+        paused = rt.pause()  # commands are sent while the replay is paused, so it cannot end first
         rt.start()
+        paused.result(WAIT_S)
         ack = app.command("x1", "dim", {"level": 10})
         assert ack["ok"] is False and ack["error"] == {"code": "forbidden", "message": REPLAY_REFUSED}
+        _registers(gateways, write=90)  # acknowledged on the wire, refused by the replay
+        deadline = time.monotonic() + WAIT_S
+        while rt.world.refused < 2 and time.monotonic() < deadline:  # the write reaches the world asynchronously
+            time.sleep(0.01)
+        assert rt.world.refused == 2
+        rt.resume()
         assert rt.wait(WAIT_S * 3)
         msgs = app.wait_for(lambda ms: sum(t.endswith("telemetry") for t, _ in ms) >= len(readings))
         got = [(p["device"], p["seq"], p["values"], p["ts"]) for t, p in msgs if t.endswith("telemetry")]
@@ -155,7 +164,6 @@ def test_record_resimulate_and_replay_on_real_endpoints(tmp_path: Path) -> None:
         expected = [(r["device"], r["seq"], r["values"], rt.iso_time(r.get("measured") or r["t"])) for r in readings]
         for device in ("cp-0001", "cp-0002", "cl-0001"):
             assert [g for g in got if g[0] == device] == [e for e in expected if e[0] == device]
-        assert rt.world.refused == 1
         replayed = _registers(gateways)
     finally:
         if app is not None:
@@ -164,6 +172,7 @@ def test_record_resimulate_and_replay_on_real_endpoints(tmp_path: Path) -> None:
         gateways.close()
         svc.close()
     assert replayed[3:5] == final[3:5] and replayed[10:] == final[10:]  # seq and the signal block
+    assert replayed[-1] == final[-1] == 33  # the light's level: the recorded Modbus write, not the refused one
 
 
 TESTVILLE = str(Path(__file__).parents[1] / "fixtures" / "testville.yaml")

@@ -76,9 +76,9 @@ class ReplayWorld(World):
             if rec["t"] >= self.first:
                 self._pending = rec
                 return
-            self._apply(event_from_record(rec))
+            self._fold(event_from_record(rec))
 
-    def _apply(self, event: Event) -> None:
+    def _fold(self, event: Event) -> None:
         device = self.devices.get(getattr(event, "device", ""))
         if device is None:
             return
@@ -119,7 +119,7 @@ class ReplayWorld(World):
                     yield self.env.timeout(due - self.env.now)
                 if shift:  # a later pass of --loop: time goes on, never backwards
                     event = type(event)(**{**_fields(event), "t": due})
-                self._apply(event)
+                self._fold(event)
                 self.bus.publish(event)
                 self.played += 1
             if not self.loop or self._reopen is None:

@@ -244,3 +244,15 @@ def test_replay_cli_plays_and_tells_what_it_did(tmp_path: Path) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "smartzone", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_an_unwritable_recording_is_one_clear_line(tmp_path: Path) -> None:
+    run = ["run", TESTVILLE, "--fast", "--duration", "1h", *OFF, "--quiet", "--record"]
+    where = tmp_path / "no" / "x"
+    missing = _cli(*run, str(where))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"smartzone: --record: cannot write {where}: No such file or directory"
+    full = _cli(*run, "/dev/full")
+    assert full.returncode == 1
+    assert "smartzone: recording /dev/full: cannot write: No space left on device" in full.stderr
+    assert "Traceback" not in full.stderr

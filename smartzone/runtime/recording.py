@@ -114,7 +114,19 @@ def scenario_header(
         "devices": len(rt.devices),
         "scenario_yaml": Path(rt.source).read_text(encoding="utf-8") if rt.source else "",
         "device_types": {t: Path(rt.catalog.files[t]).read_text(encoding="utf-8") for t in types},
+        "data_files": _data_files(rt, types),
     }
+
+
+def _data_files(rt: Any, types: list[str]) -> dict[str, str]:
+    """The CSV files of csv_series signals (relative paths, as written in the device types)."""
+    out: dict[str, str] = {}
+    for t in types:
+        for signal in rt.catalog.types[t].signals.values():
+            spec = signal.model
+            if spec.kind == "csv_series" and not Path(spec.file).is_absolute():
+                out[spec.file] = (Path(rt.catalog.files[t]).parent / spec.file).read_text(encoding="utf-8")
+    return out
 
 
 class Recorder:

@@ -38,6 +38,11 @@ def load_recorded_scenario(header: dict[str, Any], workdir: Path) -> tuple[Scena
     types.mkdir(parents=True, exist_ok=True)
     for name, text in header["device_types"].items():
         (types / f"{name}.yaml").write_text(text, encoding="utf-8")
+    for relative, text in header.get("data_files", {}).items():  # csv_series data, beside its types
+        target = (types / relative).resolve()
+        if types.resolve() in target.parents:  # never outside the scratch folder
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
     catalog = Catalog.load(types.glob("*.yaml"))
     path = workdir / (header.get("scenario") or "scenario.yaml")
     path.write_text(header["scenario_yaml"], encoding="utf-8")
@@ -214,18 +219,18 @@ def resimulate(path: str | Path, out: str | Path) -> tuple[int, int]:
     running to its `t`, single events are stepped until `n` events were published.
     """
     header, records = read_recording(path)
-    with tempfile.TemporaryDirectory(prefix="sz-resim-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sz-resim-") as tmp:  # the world reads csv_series data as it builds
         scenario, catalog = load_recorded_scenario(header, Path(tmp))
-    rt = Runtime(
-        scenario,
-        catalog,
-        seed=header["seed"],
-        fast=True,
-        duration=header.get("duration"),
-        start=_start(header),
-        source=header.get("scenario", ""),
-        network=header.get("network", True),
-    )
+        rt = Runtime(
+            scenario,
+            catalog,
+            seed=header["seed"],
+            fast=True,
+            duration=header.get("duration"),
+            start=_start(header),
+            source=header.get("scenario", ""),
+            network=header.get("network", True),
+        )
     world, env = rt.world, rt.world.env
     recorder = Recorder.open(out, world.clock)
     recorder.attach(rt, {**header, "resimulated_from": Path(path).name})

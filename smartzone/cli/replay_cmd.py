@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -24,13 +25,18 @@ from smartzone.runtime.recording import RecordingError
 from smartzone.runtime.replay import ReplayWorld, replay_runtime, resimulate
 from smartzone.runtime.services import Service, registered
 
+CLOCK = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # 14:32 = 14 h 32 min after the start
+PART = re.compile(r"\d+(?:\.\d+)?[a-z]+")
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("replay", help="play a recording back on MQTT and Modbus, or re-simulate it")
     p.add_argument("file", help="a recording made with `smartzone run --record FILE`")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
-    p.add_argument("--from", dest="first", metavar="T", help="start at this offset from the start (e.g. 14h32min)")
-    p.add_argument("--to", dest="last", metavar="T", help="stop at this offset from the recording's start")
+    p.add_argument(
+        "--from", dest="first", metavar="T", help="start this long after the recording's start (14h32min, or 14:32)"
+    )
+    p.add_argument("--to", dest="last", metavar="T", help="stop this long after the recording's start")
     p.add_argument("--loop", action="store_true", help="start again at --from after --to (or the end), forever")
     p.add_argument("--resimulate", action="store_true", help="run the scenario again with the recorded inputs (fast)")
     p.add_argument("--out", metavar="FILE", help="--resimulate output (default FILE.resim.jsonl.gz)")
@@ -41,14 +47,22 @@ def add_parser(sub: Any) -> None:
 
 
 def _offset(option: str, text: str | None) -> float | None:
+    """Seconds from the recording's start: a duration (`90min`, `14h32min`) or a clock `14:32[:05]`."""
     if text is None:
         return None
+    clock = CLOCK.fullmatch(text.strip())
+    if clock:
+        hours, minutes, seconds = clock.groups()
+        return int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)
+    parts = PART.findall(text)
     try:
-        value = parse_duration(text)
+        if not parts or "".join(parts) != text.replace(" ", ""):
+            raise ValueError(
+                f"expected a duration such as '90min', '14h32min' or a time such as '14:32', found {text!r}"
+            )
+        value = sum(parse_duration(part) for part in parts)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
-    if value < 0:
-        raise UsageError(f"{option} must not be negative")
     return value
 
 

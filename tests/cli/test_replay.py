@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.client import ModbusTcpClient
 
 from smartzone.cli import main
+from smartzone.cli.replay_cmd import _offset
 from smartzone.definitions.units import format_duration
 from smartzone.endpoints.modbus import ModbusGateways
 from smartzone.endpoints.mqtt import service as mqtt_service
+from smartzone.errors import UsageError
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.recording import Recorder, read_recording, scenario_header
 from smartzone.runtime.replay import REPLAY_REFUSED, replay_runtime
@@ -256,3 +259,16 @@ def test_an_unwritable_recording_is_one_clear_line(tmp_path: Path) -> None:
     assert full.returncode == 1
     assert "smartzone: recording /dev/full: cannot write: No space left on device" in full.stderr
     assert "Traceback" not in full.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("14h32min", 52320.0), ("14:32", 52320.0), ("0:00:05", 5.0), ("90min", 5400.0)]
+)
+def test_from_and_to_take_durations_and_clock_times(text: str, seconds: float) -> None:
+    assert _offset("--from", text) == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "1hx", "14:99", "-1h"])
+def test_a_bad_offset_is_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError, match=r"^--from: "):
+        _offset("--from", text)

@@ -22,7 +22,15 @@ import simpy
 from simpy.core import StopSimulation
 
 from smartzone.core.commands import DeviceCommand
-from smartzone.core.events import CommandResult, Event, Reading, ServiceHealth, StateChanged, StatusChanged
+from smartzone.core.events import (
+    CommandResult,
+    Event,
+    FaultChanged,
+    Reading,
+    ServiceHealth,
+    StateChanged,
+    StatusChanged,
+)
 from smartzone.core.world import World
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.scenario import Scenario
@@ -71,6 +79,7 @@ class ReplayWorld(World):
         self._reopen = reopen
         self._records = records
         self._pending: dict[str, Any] | None = None
+        self.prelude: list[FaultChanged] = []  # faults before `first`: the runtime folds them into its live state
         self._catch_up()
 
     def _catch_up(self) -> None:
@@ -84,6 +93,8 @@ class ReplayWorld(World):
             self._fold(event_from_record(rec))
 
     def _fold(self, event: Event) -> None:
+        if isinstance(event, FaultChanged) and self.env.now == self.first and not self._started:
+            self.prelude.append(event)
         device = self.devices.get(getattr(event, "device", ""))
         if device is None:
             return
@@ -204,7 +215,10 @@ def replay_runtime(
         network=header.get("network", True),
         world_factory=factory,
     )
-    rt.world.on_done = rt.engine.request_stop  # type: ignore[attr-defined]
+    world: ReplayWorld = rt.world  # type: ignore[assignment]
+    world.on_done = rt.engine.request_stop
+    for fault in world.prelude:  # device faults active at `first` (status bits, GUI)
+        rt.live.on_event(fault)
     return rt
 
 

@@ -14,7 +14,7 @@ from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.faults import ClearFault, DegradeLink, InjectFault
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.recording import CONTROLS, Recorder, RecordingError, read_recording, scenario_header
-from smartzone.runtime.replay import resimulate
+from smartzone.runtime.replay import replay_runtime, resimulate
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "testville.yaml"
 HOURS = 4 * 3600.0
@@ -131,3 +131,15 @@ def test_a_file_that_is_not_a_recording_is_one_clear_error(tmp_path: Path) -> No
     plain.write_text("hello\n")
     with pytest.raises(RecordingError, match="not a recording"):
         read_recording(plain)
+
+
+def test_a_replay_from_the_middle_starts_with_the_faults_active_then(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl.gz"
+    _record(path, paced_inputs=True)
+    faults = [r for r in read_recording(path)[1] if r["kind"] == "fault" and r["device"] == "l-0002"]
+    assert [f["active"] for f in faults] == [True, False]
+    middle = (faults[0]["t"] + faults[1]["t"]) / 2
+    during = replay_runtime(path, first=middle, workdir=tmp_path / "during")
+    after = replay_runtime(path, first=faults[1]["t"] + 1, workdir=tmp_path / "after")
+    assert during.live.get("l-0002").faults == {"lamp_failure"}
+    assert after.live.get("l-0002").faults == set()

@@ -19,6 +19,7 @@ from smartzone_gui.feed import Frame, LiveFeed
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.clients import ClientRegistry
+from smartzone.runtime.recording import Recorder, open_recording
 from smartzone.runtime.services import Service, registered
 
 FRAME_HZ = 20
@@ -44,6 +45,8 @@ class Session(QObject):
         self.service_args = list(service_args or [])
         self.service_options = service_options
         self.start_services = start_services
+        self.record: str | None = getattr(service_options, "record", None)  # `smartzone gui --record FILE`
+        self._recorder: Recorder | None = None
         self.speed = 1.0
         self._started = False
         self._unsubscribe: Callable[[], None] | None = None
@@ -59,6 +62,8 @@ class Session(QObject):
         self.close()
         self.runtime = runtime
         self.path = runtime.source
+        if self.record:  # each scenario opened (or reset) records anew into the same file
+            self._recorder = open_recording(runtime, self.record, fast=False, speed=self.speed, duration=None)
         self.feed = LiveFeed({d.id: d.network for d in runtime.devices.values()})
         self._unsubscribe = runtime.subscribe(self.feed.on_event)
         self._started = False
@@ -121,6 +126,9 @@ class Session(QObject):
             self.clients = None
         if self.runtime is not None:
             self.runtime.stop()
+            if self._recorder is not None:
+                self._recorder.close(self.runtime.sim_time)
+        self._recorder = None
         for _name, service in reversed(self.services):
             with contextlib.suppress(Exception):
                 service.close()

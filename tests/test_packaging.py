@@ -46,3 +46,10 @@ def test_shipped_yaml_is_in_the_wheel(wheel_names: set[str]) -> None:
 def test_no_generic_top_level_names(wheel_names: set[str]) -> None:
     tops = {name.split("/")[0] for name in wheel_names}
     assert tops == {"smartzone", "smartzone_gui", "smartzone-0.1.0.dist-info"}
+
+
+def test_shipped_data_sets_are_in_the_wheel(wheel_names: set[str]) -> None:
+    data = sorted((ROOT / "devices" / "data").glob("*.csv"))
+    assert data, "no shipped data set"
+    for path in data:  # read by csv_series models of shipped device types
+        assert f"smartzone/_builtin/devices/data/{path.name}" in wheel_names

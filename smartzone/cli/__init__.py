@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from smartzone import __version__
-from smartzone.cli import certify_cmd, devices_cmd, export_cmd, gui_cmd, run_cmd, validate_cmd
+from smartzone.cli import certify_cmd, devices_cmd, diff_cmd, export_cmd, gui_cmd, replay_cmd, run_cmd, validate_cmd
 from smartzone.cli.errors import EXIT_FAILED, EXIT_USAGE, UsageError
 from smartzone.cli.process import install_interrupts, quiet_pipes
 from smartzone.definitions.errors import DefinitionError
@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     export_cmd.add_parser(sub)
     gui_cmd.add_parser(sub)
     certify_cmd.add_parser(sub)
+    replay_cmd.add_parser(sub)
+    diff_cmd.add_parser(sub)
     return parser
 
 

@@ -24,6 +24,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, help="master random seed (default: the scenario's)")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
     p.add_argument("--start", action="store_true", help="start the simulation at once")
+    p.add_argument("--record", metavar="FILE", help="record the session to play it back (docs/recording.md)")
     p.add_argument("--no-endpoints", action="store_true", help="do not start the MQTT/Modbus endpoints")
     p.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
     p.add_argument("--screenshot", metavar="PNG", help="save the window to PNG after --screenshot-after s, then quit")
@@ -63,6 +64,11 @@ def gui(args: argparse.Namespace) -> int:
         raise UsageError("--seed must be zero or positive")
     if args.screenshot_after < 0:
         raise UsageError("--screenshot-after must be zero or positive")
+    if args.record:  # one clear line now rather than a failure inside the window
+        try:
+            Path(args.record).open("ab").close()
+        except OSError as exc:
+            raise UsageError(f"--record: cannot write {args.record}: {exc.strerror}") from None
     if not ensure_gui_package():
         print(f"smartzone: {GUI_MISSING}", file=sys.stderr)
         return EXIT_USAGE

@@ -26,6 +26,7 @@ from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenar
 from smartzone.definitions.units import format_duration
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.health import HealthEvent
+from smartzone.runtime.recording import Recorder, open_recording
 from smartzone.runtime.services import Service, ServiceSpec, register, registered
 from smartzone.runtime.trace import TraceWriter, manifest
 
@@ -66,6 +67,7 @@ def add_parser(sub: Any) -> None:
         "realtime_start_hour, 8, in real time; the scenario's start with --fast)",
     )
     p.add_argument("--trace", metavar="FILE", help="write every event as JSON lines")
+    p.add_argument("--record", metavar="FILE", help="record the session to play it back (docs/recording.md)")
     p.add_argument("--quiet", action="store_true", help="no progress or live summary")
     for spec in registered():
         spec.add_options(p)
@@ -105,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     rt.subscribe(count)
     trace: TraceWriter | None = None
+    recorder: Recorder | None = None
     services: list[Service] = []
     code = EXIT_FAILED
     # from here on a signal asks the run to stop (also while the services start)
@@ -112,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             if args.trace:
                 trace = _open_trace(rt, args.trace)
+            if args.record:
+                recorder = open_recording(rt, args.record, fast=args.fast, speed=speed, duration=duration)
             try:
                 for spec in registered():
                     service = spec.start(rt, args)
@@ -132,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
                 cause = trace.close()
                 if cause is not None and code == EXIT_OK:  # the last flush failed: the trace is incomplete
                     print(f"smartzone: trace file {args.trace}: {cause}", file=sys.stderr)
+                    code = EXIT_FAILED
+            if recorder is not None:
+                cause = recorder.close(rt.sim_time)
+                if cause is not None and code == EXIT_OK:
+                    print(f"smartzone: recording {args.record}: {cause}", file=sys.stderr)
                     code = EXIT_FAILED
     return code
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from smartzone.definitions.base import Duration, Name, Ref, Strict, TimeOfDay
 
@@ -177,6 +177,21 @@ class PhaseCycle(Strict):
     off_value: str = "dark"
 
 
+class CsvSeries(Strict):
+    """A signal fed from a column of a CSV time series (docs/authoring.md, "Data sets")."""
+
+    kind: Literal["csv_series"]
+    file: str = Field(min_length=1, description="CSV file, relative to the device type's folder")
+    column: str = Field(min_length=1)
+    time_column: str = "time"
+    scale: float = 1.0  # value = raw * scale + offset (unit conversion)
+    offset: float = 0.0
+    timezone: str | None = None  # of times without an offset; None: the city's
+    interpolation: Literal["hold", "linear"] = "hold"
+    loop: bool = True  # repeat the series (period: its span plus one step); False: hold its ends
+    _base: str | None = PrivateAttr(None)  # the device type's folder, set when the file is loaded
+
+
 class Custom(Strict):
     """Escape hatch: `function` names a factory `package.module:callable` returning a model."""
 
@@ -187,12 +202,12 @@ class Custom(Strict):
 
 BehaviourSpec = Annotated[
     Constant | RandomWalk | Diurnal | Linear | SumProduct | Minimum | ChargingSession | MarkovOccupancy | PoissonCount
-    | Cumulative | FillEmpty | StateValue | DuskDawn | PhaseCycle | Custom,
+    | Cumulative | FillEmpty | StateValue | DuskDawn | PhaseCycle | CsvSeries | Custom,
     Field(discriminator="kind"),
 ]
 
 BEHAVIOUR_KINDS: tuple[str, ...] = (
     "constant", "random_walk", "diurnal", "linear", "sum_product", "minimum", "markov_occupancy",
-    "poisson_count", "cumulative", "fill_empty", "state", "dusk_dawn", "phase_cycle", "custom",
+    "poisson_count", "cumulative", "fill_empty", "state", "dusk_dawn", "phase_cycle", "csv_series", "custom",
 )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smartzone.definitions import series
 from smartzone.definitions.base import REF_RE
 from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.errors import DefinitionError, Problem
@@ -43,6 +44,16 @@ def _refs(value: Any) -> Iterable[str]:
             yield from _refs(item)
 
 
+def _check_series(spec: Any, doc: SourceDoc, path: tuple[str | int, ...]) -> list[Problem]:
+    """A csv_series file must exist and hold its columns: checked when the type loads."""
+    spec._base = str(Path(doc.file).parent)
+    try:
+        series.load(series.resolve(spec.file, spec._base), spec.column, spec.time_column, spec.timezone or "UTC")
+    except series.SeriesError as exc:
+        return [problem_at(doc, path, str(exc))]
+    return []
+
+
 def check_device_type(dt: DeviceType, doc: SourceDoc) -> list[Problem]:
     """Cross-reference problems inside one device type."""
     out: list[Problem] = []
@@ -65,6 +76,8 @@ def check_device_type(dt: DeviceType, doc: SourceDoc) -> list[Problem]:
             if spec["kind"] in ("state", "dusk_dawn", "phase_cycle") and var is not None and var not in dt.state:
                 if spec["kind"] == "dusk_dawn" or var_key in ("var", "mode_var"):
                     out.append(problem_at(doc, ("signals", name, "model", var_key), f"no state variable '{var}'"))
+        if spec["kind"] == "csv_series":
+            out += _check_series(sig.model, doc, ("signals", name, "model", "file"))
         earlier.add(name)
     for name in dt.report.on_change:
         if name not in dt.signals:

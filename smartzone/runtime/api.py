@@ -51,13 +51,14 @@ class Runtime:
         source: str = "",
         network: bool = True,
         start: datetime | None = None,
+        world_factory: Callable[..., World] = World,
     ) -> None:
         if start is not None and start != scenario.start:  # a run that starts elsewhere in time
             scenario = scenario.model_copy(update={"start": start})
         self.scenario = scenario
         self.catalog = catalog
         self.source = source
-        self.world = World(scenario, catalog, seed, network=network)
+        self.world = world_factory(scenario, catalog, seed, network=network)  # a ReplayWorld plays a recording
         self.seed = self.world.seed
         self.devices: dict[str, DeviceInfo] = {d.id: d.info for d in self.world.devices.values()}
         self.live = LiveState()
@@ -74,6 +75,21 @@ class Runtime:
         self._watchdog_lock = threading.Lock()
         self._watched = 0  # probes registered and not yet unwatched (the watchdog stops at zero)
         self._unwatch_engine: Callable[[], None] | None = None
+        self.recorder: Any = None  # a runtime/recording.py Recorder: inputs recorded where they are applied
+
+    def _record(self, name: str, args: dict[str, Any]) -> None:
+        """Record a control input (engine thread: at the point of the event order it is applied)."""
+        if self.recorder is not None:
+            self.recorder.input(self.world.now, name, args)
+
+    def _control(self, name: str, args: dict[str, Any], apply: Callable[[], Any]) -> Future[Any]:
+        """Queue a pacing control to the engine thread, recorded where it is applied."""
+
+        def run(world: World) -> Any:
+            self._record(name, args)
+            return apply()
+
+        return self.engine.call(run)
 
     @classmethod
     def load(cls, scenario: str | Path | None = None, catalog: Catalog | None = None, **options: Any) -> Runtime:
@@ -114,15 +130,16 @@ class Runtime:
                 gcpolicy.leave()
 
     def pause(self) -> Future[Any]:
-        return self.engine.call(lambda w: self.engine.set_paused(True))
+        return self._control("pause", {}, lambda: self.engine.set_paused(True))
 
     def resume(self) -> Future[Any]:
-        return self.engine.call(lambda w: self.engine.set_paused(False))
+        return self._control("resume", {}, lambda: self.engine.set_paused(False))
 
     def step(self, seconds: float | None = None) -> Future[float]:
         """While paused: process the next event (or advance `seconds`); returns the new sim time."""
 
         def do(world: World) -> float:
+            self._record("step", {"seconds": seconds})
             if seconds is None:
                 if world.env.peek() != float("inf"):
                     world.env.step()
@@ -136,7 +153,7 @@ class Runtime:
     def set_speed(self, speed: float) -> Future[Any]:
         if speed <= 0:
             raise ValueError("speed must be positive")
-        return self.engine.call(lambda w: self.engine.set_speed(speed))
+        return self._control("speed", {"speed": speed}, lambda: self.engine.set_speed(speed))
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the engine thread and the watchdog, and wait for them (idempotent)."""
@@ -192,8 +209,13 @@ class Runtime:
         if event.kind == "survived":
             return
         component, state, cause = event.component, event.kind, event.cause
+
         # on the engine thread, which owns the bus; a run that is over drops it (the call fails)
-        self.engine.call(lambda world: world.bus.publish(ServiceHealth(world.now, component, state, cause)))
+        def publish(world: World) -> None:
+            self._record("health", {"component": component, "state": state, "cause": cause})
+            world.bus.publish(ServiceHealth(world.now, component, state, cause))
+
+        self.engine.call(publish)
 
     def stop_watchdog(self) -> None:
         with self._watchdog_lock:
@@ -247,6 +269,8 @@ class Runtime:
 
         def run(world: World) -> None:
             try:
+                if self.recorder is not None:  # here, on the engine thread: the point a re-simulation re-applies it
+                    self.recorder.command(world.now, command)
                 world.execute(command, fut.set_result)
             except BaseException as exc:
                 if not fut.done():
@@ -269,6 +293,7 @@ class Runtime:
         if self.running:
             raise RuntimeError("the simulation is still running")
         if publish:
+            self._record("netstats", {})
             self.world.network.publish_stats(self.world.now)
         return self.world.network.summary_lines()
 

@@ -1,8 +1,9 @@
 """Registry of named behaviour models; importing this package registers the built-in ones."""
 
-from smartzone.core.behaviours import actuation, charging, continuous, discrete, limits
+from smartzone.core.behaviours import actuation, charging, continuous, discrete, limits, series
 from smartzone.core.behaviours.base import REGISTRY, Model, Scope, build, source
 
 __all__ = [
-    "REGISTRY", "Model", "Scope", "actuation", "build", "charging", "continuous", "discrete", "limits", "source",
+    "REGISTRY", "Model", "Scope", "actuation", "build", "charging", "continuous", "discrete", "limits", "series",
+    "source",
 ]

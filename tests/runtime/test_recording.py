@@ -1,0 +1,145 @@
+"""Recordings: what a run records, re-simulation byte for byte, a crash-cut file, diff."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import shutil
+from pathlib import Path
+
+import pytest
+
+from smartzone.cli import main
+from smartzone.core.commands import DeviceCommand, SetOnline
+from smartzone.core.faults import ClearFault, DegradeLink, InjectFault
+from smartzone.runtime.api import Runtime
+from smartzone.runtime.recording import CONTROLS, Recorder, RecordingError, read_recording, scenario_header
+from smartzone.runtime.replay import replay_runtime, resimulate
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "testville.yaml"
+HOURS = 4 * 3600.0
+
+
+def _record(path: Path, *, paced_inputs: bool) -> Runtime:
+    """A fast testville run with commands, faults, a network change and pacing controls.
+
+    paced_inputs: inputs at known simulated times (paused, stepped); otherwise sent while the
+    engine runs flat out, landing wherever they land (the recording must still say where)."""
+    duration = HOURS if paced_inputs else 365 * 86400.0  # long enough to be still running: stopped below
+    rt = Runtime.load(FIXTURE, fast=True, duration=duration)
+    recorder = Recorder.open(path, rt.world.clock)
+    recorder.attach(rt, scenario_header(rt, fast=True, speed=1.0, duration=duration))
+    inputs = [
+        DeviceCommand("l-0001", "dim", {"level": 40}, id="c1", source="mqtt", user="app"),
+        InjectFault("l-0002", "lamp_failure", source="gui"),
+        SetOnline("p-0001", False, reason="gui"),
+        DegradeLink("lorawan-sf9", {"loss": 0.5}, duration=1800.0, source="cli"),
+        DeviceCommand("l-0002", "switch", {"on": False}, id="m1", source="modbus"),
+        DeviceCommand("l-0001", "dim", {"level": 400}, id="bad", source="mqtt"),  # rejected: recorded too
+        ClearFault("l-0002", "lamp_failure", source="gui"),
+        SetOnline("p-0001", True, reason="gui"),
+    ]
+    try:
+        paused = rt.pause() if paced_inputs else None  # queued first: applied at time zero
+        rt.start()
+        if paused is not None:
+            paused.result(10)
+        futures = []
+        for command in inputs:
+            if paced_inputs:
+                rt.step(1234.5).result(10)
+            futures.append(rt.submit(command))
+        if paced_inputs:
+            rt.set_speed(2.0).result(10)
+            rt.resume().result(10)
+        else:
+            for future in futures:
+                future.result(30)
+            assert rt.running, "the run ended before its inputs were applied"
+            rt.engine.request_stop()
+        assert rt.wait(120)
+    finally:
+        rt.stop()
+    rt.network_summary()
+    assert recorder.close(rt.sim_time) is None
+    return rt
+
+
+def _body(path: Path) -> bytes:
+    """Everything after the header line (the header of a re-simulation names its source)."""
+    return gzip.decompress(path.read_bytes()).split(b"\n", 1)[1]
+
+
+@pytest.mark.parametrize("paced_inputs", [True, False], ids=["known-times", "while-running"])
+def test_resimulation_is_byte_identical(tmp_path: Path, paced_inputs: bool) -> None:
+    original, again = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
+    _record(original, paced_inputs=paced_inputs)
+    header, records = read_recording(original)
+    recs = list(records)
+    inputs = [r for r in recs if r["kind"] == "input"]
+    assert header["seed"] == 1 and "street-light" in header["device_types"] and "fleets" in header["scenario_yaml"]
+    assert recs[-1]["kind"] == "end"
+    commands = [r for r in inputs if r["input"] == "DeviceCommand"]
+    assert [(c["source"], c.get("user")) for c in commands] == [("mqtt", "app"), ("modbus", None), ("mqtt", None)]
+    assert {r["input"] for r in inputs} >= {"InjectFault", "ClearFault", "SetOnline", "DegradeLink", "netstats"}
+    if paced_inputs:
+        applied = [r["t"] for r in inputs if r["input"] not in CONTROLS]  # each one step of 1234.5 s later
+        assert [b - a for a, b in itertools.pairwise(applied)] == [1234.5] * 7
+    assert any(r["kind"] == "command" and r["error_code"] == "invalid_params" for r in recs)
+    events, n_inputs = resimulate(original, again)
+    assert n_inputs == len(inputs) and events == recs[-1]["events"]
+    assert _body(again) == _body(original)
+    assert main(["diff", str(original), str(again)]) == 0
+
+
+def test_diff_names_the_first_divergence_per_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    original, changed = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
+    _record(original, paced_inputs=True)
+    lines = gzip.decompress(original.read_bytes()).decode().splitlines(keepends=True)
+    i = next(i for i, line in enumerate(lines) if '"device":"l-0001"' in line and '"kind":"reading"' in line)
+    lines[i] = lines[i].replace('"level":', '"level":1', 1)  # one reading of one device differs
+    changed.write_bytes(gzip.compress("".join(lines).encode()))
+    capsys.readouterr()
+    assert main(["diff", str(original), str(changed)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and out[0].startswith("l-0001: t=") and " values.level: " in out[0]
+    assert out[1] == "1 device(s) differ"
+
+
+def test_a_recording_cut_by_a_crash_reads_up_to_its_last_flush(tmp_path: Path) -> None:
+    path, cut = tmp_path / "a.jsonl.gz", tmp_path / "cut.jsonl.gz"
+    rt = Runtime.load(FIXTURE, fast=True, duration=3600.0)
+    recorder = Recorder.open(path, rt.world.clock)
+    recorder.attach(rt, scenario_header(rt, fast=True, speed=1.0, duration=3600.0))
+    rt.world.run(3600.0)  # no engine thread: the world runs here
+    recorder._last_flush = float("-inf")  # a second has passed
+    recorder.flush_due()
+    shutil.copy(path, cut)  # the file as a crash would leave it: no end record, no gzip trailer
+    written = recorder.events
+    assert recorder.close(rt.sim_time) is None
+    _, records = read_recording(cut)
+    recs = list(records)
+    assert written > 0 and len(recs) == written and all(r["kind"] != "end" for r in recs)
+
+
+def test_a_file_that_is_not_a_recording_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(gzip.compress(b'{"kind":"manifest"}\n'))
+    with pytest.raises(RecordingError, match="line 1: not a SmartZone recording header"):
+        read_recording(bad)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("hello\n")
+    with pytest.raises(RecordingError, match="not a recording"):
+        read_recording(plain)
+
+
+def test_a_replay_from_the_middle_starts_with_the_faults_active_then(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl.gz"
+    _record(path, paced_inputs=True)
+    faults = [r for r in read_recording(path)[1] if r["kind"] == "fault" and r["device"] == "l-0002"]
+    assert [f["active"] for f in faults] == [True, False]
+    middle = (faults[0]["t"] + faults[1]["t"]) / 2
+    during = replay_runtime(path, first=middle, workdir=tmp_path / "during")
+    after = replay_runtime(path, first=faults[1]["t"] + 1, workdir=tmp_path / "after")
+    assert during.live.get("l-0002").faults == {"lamp_failure"}
+    assert after.live.get("l-0002").faults == set()

@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from smartzone import __version__
-from smartzone.cli import certify_cmd, conform_cmd, devices_cmd, export_cmd, gui_cmd, run_cmd, validate_cmd
+from smartzone.cli import (
+    certify_cmd,
+    conform_cmd,
+    devices_cmd,
+    export_cmd,
+    gui_cmd,
+    run_cmd,
+    td_cmd,
+    validate_cmd,
+)
 from smartzone.cli.errors import EXIT_FAILED, EXIT_USAGE, UsageError
 from smartzone.cli.process import install_interrupts, quiet_pipes
 from smartzone.definitions.errors import DefinitionError
@@ -38,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui_cmd.add_parser(sub)
     certify_cmd.add_parser(sub)
     conform_cmd.add_parser(sub)
+    td_cmd.add_import_parser(sub)
     return parser
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +52,7 @@ def _ex(text: str, sim: float = 0.0) -> Example:
     return Example(Stamp(0.0, sim), text)
 
 
-def _result(bad: list[Example], ok: str, what: str, counts: dict[str, float] | None = None) -> Outcome:
+def _result(bad: list[Example], ok: str, what: str, counts: Mapping[str, float] | None = None) -> Outcome:
     if bad:
         return outcome("bad", f"{len(bad)} {what}", counts, bad)
     return outcome("ok", ok, counts)

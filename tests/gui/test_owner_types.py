@@ -53,3 +53,34 @@ def test_edited_types_show_problems_then_reload_after_asking(
     assert new is not rt and not rt.running and new.sim_time == 0.0
     assert new.catalog.types["acme-pm3"].name.startswith("ACME PM3b") and "acme-pm4" in new.catalog.types
     assert not window.session.types.poll()  # nothing changed since the reload
+
+
+def test_devices_folder_adds_types_to_any_scenario_and_is_watched(qtbot: Any, tmp_path: Path) -> None:
+    from smartzone_gui.session import Session
+
+    folder = tmp_path / "types"
+    shutil.copytree(EXAMPLE / "devices", folder)
+    session = Session(start_services=False, devices=str(folder))
+    try:
+        session.open(str(Path(__file__).resolve().parents[1] / "fixtures" / "testville.yaml"))
+        assert "acme-pm3" in session.runtime.catalog.types and str(folder) in session.types.folders
+        seen: list[str] = []
+        session.types.invalid.connect(seen.append)
+        (folder / "broken.yaml").write_text("schema_version: 1\ntype: broken\n")  # a new, invalid file
+        assert session.types.poll() and seen and f"{folder / 'broken.yaml'}:" in seen[0]
+        assert session.runtime is not None and "broken" not in session.runtime.catalog.types
+    finally:
+        session.close()
+
+
+def test_gui_devices_must_be_a_folder(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "smartzone", "gui", "--devices", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "--devices: no such folder" in proc.stderr

@@ -33,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.target)
     if not target.is_file():
         raise UsageError(f"TARGET: no such file {args.target} (conform takes a device-type file)")
+    try:
+        Path(args.report).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--report: cannot write {args.report}: {exc.strerror}") from None
     result = conform(target, Path(args.report))  # a bad file raises DefinitionError: exit 2, located
     for v in result.verdicts:
         print(f"  {v.verdict.upper():15} {v.level:6} {v.id:18} {v.summary}")

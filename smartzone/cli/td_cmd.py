@@ -64,7 +64,10 @@ def run_export(args: argparse.Namespace) -> int:
             raise UsageError(f"no device of type '{args.type}' in {rt.scenario.name} (types used: {used})")
         tds = {args.type: tds[args.type]}
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {args.out}: {exc.strerror}") from None
     for name, td in sorted(tds.items()):
         problems = check_td(td)
         if problems:  # a bug of ours, not the user's: say so plainly
@@ -87,8 +90,11 @@ def run_import(args: argparse.Namespace) -> int:
         raise DefinitionError.single(args.file, f"not JSON: {exc}") from None
     text = td_to_yaml(td, args.file, args.type, args.out)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {args.out}: {exc.strerror}") from None
     from smartzone.definitions.catalog import Catalog
 
     dt = Catalog().add_file(out)  # the result must validate: a problem here names the written file

@@ -121,3 +121,10 @@ def test_senml_record_checks() -> None:
     assert any("exactly one" in p for p in _senml_record({"n": "temp", "v": 1, "vs": "a"}, ""))
     assert any("not in RFC 8428" in p for p in _senml_record({"n": "temp", "v": 1, "unit": "x"}, ""))
     assert any("not a valid SenML name" in p for p in _senml_record({"n": " bad", "v": 1}, ""))
+
+
+def test_an_unwritable_report_folder_is_a_usage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = smartzone("conform", str(BROKEN), "--report", str(blocker / "sub"))
+    assert proc.returncode == 2 and "--report: cannot write" in proc.stderr and "Traceback" not in proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,14 @@ def test_check_td_finds_structural_problems() -> None:
     problems = check_td(td)
     assert "properties.p.forms[0]: href must be an absolute URI" in problems
     assert "properties.p.forms[0]: unknown op 'fly'" in problems
+
+
+@pytest.mark.skipif(not os.environ.get("SZ_TD_SCHEMA"), reason="set SZ_TD_SCHEMA to the official td-schema.json")
+def test_exported_tds_validate_against_the_official_td_schema(owner_tds: dict[str, dict]) -> None:
+    """With the W3C TD 1.1 JSON Schema at hand (npm @thing-description-playground/core ships td-schema.json)."""
+    import jsonschema
+
+    schema = json.loads(Path(os.environ["SZ_TD_SCHEMA"]).read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    for name, td in owner_tds.items():
+        assert [e.message for e in validator.iter_errors(td)] == [], name

@@ -28,7 +28,8 @@ def tune_process() -> None:
 
 def run_app(scenario: str | None, seed: int | None = None, speed: float = 1.0, start: bool = False,
             endpoints: bool = True, service_options: argparse.Namespace | None = None,
-            screenshot: str | None = None, screenshot_after: float = 3.0, dark: bool | None = None) -> int:
+            screenshot: str | None = None, screenshot_after: float = 3.0, dark: bool | None = None,
+            devices: str | None = None) -> int:
     """Run the GUI until the window closes; returns the process exit code.
 
     With `screenshot`, the window saves itself to that PNG after `screenshot_after` seconds
@@ -38,7 +39,7 @@ def run_app(scenario: str | None, seed: int | None = None, speed: float = 1.0, s
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SmartZone")
     app.setOrganizationName("SmartZone")
-    session = Session(service_options=service_options, start_services=endpoints)
+    session = Session(service_options=service_options, start_services=endpoints, devices=devices)
     session.speed = speed
     window = MainWindow(session)
     if dark is not None:

@@ -105,6 +105,8 @@ class MainWindow(QMainWindow):
         session.frame.connect(self._on_frame)
         session.run_state.connect(self.bar.set_state)
         session.services_changed.connect(self._on_services)
+        session.types.changed.connect(self.reload_types)
+        session.types.invalid.connect(self._types_invalid)
         self.bar.set_state("ready")
 
     # --- layout ---------------------------------------------------------------------------
@@ -134,6 +136,13 @@ class MainWindow(QMainWindow):
         cv.setSpacing(0)
         self.banner = FatalBanner()  # a part of the city died for good: say so above the map
         cv.addWidget(self.banner)
+        # the owner's device types changed and do not validate: the problems, above the running city
+        self.types_banner = QLabel()
+        self.types_banner.setWordWrap(True)
+        self.types_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.types_banner.setStyleSheet("background: #fff3cd; color: #664d03; padding: 6px;")
+        self.types_banner.hide()
+        cv.addWidget(self.types_banner)
         cv.addLayout(filters)
         cv.addWidget(self.map, 1)
         self.setCentralWidget(centre)
@@ -252,6 +261,28 @@ class MainWindow(QMainWindow):
         if self.session.path is None or not self.confirm_reset():
             return
         self.session.reset(seed=self.bar.seed.value())
+
+    def _types_invalid(self, problems: str) -> None:
+        """Show what is wrong with the edited types; the city keeps running on the old ones."""
+        self.types_banner.setText(f"Your device types changed but do not validate (the city runs on):\n{problems}")
+        self.types_banner.show()
+
+    def reload_types(self) -> None:
+        """The owner's types changed and validate: restart the city on them if the user agrees."""
+        self.types_banner.hide()
+        if self.session.path is None or not self.confirm_reload():
+            return
+        self.session.reset(seed=self.bar.seed.value())
+
+    def confirm_reload(self) -> bool:
+        """Ask before applying changed device types: like Reset, it restarts the city and its endpoints."""
+        answer = QMessageBox.question(
+            self, "Reload device types?",
+            "Your device types changed. Restart the city from time zero with them? Connected clients are "
+            "disconnected, as with Reset.",
+            QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Reset
 
     def confirm_reset(self) -> bool:
         """Ask before a reset: it also restarts the endpoints, which drops every connected client."""

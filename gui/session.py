@@ -15,8 +15,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from smartzone_gui.feed import Frame, LiveFeed
+from smartzone_gui.type_watch import TypeWatch
 
 from smartzone.core.commands import DeviceCommand, SetOnline
+from smartzone.definitions.catalog import Catalog
+from smartzone.definitions.errors import DefinitionError
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.clients import ClientRegistry
 from smartzone.runtime.recording import Recorder, open_recording
@@ -34,8 +37,10 @@ class Session(QObject):
     services_changed = Signal()
 
     def __init__(self, service_args: list[str] | None = None, start_services: bool = True,
-                 service_options: argparse.Namespace | None = None) -> None:
+                 service_options: argparse.Namespace | None = None, devices: str | None = None) -> None:
         super().__init__()
+        self.devices = devices  # `--devices DIR`: the owner's folder of types, added to every scenario
+        self.types = TypeWatch(self.catalog)  # reloads the owner's types when their files change
         self.runtime: Runtime | None = None
         self.feed: LiveFeed | None = None
         self.path: str | None = None
@@ -58,8 +63,9 @@ class Session(QObject):
     # --- lifecycle ------------------------------------------------------------------------
     def open(self, scenario: str | Path | None, seed: int | None = None) -> None:
         """Load a scenario (raises DefinitionError on a bad file; the current one stays open then)."""
-        runtime = Runtime.load(scenario, seed=seed, speed=self.speed)
+        runtime = Runtime.load(scenario, self.catalog(), seed=seed, speed=self.speed)
         self.close()
+        self.types.watch(runtime.source, runtime.catalog, self.devices)
         self.runtime = runtime
         self.path = runtime.source
         if self.record:  # each scenario opened (or reset) records anew into the same file
@@ -71,6 +77,15 @@ class Session(QObject):
         self._timer.start()
         self.loaded.emit()
         self._set_state("ready")
+
+    def catalog(self) -> Catalog:
+        """The built-in types plus the `--devices` folder (a scenario adds its own `device_types`)."""
+        catalog = Catalog.builtin()
+        if self.devices:
+            catalog.add_folder(Path(self.devices))
+            if not catalog.owner_files():
+                raise DefinitionError.single(str(self.devices), "no *.yaml device types in this folder")
+        return catalog
 
     def _start_services(self, runtime: Runtime) -> None:
         self.services, self.service_errors = [], {}
@@ -118,6 +133,7 @@ class Session(QObject):
     def close(self) -> None:
         """Stop the engine and every service of the open scenario (idempotent)."""
         self._timer.stop()
+        self.types.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -58,7 +58,9 @@ def test_definitions_do_not_import_core() -> None:
     assert offending("smartzone/definitions", ("smartzone.core",)) == []
 
 
-@pytest.mark.parametrize("folder", ["smartzone/runtime", "smartzone/certify", "smartzone/definitions"])
+@pytest.mark.parametrize(
+    "folder", ["smartzone/runtime", "smartzone/certify", "smartzone/conform", "smartzone/definitions"]
+)
 def test_protocol_libraries_only_in_endpoints(folder: str) -> None:
     assert offending(folder, PROTOCOL + GUI) == []
 
@@ -71,7 +73,7 @@ def test_only_gui_imports_qt() -> None:
     assert offending("smartzone", ("PySide6", "pyqtgraph")) == []
 
 
-@pytest.mark.parametrize("folder", ["smartzone/endpoints", "smartzone/certify"])
+@pytest.mark.parametrize("folder", ["smartzone/endpoints", "smartzone/certify", "smartzone/conform"])
 def test_endpoints_and_certify_do_not_import_upwards(folder: str) -> None:
     assert offending(folder, ("smartzone.cli", "smartzone_gui", "PySide6")) == []
 

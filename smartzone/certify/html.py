@@ -46,21 +46,12 @@ def _publishes(pubs: dict[str, Any]) -> list[str]:
     return out
 
 
-def render(doc: dict[str, Any]) -> str:
-    run = doc["run"]
+def rules_section(doc: dict[str, Any], passes: str) -> list[str]:
+    """The tally, the summary table and one block per rule (shared by certify and conform)."""
     s = doc["summary"]
     out = [
-        "<!doctype html><html lang=en><meta charset=utf-8>",
-        f"<title>SmartZone certification: {escape(run['app'])}</title><style>{STYLE}</style><body>",
-        f"<h1>Certification {_badge(doc['result'])}</h1>",
-        f"<p class=sub>App <code>{escape(run['app'])}</code> as user <b>{escape(run['user'])}</b> on "
-        f"{escape(run['city'])} ({escape(run['scenario'])}), broker {escape(run['broker'])}, speed x{run['speed']:g}, "
-        f"seed {run['seed']}; {run['wall_seconds']} s wall = {run['sim_seconds']} s simulated "
-        f"from {escape(run['sim_start'])}"
-        + (f"; profile {escape(run['profile'])}" if run.get("profile") else "")
-        + "</p>",
         f"<p>{s['pass']} passed, {s['warn']} warnings, {s['fail']} failed, {s['not applicable']} not applicable. "
-        "The app passes when no MUST rule fails.</p>",
+        f"{escape(passes)}</p>",
         "<h2>Summary</h2><table><tr><th>Rule</th><th>Level</th><th>Verdict</th><th>Finding</th></tr>",
     ]
     for r in doc["rules"]:
@@ -85,6 +76,28 @@ def render(doc: dict[str, Any]) -> str:
         if r["verdict"] in ("fail", "warn"):
             out.append(f"<p class=guide><b>How to fix:</b> {escape(r['guidance'])}</p>")
         out.append("</div>")
+    return out
+
+
+def page_head(title: str) -> str:
+    return (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{escape(title)}</title><style>{STYLE}</style><body>"
+    )
+
+
+def render(doc: dict[str, Any]) -> str:
+    run = doc["run"]
+    out = [
+        page_head(f"SmartZone certification: {run['app']}"),
+        f"<h1>Certification {_badge(doc['result'])}</h1>",
+        f"<p class=sub>App <code>{escape(run['app'])}</code> as user <b>{escape(run['user'])}</b> on "
+        f"{escape(run['city'])} ({escape(run['scenario'])}), broker {escape(run['broker'])}, speed x{run['speed']:g}, "
+        f"seed {run['seed']}; {run['wall_seconds']} s wall = {run['sim_seconds']} s simulated "
+        f"from {escape(run['sim_start'])}"
+        + (f"; profile {escape(run['profile'])}" if run.get("profile") else "")
+        + "</p>",
+        *rules_section(doc, "The app passes when no MUST rule fails."),
+    ]
     out.append(
         "<h2>Connections</h2><table><tr><th>#</th><th>client id</th><th>user</th><th>opened</th>"
         "<th>closed</th><th>subscriptions</th><th>publishes</th></tr>"

@@ -200,19 +200,25 @@ def document(info: RunInfo, obs: Observations, verdicts: list[Verdict]) -> dict[
 
 
 def junit(info: RunInfo, verdicts: list[Verdict]) -> bytes:
+    props = {"city": info.city, "user": info.user, "broker": info.backend, "seed": str(info.seed)}
+    return junit_suite(f"smartzone certify {info.app}", "certify", props, verdicts)
+
+
+def junit_suite(name: str, prefix: str, properties: dict[str, str], verdicts: list[Verdict]) -> bytes:
+    """A JUnit testsuite with one testcase per verdict (shared by certify and conform)."""
     suite = ET.Element(
         "testsuite",
-        name=f"smartzone certify {info.app}",
+        name=name,
         tests=str(len(verdicts)),
         failures=str(sum(v.failed for v in verdicts)),
         skipped=str(sum(v.verdict == "not applicable" for v in verdicts)),
         errors="0",
     )
     props = ET.SubElement(suite, "properties")
-    for k, val in (("city", info.city), ("user", info.user), ("broker", info.backend), ("seed", str(info.seed))):
+    for k, val in properties.items():
         ET.SubElement(props, "property", name=k, value=val)
     for v in verdicts:
-        case = ET.SubElement(suite, "testcase", classname=f"certify.{v.level}", name=f"{v.id} {v.title}")
+        case = ET.SubElement(suite, "testcase", classname=f"{prefix}.{v.level}", name=f"{v.id} {v.title}")
         cprops = ET.SubElement(case, "properties")
         ET.SubElement(cprops, "property", name="verdict", value=v.verdict)
         ET.SubElement(cprops, "property", name="level", value=v.level)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from smartzone.certify.profile import Budget, Thresholds
 from smartzone.certify.records import Observations, Stamp
@@ -95,7 +95,18 @@ class Verdict:
         }
 
 
-def judge(rule: Rule, level: Level, out: Outcome) -> Verdict:
+class Described(Protocol):
+    """What a verdict needs of its rule (a certify Rule, or a conform rule: smartzone/conform/rules.py)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def guidance(self) -> str: ...
+
+
+def judge(rule: Described, level: Level, out: Outcome) -> Verdict:
     if out.status == "na":
         verdict = "not applicable"
     elif out.status == "ok":

@@ -1,4 +1,4 @@
-"""The `smartzone` command line: run, validate, devices, export.
+"""The `smartzone` command line: run, validate, devices, export, gui, certify, conform.
 
 Exit codes (docs/api.md): 0 success, 1 a run that failed, 2 invalid input or usage (the message
 names file, line and field; no traceback), 3 an endpoint could not start. A closed output
@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from smartzone import __version__
-from smartzone.cli import certify_cmd, devices_cmd, diff_cmd, export_cmd, gui_cmd, replay_cmd, run_cmd, validate_cmd
+from smartzone.cli import (
+    certify_cmd,
+    conform_cmd,
+    devices_cmd,
+    diff_cmd,
+    export_cmd,
+    gui_cmd,
+    replay_cmd,
+    run_cmd,
+    td_cmd,
+    validate_cmd,
+)
 from smartzone.cli.errors import EXIT_FAILED, EXIT_USAGE, UsageError
 from smartzone.cli.process import install_interrupts, quiet_pipes
 from smartzone.definitions.errors import DefinitionError
@@ -39,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     certify_cmd.add_parser(sub)
     replay_cmd.add_parser(sub)
     diff_cmd.add_parser(sub)
+    conform_cmd.add_parser(sub)
+    td_cmd.add_import_parser(sub)
     return parser
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
-from smartzone.cli.options import positive_duration, positive_speed
+from smartzone.cli.options import add_devices_option, catalog_from_args, positive_duration, positive_speed
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.services import Service, registered
 
@@ -49,6 +49,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, help="master random seed (default: the scenario's)")
     p.add_argument("--profile", metavar="FILE", help="certification profile (YAML): expectations and thresholds")
     p.add_argument("--report", required=True, metavar="DIR", help="where to write report.html/json and junit.xml")
+    add_devices_option(p)
     for spec in registered():
         spec.add_options(p)
     # certification runs on free ports unless told otherwise (several can run side by side)
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from smartzone.certify.session import CertifyOptions, certify
 
     duration, speed = _check(args)
-    rt = Runtime.load(args.scenario, seed=args.seed, speed=speed, duration=duration)
+    rt = Runtime.load(args.scenario, catalog_from_args(args), seed=args.seed, speed=speed, duration=duration)
     if args.user not in {u.name for u in rt.scenario.users}:
         names = ", ".join(u.name for u in rt.scenario.users) or "none"
         raise UsageError(f"--user: no user '{args.user}' in {rt.scenario.name} (users: {names})")

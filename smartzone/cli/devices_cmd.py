@@ -7,17 +7,18 @@ import json
 from typing import Any
 
 from smartzone.cli.errors import EXIT_OK
-from smartzone.definitions.catalog import Catalog
+from smartzone.cli.options import add_devices_option, catalog_from_args
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("devices", help="list the device types")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_devices_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    catalog = Catalog.builtin()
+    catalog = catalog_from_args(args)
     if args.json:
         out = {
             t: {

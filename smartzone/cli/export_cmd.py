@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from smartzone.cli import asyncapi_cmd, modbus_map_cmd
+from smartzone.cli import asyncapi_cmd, modbus_map_cmd, td_cmd
 from smartzone.cli.errors import EXIT_OK
 from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.scenario import Scenario
@@ -25,6 +25,7 @@ def add_parser(sub: Any) -> None:
     s.set_defaults(handler=run_schema)
     modbus_map_cmd.add_parser(what)
     asyncapi_cmd.add_parser(what)
+    td_cmd.add_export_parser(what)
 
 
 def schema_documents() -> dict[str, dict[str, Any]]:

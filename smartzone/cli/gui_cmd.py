@@ -29,6 +29,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
     p.add_argument("--screenshot", metavar="PNG", help="save the window to PNG after --screenshot-after s, then quit")
     p.add_argument("--screenshot-after", type=float, default=3.0, metavar="S", help=argparse.SUPPRESS)
+    p.add_argument("--devices", metavar="DIR", help="a folder of your own device types (*.yaml) to add; "
+                   "the window reloads them when they change (docs/owners.md)")
     for spec in registered():  # the same endpoint options as `smartzone run`
         spec.add_options(p)
     p.set_defaults(handler=gui)
@@ -69,10 +71,12 @@ def gui(args: argparse.Namespace) -> int:
             Path(args.record).open("ab").close()
         except OSError as exc:
             raise UsageError(f"--record: cannot write {args.record}: {exc.strerror}") from None
+    if args.devices and not Path(args.devices).is_dir():
+        raise UsageError(f"--devices: no such folder {args.devices}")
     if not ensure_gui_package():
         print(f"smartzone: {GUI_MISSING}", file=sys.stderr)
         return EXIT_USAGE
     app = importlib.import_module("smartzone_gui.app")
     return int(app.run_app(args.scenario, seed=args.seed, speed=args.speed, start=args.start,
-                           endpoints=not args.no_endpoints, service_options=args,
+                           endpoints=not args.no_endpoints, service_options=args, devices=args.devices,
                            screenshot=args.screenshot, screenshot_after=args.screenshot_after, dark=args.dark))

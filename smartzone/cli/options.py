@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from smartzone.definitions.catalog import Catalog
 from smartzone.definitions.scenario import Scenario
 from smartzone.definitions.start import run_start
 from smartzone.definitions.units import parse_duration
@@ -48,3 +50,25 @@ def write_output(text: str, out: str | None, summary: str) -> None:
     except OSError as exc:
         raise UsageError(f"--out: cannot write {out}: {exc.strerror}") from None
     print(f"wrote {out} ({summary})")
+
+
+def add_devices_option(parser: Any) -> None:
+    """`--devices DIR`: an owner's folder of device types, added to the built-in catalog."""
+    parser.add_argument(
+        "--devices",
+        metavar="DIR",
+        help="a folder of your own device types (*.yaml) to add to the built-in ones (docs/owners.md)",
+    )
+
+
+def catalog_from_args(args: Any) -> Catalog:
+    """The built-in catalog plus the types of `--devices DIR` (problems exit 2, naming file and line)."""
+    catalog = Catalog.builtin()
+    folder = getattr(args, "devices", None)
+    if folder:
+        path = Path(folder)
+        if not path.is_dir():
+            raise UsageError(f"--devices: no such folder {folder}")
+        if not catalog.add_folder(path):
+            raise UsageError(f"--devices: no *.yaml device types in {folder}")
+    return catalog

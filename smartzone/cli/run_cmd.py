@@ -19,10 +19,16 @@ from typing import Any
 
 from smartzone.cli.console import Console
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
-from smartzone.cli.options import positive_duration, positive_speed, start_options
+from smartzone.cli.options import (
+    add_devices_option,
+    catalog_from_args,
+    positive_duration,
+    positive_speed,
+    start_options,
+)
 from smartzone.cli.process import safe_print, stop_requests
 from smartzone.core.events import Event
-from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
+from smartzone.definitions.catalog import load_scenario, resolve_scenario
 from smartzone.definitions.units import format_duration
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.health import HealthEvent
@@ -69,6 +75,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--trace", metavar="FILE", help="write every event as JSON lines")
     p.add_argument("--record", metavar="FILE", help="record the session to play it back (docs/recording.md)")
     p.add_argument("--quiet", action="store_true", help="no progress or live summary")
+    add_devices_option(p)
     for spec in registered():
         spec.add_options(p)
     p.set_defaults(handler=run)
@@ -87,7 +94,7 @@ def _options(args: argparse.Namespace) -> tuple[float | None, float]:
 def run(args: argparse.Namespace) -> int:
     duration, speed = _options(args)
     console = Console(quiet=args.quiet)
-    catalog = Catalog.builtin()
+    catalog = catalog_from_args(args)
     path = resolve_scenario(args.scenario)
     scenario = load_scenario(path, catalog)
     start = start_options(scenario, args.fast, args.start, args.start_hour)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from smartzone.cli.errors import EXIT_OK, EXIT_USAGE
+from smartzone.cli.errors import EXIT_OK, EXIT_USAGE, UsageError
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.errors import DefinitionError, Problem
 from smartzone.definitions.yaml_source import read_yaml
@@ -32,11 +32,12 @@ def run(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
     catalog = Catalog.builtin()
     if args.devices:
-        for path in sorted(Path(args.devices).glob("*.yaml")):
-            try:
-                catalog.add_file(path)
-            except DefinitionError as exc:
-                problems.extend(exc.problems)
+        if not Path(args.devices).is_dir():
+            raise UsageError(f"--devices: no such folder {args.devices}")
+        try:
+            catalog.add_folder(Path(args.devices))
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
     files = [Path(f) for f in args.files]
     ok = 0
     for path in files:  # device types first so scenarios can use them
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
                 probe = Catalog()
                 dt = probe.add_file(path)
                 catalog.types[dt.type] = dt
+                catalog.files[dt.type] = str(path)
                 ok += 1
                 print(f"{path}: ok (device type {dt.type})")
             except DefinitionError as exc:
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     for path in files:
         if not _is_device_type(path):
             try:
-                sc = load_scenario(path, catalog)
+                sc = load_scenario(path, catalog.copy())  # its own device_types stay its own
                 ok += 1
                 devices = sum(f.count for f in sc.fleets)
                 print(f"{path}: ok (scenario {sc.city}, {devices} devices)")

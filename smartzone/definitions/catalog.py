@@ -19,7 +19,7 @@ from smartzone.definitions.errors import DefinitionError, Problem
 from smartzone.definitions.loader import load_model, problem_at
 from smartzone.definitions.modbus_layout import MAX_UNITS, build_layout
 from smartzone.definitions.network_checks import check_networks
-from smartzone.definitions.scenario import Scenario
+from smartzone.definitions.scenario import DeviceTypeSource, Scenario
 from smartzone.definitions.yaml_source import SourceDoc
 
 CONTEXT_NAMES = frozenset(
@@ -109,6 +109,7 @@ class Catalog:
 
     types: dict[str, DeviceType] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    builtin_ids: set[str] = field(default_factory=set)  # ids of the shipped types (an owner's may not clash)
 
     @classmethod
     def load(cls, paths: Iterable[Path]) -> Catalog:
@@ -125,19 +126,79 @@ class Catalog:
 
     @classmethod
     def builtin(cls) -> Catalog:
-        return cls.load(builtin_dir("devices").glob("*.yaml"))
+        catalog = cls.load(builtin_dir("devices").glob("*.yaml"))
+        catalog.builtin_ids = set(catalog.types)
+        return catalog
 
-    def add_file(self, path: Path) -> DeviceType:
+    def add_file(self, path: Path, override: bool = False) -> DeviceType:
+        """Add one device-type file; with *override*, it may replace a built-in type of the same id."""
         dt, doc = load_model(path, DeviceType)
         problems = check_device_type(dt, doc)
-        if dt.type in self.types:
+        if dt.type in self.types and Path(self.files[dt.type]).resolve() != Path(path).resolve():
             where = self.files[dt.type]
-            problems.append(problem_at(doc, ("type",), f"device type '{dt.type}' already defined in {where}"))
+            if dt.type not in self.builtin_ids:
+                problems.append(problem_at(doc, ("type",), f"device type '{dt.type}' already defined in {where}"))
+            elif not override:
+                problems.append(
+                    problem_at(
+                        doc,
+                        ("type",),
+                        f"device type '{dt.type}' is a built-in type ({where}): choose another id, or list this file "
+                        "in the scenario's device_types as {path: ..., override: true} (docs/owners.md)",
+                    )
+                )
         if problems:
             raise DefinitionError(problems)
         self.types[dt.type] = dt
         self.files[dt.type] = str(path)
+        self.builtin_ids.discard(dt.type)  # replaced: a second owner file with this id now clashes
         return dt
+
+    def add_folder(self, folder: Path, override: bool = False) -> list[DeviceType]:
+        """Add every *.yaml/*.yml of *folder*; collects the problems of all files before raising."""
+        added, problems = [], []
+        for path in yaml_files(folder):
+            try:
+                added.append(self.add_file(path, override))
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise DefinitionError(problems)
+        return added
+
+    def copy(self) -> Catalog:
+        """A catalog that can take more types without changing this one (types are immutable)."""
+        return Catalog(dict(self.types), dict(self.files), set(self.builtin_ids))
+
+    def owner_files(self) -> list[str]:
+        """Files of the types that are not built-in (what the GUI watches for changes)."""
+        return sorted({f for t, f in self.files.items() if t not in self.builtin_ids})
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def add_scenario_types(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Problem]:
+    """Load the scenario's `device_types` (relative to its file) into *catalog*; the problems found."""
+    base = Path(doc.file).parent
+    out: list[Problem] = []
+    for i, entry in enumerate(sc.device_types):
+        source = entry if isinstance(entry, DeviceTypeSource) else DeviceTypeSource(path=entry)
+        where: tuple[str | int, ...] = ("device_types", i) if isinstance(entry, str) else ("device_types", i, "path")
+        path = Path(source.path).expanduser()
+        path = path if path.is_absolute() else base / path
+        try:
+            if path.is_dir():
+                if not catalog.add_folder(path, source.override):
+                    out.append(problem_at(doc, where, f"no *.yaml device types in folder {path}"))
+            elif path.is_file():
+                catalog.add_file(path, source.override)
+            else:
+                out.append(problem_at(doc, where, f"no such file or folder: {path}"))
+        except DefinitionError as exc:
+            out.extend(exc.problems)
+    return out
 
 
 def _unique(doc: SourceDoc, items: list[Any], attr: str, section: str) -> list[Problem]:
@@ -213,22 +274,33 @@ def _check_gateways(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Prob
             out.append(problem_at(doc, ("gateways", i), message))
         ports[offset] = i
         total = sum(
-            f.count for f in sc.fleets
-            if f.tenant == gw.tenant and (gw.types == "all" or f.type in gw.types)
+            f.count
+            for f in sc.fleets
+            if f.tenant == gw.tenant
+            and (gw.types == "all" or f.type in gw.types)
             and (gw.districts == "all" or f.districts == "all" or bool(set(f.districts) & set(gw.districts)))
         )
         if total > MAX_UNITS:
-            out.append(problem_at(
-                doc, ("gateways", i),
-                f"up to {total} devices may sit behind this gateway; a gateway serves at most {MAX_UNITS} "
-                "unit ids: narrow its districts or types, or split it",
-            ))
+            out.append(
+                problem_at(
+                    doc,
+                    ("gateways", i),
+                    f"up to {total} devices may sit behind this gateway; a gateway serves at most {MAX_UNITS} "
+                    "unit ids: narrow its districts or types, or split it",
+                )
+            )
     return out
 
 
 def load_scenario(path: Path | str, catalog: Catalog) -> Scenario:
-    """Load and fully check a scenario against *catalog*; raise DefinitionError on any problem."""
+    """Load and fully check a scenario against *catalog*; raise DefinitionError on any problem.
+
+    The scenario's own `device_types` are added to *catalog* first (it is changed in place).
+    """
     sc, doc = load_model(path, Scenario)
+    problems = add_scenario_types(sc, doc, catalog)
+    if problems:  # a fleet of a type that failed to load would only repeat the cause
+        raise DefinitionError(problems)
     problems = check_scenario(sc, doc, catalog)
     if problems:
         raise DefinitionError(problems)

@@ -178,6 +178,13 @@ class Access(Strict):
     )
 
 
+class DeviceTypeSource(Strict):
+    """An owner's device-type file or folder, with leave to replace a built-in type of the same id."""
+
+    path: str = Field(min_length=1, description="a device-type YAML file or a folder of them, relative to the scenario")
+    override: bool = Field(False, description="the types here may replace built-in types of the same id")
+
+
 class Scenario(Strict):
     """A city scenario: everything needed to build and run a simulated city."""
 
@@ -202,6 +209,11 @@ class Scenario(Strict):
     payload_format: PayloadFormat = "native"
     api_v1: bool = False
     access: Access = Field(default_factory=Access)
+    device_types: list[str | DeviceTypeSource] = Field(
+        default_factory=list,
+        description="the owner's own device types: files or folders of *.yaml, relative to this file "
+        "(docs/owners.md); {path, override: true} lets them replace built-in types",
+    )
     districts: list[District] = Field(min_length=1)
     tenants: list[Tenant] = Field(min_length=1)
     users: list[User] = Field(default_factory=list)

@@ -1,0 +1,6 @@
+"""`smartzone conform`: does a device type keep the city's contract (docs/api.md, docs/owners.md)?
+
+units (unit table), sdm (Smart Data Models attribute lists), trial (a simulated day of one
+device), rules (the checks, with ids and levels), session (load, trial, judge, write the
+reports with certify's report machinery).
+"""

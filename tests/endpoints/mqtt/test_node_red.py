@@ -27,7 +27,7 @@ import pytest
 
 from smartzone.cli.errors import EXIT_OK
 
-from .conftest import has_mosquitto
+from .conftest import Probe, has_mosquitto
 from .harness import MQTT_CITY, free_port
 from .npm_cache import node_modules
 
@@ -150,7 +150,17 @@ def test_node_red_flow_as_an_ordinary_user_with_a_blank_client_id(city: Lines, t
     assert len(registers) == 12 and registers[1] == 1  # register 1: the map version
     discrete = got["discrete"]
     assert len(discrete) == 8 and all(isinstance(b, bool) for b in discrete)  # FC2 pads to a byte of 8 bits
+    out = city.text()
+    assert "mqtt: refused" not in out and "mqtt: denied" not in out, out[-2000:]  # the blank id got in
+    # a filter the app may not read: said live on stderr, and totalled in the run summary
+    probe = Probe(int(mqtt.group(1)), "app", "app-pw", "")
+    try:
+        assert probe.connect() == 0
+        assert probe.subscribe("sz/v2/mqttville/open/#")[0] >= 0x80
+        assert city.match(r"mqtt: denied SUBSCRIBE of app to 'sz/v2/mqttville/open/#'; app may read ") is not None
+    finally:
+        probe.close()
     code = city.stop()
     out = city.text()
     assert code == EXIT_OK, out[-2000:]
-    assert "mqtt: refused" not in out and "mqtt: denied" not in out, out[-2000:]  # the blank id got in
+    assert "mqtt: 1 SUBSCRIBE denied (app 1)" in out, out[-2000:]

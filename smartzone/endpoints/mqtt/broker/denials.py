@@ -6,7 +6,7 @@ a refused CONNECT (user, client id, address, reason, a hint), a denied SUBSCRIBE
 filter, what the user may read instead) and a denied PUBLISH (user, topic, what it may
 write). The first line of each user and kind is written at once, then at most one every
 PERIOD_S, carrying the count of the ones left unsaid; the run summary has the totals
-(`Denials.summary_lines`). The gate (gate.py, front.py) and the amqtt process (handed-over
+(`summary_lines`). The gate (gate.py, front.py) and the amqtt process (handed-over
 connections: amqtt_process.py, amqtt_support.py) each hold one; the amqtt process writes
 its lines to a copy of SmartZone's stderr (fronted.py passes it as NOTICE_FD_ENV).
 """
@@ -25,7 +25,13 @@ from smartzone.endpoints.mqtt.broker.wire import BAD_CREDENTIALS, BAD_PROTOCOL, 
 PERIOD_S = 10.0
 NOTICE_FD_ENV = "SZ_MQTT_NOTICE_FD"  # the amqtt process's copy of SmartZone's stderr
 SHOWN_PATTERNS = 4  # "may read instead" lists at most this many patterns
-KINDS = {"connect": "CONNECTs refused", "subscribe": "SUBSCRIBEs denied", "publish": "PUBLISHes denied"}
+KINDS = {  # summary wording per kind: (what, made plural with "s"/"es", why)
+    "connect": ("CONNECT", "refused"),
+    "subscribe": ("SUBSCRIBE", "denied"),
+    "publish": ("PUBLISH", "denied"),
+    "oversize": ("connection", "closed: packet over the size cap"),
+    "protocol": ("connection", "closed: protocol violation"),
+}
 USERS_HINT = "use a user name and password of the scenario (smartzone run lists them)"
 REASONS: dict[tuple[int, int], tuple[str, str]] = {
     BAD_PROTOCOL: ("MQTT version not served here", "use MQTT 3.1.1 (v3.1.1 in MQTT Explorer, protocolVersion 4)"),
@@ -114,7 +120,7 @@ class Denials(DenialCounter):
 
 
 def summary_lines(counts: dict[str, int]) -> list[str]:
-    """The run summary's denial totals, one line per kind: "mqtt: 3 SUBSCRIBEs denied (app 2, viewer 1)"."""
+    """The run summary's totals, one line per kind, e.g. "mqtt: 3 SUBSCRIBEs denied (app 2, viewer 1)"."""
     per_kind: dict[str, dict[str, int]] = {}
     for key, n in counts.items():
         user, _, kind = key.rpartition(":")
@@ -122,7 +128,8 @@ def summary_lines(counts: dict[str, int]) -> list[str]:
     lines = []
     for kind, users in sorted(per_kind.items()):
         total = sum(users.values())
-        label = KINDS.get(kind, f"{kind} denials")
+        packet, verb = KINDS.get(kind, (kind, "denied"))
+        label = f"{packet}{'' if total == 1 else ('es' if packet.endswith('SH') else 's')} {verb}"
         detail = ", ".join(f"{u} {n}" for u, n in sorted(users.items(), key=lambda item: (-item[1], item[0])))
         lines.append(f"mqtt: {total} {label} ({detail})")
     return lines

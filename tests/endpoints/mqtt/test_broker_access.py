@@ -21,6 +21,7 @@ from paho.mqtt.properties import Properties
 from smartzone.definitions.scenario import Access
 from smartzone.endpoints.mqtt.broker import Broker, start_broker
 from smartzone.endpoints.mqtt.broker.wire import connect_packet
+from smartzone.runtime.clients import ClientRegistry
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
 
 CITY = "sz/v2/accessville"
@@ -295,3 +296,16 @@ def test_mqtt5_assigned_client_identifier_resumes_the_session(access_scenario):
         assert present and again is None  # the same session, under the id the CONNACK gave
     finally:
         b.close()
+
+
+def test_the_traffic_panel_shows_the_id_the_client_sent_with_its_user(broker, clients):
+    """The broker sees namespaced ids; people (GUI traffic panel, certify) see what the client sent."""
+    registry = ClientRegistry(broker.policy)
+    broker.set_observer(registry)
+    try:
+        connect(broker, clients, "app", "app-traffic-1")  # another user's id: "app/app-traffic-1" inside
+        connect(broker, clients, "owner-acme", "")
+        shown = {(v.user, v.client_id) for v in registry.snapshot() if v.state == "connected"}
+        assert shown == {("app", "app-traffic-1"), ("owner-acme", "(blank)")}
+    finally:
+        broker.set_observer(None)

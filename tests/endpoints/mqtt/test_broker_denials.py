@@ -35,7 +35,7 @@ def test_lines_are_rate_limited_per_user_and_kind_with_a_count_of_the_rest(acces
     assert f"{CITY}/open/+/+/cmd" in lines[1]
     now[0] += 10.0
     d.denied_topic(app, "subscribe", "#")
-    assert len(lines) == 3 and lines[2].endswith("[2 more like this in the last 10 s]")
+    assert len(lines) == 3 and lines[2].endswith("[2 more like this since the last line]")
     assert d.snapshot() == {"app:subscribe": 4, "app:publish": 1}
     assert summary_lines(d.snapshot()) == ["mqtt: 1 PUBLISH denied (app 1)", "mqtt: 4 SUBSCRIBEs denied (app 4)"]
 

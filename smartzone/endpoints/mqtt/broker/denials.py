@@ -90,7 +90,7 @@ class Denials(DenialCounter):
                 self._state[(user, kind)] = (last, unsaid + 1)
                 return
             self._state[(user, kind)] = (now, 0)
-        more = f" [{unsaid} more like this in the last {self._period:g} s]" if unsaid else ""
+        more = f" [{unsaid} more like this since the last line]" if unsaid else ""
         assert self._write is not None
         self._write(f"mqtt: {detail}{more}")
 

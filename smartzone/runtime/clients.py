@@ -36,6 +36,7 @@ from smartzone.runtime.health import Health, guard
 
 KEEP_CLOSED = 20  # closed or refused connections still listed
 MAX_MESSAGES = 2000  # app messages buffered between two drains
+BLANK_ID = "(blank)"  # how a blank MQTT client id is shown (SmartZone generated one for it)
 RATE_WINDOW_S = 1.0
 PAYLOAD_SHOWN = 200
 WRITES = (5, 6, 15, 16, 23)
@@ -150,7 +151,8 @@ class ClientRegistry:
             return None  # SmartZone's own publisher
         peer = _peer(key.get_extra_info("peername") if hasattr(key, "get_extra_info") else None)
         user = connect.username or (identity.name if identity is not None else "anonymous")
-        view = ClientView(id(key), "mqtt", connect.client_id, user, peer, time.time())
+        # the id the client sent (the broker's is namespaced per user: docs/api.md "Client ids")
+        view = ClientView(id(key), "mqtt", connect.client_id or BLANK_ID, user, peer, time.time())
         with self._lock:
             if refusal is not None or identity is None:
                 view.state = "refused"

@@ -23,6 +23,7 @@ from typing import Any
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.bridge import Bridge
 from smartzone.endpoints.mqtt.broker import Broker, service_address, start_broker
+from smartzone.endpoints.mqtt.broker.denials import summary_lines
 from smartzone.endpoints.mqtt.broker.supervisor import BrokerSupervisor
 from smartzone.endpoints.mqtt.host import RuntimeLike
 from smartzone.errors import UsageError
@@ -107,6 +108,8 @@ class MqttService:
                     f"({s['lost_queue_full']} queue full, {s['lost_offline']} broker unreachable)",
                     file=sys.stderr,
                 )
+            for line in summary_lines(self.broker.denied_counts()):  # the live lines' totals (denials.py)
+                print(line, file=sys.stderr)
         finally:
             self.broker.close()
 

@@ -7,12 +7,21 @@ below are written out by hand from access-city.yaml, not computed by SmartZone's
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
+from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from smartzone.definitions.scenario import Access
 from smartzone.endpoints.mqtt.broker import Broker, start_broker
+from smartzone.endpoints.mqtt.broker.wire import connect_packet
+from smartzone.runtime.clients import ClientRegistry
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
 
 CITY = "sz/v2/accessville"
@@ -157,14 +166,15 @@ ID_REJECTED, BAD_CREDENTIALS, NOT_AUTHORISED = 133, 134, 135
 @pytest.mark.parametrize(
     ("user", "password", "expected"),
     [
-        ("app", "app-pw", ID_REJECTED),  # another user's valid credentials
+        ("app", "app-pw", 0),  # another user's valid credentials: admitted, in its own namespace
         ("app-traffic", "wrong", BAD_CREDENTIALS),  # the victim's name, wrong password
-        (None, None, ID_REJECTED),  # anonymous presenting a user's id
-        ("admin", "admin-pw", ID_REJECTED),  # not even admin may take over
+        (None, None, 0),  # anonymous presenting a user's id: admitted as "(anonymous)/app-traffic-1"
+        ("admin", "admin-pw", 0),  # not even admin reaches another user's session
     ],
     ids=["other-user", "bad-password", "anonymous", "admin"],
 )
 def test_no_session_takeover(broker, clients, user, password, expected, clean):
+    """The same client id from another user never reaches the victim's session (docs/api.md "Client ids")."""
     victim = connect(broker, clients, "app-traffic", "app-traffic-1", clean=clean)
     assert victim.subscribe(f"{CITY}/comune/#", qos=1) == [1]
     attacker = Probe(broker.port, user, password, "app-traffic-1", clean=clean)
@@ -174,18 +184,58 @@ def test_no_session_takeover(broker, clients, user, password, expected, clean):
     svc.publish(telemetry("comune"), b"still-mine")
     assert victim.wait_for(lambda: victim.received(telemetry("comune")) == [b"still-mine"])
     assert victim.disconnects == 0
+    # the attacker's session is not the victim's: it holds none of the victim's subscriptions
+    svc.publish(telemetry("comune"), b"second")
+    assert victim.wait_for(lambda: victim.received(telemetry("comune")) == [b"still-mine", b"second"])
+    assert attacker.received(telemetry("comune")) == []
+    assert victim.disconnects == 0
 
 
 def test_own_prefixed_ids_are_accepted_and_overlapping_names_are_not_confused(broker, clients):
     connect(broker, clients, "app-traffic", "app-traffic")
-    connect(broker, clients, "app-traffic", "app-traffic-dashboard-2")
+    owner = connect(broker, clients, "app-traffic", "app-traffic-9")
+    assert owner.subscribe(f"{CITY}/comune/#") == [0]
     connect(broker, clients, "app", "app-x")
-    thief = Probe(broker.port, "app", "app-pw", "app-traffic-9")  # starts with "app-" but is app-traffic's
-    clients.append(thief)
-    assert thief.connect() == ID_REJECTED
-    nameless = Probe(broker.port, "app", "app-pw", "")
-    clients.append(nameless)
-    assert nameless.connect() != 0
+    # starts with "app-" but is app-traffic's: admitted as "app/app-traffic-9", apart from app-traffic's
+    other = connect(broker, clients, "app", "app-traffic-9")
+    svc = connect(broker, clients, broker.service_user, f"{broker.service_user}-ov", broker.service_password)
+    svc.publish(telemetry("comune"), b"x")
+    assert owner.wait_for(lambda: owner.received(telemetry("comune")) == [b"x"])
+    assert owner.disconnects == 0 and other.disconnects == 0
+
+
+@pytest.mark.parametrize("client_id", ["dashboard", "nodered4f2a9c01d3e5b7a8", "mosq-Ab12Cd34Ef56Gh78Ij"])
+def test_any_client_id_works_and_two_users_with_the_same_id_stay_apart(broker, clients, client_id):
+    """Node-RED's and mosquitto_sub's default ids, and one id shared by two users at once."""
+    a = connect(broker, clients, "app-traffic", client_id)
+    b = connect(broker, clients, "owner-acme", client_id)
+    assert a.subscribe(f"{CITY}/comune/#") == [0] and b.subscribe(f"{CITY}/acme/#") == [0]
+    svc = connect(broker, clients, broker.service_user, f"{broker.service_user}-same", broker.service_password)
+    svc.publish(telemetry("comune"), b"c")
+    svc.publish(telemetry("acme"), b"a")
+    assert a.wait_for(lambda: a.received(telemetry("comune")) == [b"c"])
+    assert b.wait_for(lambda: b.received(telemetry("acme")) == [b"a"])
+    assert a.disconnects == 0 and b.disconnects == 0
+
+
+def test_a_blank_client_id_gets_one_with_a_clean_session_only(broker, clients):
+    first = connect(broker, clients, "app", "")
+    second = connect(broker, clients, "app", "")  # a second blank one does not take the first one's place
+    assert first.subscribe(f"{CITY}/acme/#") == [0]
+    svc = connect(broker, clients, broker.service_user, f"{broker.service_user}-bl", broker.service_password)
+    svc.publish(telemetry("acme"), b"x")
+    assert first.wait_for(lambda: first.received(telemetry("acme")) == [b"x"])
+    assert first.disconnects == 0 and second.disconnects == 0
+    # blank id with a persistent session: MQTT 3.1.1 forbids it (paho will not even send it), CONNACK 2
+    packet = bytearray(connect_packet("", "app", "app-pw"))
+    assert packet[9] == 0xC2  # the flags byte: user name, password, clean session
+    packet[9] = 0xC0
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=5) as sock:
+        sock.sendall(bytes(packet))
+        answer = b""
+        while len(answer) < 4 and (chunk := sock.recv(4 - len(answer))):
+            answer += chunk
+    assert answer == bytes([0x20, 2, 0, 2])
 
 
 def test_anonymous_is_off_unless_the_scenario_opens_it(access_scenario, clients):
@@ -201,3 +251,53 @@ def test_anonymous_is_off_unless_the_scenario_opens_it(access_scenario, clients)
             clients.remove(anon)
         finally:
             b.close()
+
+
+def test_mqtt5_assigned_client_identifier_resumes_the_session(access_scenario):
+    """MQTT 5 with a blank id (mosquitto backend): the CONNACK names the id to resume with, and it does."""
+    if not has_mosquitto():
+        pytest.skip("mosquitto is not installed")
+    b = start_broker("mosquitto", access_scenario)
+    seen: list[tuple[bool, str | None]] = []
+    done = threading.Event()
+
+    def on_connect(client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
+        seen.append((bool(flags.session_present), getattr(props, "AssignedClientIdentifier", None)))
+        done.set()
+
+    def session(client_id: str, clean_start: bool) -> tuple[bool, str | None]:
+        done.clear()
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        c.username_pw_set("app", "app-pw")
+        c.on_connect = on_connect
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 300
+        c.connect("127.0.0.1", b.port, clean_start=clean_start, properties=props)
+        c.loop_start()
+        try:
+            assert done.wait(10), "no CONNACK"
+        finally:
+            c.disconnect()
+            c.loop_stop()
+        return seen[-1]
+
+    try:
+        present, assigned = session("", True)
+        assert not present and assigned is not None and assigned.startswith("auto-")
+        present, again = session(assigned, False)
+        assert present and again is None  # the same session, under the id the CONNACK gave
+    finally:
+        b.close()
+
+
+def test_the_traffic_panel_shows_the_id_the_client_sent_with_its_user(broker, clients):
+    """The broker sees namespaced ids; people (GUI traffic panel, certify) see what the client sent."""
+    registry = ClientRegistry(broker.policy)
+    broker.set_observer(registry)
+    try:
+        connect(broker, clients, "app", "app-traffic-1")  # another user's id: "app/app-traffic-1" inside
+        connect(broker, clients, "owner-acme", "")
+        shown = {(v.user, v.client_id) for v in registry.snapshot() if v.state == "connected"}
+        assert shown == {("app", "app-traffic-1"), ("owner-acme", "(blank)")}
+    finally:
+        broker.set_observer(None)

@@ -53,7 +53,7 @@ def test_mosquitto_busy_port_and_clean_stop(access_scenario):
 @pytest.mark.parametrize("backend", ["embedded", pytest.param("mosquitto", marks=needs_mosquitto)])
 def test_denied_counts_per_user(backend, start_test_broker, access_scenario, mqtt_client):
     b = start_test_broker(backend, access_scenario)
-    thief = Probe(b.port, "app", "app-pw", "admin-1")
+    thief = Probe(b.port, "app", "wrong", "app-1")
     try:
         assert thief.connect() != 0
     finally:

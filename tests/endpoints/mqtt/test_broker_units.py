@@ -91,17 +91,29 @@ def test_every_user_reads_the_tenant_list_and_only_its_own_access_document(acces
     assert not policy.may_receive(anon, f"sz/v2/{city}/tenants")
 
 
-def test_client_ids_bind_to_the_longest_user_name(access_scenario):
+def test_client_ids_are_namespaced_per_user(access_scenario):
     policy = AccessPolicy(access_scenario, "svc")
     assert policy.owner_of_client_id("app-traffic-7") == "app-traffic"
     assert policy.owner_of_client_id("app-7") == "app"
     assert policy.owner_of_client_id("apple") is None
     assert policy.owner_of_client_id(f"{SERVICE_USER}-bridge-1") == SERVICE_USER
     app = policy.authenticate("app", "app-pw")
-    assert app is not None and not policy.client_id_allowed(app, "app-traffic-7")
+    traffic = policy.authenticate("app-traffic", "traffic-pw")
+    assert app is not None and traffic is not None
+    # own ids pass unchanged; any other id, another user's included, goes into the user's namespace
+    assert policy.session_id(app, "app-7") == "app-7" and policy.session_id(app, "app") == "app"
+    assert policy.session_id(app, "app-traffic-7") == "app/app-traffic-7"
+    assert policy.session_id(traffic, "app-traffic-7") == "app-traffic-7"
+    assert policy.session_id(app, "nodered12ab") == "app/nodered12ab"
+    assert policy.session_id(app, "app-x/y") == "app/app-x/y"  # "/" never passes unchanged
+    assert policy.session_id(traffic, "app/x") == "app-traffic/app/x"
     anon = policy.authenticate(None, None)
     assert anon is not None and anon.name == ANONYMOUS
-    assert policy.client_id_allowed(anon, "dashboard-1") and not policy.client_id_allowed(anon, "admin")
+    assert policy.session_id(anon, "app-traffic") == f"{ANONYMOUS}/app-traffic"
+    # the broker's second line: a session id belongs to one user only
+    assert policy.session_id_allowed(app, "app/app-traffic-7") and not policy.session_id_allowed(traffic, "app/x")
+    assert policy.session_id_allowed(traffic, "app-traffic-7") and not policy.session_id_allowed(app, "app-traffic-7")
+    assert not policy.session_id_allowed(anon, "dashboard-1")
     assert policy.authenticate("app", "nope") is None and policy.authenticate("ghost", "x") is None
 
 

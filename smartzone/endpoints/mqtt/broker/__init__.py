@@ -6,7 +6,7 @@
 - "auto": mosquitto when its binary is installed, else embedded;
 - "mqtt://host:port" / "mqtts://host:port": an external broker SmartZone connects to.
 Managed backends listen on a private unix socket behind SmartZone's gate front (fronted.py),
-which binds client ids to users; supervisor.py restarts their process when it dies.
+which namespaces client ids per user; supervisor.py restarts their process when it dies.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ The process:
   QoS 3 with SUBACK 0x03 and skip malformed packets); the gate has checked relayed ones;
 - answers control requests, one per line on stdin, with one JSON line on stdout:
   `sessions` -> {"client id": "connected" | "disconnected" | ...};
-  `denied` -> {"user:kind": n} for handed-over connections (the gate counts relayed ones);
+  `denied` -> {"user:kind": n} for handed-over connections (the gate counts relayed ones), whose
+  denials it also says live on SmartZone's stderr (denials.py; the fd is in SZ_MQTT_NOTICE_FD);
   `connections` -> {"handed": n, "socket": n}, connections that sent a CONNECT, since start;
 - ignores SIGINT (Ctrl-C in a terminal reaches the whole process group and SmartZone stops it
   in order) and exits when its stdin closes, so it never outlives SmartZone; it deletes DIR
@@ -47,8 +48,8 @@ from amqtt.session import Session
 
 from smartzone.endpoints.mqtt.broker import amqtt_support
 from smartzone.endpoints.mqtt.broker.checked import CheckedReader
+from smartzone.endpoints.mqtt.broker.denials import NOTICE_FD_ENV, Denials
 from smartzone.endpoints.mqtt.broker.gate import CONNECT_TIMEOUT_S, close_writer
-from smartzone.endpoints.mqtt.broker.policy import DenialCounter
 from smartzone.endpoints.mqtt.broker.wire import MAX_CONNECT_BYTES, WireError, parse_connect, read_packet
 
 POLICY_FILE = "policy.pickle"
@@ -66,13 +67,27 @@ class LocalWriter(StreamWriterAdapter):
         return "local", 0
 
 
+def notice_writer() -> Any:
+    """Where denial lines go: the copy of SmartZone's stderr the parent passed (fronted.py), else nowhere
+    (this process's own stderr is the broker's log file)."""
+    fd = os.environ.get(NOTICE_FD_ENV, "")
+    if not fd.isdigit():
+        return None
+
+    def write(line: str) -> None:
+        with contextlib.suppress(OSError):
+            os.write(int(fd), (line + "\n").encode("utf-8", "replace"))
+
+    return write
+
+
 class AmqttProcess:
     """amqtt with SmartZone's plugins, its two listeners and its control channel."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         policy = pickle.loads((directory / POLICY_FILE).read_bytes())
-        self.denied = DenialCounter()
+        self.denied = Denials(policy, notice_writer())
         self.max_packet = policy.scenario.access.max_packet_size
         self.handed: dict[str, int] = {}  # client id -> handed-over connections open with that id
         self.served = {"handed": 0, "socket": 0}

@@ -25,6 +25,7 @@ from amqtt.contexts import Action, BaseContext
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
+from smartzone.endpoints.mqtt.broker.denials import Denials
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter
 
 _REGISTRY: dict[str, tuple[AccessPolicy, DenialCounter, Callable[[Session], bool] | None]] = {}
@@ -60,7 +61,7 @@ class SzAuthPlugin(BaseAuthPlugin):
 
     async def authenticate(self, *, session: Session) -> bool | None:
         identity = self._policy.authenticate(session.username, session.password)
-        if identity is None or not self._policy.client_id_allowed(identity, session.client_id or ""):
+        if identity is None or not self._policy.session_id_allowed(identity, session.client_id or ""):
             return False
         if identity.role == "anonymous" and not self._policy.open_mode:
             # amqtt keeps no offline messages for anonymous sessions; in open lab mode an anonymous
@@ -84,7 +85,10 @@ def judge(key: str, session: Session | None, topic: str | None, action: Action |
     else:
         return False
     if not ok and (counted is None or counted(session)):
-        denied.add(identity.name, str(action))
+        if isinstance(denied, Denials):
+            denied.denied_topic(identity, str(action), topic)
+        else:
+            denied.add(identity.name, str(action))
     return ok
 
 

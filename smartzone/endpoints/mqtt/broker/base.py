@@ -7,7 +7,8 @@ import shlex
 from typing import Any
 
 from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter
+from smartzone.endpoints.mqtt.broker.denials import Denials
+from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
 from smartzone.errors import EndpointError
 
 
@@ -54,7 +55,7 @@ class ManagedBrokerBase:
     def __init__(self, scenario: Scenario, policy: AccessPolicy) -> None:
         self.scenario = scenario
         self.policy = policy
-        self.denied = DenialCounter()
+        self.denied = Denials(policy)  # counts, and says why live on stderr (denials.py)
         self.observer: Any = None  # optional ConnectionObserver (observe.py), e.g. smartzone certify
 
     def set_observer(self, observer: Any) -> None:
@@ -70,13 +71,22 @@ class ManagedBrokerBase:
         return self.denied.snapshot()
 
     def describe(self) -> list[str]:
-        return describe_lines(self.backend, self.host, self.port, self.scenario, self.limitations)
+        lines = describe_lines(self.backend, self.host, self.port, self.scenario, self.limitations)
+        return lines + client_lines(self.host, self.port, self.scenario)
 
 
 def describe_lines(
-    backend: str, host: str, port: int, scenario: Scenario, limitations: list[str], tls: bool = False
+    backend: str,
+    host: str,
+    port: int,
+    scenario: Scenario,
+    limitations: list[str],
+    tls: bool = False,
+    managed: bool = True,
 ) -> list[str]:
-    """URL, each scenario user's credentials, a mosquitto_sub line and the backend's limits."""
+    """URL, each scenario user's credentials, a mosquitto_sub line and the backend's limits.
+
+    `managed`: SmartZone's gate is in front (any client id works); not for an external broker."""
     lines = [f"MQTT broker ({backend}): {'mqtts' if tls else 'mqtt'}://{host}:{port}"]
     if scenario.access.mode == "open":
         lines.append(
@@ -86,7 +96,7 @@ def describe_lines(
     for u in scenario.users:
         lines.append(
             f"  user {u.name}  password {u.password}  {_user_summary(scenario, u.name)}"
-            f"  client id: {u.name} or {u.name}-..."
+            + ("  any client id" if managed else "")
         )
     if scenario.access.anonymous_read or scenario.access.mode == "open":
         open_t = ", ".join(t.id for t in scenario.tenants if t.open_data) or "none"
@@ -100,6 +110,20 @@ def describe_lines(
         lines.append("  the scenario declares no users and no open data: only SmartZone itself can connect")
     lines += [f"  limitation: {text}" for text in limitations]
     return lines
+
+
+def client_lines(host: str, port: int, scenario: Scenario) -> list[str]:
+    """How to connect from the tools integrators use (docs/clients.md), one line each, with a real user."""
+    example = _example(scenario)
+    if example is None or example[0] is None:
+        return []
+    user, _, topic = example
+    where = f"host {host} port {port}, user {user} and its password above"
+    return [
+        f"  Node-RED: mqtt-broker node {where}, client id blank, MQTT 3.1.1 (docs/node-red.md)",
+        f"  MQTT Explorer: {where}, any client id, subscribe {topic}",
+        "  mosquitto_sub: the 'try' line above; a refused client is explained here on stderr (docs/clients.md)",
+    ]
 
 
 def _example(scenario: Scenario) -> tuple[str | None, str | None, str] | None:

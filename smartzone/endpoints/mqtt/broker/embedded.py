@@ -4,8 +4,8 @@ Nothing to install beyond pip. amqtt is pure Python: run inside SmartZone's proc
 shared one GIL with the simulation engine and the publisher, so every message waited for
 them (docs/benchmarks.md). It now runs in `amqtt_process.py`, listening only on a unix
 socket in a private directory, exactly as the mosquitto backend does (fronted.py): the gate
-front owns the public port (so a busy port is a clear error and port 0 works) and binds
-client ids to users; SmartZone's own clients use the private socket. An admitted app's
+front owns the public port (so a busy port is a clear error and port 0 works) and
+namespaces client ids per user; SmartZone's own clients use the private socket. An admitted app's
 socket is handed to amqtt (handover.py) unless SmartZone observes app traffic, which needs
 the relay.
 """

@@ -100,7 +100,9 @@ class ExternalBroker:
             client.loop_stop()
 
     def describe(self) -> list[str]:
-        lines = describe_lines(self.backend, self.host, self.port, self.scenario, self.limitations, self.tls)
+        lines = describe_lines(
+            self.backend, self.host, self.port, self.scenario, self.limitations, self.tls, managed=False
+        )
         lines.insert(1, "  (accounts below must exist on the external broker; SmartZone does not create them)")
         return lines
 

@@ -1,14 +1,14 @@
 """The gate as a TCP front: SmartZone's public MQTT port in front of a broker's private socket.
 
-Used by both managed backends (fronted.py). Neither mosquitto nor amqtt binds client ids to
-users (mosquitto's dynamic-security plugin can only pin one exact id per client, not
-"{user}-*"; amqtt acts on a CONNECT's client id before it authenticates), so SmartZone
-listens on the public port, judges each CONNECT (gate.admit), and relays admitted
+Used by both managed backends (fronted.py). Neither mosquitto nor amqtt keeps users'
+client ids apart (both have one session table for everyone; amqtt acts on a CONNECT's
+client id before it authenticates), so SmartZone listens on the public port, judges each
+CONNECT (gate.admit, which namespaces its client id per user), and relays admitted
 connections to the broker's unix socket in a private directory, which no other OS user can
 reach. For SmartZone's service account the relay copies bytes; for everyone else it relays
 whole packets of at most the scenario's `access.max_packet_size` (a bigger one, or one that
 breaks MQTT's framing rules, closes the connection before its body is read: wire.py),
-counts the PUBLISHes the policy denies (the broker drops them by its own rules: mosquitto's
+counts (and says: denials.py) the PUBLISHes the policy denies (the broker drops them by its own rules: mosquitto's
 ACL file, SmartZone's amqtt topic plugin) and refuses denied SUBSCRIBE filters itself
 (relay.py: mosquitto's file ACLs would grant them and only filter delivery).
 In open lab mode mosquitto's ACL grants `#` for the open space, so the front itself drops a
@@ -23,10 +23,11 @@ import asyncio
 import contextlib
 from typing import Any
 
+from smartzone.endpoints.mqtt.broker.denials import Denials
 from smartzone.endpoints.mqtt.broker.gate import admit, close_writer, set_nodelay, violation
 from smartzone.endpoints.mqtt.broker.loop_thread import LoopThread
 from smartzone.endpoints.mqtt.broker.observe import SERVER_UNAVAILABLE
-from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, DenialCounter, Identity
+from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.relay import PINGREQ, PINGRESP, SUBACK, Framer, SubscribeGuard
 from smartzone.endpoints.mqtt.broker.wire import (
     DISCONNECT,
@@ -39,7 +40,9 @@ from smartzone.endpoints.mqtt.broker.wire import (
     Connect,
     WireError,
     connack_refusal,
+    connack_with_assigned_id,
     publish_topic,
+    read_packet,
     subscribe_filters,
 )
 
@@ -64,6 +67,7 @@ def refused_publish_ack(raw: bytes, offset: int, level: int, refused: set[int]) 
     if qos == 2:
         refused.add(int.from_bytes(pid, "big"))
     return bytes([kind << 4, 2]) + pid
+MAX_CONNACK_BYTES = 65536
 
 
 class GateFront:
@@ -72,7 +76,7 @@ class GateFront:
     def __init__(
         self,
         policy: AccessPolicy,
-        denied: DenialCounter,
+        denied: Denials,
         host: str,
         port: int,
         target: str,
@@ -117,6 +121,8 @@ class GateFront:
                 writer.write(connack_refusal(connect.level, SERVER_UNAVAILABLE))
                 return
             b_writer.write(connect.raw)
+            if connect.level == 5 and connect.assigned and not await self._assigned(b_reader, writer, connect.assigned):
+                return
             if identity.role == "service":
                 pipes = [self._raw(reader, b_writer), self._raw(b_reader, writer)]
             else:
@@ -140,6 +146,20 @@ class GateFront:
             if b_writer is not None:
                 await close_writer(b_writer)
             await close_writer(writer)
+
+    async def _assigned(self, broker: asyncio.StreamReader, client: asyncio.StreamWriter, assigned: str) -> bool:
+        """Pass the broker's CONNACK on with the id generated for a blank one (MQTT 5 wants it there:
+        the broker saw a namespaced id and assigned nothing; the client resumes with `assigned`).
+        False if the broker sent no CONNACK (it went away): the connection ends."""
+        try:
+            _, raw, offset = await asyncio.wait_for(read_packet(broker, MAX_CONNACK_BYTES), TIMEOUT_S)
+            raw = connack_with_assigned_id(raw, offset, assigned)
+        except (asyncio.IncompleteReadError, TimeoutError, ConnectionError, WireError):
+            return False
+        if self.observer is not None:
+            self.observer.broker_bytes(client, raw)
+        client.write(raw)
+        return True
 
     @staticmethod
     async def _raw(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -175,7 +195,7 @@ class GateFront:
                     if ptype == PUBLISH:
                         topic = publish_topic(raw, offset)
                         if topic is not None and not self.policy.may_publish(who, topic):
-                            self.denied.add(who.name, "publish")
+                            self.denied.denied_topic(who, "publish", topic)
                             if self.policy.open_mode:  # mosquitto's ACL grants `#` in open mode
                                 client.write(refused_publish_ack(raw, offset, guard.level, refused))
                                 continue
@@ -186,8 +206,9 @@ class GateFront:
                     elif ptype == SUBSCRIBE:
                         filters = subscribe_filters(raw, offset, guard.level)
                         allowed = [self.policy.may_subscribe(who, f) for f in filters]
-                        for _ in range(allowed.count(False)):
-                            self.denied.add(who.name, "subscribe")
+                        for topic_filter, ok in zip(filters, allowed, strict=True):
+                            if not ok:
+                                self.denied.denied_topic(who, "subscribe", topic_filter)
                         raw = guard.trim(raw, offset, allowed)
                     elif ptype == PINGREQ:
                         guard.ping()

@@ -14,12 +14,14 @@ Noticing the death and deciding to restart is supervisor.py's job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,6 +30,7 @@ from typing import Any
 
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker.base import ManagedBrokerBase, port_error
+from smartzone.endpoints.mqtt.broker.denials import NOTICE_FD_ENV
 from smartzone.endpoints.mqtt.broker.front import GateFront
 from smartzone.endpoints.mqtt.broker.policy import SERVICE_USER, AccessPolicy
 from smartzone.errors import EndpointError
@@ -93,11 +96,19 @@ class FrontedBroker(ManagedBrokerBase):
 
     def _spawn(self, argv: list[str]) -> None:
         log = (self._dir / LOG_NAME).open("wb")
+        fds: list[int] = []
         try:
             pipe = subprocess.PIPE if self.piped else subprocess.DEVNULL
-            self._proc = subprocess.Popen(argv, stdin=pipe, stdout=pipe, stderr=log, env=self._env())
+            env = self._env()
+            if self.piped:  # the amqtt process says why it denies on a copy of our stderr (denials.py)
+                with contextlib.suppress(OSError, ValueError):
+                    fds.append(os.dup(sys.stderr.fileno()))
+                    env[NOTICE_FD_ENV] = str(fds[0])
+            self._proc = subprocess.Popen(argv, stdin=pipe, stdout=pipe, stderr=log, env=env, pass_fds=fds)
         finally:
             log.close()
+            for fd in fds:
+                os.close(fd)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -1,10 +1,12 @@
-"""The CONNECT gate: checks credentials and the client-id binding before a broker sees a client.
+"""The CONNECT gate: checks credentials and namespaces client ids before a broker sees a client.
 
-Both managed backends put it in front of their broker because neither can bind client ids
-to users by itself, and because amqtt 0.12 acts on a CONNECT's client id (deleting or taking
+Both managed backends put it in front of their broker because neither can keep users' client
+ids apart by itself, and because amqtt 0.12 acts on a CONNECT's client id (deleting or taking
 over the existing session of that id) before it authenticates the client. The gate reads
-the first packet, refuses with the right CONNACK code (bad credentials, identifier
-rejected, not authorised) and closes, or hands the untouched bytes on to the broker.
+the first packet, refuses with the right CONNACK code (bad credentials, not authorised,
+identifier rejected for a blank id with a persistent MQTT 3 session) and closes, saying why
+(denials.py), or hands the CONNECT on with the client id rewritten to the user's namespaced
+one (policy.session_id; a blank id gets a generated "auto-..." first), every other byte as sent.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import socket
 from typing import Any
 
+from smartzone.endpoints.mqtt.broker.denials import Denials
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, DenialCounter, Identity
 from smartzone.endpoints.mqtt.broker.wire import (
     BAD_CREDENTIALS,
@@ -29,6 +33,7 @@ from smartzone.endpoints.mqtt.broker.wire import (
     connack_refusal,
     parse_connect,
     read_packet,
+    with_client_id,
 )
 
 CONNECT_TIMEOUT_S = 5.0  # a whole CONNECT must arrive within this after the TCP connection (docs/brokers.md)
@@ -46,9 +51,22 @@ def decide(
     identity = policy.authenticate(connect.username, connect.password)
     if identity is None:
         return None, BAD_CREDENTIALS
-    if not policy.client_id_allowed(identity, connect.client_id):
-        return None, ID_REJECTED
+    if not connect.client_id and not connect.clean and connect.level != 5:
+        return None, ID_REJECTED  # MQTT 3.1.1 section 3.1.3: a blank id needs a clean session
     return identity, None
+
+
+def namespaced(policy: AccessPolicy, connect: Connect, identity: Identity) -> Connect:
+    """The admitted CONNECT as the broker gets it: the client id in the user's namespace.
+
+    A blank id first gets a generated "auto-..." one (`assigned`: the front tells an MQTT 5
+    client in its CONNACK, and the client resumes by sending it back).
+    """
+    assigned = "" if connect.client_id else f"auto-{secrets.token_hex(8)}"
+    session = policy.session_id(identity, connect.client_id or assigned)
+    if session == connect.client_id:
+        return connect
+    return with_client_id(connect, session, assigned)
 
 
 def violation(denied: DenialCounter, user: str, client_id: str, exc: WireError) -> None:
@@ -80,7 +98,8 @@ async def admit(
     observer: Any = None,
     max_packet: int = MAX_CONNECT_BYTES,
 ) -> tuple[Connect, Identity] | None:
-    """Read and judge the CONNECT; on refusal answer, count, close and return None.
+    """Read and judge the CONNECT; on refusal answer, count, close and return None; else the
+    CONNECT to forward (its client id namespaced: `namespaced`) and who sent it.
 
     The first byte must announce a CONNECT, the whole packet must fit in `max_packet` (and 64 KiB)
     and arrive within CONNECT_TIMEOUT_S; anything else (an HTTP request, a stalled client) is
@@ -102,7 +121,9 @@ async def admit(
     identity, refusal = decide(policy, connect, levels)
     held = observer.connect(writer, connect, identity, refusal) if observer is not None else None
     if identity is None or refusal is not None or held is not None:
-        if held is None or refusal is not None:
+        if refusal is not None and isinstance(denied, Denials):
+            denied.refused_connect(connect, refusal, writer.get_extra_info("peername"))
+        elif held is None or refusal is not None:  # certify holding an admitted client back is no denial
             denied.add(connect.username or ANONYMOUS, "connect")
         refusal = refusal or held
         with contextlib.suppress(ConnectionError):
@@ -110,4 +131,4 @@ async def admit(
             await writer.drain()
         await close_writer(writer)
         return None
-    return connect, identity
+    return namespaced(policy, connect, identity), identity

@@ -3,7 +3,7 @@
 In a private temporary directory (mode 0700) SmartZone writes a password file (hashed with
 `mosquitto_passwd -U`), an ACL file rendered from the AccessPolicy, and a config whose only
 listener is a unix socket in that directory. The public TCP port belongs to SmartZone's
-gate front (front.py), which binds client ids to users and relays to the socket
+gate front (front.py), which namespaces client ids per user and relays to the socket
 (fronted.py: what this backend shares with the embedded one).
 """
 
@@ -28,8 +28,8 @@ QUEUED_BYTES = 64 * 1024 * 1024  # per client: a slow subscriber cannot make mos
 SERVICE_PACKET_MAX = 16 * 1024 * 1024  # mosquitto's cap: SmartZone's own documents (a catalog) fit
 
 LIMITATIONS = [
-    "client ids are bound to users by SmartZone's CONNECT gate in front of mosquitto "
-    "(mosquitto has no per-user client-id rule); mosquitto itself listens on a private unix socket",
+    "client ids are namespaced per user by SmartZone's CONNECT gate in front of mosquitto "
+    "(mosquitto keeps one session table for all users); mosquitto itself listens on a private unix socket",
     "every byte to and from apps passes through the gate's relay (one extra local hop; cost in "
     "docs/benchmarks.md); SmartZone's own publisher uses the private socket directly",
     "denied subscribes/publishes are counted by the gate from the same rules mosquitto enforces",

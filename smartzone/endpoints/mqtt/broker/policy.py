@@ -2,7 +2,7 @@
 
 One pure-Python model of docs/api.md "Access", shared by every backend: the embedded broker's
 plugins ask it directly, the mosquitto backend writes it out as a password file and an ACL
-file (`acl_rules`), and the CONNECT gate in front of both uses it to bind client ids.
+file (`acl_rules`), and the CONNECT gate in front of both uses it to namespace client ids.
 
 - every scenario user: reads the city's `tenants` document and its own `access/{user}` document;
 - owner: reads and writes `sz/v2/{city}/{tenant}/#` of its own tenant only;
@@ -12,9 +12,10 @@ file (`acl_rules`), and the CONNECT gate in front of both uses it to bind client
 - anonymous: only when scenario.access.anonymous_read (or open mode), read-only, open-data tenants only;
 - open lab mode (`access.mode: open`, `run --open`): everyone may also read and write the open
   space: topics outside `sz/` (with api_v1, `icity/{city}/`) not starting with `$`.
-A client id must equal its user's name or start with "{user}-"; when two names overlap
-("app" and "app-b"), an id belongs to the longest name it matches, so "app" cannot
-present "app-b-1".
+Any client id is accepted; the gate hands the broker a per-user one (`session_id`): ids in
+the user's own namespace (its name or "{user}-...", where overlapping names such as "app"
+and "app-b" give an id to the longest name it matches) pass unchanged, every other id
+becomes "{user}/{id}", so users' sessions never meet.
 """
 
 from __future__ import annotations
@@ -278,12 +279,28 @@ class AccessPolicy:
                 return name
         return None
 
-    def client_id_allowed(self, identity: Identity, client_id: str) -> bool:
-        """A user's id must be bound to that user; anonymous ids must not be bound to anyone."""
-        owner = self.owner_of_client_id(client_id)
-        if identity.name == ANONYMOUS:
-            return owner is None
-        return owner == identity.name
+    def session_id(self, identity: Identity, client_id: str) -> str:
+        """The client id the broker sees for the id `identity` sent (docs/api.md "Client ids").
+
+        An id already in the user's own namespace (its name, or "{user}-..." by the longest-name
+        rule, without "/") passes unchanged, as before; any other id, including another user's,
+        becomes "{user}/{id}". User names never contain "/" (scenario ids are [a-z0-9-]), so a
+        namespaced id can only be its own user's: nobody can take over or disturb another user's
+        session, whatever id they send. Anonymous clients share the "(anonymous)/" namespace.
+        """
+        if identity.name != ANONYMOUS and "/" not in client_id and self.owner_of_client_id(client_id) == identity.name:
+            return client_id
+        return f"{identity.name}/{client_id}"
+
+    def owner_of_session_id(self, session_id: str) -> str | None:
+        """The user a broker-side client id (session_id's result) belongs to, if any."""
+        if "/" in session_id:
+            return session_id.split("/", 1)[0]
+        return self.owner_of_client_id(session_id)
+
+    def session_id_allowed(self, identity: Identity, session_id: str) -> bool:
+        """True if a broker-side client id belongs to this identity (the broker's second line behind the gate)."""
+        return self.owner_of_session_id(session_id) == identity.name
 
     # -- rendering ----------------------------------------------------------------
     def users(self) -> list[tuple[str, str, str]]:

@@ -10,7 +10,7 @@ careful reader.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from smartzone.endpoints.mqtt.rawpublish import remaining_length
@@ -60,6 +60,9 @@ class Connect:
     clean: bool
     raw: bytes  # the whole packet, to forward as read
     keep_alive: int = 0  # seconds; 0 = none
+    id_at: int = 0  # offset in raw of the client id's length bytes (with_client_id rewrites it there)
+    sent_id: str | None = None  # after with_client_id: the id the client sent (client_id is the broker's)
+    assigned: str = ""  # an id SmartZone generated for a blank one: what the client should use to resume
 
 
 async def read_packet(
@@ -154,6 +157,7 @@ def parse_connect(packet_type: int, raw: bytes, offset: int) -> Connect:
     keep_alive = cur.u16()
     if level == 5:
         cur.skip_properties()
+    id_at = cur.pos
     client_id = cur.text()
     if flags & 0x04:  # will
         if level == 5:
@@ -162,7 +166,41 @@ def parse_connect(packet_type: int, raw: bytes, offset: int) -> Connect:
         cur.binary()
     username = cur.text() if flags & 0x80 else None
     password = cur.binary() if flags & 0x40 else None
-    return Connect(level, client_id, username, password, bool(flags & 0x02), raw, keep_alive)
+    return Connect(level, client_id, username, password, bool(flags & 0x02), raw, keep_alive, id_at)
+
+
+def with_client_id(connect: Connect, client_id: str, assigned: str = "") -> Connect:
+    """The same CONNECT carrying another client id (the gate's per-user namespaced one, policy.session_id).
+
+    Only the id and the remaining length change; every other byte is forwarded as the client sent it.
+    """
+    header_end = 1
+    while connect.raw[header_end] & 0x80:
+        header_end += 1
+    header_end += 1
+    old_end = connect.id_at + 2 + int.from_bytes(connect.raw[connect.id_at : connect.id_at + 2], "big")
+    body = connect.raw[header_end : connect.id_at] + encode_string(client_id) + connect.raw[old_end:]
+    raw = control_packet(connect.raw[0], body)
+    id_at = len(raw) - len(body) + connect.id_at - header_end
+    sent = connect.client_id if connect.sent_id is None else connect.sent_id
+    return replace(connect, client_id=client_id, raw=raw, id_at=id_at, sent_id=sent, assigned=assigned)
+
+
+ASSIGNED_CLIENT_ID = 0x12  # MQTT 5 CONNACK property
+
+
+def connack_with_assigned_id(raw: bytes, offset: int, client_id: str) -> bytes:
+    """An MQTT 5 CONNACK with an Assigned Client Identifier property added (a success CONNACK only).
+
+    The gate gives a client that connected with a blank id a generated one; MQTT 5 says the
+    CONNACK must then tell the client which (section 3.2.2.3.7). Anything else is returned as is.
+    """
+    if raw[0] >> 4 != 2 or len(raw) < offset + 3 or raw[offset + 1] >= 0x80:
+        return raw
+    length, props_at = read_varint(raw, offset + 2)
+    props = raw[props_at : props_at + length] + bytes([ASSIGNED_CLIENT_ID]) + encode_string(client_id)
+    body = raw[offset : offset + 2] + remaining_length(len(props)) + props + raw[props_at + length :]
+    return control_packet(raw[0], body)
 
 
 def encode_string(text: str) -> bytes:

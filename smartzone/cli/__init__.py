@@ -1,4 +1,4 @@
-"""The `smartzone` command line: run, validate, devices, export.
+"""The `smartzone` command line: run, validate, devices, export, certify, class.
 
 Exit codes (docs/api.md): 0 success, 1 a run that failed, 2 invalid input or usage (the message
 names file, line and field; no traceback), 3 an endpoint could not start. A closed output
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from smartzone import __version__
-from smartzone.cli import certify_cmd, devices_cmd, export_cmd, gui_cmd, run_cmd, validate_cmd
+from smartzone.cli import certify_cmd, class_cmd, devices_cmd, export_cmd, gui_cmd, run_cmd, validate_cmd
 from smartzone.cli.errors import EXIT_FAILED, EXIT_USAGE, UsageError
 from smartzone.cli.process import install_interrupts, quiet_pipes
 from smartzone.definitions.errors import DefinitionError
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_cmd.add_parser(sub)
     gui_cmd.add_parser(sub)
     certify_cmd.add_parser(sub)
+    class_cmd.add_parser(sub)
     return parser
 
 

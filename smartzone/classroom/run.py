@@ -84,9 +84,11 @@ def run_class(
                     "answer_topic": answer_topic(ep.city, t.user),
                 }
                 values[t.user] = {**common, **values[t.user]}
-                (folder / t.handout).write_text(trainee_handout(course, t, ep, values[t.user]), encoding="utf-8")
             progress.save(folder)
+            # observe before the handouts exist: a trainee who connects at once is seen
             classroom = Classroom(rt, services, course, values, progress, folder)
+            for t in trainees:
+                (folder / t.handout).write_text(trainee_handout(course, t, ep, values[t.user]), encoding="utf-8")
             for s in services:
                 for line in s.describe():
                     console.line(line)

@@ -77,7 +77,9 @@ def test_validate_exits_2_naming_the_line(tmp_path: Path) -> None:
 def test_schema_export_includes_courses(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "smartzone", "export", "schema", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "course.schema.json").read_text())

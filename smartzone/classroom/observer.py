@@ -68,6 +68,7 @@ class Tracker:
         self._seen = {"connects": 0, "subscribes": 0, "publishes": 0, "modbus": 0}
         self._base: dict[str, tuple[Counter[str], int]] = {}  # user -> (deliveries, acks) before a reset
         self.modbus: list[ModbusRec] = []
+        self._modbus_base: dict[str, int] = {}  # user -> Modbus records before its reset
 
     def _new(self, name: str) -> list[Any]:
         records = getattr(self.rec.obs, name)
@@ -111,6 +112,7 @@ class Tracker:
             acks = len(self.rec.user_acks.get(user, []))
         connected = self.facts[user].connected
         self._base[user] = (delivered, acks)
+        self._modbus_base[user] = len(self.modbus)
         self.facts[user] = Facts(connected=connected)
 
     def _publish(self, facts: Facts, user: str, topic: str, allowed: bool, payload: bytes) -> None:
@@ -126,6 +128,10 @@ class Tracker:
             facts.command_topics[topic] += 1
             if isinstance(body, dict) and isinstance(body.get("id"), str):
                 facts.commands[body["id"]] = (topic, str(body.get("action")))
+
+    def modbus_for(self, user: str) -> list[ModbusRec]:
+        """The Modbus requests that count for `user` (all of them since its last reset)."""
+        return self.modbus[self._modbus_base.get(user, 0) :]
 
     def add_answer(self, user: str, step: str, value: Any) -> None:
         """An answer from the trainee's topic or from `smartzone class answer`."""

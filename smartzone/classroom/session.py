@@ -54,7 +54,7 @@ class Classroom:
                 self._detach.append(lambda server=gw.server: setattr(server, "observer", None))
         users = list(progress.trainees)
         self.tracker = Tracker(self.rec, users, {u: answer_topic(city, u) for u in users})
-        self.ctx = Context(city, rt.devices, rt.live, self.tracker.modbus)
+        self.city = city
         self.controls = Controls(folder, progress, self.tracker, course)
 
     def tick(self) -> bool:
@@ -69,7 +69,8 @@ class Classroom:
                 if cell.done:
                     continue  # done stays done, also after a restart
                 facts = self.tracker.facts[user]
-                results = [evaluate(c, step.id, facts, self.values[user], self.ctx) for c in step.checks]
+                ctx = Context(self.city, self.rt.devices, self.rt.live, self.tracker.modbus_for(user))
+                results = [evaluate(c, step.id, facts, self.values[user], ctx) for c in step.checks]
                 attempts = sum(n for _, n in results)
                 if attempts > cell.attempts:  # after a restart the count starts again from what is kept
                     cell.attempts, changed = attempts, True

@@ -8,6 +8,7 @@ templates: `{device}`, `{city}`, `{user}` ... are filled per trainee (classroom/
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -176,6 +177,41 @@ def load_course(path: Path | str) -> Course:
             if step.id in seen:
                 problems.append(problem_at(doc, where, f"duplicate step id '{step.id}'"))
             seen[step.id] = where
+    problems += _template_problems(course, doc)
     if problems:
         raise DefinitionError(problems)
     return course
+
+
+COMMON_NAMES = ("city", "user", "host", "mqtt_port", "answer_topic")
+_TEMPLATE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def template_names(course: Course) -> set[str]:
+    """The names a template of this course may use: the common ones and the course's variables."""
+    names = set(COMMON_NAMES)
+    for var, spec in course.variables.items():
+        names.add(var)
+        if isinstance(spec, PickDevice):
+            names |= {f"{var}_type", f"{var}_tenant", f"{var}_name"}
+    return names
+
+
+def _template_problems(course: Course, doc: Any) -> list[Any]:
+    """A `{name}` that no variable provides is a typo: name it where it is."""
+    known = template_names(course)
+    out = []
+    for i, lesson in enumerate(course.lessons):
+        texts: list[tuple[tuple[Any, ...], str]] = [(("lessons", i, "intro"), lesson.intro)]
+        for j, step in enumerate(lesson.steps):
+            at = ("lessons", i, "steps", j)
+            texts.append(((*at, "instructions"), step.instructions))
+            for k, check in enumerate(step.checks):
+                for key, value in check.model_dump().items():
+                    if isinstance(value, str):
+                        texts.append(((*at, "checks", k, key), value))
+        for where, text in texts:
+            unknown = sorted({m.group(1) for m in _TEMPLATE.finditer(text)} - known)
+            if unknown:
+                out.append(problem_at(doc, where, f"unknown template name(s) {unknown}; known: {sorted(known)}"))
+    return out

@@ -55,12 +55,13 @@ def read_roster(path: Path) -> list[Trainee]:
     """A roster CSV with a `name` column (and optional `user`, `password`); one clear line on a mistake."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
+            reader = csv.DictReader(f)
+            rows = [(reader.line_num, row) for row in reader]  # the file's line (blank lines are skipped)
     except OSError as exc:
         raise UsageError(f"--roster: cannot read {path}: {exc.strerror}") from None
     out: list[Trainee] = []
     seen: set[str] = set()
-    for line, row in enumerate(rows, start=2):  # line 1 is the header
+    for line, row in rows:
         name = (row.get("name") or "").strip()
         if not name:
             raise UsageError(f"{path}:{line}: field 'name' is empty (the header needs a 'name' column)")

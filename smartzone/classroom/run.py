@@ -30,6 +30,7 @@ from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenar
 from smartzone.definitions.course import Course, resolve_course
 from smartzone.definitions.start import run_start
 from smartzone.runtime.api import Runtime
+from smartzone.runtime.health import describe_exception
 
 TICK_S = 0.5
 
@@ -118,7 +119,10 @@ def _loop(rt: Runtime, classroom: Classroom, every: float, duration: float | Non
     while not rt.wait(timeout=TICK_S):
         if stopped.is_set() or rt.health.failed:
             break
-        dirty = classroom.tick() or dirty
+        try:
+            dirty = classroom.tick() or dirty
+        except Exception as exc:  # a bug in evaluation must not end the class: report it, go on
+            rt.health.survived("class progress", describe_exception(exc))
         now = time.monotonic()
         if dirty and now - last_board >= every:
             for line in classroom.progress.board():

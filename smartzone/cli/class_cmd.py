@@ -80,16 +80,18 @@ def run_start(args: argparse.Namespace) -> int:
     duration = None if args.duration is None else positive_duration(args.duration)
     course = load_course(resolve_course(args.course))
     folder = Path(args.out or f"class-{course.id}-{date.today().isoformat()}")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out: cannot create {folder}: {exc.strerror}") from None
     if (folder / ROSTER).exists():  # a restart: the same trainees and passwords
         trainees = read_roster(folder / ROSTER)
-        if args.trainees or args.roster:
+        if args.trainees is not None or args.roster:
             print(f"smartzone: {folder / ROSTER} exists: resuming its {len(trainees)} trainees", file=sys.stderr)
-    else:
-        trainees = read_roster(Path(args.roster)) if args.roster else numbered(args.trainees or 1)
+    else:  # read (and check) the trainees before creating anything
+        trainees = (
+            read_roster(Path(args.roster)) if args.roster else numbered(1 if args.trainees is None else args.trainees)
+        )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out: cannot create {folder}: {exc.strerror}") from None
         write_roster(folder / ROSTER, trainees)
     try:
         return run_class(args, course, trainees, folder, duration)

@@ -57,6 +57,8 @@ class Handout:
 
     def __init__(self, path: Path) -> None:
         text = html.unescape(path.read_text(encoding="utf-8"))
+        left = re.findall(r"\{(?:device\w*|level|city|user|answer_topic)\}", text)
+        assert not left, f"unfilled template names in the handout: {left}"
         sub = re.search(r"mosquitto_sub (-h \S+ -p \d+ -u \S+ -P \S+)", text)
         assert sub, "the handout has a mosquitto_sub line"
         words = shlex.split(sub.group(1))

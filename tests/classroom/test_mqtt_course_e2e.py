@@ -26,6 +26,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from smartzone.endpoints.mqtt.broker.mosquitto import find_mosquitto
+
 ROOT = Path(__file__).resolve().parents[2]
 CITY = ROOT / "tests" / "fixtures" / "classroom-city.yaml"
 WAIT_S = 30.0
@@ -149,30 +151,17 @@ def _cell(folder: Path, user: str, step: str) -> dict[str, Any]:
     return _progress(folder).get(user, {}).get(step, {})
 
 
-def test_two_trainees_take_the_mqtt_course(tmp_path: Path) -> None:
+@pytest.mark.parametrize("broker", ["embedded", "mosquitto"])
+def test_two_trainees_take_the_mqtt_course(tmp_path: Path, broker: str) -> None:
+    if broker == "mosquitto" and find_mosquitto() is None:
+        pytest.skip("needs mosquitto")
     out = tmp_path / "class"
     log = (tmp_path / "class.log").open("w")
     cmd = [
-        sys.executable,
-        "-m",
-        "smartzone",
-        "class",
-        "start",
-        "mqtt-basics",
-        "--trainees",
-        "2",
-        "--scenario",
-        str(CITY),
-        "--mqtt-port",
-        "0",
-        "--no-modbus",
-        "--speed",
-        "10",
-        "--out",
-        str(out),
-        "--board-every",
-        "1",
-    ]
+        sys.executable, "-m", "smartzone", "class", "start", "mqtt-basics", "--trainees", "2",
+        "--scenario", str(CITY), "--broker", broker, "--mqtt-port", "0", "--no-modbus", "--speed", "10",
+        "--out", str(out), "--board-every", "1",
+    ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         _wait("the handouts", lambda: proc.poll() is not None or len(list(out.glob("handout-*.html"))) == 2)
@@ -228,20 +217,9 @@ def test_two_trainees_take_the_mqtt_course(tmp_path: Path) -> None:
 
     # the same folder again: same roster, same devices, and done stays done
     again = _cli(
-        "class",
-        "start",
-        "mqtt-basics",
-        "--scenario",
-        str(CITY),
-        "--mqtt-port",
-        "0",
-        "--no-modbus",
-        "--out",
-        str(out),
-        "--duration",
-        "1",
-        timeout=90,
-    )
+        "class", "start", "mqtt-basics", "--scenario", str(CITY), "--broker", broker, "--mqtt-port", "0",
+        "--no-modbus", "--out", str(out), "--duration", "1", timeout=90,
+    )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert Handout(out / "handout-trainee-01.html").device == one.device
     assert Handout(out / "handout-trainee-01.html").password == one.password

@@ -14,6 +14,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -224,3 +225,27 @@ def test_two_trainees_take_the_mqtt_course(tmp_path: Path, broker: str) -> None:
     assert Handout(out / "handout-trainee-01.html").device == one.device
     assert Handout(out / "handout-trainee-01.html").password == one.password
     assert _cell(out, "trainee-01", "invalid")["done"]
+
+
+def test_bind_serves_the_class_on_the_given_address(tmp_path: Path) -> None:
+    out = tmp_path / "class"
+    cmd = [
+        sys.executable, "-m", "smartzone", "class", "start", "mqtt-basics", "--scenario", str(CITY),
+        "--bind", "127.0.0.2", "--mqtt-port", "0", "--modbus-port", "0", "--out", str(out),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    try:
+        handout = out / "handout-trainee-01.html"
+        _wait("the handout", lambda: proc.poll() is not None or handout.exists())
+        assert proc.poll() is None
+        h = Handout(handout)
+        assert h.host == "127.0.0.2"
+        assert "127.0.0.2" in html.unescape(handout.read_text()).split("mbpoll", 1)[1].split("\n", 1)[0]
+        assert _sub(h, ["sz/v2/classville/tenants"], 1)
+        _wait("the connection seen", lambda: _cell(out, "trainee-01", "connect").get("done"))
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", h.port), timeout=5):
+            pass  # not served on the loopback address the class was not bound to
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()

@@ -38,7 +38,7 @@ def add_parser(sub: Any) -> None:
         help="address to serve the class on (default 127.0.0.1; 0.0.0.0: every interface of the lab)",
     )
     s.add_argument("--out", metavar="DIR", help="class folder (default ./class-{course}-{date}); reused on restart")
-    s.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
+    s.add_argument("--speed", type=float, help="simulated seconds per wall second (default: the course's, else 1)")
     s.add_argument("--duration", help="wall time the class runs, e.g. 90min (default: until Ctrl-C)")
     s.add_argument(
         "--board-every",
@@ -76,9 +76,9 @@ def add_parser(sub: Any) -> None:
 def run_start(args: argparse.Namespace) -> int:
     from smartzone.classroom.run import run_class  # loads the endpoints: only when a class starts
 
-    positive_speed(args.speed)
     duration = None if args.duration is None else positive_duration(args.duration)
     course = load_course(resolve_course(args.course))
+    args.speed = course.speed if args.speed is None else positive_speed(args.speed)
     folder = Path(args.out or f"class-{course.id}-{date.today().isoformat()}")
     if (folder / ROSTER).exists():  # a restart: the same trainees and passwords
         trainees = read_roster(folder / ROSTER)

@@ -148,6 +148,9 @@ class Course(Strict):
     title: str
     scenario: str = Field(description="shipped scenario name or file")
     seed: int = Field(1, ge=0, le=2**63 - 1, description="draws the trainees' variables")
+    speed: float = Field(
+        1.0, gt=0, le=1000, description="simulated seconds per wall second of the class (`--speed` overrides it)"
+    )
     grants: Grants = Field(default_factory=Grants, description="what each trainee's app user may read and command")
     variables: dict[Name, Variable] = Field(default_factory=dict)
     lessons: list[Lesson] = Field(min_length=1)

@@ -38,7 +38,7 @@ def test_every_source_module_is_in_the_wheel(wheel_names: set[str]) -> None:
 
 
 def test_shipped_yaml_is_in_the_wheel(wheel_names: set[str]) -> None:
-    for folder in ("devices", "scenarios"):
+    for folder in ("devices", "scenarios", "courses"):
         for path in (ROOT / folder).glob("*.yaml"):
             assert f"smartzone/_builtin/{folder}/{path.name}" in wheel_names
 

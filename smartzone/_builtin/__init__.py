@@ -1,1 +1,1 @@
-"""Shipped data: `devices` and `scenarios` link to the top-level folders (copied into the wheel)."""
+"""Shipped data: `devices`, `scenarios` and `courses` link to the top-level folders (copied into the wheel)."""

@@ -150,6 +150,7 @@ class Recorder:
                 if isinstance(pkt, Publish):
                     self._cost(at, conn, pkt)
                     self._delivered(at, pkt)
+                    self.delivered_to(at, conn, pkt)
 
     def _cost(self, at: Stamp, conn: _Conn, pkt: Publish) -> None:
         """Charge a delivery to the filters of the connection that match it (SZ-COST-01)."""
@@ -183,6 +184,10 @@ class Recorder:
                 self.obs.acks.append(AckRec(at, device, body.get("id"), bool(body.get("ok")), error.get("code")))
             except (ValueError, AttributeError):
                 pass
+
+    def delivered_to(self, at: Stamp, conn: _Conn, pkt: Publish) -> None:
+        """A PUBLISH the broker sent to one connection (under the lock): a hook for per-user views
+        (classroom/observer.py); certification only needs the totals above."""
 
     def closed(self, key: Any) -> None:
         with self._lock:

@@ -1,4 +1,4 @@
-"""The `smartzone` command line: run, validate, devices, export, gui, certify, conform.
+"""The `smartzone` command line: run, validate, devices, export, gui, certify, conform, class, replay.
 
 Exit codes (docs/api.md): 0 success, 1 a run that failed, 2 invalid input or usage (the message
 names file, line and field; no traceback), 3 an endpoint could not start. A closed output
@@ -16,6 +16,7 @@ from typing import NoReturn
 from smartzone import __version__
 from smartzone.cli import (
     certify_cmd,
+    class_cmd,
     conform_cmd,
     devices_cmd,
     diff_cmd,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff_cmd.add_parser(sub)
     conform_cmd.add_parser(sub)
     td_cmd.add_import_parser(sub)
+    class_cmd.add_parser(sub)
     return parser
 
 

@@ -11,16 +11,17 @@ from pydantic import BaseModel
 
 from smartzone.cli import asyncapi_cmd, modbus_map_cmd, td_cmd
 from smartzone.cli.errors import EXIT_OK
+from smartzone.definitions.course import Course
 from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.scenario import Scenario
 
-SCHEMAS: dict[str, type[BaseModel]] = {"device-type": DeviceType, "scenario": Scenario}
+SCHEMAS: dict[str, type[BaseModel]] = {"device-type": DeviceType, "scenario": Scenario, "course": Course}
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("export", help="write generated documents")
     what = p.add_subparsers(dest="what", required=True)
-    s = what.add_parser("schema", help="JSON Schemas of device-type and scenario files")
+    s = what.add_parser("schema", help="JSON Schemas of device-type, scenario and course files")
     s.add_argument("--out", default="schema", metavar="DIR", help="output folder (default: ./schema)")
     s.set_defaults(handler=run_schema)
     modbus_map_cmd.add_parser(what)
@@ -45,5 +46,5 @@ def run_schema(args: argparse.Namespace) -> int:
         path = out / f"{name}.schema.json"
         path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {path}")
-    print("editors: map devices/*.yaml and scenarios/*.yaml to these schemas (see docs/authoring.md)")
+    print("editors: map devices/*.yaml, scenarios/*.yaml and courses/*.yaml to these schemas (see docs/authoring.md)")
     return EXIT_OK

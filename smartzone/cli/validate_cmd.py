@@ -1,4 +1,4 @@
-"""`smartzone validate FILE...`: check device types and scenarios without running anything."""
+"""`smartzone validate FILE...`: check device types, scenarios and courses without running anything."""
 
 from __future__ import annotations
 
@@ -9,15 +9,24 @@ from typing import Any
 
 from smartzone.cli.errors import EXIT_OK, EXIT_USAGE, UsageError
 from smartzone.definitions.catalog import Catalog, load_scenario
+from smartzone.definitions.course import load_course
 from smartzone.definitions.errors import DefinitionError, Problem
 from smartzone.definitions.yaml_source import read_yaml
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("validate", help="check device type and scenario files")
-    p.add_argument("files", nargs="+", metavar="FILE", help="YAML files (device types or scenarios)")
+    p = sub.add_parser("validate", help="check device type, scenario and course files")
+    p.add_argument("files", nargs="+", metavar="FILE", help="YAML files (device types, scenarios or courses)")
     p.add_argument("--devices", metavar="DIR", help="extra folder of device types to validate scenarios against")
     p.set_defaults(handler=run)
+
+
+def _is_course(path: Path) -> bool:
+    try:
+        doc = read_yaml(path)
+    except DefinitionError:
+        return path.parent.name == "courses"
+    return "lessons" in doc.data
 
 
 def _is_device_type(path: Path) -> bool:
@@ -52,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
             except DefinitionError as exc:
                 problems.extend(exc.problems)
     for path in files:
-        if not _is_device_type(path):
+        if _is_course(path):
+            try:
+                course = load_course(path)
+                ok += 1
+                print(f"{path}: ok (course {course.id}, {len(course.steps())} steps)")
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
+        elif not _is_device_type(path):
             try:
                 sc = load_scenario(path, catalog.copy())  # its own device_types stay its own
                 ok += 1

@@ -1,0 +1,167 @@
+"""Printable HTML: one handout per trainee (credentials, connection lines, instructions) and the
+trainer's summary at the end of a class.
+
+Instructions are Markdown; a small subset is rendered (paragraphs, `- ` lists, `code`, fenced
+blocks, **bold**): enough for exercises, with everything escaped first.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from smartzone.classroom.progress import Progress
+from smartzone.classroom.roster import Trainee
+from smartzone.classroom.variables import render
+from smartzone.definitions.course import Course
+
+STYLE = (
+    "body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.4}"
+    "pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}"
+    "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em}"
+    ".step{page-break-inside:avoid}@media print{body{margin:0}}"
+)
+
+
+@dataclass
+class Endpoints:
+    """Where trainees connect (the class's real, bound addresses)."""
+
+    city: str
+    host: str
+    mqtt_port: int | None
+    modbus: dict[str, tuple[int, int]] = field(default_factory=dict)  # device -> (gateway port, unit id)
+
+
+def markdown(text: str) -> str:
+    """A small, safe Markdown subset to HTML."""
+    out: list[str] = []
+    para: list[str] = []
+    items: list[str] = []
+
+    def inline(s: str) -> str:
+        s = html.escape(s)
+        s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+        return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", s)
+
+    def flush() -> None:
+        if para:
+            out.append(f"<p>{inline(' '.join(para))}</p>")
+            para.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip().startswith("```"):
+            flush()
+            block = []
+            i += 1
+            while i < len(lines) and not lines[i].strip().startswith("```"):
+                block.append(lines[i])
+                i += 1
+            out.append(f"<pre>{html.escape(chr(10).join(block))}</pre>")
+        elif line.lstrip().startswith("- "):
+            if para:
+                flush()
+            items.append(line.lstrip()[2:])
+        elif not line.strip():
+            flush()
+        else:
+            para.append(line.strip())
+        i += 1
+    flush()
+    return "\n".join(out)
+
+
+def answer_topic(city: str, user: str) -> str:
+    return f"sz/v2/{city}/class/{user}/answer"
+
+
+def connection_lines(t: Trainee, ep: Endpoints, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, command) lines a trainee can paste."""
+    lines: list[tuple[str, str]] = []
+    q = shlex.quote
+    if ep.mqtt_port is not None:
+        auth = f"-h {ep.host} -p {ep.mqtt_port} -u {t.user} -P {q(t.password)}"
+        lines.append(("subscribe", f"mosquitto_sub {auth} -i {t.user}-sub -v -t {q(f'sz/v2/{ep.city}/tenants')}"))
+        example = '{"step": "STEP-ID", "value": "YOUR ANSWER"}'
+        lines.append(
+            ("answer", f"mosquitto_pub {auth} -i {t.user}-pub -t {answer_topic(ep.city, t.user)} -m {q(example)}")
+        )
+        lines.append(
+            (
+                "paho (Python)",
+                "import paho.mqtt.client as mqtt\n"
+                f"c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id='{t.user}-app')\n"
+                f"c.username_pw_set('{t.user}', '{t.password}')\n"
+                f"c.connect('{ep.host}', {ep.mqtt_port})",
+            )
+        )
+    for var, dev in values.items():
+        if isinstance(dev, str) and dev in ep.modbus and not var.endswith(("_type", "_tenant", "_name")):
+            port, unit = ep.modbus[dev]
+            lines.append((f"Modbus ({dev})", f"mbpoll -m tcp -p {port} -a {unit} -0 -t 3 -r 0 -c 10 -1 {ep.host}"))
+    return lines
+
+
+def trainee_handout(course: Course, t: Trainee, ep: Endpoints, values: Mapping[str, Any]) -> str:
+    e = html.escape
+    rows = [
+        ("name", t.name),
+        ("user", t.user),
+        ("password", t.password),
+        ("MQTT broker", f"{ep.host}:{ep.mqtt_port}" if ep.mqtt_port is not None else "(no MQTT in this class)"),
+        ("client id", f"{t.user} or {t.user}-anything"),
+        ("city", ep.city),
+        ("answers", f'publish JSON {{"step": STEP-ID, "value": ...}} on {answer_topic(ep.city, t.user)}'),
+    ]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(course.title)}: {e(t.name)}</title>"
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>{e(course.title)}</h1>",
+        "<table>" + "".join(f"<tr><th>{e(k)}</th><td><code>{e(v)}</code></td></tr>" for k, v in rows) + "</table>",
+        "<h2>Connecting</h2>",
+    ]
+    parts += [f"<p>{e(label)}:</p><pre>{e(cmd)}</pre>" for label, cmd in connection_lines(t, ep, values)]
+    for lesson in course.lessons:
+        parts.append(f"<h2>{e(lesson.title)}</h2>")
+        if lesson.intro:
+            parts.append(markdown(render(lesson.intro, values)))
+        for step in lesson.steps:
+            limit = f" (within {step.time_limit / 60:g} min)" if step.time_limit else ""
+            parts.append(
+                f"<div class='step'><h3>{e(step.title)} <small>step <code>{e(step.id)}</code>, "
+                f"{step.points} point(s){e(limit)}</small></h3>{markdown(render(step.instructions, values))}</div>"
+            )
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def summary_html(course: Course, progress: Progress, names: Mapping[str, str]) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(s)}</th>" for s in progress.steps)
+    rows = []
+    for t in progress.trainees:
+        cells = []
+        for s in progress.steps:
+            c = progress.cell(t, s)
+            text = f"done {c.time:.0f} s" if c.done and c.time is not None else ("tried" if c.attempts else "")
+            cells.append(f"<td>{e(text)}{' (late)' if c.late else ''}<br><small>{c.attempts} tries</small></td>")
+        done, score = progress.total(t)
+        rows.append(
+            f"<tr><th>{e(names.get(t, t))}<br><small>{e(t)}</small></th>{''.join(cells)}"
+            f"<td>{done}/{len(progress.steps)}</td><td>{score}</td></tr>"
+        )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(course.title)}: results</title>"
+        f"<style>{STYLE}</style></head><body><h1>{e(course.title)}: results</h1>"
+        f"<table><tr><th>trainee</th>{head}<th>done</th><th>score</th></tr>{''.join(rows)}</table></body></html>\n"
+    )

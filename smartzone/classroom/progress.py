@@ -1,0 +1,103 @@
+"""Progress of a class: trainee x step (done, attempts, time, score), saved as it changes.
+
+DIR/progress.json is rewritten atomically (write, then rename) whenever a cell changes, so a
+class restarted with the same --out resumes where it was: a step once done stays done. The
+board (one line per trainee) is what `smartzone class start` prints and `class status` shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from smartzone.errors import UsageError
+
+PROGRESS = "progress.json"
+COURSE_COPY = "course.yaml"  # the course a class runs, kept in its folder
+
+
+@dataclass
+class Cell:
+    done: bool = False
+    attempts: int = 0
+    time: float | None = None  # wall seconds from the class start to completion
+    score: int = 0
+    late: bool = False
+    hints: int = 0  # hints revealed by the trainer
+
+
+@dataclass
+class Progress:
+    course: str
+    steps: list[str]
+    points: dict[str, int]
+    trainees: list[str]
+    started: float = field(default_factory=time.time)  # epoch seconds of the first start
+    cells: dict[str, dict[str, Cell]] = field(default_factory=dict)
+    applied: int = 0  # lines of controls.jsonl already applied (controls.py)
+
+    def __post_init__(self) -> None:
+        for t in self.trainees:
+            row = self.cells.setdefault(t, {})
+            for s in self.steps:
+                row.setdefault(s, Cell())
+
+    def cell(self, trainee: str, step: str) -> Cell:
+        return self.cells[trainee][step]
+
+    def total(self, trainee: str) -> tuple[int, int]:
+        """(steps done, score) of one trainee."""
+        row = self.cells[trainee]
+        return sum(c.done for c in row.values()), sum(c.score for c in row.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "course": self.course,
+            "started": self.started,
+            "steps": self.steps,
+            "points": self.points,
+            "trainees": self.trainees,
+            "applied": self.applied,
+            "cells": {t: {s: asdict(c) for s, c in row.items()} for t, row in self.cells.items()},
+        }
+
+    def save(self, folder: Path) -> None:
+        tmp = folder / (PROGRESS + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, folder / PROGRESS)
+
+    def board(self, width: int = 24) -> list[str]:
+        """`trainee  ##.x.  2/5  score 2`: # done, x tried and not done, . untouched."""
+        lines = [f"class {self.course}: {len(self.trainees)} trainees, {len(self.steps)} steps"]
+        for t in self.trainees:
+            marks = "".join(
+                "#" if c.done else ("x" if c.attempts else ".") for c in (self.cells[t][s] for s in self.steps)
+            )
+            done, score = self.total(t)
+            lines.append(f"  {t[:width]:<{width}} {marks}  {done}/{len(self.steps)}  score {score}")
+        return lines
+
+
+def load_progress(folder: Path) -> Progress | None:
+    """The saved progress of a class folder, or None if there is none; one line if it is damaged."""
+    path = folder / PROGRESS
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        cells = {t: {s: Cell(**c) for s, c in row.items()} for t, row in data["cells"].items()}
+        return Progress(
+            data["course"],
+            list(data["steps"]),
+            dict(data["points"]),
+            list(data["trainees"]),
+            float(data["started"]),
+            cells,
+            int(data.get("applied", 0)),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path}: cannot read the class progress ({exc}); move it away to start afresh") from None

@@ -1,0 +1,151 @@
+"""`smartzone class start`, after the roster is known: the city with the trainees, handouts, live board.
+
+The trainees become users of a copy of the scenario before the runtime is built (the access
+policy comes from scenario.users); their variables are drawn from the built city's devices.
+The loop ticks the Classroom, prints the board when it changed (at most every --board-every
+seconds) and ends on Ctrl-C/SIGTERM, --duration or a fatal failure; then it writes the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from smartzone.classroom.endpoints import close_all, public_host, start_endpoints
+from smartzone.classroom.handout import Endpoints, answer_topic, summary_html, trainee_handout
+from smartzone.classroom.progress import COURSE_COPY, Progress, load_progress
+from smartzone.classroom.roster import Trainee, with_trainees
+from smartzone.classroom.session import Classroom
+from smartzone.classroom.variables import draw
+from smartzone.cli.console import Console
+from smartzone.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+from smartzone.cli.process import safe_print, stop_requests
+from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
+from smartzone.definitions.course import Course, resolve_course
+from smartzone.definitions.start import run_start
+from smartzone.runtime.api import Runtime
+from smartzone.runtime.health import describe_exception
+
+TICK_S = 0.5
+
+
+def _progress(course: Course, trainees: list[Trainee], folder: Path) -> Progress:
+    steps = [s.id for _, s in course.steps()]
+    points = {s.id: s.points for _, s in course.steps()}
+    users = [t.user for t in trainees]
+    saved = load_progress(folder)
+    if saved is None:
+        return Progress(course.id, steps, points, users)
+    if saved.course != course.id:
+        raise UsageError(f"{folder} holds a class of course {saved.course!r}, not {course.id!r}: use another --out")
+    return Progress(course.id, steps, points, users, saved.started, saved.cells, saved.applied)
+
+
+def _modbus_units(services: list) -> dict[str, tuple[int, int]]:
+    units = {}
+    for s in services:
+        for g in getattr(s, "gateways", None) or []:
+            for unit, info in g.plan.units.items():
+                units[info.id] = (g.port, unit)
+    return units
+
+
+def run_class(
+    args: argparse.Namespace, course: Course, trainees: list[Trainee], folder: Path, duration: float | None
+) -> int:
+    catalog = Catalog.builtin()
+    path = resolve_scenario(args.scenario or course.scenario)
+    scenario = with_trainees(load_scenario(path, catalog), course, trainees)
+    start = run_start(scenario, fast=False, start=None, start_hour=None)
+    rt = Runtime(scenario, catalog, source=str(path), speed=args.speed, start=start)
+    users = [t.user for t in trainees]
+    values = draw(course, course.seed, users, rt.devices)
+    progress = _progress(course, trainees, folder)
+    console = Console(quiet=False)
+    with stop_requests(rt.engine.request_stop) as stopped:
+        services = start_endpoints(rt, args)
+        classroom = None
+        try:
+            mqtt = next((s for s in services if hasattr(s, "broker")), None)
+            host = public_host(args.bind)
+            ep = Endpoints(rt.scenario.city, host, mqtt.broker.port if mqtt else None, _modbus_units(services))
+            shutil.copyfile(resolve_course(args.course), folder / COURSE_COPY)
+            for t in trainees:
+                common = {
+                    "city": ep.city,
+                    "user": t.user,
+                    "host": host,
+                    "mqtt_port": ep.mqtt_port,
+                    "answer_topic": answer_topic(ep.city, t.user),
+                }
+                values[t.user] = {**common, **values[t.user]}
+            progress.save(folder)
+            # observe before the handouts exist: a trainee who connects at once is seen
+            classroom = Classroom(rt, services, course, values, progress, folder)
+            for t in trainees:
+                (folder / t.handout).write_text(trainee_handout(course, t, ep, values[t.user]), encoding="utf-8")
+            for s in services:
+                for line in s.describe():
+                    console.line(line)
+            console.line(
+                f"class {course.id}: {len(trainees)} trainees on {host}; roster and handouts in {folder}/ "
+                f"(`smartzone class status {folder}`); Ctrl-C ends the class"
+            )
+            rt.start()
+            code = _loop(rt, classroom, args.board_every, duration, stopped)
+        finally:
+            rt.stop()
+            if classroom is not None:
+                with contextlib.suppress(Exception):
+                    classroom.tick()  # the last observations count
+                classroom.close()
+            close_all(services)
+    _export(course, progress, trainees, folder)
+    for line in progress.board():
+        safe_print(line, sys.stderr)
+    console.line(f"results: {folder}/results.csv, results.json, results.html")
+    return code
+
+
+def _loop(rt: Runtime, classroom: Classroom, every: float, duration: float | None, stopped) -> int:
+    t0 = time.monotonic()
+    last_board, dirty = 0.0, True
+    while not rt.wait(timeout=TICK_S):
+        if stopped.is_set() or rt.health.failed:
+            break
+        try:
+            dirty = classroom.tick() or dirty
+        except Exception as exc:  # a bug in evaluation must not end the class: report it, go on
+            rt.health.survived("class progress", describe_exception(exc))
+        now = time.monotonic()
+        if dirty and now - last_board >= every:
+            for line in classroom.progress.board():
+                safe_print(line, sys.stderr)
+            last_board, dirty = now, False
+        if duration is not None and now - t0 >= duration:
+            break
+    if rt.health.failed:
+        for name, part in rt.health.snapshot().items():
+            if part.state == "failed":
+                print(f"smartzone: the class failed: {name}: {part.last_cause}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _export(course: Course, progress: Progress, trainees: list[Trainee], folder: Path) -> None:
+    names = {t.user: t.name for t in trainees}
+    (folder / "results.json").write_text(json.dumps(progress.to_json(), indent=1) + "\n", encoding="utf-8")
+    with (folder / "results.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["user", "name", "step", "done", "attempts", "time_s", "score", "late", "hints"])
+        for user in progress.trainees:
+            for step in progress.steps:
+                c = progress.cell(user, step)
+                w.writerow([user, names.get(user, user), step, c.done, c.attempts, c.time, c.score, c.late, c.hints])
+    (folder / "results.html").write_text(summary_html(course, progress, names), encoding="utf-8")

@@ -15,7 +15,7 @@ from smartzone.definitions.timeline import TimelineEvent
 
 PayloadFormat = Literal["native", "senml", "ngsi-ld"]
 # city-level MQTT documents sit where a tenant id would (sz/v2/{city}/tenants, .../access/{user})
-RESERVED_TENANT_IDS = ("tenants", "access")
+RESERVED_TENANT_IDS = ("tenants", "access", "class")  # class: the classroom's answer topics
 DEFAULT_RAIN_DAYS = 8.0
 
 

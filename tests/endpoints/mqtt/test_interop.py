@@ -51,8 +51,9 @@ class Lab:
 
     def wait_offline(self, client_id: str) -> None:
         """Wait until the broker saw a persistent session's disconnect (amqtt drops what it sends meanwhile)."""
-        if self.broker is not None:
-            wait_until_offline(self.broker, client_id)
+        if self.broker is not None:  # the broker knows the anonymous client's id namespaced (docs/api.md "Client ids")
+            policy = self.broker.policy  # type: ignore[attr-defined]
+            wait_until_offline(self.broker, policy.session_id(policy.identity_of(None), client_id))
 
 
 @pytest.fixture(params=BACKENDS)

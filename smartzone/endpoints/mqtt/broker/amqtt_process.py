@@ -110,16 +110,15 @@ class AmqttProcess:
         handover.listen()
         handover.setblocking(False)
         (self.directory / HANDOVER_FILE).chmod(0o600)
-        # last: SmartZone waits for this one. Bound under a temporary name, restricted, then
-        # renamed, so that the socket never exists under its name with a wider mode.
+        # last: SmartZone waits for this one. Created under a umask that leaves it 0600, so it
+        # never exists with a wider mode (a chmod after bind left a moment when it did).
         path = self.directory / SOCKET_FILE
-        staging = self.directory / (SOCKET_FILE + ".new")
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(staging))
-        staging.chmod(0o600)
-        staging.rename(path)
-        listener.listen(128)
-        server = await asyncio.start_unix_server(self._on_client, sock=listener)
+        previous = os.umask(0o177)
+        try:
+            server = await asyncio.start_unix_server(self._on_client, path=str(path))
+        finally:
+            os.umask(previous)
+        path.chmod(0o600)
         accepting = asyncio.ensure_future(self._accept_handovers(handover))
         try:
             await self._control()

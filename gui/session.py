@@ -121,7 +121,7 @@ class Session(QObject):
 
     def _watch_clients(self, runtime: Runtime) -> None:
         """Observe the managed broker and the Modbus gateways (the hooks `smartzone certify` uses)."""
-        registry = ClientRegistry(sim_time=lambda: runtime.sim_time)
+        registry = ClientRegistry(sim_time=lambda: runtime.sim_time, health=runtime.health)
         try:
             watched = registry.attach(service for _name, service in self.services)
         except Exception as exc:  # observing is optional: the endpoints keep serving

@@ -20,7 +20,7 @@ from typing import Any
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
 from smartzone.cli.options import add_devices_option, catalog_from_args, positive_duration, positive_speed
 from smartzone.runtime.api import Runtime
-from smartzone.runtime.services import Service, registered
+from smartzone.runtime.services import Service, registered, start_services
 
 DEFAULT_DURATION = "30min"
 DEFAULT_SPEED = 60.0
@@ -94,10 +94,7 @@ def run(args: argparse.Namespace) -> int:
     services: list[Service] = []
     try:
         try:
-            for spec in registered():
-                service = spec.start(rt, args)
-                if service is not None:
-                    services.append(service)
+            start_services(rt, args, services)
         except EndpointError as exc:
             print(f"smartzone: {exc}", file=sys.stderr)
             return EXIT_ENDPOINT

@@ -23,7 +23,7 @@ from smartzone.cli.process import stop_requests
 from smartzone.definitions.units import format_duration, parse_duration
 from smartzone.runtime.recording import RecordingError
 from smartzone.runtime.replay import ReplayWorld, replay_runtime, resimulate
-from smartzone.runtime.services import Service, registered
+from smartzone.runtime.services import Service, registered, start_services
 
 CLOCK = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # 14:32 = 14 h 32 min after the start
 PART = re.compile(r"\d+(?:\.\d+)?[a-z]+")
@@ -101,12 +101,7 @@ def _serve(rt: Any, args: argparse.Namespace, console: Console) -> int:
     with stop_requests(rt.engine.request_stop) as stopped:
         try:
             try:
-                for spec in registered():
-                    service = spec.start(rt, args)
-                    if service is not None:
-                        services.append(service)
-                        for line in service.describe():
-                            console.line(line)
+                start_services(rt, args, services, console.line)
             except EndpointError as exc:
                 print(f"smartzone: {exc}", file=sys.stderr)
                 return EXIT_ENDPOINT

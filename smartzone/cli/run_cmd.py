@@ -33,7 +33,7 @@ from smartzone.definitions.units import format_duration
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.health import HealthEvent
 from smartzone.runtime.recording import Recorder, open_recording
-from smartzone.runtime.services import Service, ServiceSpec, register, registered
+from smartzone.runtime.services import Service, ServiceSpec, register, registered, start_services
 from smartzone.runtime.trace import TraceWriter, manifest
 
 DEFAULT_FAST_DURATION = 86400.0
@@ -125,12 +125,7 @@ def run(args: argparse.Namespace) -> int:
             if args.record:
                 recorder = open_recording(rt, args.record, fast=args.fast, speed=speed, duration=duration)
             try:
-                for spec in registered():
-                    service = spec.start(rt, args)
-                    if service is not None:
-                        services.append(service)
-                        for line in service.describe():
-                            console.line(line)
+                start_services(rt, args, services, console.line)
             except EndpointError as exc:
                 print(f"smartzone: {exc}", file=sys.stderr)
                 return EXIT_ENDPOINT

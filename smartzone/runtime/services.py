@@ -45,3 +45,20 @@ def register(loader: Callable[[], list[ServiceSpec]]) -> Callable[[], list[Servi
     _LOADERS.append(loader)
     return loader
 
+
+def start_services(
+    rt: Runtime, args: argparse.Namespace, into: list[Service], describe: Callable[[str], None] | None = None
+) -> None:
+    """Start every registered, enabled service on `rt` (run, replay and certify all do it this way).
+
+    Each service is appended to `into` as soon as it runs, so the caller's clean-up closes what
+    started even when a later one fails (EndpointError, exit 3). `describe` gets each line that
+    tells a user how to connect.
+    """
+    for spec in registered():
+        service = spec.start(rt, args)
+        if service is not None:
+            into.append(service)
+            if describe is not None:
+                for line in service.describe():
+                    describe(line)

@@ -122,7 +122,8 @@ def test_dim_in_the_gui_is_seen_by_mosquitto_sub_and_mbpoll(live_window: Any, ci
 
 def test_running_endpoints_show_as_ok(live_window: Any, city: Path, qtbot: Any) -> None:
     assert live_window.open_scenario(str(city)), live_window.session.service_errors
-    shown = [w.text() for w in live_window.endpoints.body.findChildren(QLabel) if "mosquitto_sub" in w.text()]
+    labels = live_window.endpoints.body.findChildren(QLabel)
+    shown = [w.text() for w in labels if "mosquitto_sub -h" in w.text()]  # the command lines
     assert shown and all(re.search(r" -i ops-sub-[0-9a-f]{6} ", t) for t in shown), shown  # not the printed id
     t = live_window.health_table
     states = {t.item(r, 0).text(): t.item(r, 1).text() for r in range(t.rowCount())}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The checks that keep the code clean (DESIGN.md 6): lint, format, types, layers. packaging/test.sh
+# runs them before the tests, so CI fails on any of them. Needs the dev extras (pip install '.[dev]').
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== ruff check"
+python3 -m ruff check smartzone gui tests bench examples
+echo "== ruff format --check"
+python3 -m ruff format --check smartzone gui tests bench examples
+echo "== mypy (smartzone/)"
+python3 -m mypy
+echo "== import-linter (the layers of docs/architecture.md)"
+lint-imports --no-cache

@@ -1,7 +1,8 @@
 """Recording overhead: a fast Bologna run with and without `--record`, and the file size.
 
 Runs the same fast run alternately without and with a recorder (interleaved, best of N) and
-prints the wall-time ratio and the compressed size per million events, as a Markdown table
+prints the wall-time ratio (the recorder's close, which drains its writer thread, is timed
+too: a run is not over until its file is) and the compressed size per million events, as a Markdown table
 for docs/benchmarks.md. Usage: python bench/recording.py [--hours 6] [--repeats 3]
 """
 

@@ -4,9 +4,10 @@ A recording is a gzip file of JSON lines (docs/recording.md): a header (format, 
 seed, start, the scenario's YAML and the YAML of its device types), then in engine order
 the events exactly as the trace writes them and the inputs (`"kind": "input"`) at the
 point of the event order where the engine applied them (`t` and `n`, the number of events
-published before), then an `end` record. Everything is written on the engine thread.
+published before), then an `end` record. The engine thread only queues; a writer thread
+encodes, compresses and writes (Recorder).
 
-The gzip stream is flushed (a sync flush) at least once a wall second from a step hook, so
+The gzip stream is flushed (a sync flush) at least once a wall second by the writer, so
 a crash loses at most the last second: `read_recording` stops quietly at a truncated end.
 """
 
@@ -15,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -36,10 +39,14 @@ from smartzone.core.events import (
 )
 from smartzone.core.faults import ClearFault, CutBackhaul, DegradeLink, InjectFault, RestoreLink
 from smartzone.errors import UsageError
+from smartzone.runtime.health import describe_exception
+from smartzone.runtime.trace import encode_event
 
 FORMAT = "smartzone-recording"
 VERSION = 1
 FLUSH_EVERY_S = 1.0
+_BATCH = 1024  # lines per write: large writes let zlib work without the GIL
+_POLL_S = 0.1  # the writer's idle wake-up: a quiet run is still flushed within about a second
 _COMPACT = (",", ":")
 
 EVENT_CLASSES: dict[str, type[Event]] = {
@@ -130,16 +137,44 @@ def _data_files(rt: Any, types: list[str]) -> dict[str, str]:
 
 
 class Recorder:
-    """A bus subscriber and input sink writing one recording (engine thread only)."""
+    """A bus subscriber and input sink writing one recording through a writer thread.
 
-    def __init__(self, out: IO[str], clock: SimClock, on_error: Callable[[str], None] | None = None) -> None:
+    The engine thread only queues: events as they are (frozen facts), inputs as encoded
+    lines (their arguments may be mutable). The writer thread encodes the events with the
+    trace's encoder, compresses and writes in batches, and sync-flushes at least once a wall
+    second. The queue is bounded (MAX_PENDING items): when the disk is slower than the engine,
+    the engine waits for room (counted in `stalls`); nothing is dropped while the writer
+    lives. A write error stops writing and is reported once through `on_error`; a writer
+    thread that dies of anything else is found by `probe()` (open_recording watches it).
+    """
+
+    MAX_PENDING = 50_000  # about 2 s of a fast 1,000-device run: a slow second of disk does not stall
+
+    def __init__(
+        self,
+        out: IO[str],
+        clock: SimClock,
+        on_error: Callable[[str], None] | None = None,
+        max_pending: int | None = None,
+    ) -> None:
         self.out = out
         self.clock = clock
         self.on_error = on_error
-        self.events = 0  # events written: the `n` of the next input
+        self.max_pending = max_pending or self.MAX_PENDING
+        self.events = 0  # events queued: the `n` of the next input
         self.inputs = 0
+        self.stalls = 0  # times the engine waited for the writer (a slow disk)
         self.error: str | None = None
-        self._last_flush = time.monotonic()
+        self.unwatch: Callable[[], None] | None = None
+        self._items: deque[Event | str | threading.Event] = deque()
+        self._wake = threading.Event()  # the writer has work (a full batch, a sync, the end)
+        self._room = threading.Event()  # the writer drained the queue
+        self._closing = False
+        self._death: str | None = None  # why the writer thread died, if it did
+        # a clock of its own: SimClock.iso caches per second, and the engine's is the engine's
+        self._wclock = SimClock(clock.start, clock.zone.key, clock.holidays)
+        self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
+        self._thread.start()
 
     @classmethod
     def open(cls, path: str | Path, clock: SimClock, on_error: Callable[[str], None] | None = None) -> Recorder:
@@ -148,15 +183,12 @@ class Recorder:
 
     def attach(self, rt: Any, header: dict[str, Any]) -> None:
         """Write `header`, then record `rt`'s events and inputs (call before rt.start())."""
-        self._write(header)
+        self._put(json.dumps(header, separators=_COMPACT) + "\n")
         rt.subscribe(self)
-        rt.on_step(self.flush_due)
         rt.recorder = self
 
     def __call__(self, event: Event) -> None:
-        rec = event.record()
-        rec["ts"] = self.clock.iso(event.t)
-        if self._write(rec):
+        if self._put(event):
             self.events += 1
 
     def input(self, t: float, name: str, args: Mapping[str, Any]) -> None:
@@ -167,41 +199,125 @@ class Recorder:
         if args.get("user") is not None:
             rec["user"] = args["user"]
         rec["args"] = dict(args)
-        if self._write(rec):
+        if self._put(json.dumps(rec, separators=_COMPACT) + "\n"):
             self.inputs += 1
 
     def command(self, t: float, command: Any) -> None:
         self.input(t, type(command).__name__, encode_command(command))
 
-    def flush_due(self) -> None:
-        """A step hook: a sync flush once a wall second, so a crash keeps all but the last second."""
-        now = time.monotonic()
-        if now - self._last_flush >= FLUSH_EVERY_S and self.error is None:
-            self._last_flush = now
-            try:
-                self.out.flush()
-            except (OSError, ValueError) as exc:
-                self._failed(exc)
+    def probe(self) -> str | None:
+        """For rt.watch: the cause if the writer thread died (not when it ended at close())."""
+        if self._thread.is_alive() or self._closing:
+            return None
+        return self._death or "the writer thread ended"
 
-    def _write(self, rec: Mapping[str, Any]) -> bool:
+    def sync(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is written and sync-flushed (False on timeout)."""
+        done = threading.Event()
+        if not self._put(done):
+            return False
+        self._wake.set()
+        return done.wait(timeout)
+
+    def _put(self, item: Event | str | threading.Event) -> bool:
+        if self.error is not None:
+            return False
+        items = self._items
+        items.append(item)
+        if len(items) >= _BATCH:
+            self._wake.set()
+            if len(items) >= self.max_pending:
+                self._wait_room()
+        return True
+
+    def _wait_room(self) -> None:
+        """The disk is slower than the engine: wait (bounded steps) while the writer lives."""
+        self.stalls += 1
+        while len(self._items) >= self.max_pending and self.error is None:
+            if not self._thread.is_alive():
+                self.error = f"writer thread died: {self._death or 'ended'}"
+                return  # reported by the watchdog (probe): the engine must not hang on it
+            self._room.clear()
+            self._wake.set()
+            self._room.wait(0.1)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # supervised: probe() reports it, close() returns it
+            self._death = describe_exception(exc)
+
+    def _loop(self) -> None:
+        items, clock = self._items, self._wclock
+        last_flush = time.monotonic()
+        dirty = False
+        while True:
+            self._wake.wait(_POLL_S)
+            self._wake.clear()
+            closing = self._closing  # read before draining: what was queued before close() is drained
+            batch: list[str] = []
+            syncs: list[threading.Event] = []
+            while items:
+                item = items.popleft()
+                if isinstance(item, str):
+                    batch.append(item)
+                elif isinstance(item, threading.Event):
+                    syncs.append(item)
+                else:
+                    batch.append(encode_event(item, clock))
+                if len(batch) >= _BATCH:
+                    dirty |= self._write("".join(batch))
+                    batch.clear()
+            self._room.set()
+            if batch:
+                dirty |= self._write("".join(batch))
+            now = time.monotonic()
+            if dirty and (syncs or now - last_flush >= FLUSH_EVERY_S):
+                self._flush()
+                last_flush, dirty = now, False
+            for done in syncs:
+                done.set()
+            if closing and not items:
+                return
+
+    def _write(self, text: str) -> bool:
         if self.error is not None:
             return False
         try:
-            self.out.write(json.dumps(rec, separators=_COMPACT) + "\n")
+            self.out.write(text)
         except (OSError, ValueError) as exc:
             self._failed(exc)
             return False
         return True
+
+    def _flush(self) -> None:
+        if self.error is None:
+            try:
+                self.out.flush()
+            except (OSError, ValueError) as exc:
+                self._failed(exc)
 
     def _failed(self, exc: BaseException) -> None:
         self.error = f"cannot write: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
         if self.on_error is not None:
             self.on_error(self.error)
 
-    def close(self, t: float) -> str | None:
-        """Write the `end` record (simulated time `t`) and close; the cause if writing failed."""
+    def close(self, t: float, timeout: float = 60.0) -> str | None:
+        """Write the `end` record (simulated time `t`), drain the writer and close; the cause if it failed."""
+        if self.unwatch is not None:
+            self.unwatch()  # a deliberate stop: the writer ending now is no death
         self.on_error = None  # the run is over: a failure is returned, not reported
-        self._write({"t": t, "kind": "end", "events": self.events, "inputs": self.inputs})
+        self._put(
+            json.dumps({"t": t, "kind": "end", "events": self.events, "inputs": self.inputs}, separators=_COMPACT)
+            + "\n"
+        )
+        self._closing = True
+        self._wake.set()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self.error = self.error or f"the writer did not finish within {timeout:g} s"
+        elif self._death is not None and self.error is None:
+            self.error = f"writer thread died: {self._death}"
         try:
             self.out.close()
         except (OSError, ValueError) as exc:
@@ -258,4 +374,5 @@ def open_recording(rt: Any, name: str, *, fast: bool, speed: float, duration: fl
     except OSError as exc:
         raise UsageError(f"--record: cannot write {name}: {exc.strerror}") from None
     recorder.attach(rt, scenario_header(rt, fast=fast, speed=speed, duration=duration))
+    recorder.unwatch = rt.watch(f"recording {name}", recorder.probe)
     return recorder

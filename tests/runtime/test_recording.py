@@ -1,20 +1,26 @@
-"""Recordings: what a run records, re-simulation byte for byte, a crash-cut file, diff."""
+"""Recordings: what a run records, re-simulation byte for byte, a crash-cut file, diff, the writer thread."""
 
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import shutil
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from smartzone.cli import main
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.faults import ClearFault, DegradeLink, InjectFault
+from smartzone.runtime import recording
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.recording import CONTROLS, Recorder, RecordingError, read_recording, scenario_header
 from smartzone.runtime.replay import replay_runtime, resimulate
+from smartzone.runtime.trace import encode_event
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "testville.yaml"
 HOURS = 4 * 3600.0
@@ -112,8 +118,7 @@ def test_a_recording_cut_by_a_crash_reads_up_to_its_last_flush(tmp_path: Path) -
     recorder = Recorder.open(path, rt.world.clock)
     recorder.attach(rt, scenario_header(rt, fast=True, speed=1.0, duration=3600.0))
     rt.world.run(3600.0)  # no engine thread: the world runs here
-    recorder._last_flush = float("-inf")  # a second has passed
-    recorder.flush_due()
+    assert recorder.sync()  # what the writer does at least once a second
     shutil.copy(path, cut)  # the file as a crash would leave it: no end record, no gzip trailer
     written = recorder.events
     assert recorder.close(rt.sim_time) is None
@@ -143,3 +148,80 @@ def test_a_replay_from_the_middle_starts_with_the_faults_active_then(tmp_path: P
     after = replay_runtime(path, first=faults[1]["t"] + 1, workdir=tmp_path / "after")
     assert during.live.get("l-0002").faults == {"lamp_failure"}
     assert after.live.get("l-0002").faults == set()
+
+
+def test_a_writer_thread_that_dies_makes_the_run_fail_naming_the_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "a.jsonl.gz"
+    calls = [0]
+
+    def broken(event: Any, clock: Any) -> str:  # a bug in the writer, some way into the run
+        calls[0] += 1
+        if calls[0] > 100:
+            raise RuntimeError("encoder bug")
+        return encode_event(event, clock)
+
+    monkeypatch.setattr(recording, "encode_event", broken)
+    # a year of fast simulation: the run ends only because the watchdog finds the writer dead
+    code = main(
+        [
+            "run",
+            str(FIXTURE),
+            "--fast",
+            "--duration",
+            "365d",
+            "--no-mqtt",
+            "--no-modbus",
+            "--quiet",
+            "--record",
+            str(path),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    # told as a fatal failure of the run (the watchdog stopped it), not only when the file was closed
+    assert err.startswith("smartzone: the run failed at ") and f"recording {path}: RuntimeError: encoder bug" in err
+    assert "Traceback" not in err
+
+
+DAYS = 20 * 86400.0  # about 6,000 events of testville
+
+
+class _SlowDisk(io.StringIO):
+    """A file whose writes wait for a gate: a disk slower than the engine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def write(self, text: str) -> int:
+        assert self.gate.wait(60), "the test never opened the gate"
+        return super().write(text)
+
+    def close(self) -> None:  # keep the text readable after close()
+        self.closed_by_recorder = True
+
+
+def test_a_slow_disk_holds_the_engine_back_and_loses_nothing(tmp_path: Path) -> None:
+    rt = Runtime.load(FIXTURE, fast=True, duration=DAYS)
+    events: list[Any] = []
+    rt.subscribe(events.append)
+    rt.world.run(DAYS)  # the facts to write, made here
+    assert len(events) > 4 * 1024
+    disk = _SlowDisk()
+    recorder = Recorder(disk, rt.world.clock, max_pending=2048)
+    producer = threading.Thread(target=lambda: [recorder(e) for e in events], name="engine")
+    producer.start()
+    deadline = time.monotonic() + 30
+    while recorder.stalls == 0 and time.monotonic() < deadline:  # the engine waits for room
+        time.sleep(0.01)
+    assert recorder.stalls == 1 and producer.is_alive()
+    assert len(recorder._items) <= 2048 + 1  # bounded: the engine did not run ahead
+    disk.gate.set()
+    producer.join(30)
+    assert not producer.is_alive()
+    assert recorder.close(DAYS) is None
+    lines = disk.getvalue().splitlines(keepends=True)
+    assert lines[:-1] == [encode_event(e, rt.world.clock) for e in events]
+    assert lines[-1] == f'{{"t":{DAYS},"kind":"end","events":{len(events)},"inputs":0}}\n'

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -52,8 +52,14 @@ class TrafficModel(LogModel):
         key = id(item)
         text = self._text.get(key)
         if text is None:
-            text = self._text[key] = "\t".join(str(c) for c in self.row(i)[0]).lower()
+            row = self._cache.get(key) or self.formatter(item)  # not cached for display: keeps the view's cache
+            text = self._text[key] = "\t".join(str(c) for c in row[0]).lower()
         return text
+
+    def index_all(self) -> None:
+        """Build the filter index of every buffered row now (before the first key is typed)."""
+        for i in range(len(self.items)):
+            self.text(i)
 
     def append(self, items: Sequence[Any]) -> None:
         if not items:
@@ -176,6 +182,7 @@ class TrafficLog(QWidget):
         self.filter = QLineEdit(placeholderText="Filter messages (topic, device, value, user)…")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.set_filter)
+        self.filter.installEventFilter(self)  # focus in: index the rows before the first key
         self.show_box = QComboBox()
         self.show_box.addItems(SHOW)
         self.show_box.setToolTip("Device uplinks, app traffic (subscriptions, commands, acks, denials), or both")
@@ -226,6 +233,12 @@ class TrafficLog(QWidget):
             deque(self.backlog[1], maxlen=self.apps.limit),
         )
         self._titles()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.filter and event.type() == QEvent.Type.FocusIn:
+            self.uplinks.index_all()
+            self.apps.index_all()
+        return super().eventFilter(watched, event)
 
     def set_filter(self, text: str) -> None:
         """Show only rows containing `text` (case-insensitive) in either table."""

@@ -131,3 +131,16 @@ def test_pause_holds_both_buffers_and_resume_routes_them(qtbot: Any) -> None:
     assert log.apps.rowCount() == 1 and log.uplinks.rowCount() == 3
     log.model.clear()
     assert log.model.rowCount() == 0 and log.model.rows == []
+
+
+def test_focusing_the_filter_indexes_every_buffered_row(qtbot: Any) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QFocusEvent
+    from PySide6.QtWidgets import QApplication
+
+    log = _log(qtbot)
+    log.add([DENIED, *_uplinks(1, 50, "meter-9")])
+    assert not log.uplinks._text
+    QApplication.sendEvent(log.filter, QFocusEvent(QEvent.Type.FocusIn))
+    assert len(log.uplinks._text) == 50 and len(log.apps._text) == 1
+    assert log.uplinks.text(0) == "\t".join(_fmt(log.uplinks.items[0])[0]).lower()

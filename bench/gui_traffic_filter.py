@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from smartzone.cli.gui_cmd import ensure_gui_package
 
 ensure_gui_package()
 
-from PySide6.QtCore import QEvent  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent  # noqa: E402
 from PySide6.QtGui import QFocusEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from smartzone_gui.clients_view import app_message_row  # noqa: E402
@@ -85,14 +86,14 @@ class Source:
         ]
 
 
-def _timed(app: QApplication, action: Callable[[], None]) -> float:
+def _timed(app: QCoreApplication, action: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     action()
     app.processEvents()
     return (time.perf_counter() - t0) * 1000.0
 
 
-def measure(app: QApplication, widget: Any, rows: int, rate: int, rounds: int, old: bool) -> dict[str, float]:
+def measure(app: QCoreApplication, widget: Any, rows: int, rate: int, rounds: int, old: bool) -> dict[str, float]:
     """Per-key and empty-filter-refresh times (ms) for one widget."""
     src = Source()
     widget.add(src.apps(200) + src.uplinks(rows))
@@ -109,7 +110,7 @@ def measure(app: QApplication, widget: Any, rows: int, rate: int, rounds: int, o
             for i in range(1, len(query) + 1):
                 widget.add(src.uplinks(per_frame))  # the frame that arrived since the previous key
                 app.processEvents()
-                keys.append(_timed(app, lambda q=query[:i]: widget.filter.setText(q)))
+                keys.append(_timed(app, partial(widget.filter.setText, query[:i])))
             widget.add(src.uplinks(per_frame))
             app.processEvents()
             widget.filter.setText("")

@@ -202,14 +202,16 @@ class TrafficLog(QWidget):
         bar.addWidget(clear)
         self.app_title, self.uplink_title = QLabel(""), QLabel("")
         split = QSplitter(Qt.Orientation.Vertical)
-        for title, view in ((self.app_title, self.app_view), (self.uplink_title, self.uplink_view)):
-            box = QWidget()
+        self.app_box, self.uplink_box = QWidget(), QWidget()
+        for box, title, view in (
+            (self.app_box, self.app_title, self.app_view),
+            (self.uplink_box, self.uplink_title, self.uplink_view),
+        ):
             v = QVBoxLayout(box)
             v.setContentsMargins(0, 0, 0, 0)
             v.addWidget(title)
             v.addWidget(view, 1)
             split.addWidget(box)
-        self.app_box, self.uplink_box = split.widget(0), split.widget(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(6)

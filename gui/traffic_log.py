@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -139,6 +140,17 @@ def _table(proxy: TrafficFilter) -> QTableView:
     return view
 
 
+def _limit_box(value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(100, 1_000_000)
+    box.setSingleStep(1_000)
+    box.setGroupSeparatorShown(True)
+    box.setKeyboardTracking(False)  # a limit typed digit by digit must not trim at "2", "20"...
+    box.setValue(value)
+    box.setToolTip("How many rows this table keeps (the oldest go first)")
+    return box
+
+
 class _Both:
     """What the main window reads as `log.model`: the formatter and clear() reach both buffers."""
 
@@ -203,13 +215,21 @@ class TrafficLog(QWidget):
         self.app_title, self.uplink_title = QLabel(""), QLabel("")
         split = QSplitter(Qt.Orientation.Vertical)
         self.app_box, self.uplink_box = QWidget(), QWidget()
+        self.limit_box = (_limit_box(uplink_limit), _limit_box(app_limit))  # (uplinks, app traffic)
+        self.limit_box[0].valueChanged.connect(lambda n: self.set_limits(uplinks=n))
+        self.limit_box[1].valueChanged.connect(lambda n: self.set_limits(apps=n))
         for box, title, view in (
             (self.app_box, self.app_title, self.app_view),
             (self.uplink_box, self.uplink_title, self.uplink_view),
         ):
             v = QVBoxLayout(box)
             v.setContentsMargins(0, 0, 0, 0)
-            v.addWidget(title)
+            head = QHBoxLayout()
+            head.addWidget(title, 1)
+            head.addWidget(QLabel("keep"))
+            head.addWidget(self.limit_box[box is self.app_box])
+            head.addWidget(QLabel("rows"))
+            v.addLayout(head)
             v.addWidget(view, 1)
             split.addWidget(box)
         layout = QVBoxLayout(self)
@@ -226,10 +246,12 @@ class TrafficLog(QWidget):
 
     def set_limits(self, uplinks: int | None = None, apps: int | None = None) -> None:
         """Change either buffer's row limit (the oldest rows beyond it are dropped)."""
-        if uplinks is not None:
-            self.uplinks.set_limit(uplinks)
-        if apps is not None:
-            self.apps.set_limit(apps)
+        for model, box, limit in ((self.uplinks, self.limit_box[0], uplinks), (self.apps, self.limit_box[1], apps)):
+            if limit is not None:
+                model.set_limit(limit)
+                box.blockSignals(True)
+                box.setValue(model.limit)
+                box.blockSignals(False)
         self.backlog = (
             deque(self.backlog[0], maxlen=self.uplinks.limit),
             deque(self.backlog[1], maxlen=self.apps.limit),

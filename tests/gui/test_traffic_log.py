@@ -144,3 +144,15 @@ def test_focusing_the_filter_indexes_every_buffered_row(qtbot: Any) -> None:
     QApplication.sendEvent(log.filter, QFocusEvent(QEvent.Type.FocusIn))
     assert len(log.uplinks._text) == 50 and len(log.apps._text) == 1
     assert log.uplinks.text(0) == "\t".join(_fmt(log.uplinks.items[0])[0]).lower()
+
+
+def test_the_keep_boxes_change_each_limit(qtbot: Any) -> None:
+    log = _log(qtbot)
+    assert (log.limit_box[0].value(), log.limit_box[1].value()) == (5_000, 20_000)
+    log.add([DENIED] * 300 + _uplinks(1, 300))
+    log.limit_box[1].setValue(100)
+    assert log.apps.rowCount() == 100 and log.apps.limit == 100 and log.uplinks.rowCount() == 300
+    log.limit_box[0].setValue(200)
+    assert log.uplinks.rowCount() == 200 and log.apps.rowCount() == 100
+    log.set_limits(uplinks=150)
+    assert log.limit_box[0].value() == 150 and log.uplinks.rowCount() == 150

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 from smartzone_gui.clients_view import HEADERS, TIPS, client_rows
 from smartzone_gui.endpoint_info import with_fresh_client_id
 from smartzone_gui.feed import NetStats
-from smartzone_gui.log_view import LogPanel
 from smartzone_gui.pending import PendingCommands
+from smartzone_gui.traffic_log import TrafficLog
 
 from smartzone.core.faults.commands import CutBackhaul, DegradeLink, RestoreLink
 from smartzone.definitions.scenario import Scenario
@@ -318,8 +318,7 @@ class TrafficPanel(QWidget):
             if head is not None and name in TIPS:
                 head.setToolTip(TIPS[name])
         self.registry: ClientRegistry | None = None
-        self.log = LogPanel(["Sim time", "Topic", "Payload"], "Filter messages (topic, device, value)…")
-        self.log.set_widths([190, 420])
+        self.log = TrafficLog()  # uplinks and app traffic, each in its own buffer and limit
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 6, 0, 6)

@@ -33,8 +33,13 @@ def fast_day(devices: int, hours: float) -> dict[str, float]:
     world.run(hours * 3600)
     wall = time.perf_counter() - t0
     simpy_events = next(world.env._eid)  # SimPy's internal event counter: events scheduled
-    return {"devices": len(world.devices), "wall": wall, "speedup": hours * 3600 / wall,
-            "readings": readings[0], "events_per_s": simpy_events / wall}
+    return {
+        "devices": len(world.devices),
+        "wall": wall,
+        "speedup": hours * 3600 / wall,
+        "readings": readings[0],
+        "events_per_s": simpy_events / wall,
+    }
 
 
 def load_and_start(devices: int) -> tuple[int, float]:

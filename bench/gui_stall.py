@@ -76,9 +76,14 @@ def measure(app: QApplication, window: MainWindow, seconds: float) -> dict[str, 
     readings = (feed.total_readings - readings0) if feed else 0
     sim = (session.runtime.sim_time - sim0) if session.runtime else 0.0
     return {
-        "stall_p50": pct(stalls, 0.50), "stall_p99": pct(stalls, 0.99), "stall_max": max(stalls, default=0.0),
-        "frame_p99": pct(frames, 0.99), "frame_max": max(frames, default=0.0),
-        "readings_s": readings / wall, "speed": sim / wall, "ticks": float(len(stamps)),
+        "stall_p50": pct(stalls, 0.50),
+        "stall_p99": pct(stalls, 0.99),
+        "stall_max": max(stalls, default=0.0),
+        "frame_p99": pct(frames, 0.99),
+        "frame_max": max(frames, default=0.0),
+        "readings_s": readings / wall,
+        "speed": sim / wall,
+        "ticks": float(len(stamps)),
         "frames_s": len(frames) / wall,
     }
 
@@ -108,8 +113,11 @@ def main() -> int:
         light = next((d for d, i in rt.devices.items() if i.type == "street-light"), next(iter(rt.devices)))
         window.select_device(light)
         window.bottom.setCurrentWidget(window.traffic)
-        print(f"{rt.scenario.name}: {len(rt.devices)} devices; services {[n for n, _ in session.services]} "
-              f"{session.service_errors or ''}; platform {app.platformName()}", flush=True)
+        print(
+            f"{rt.scenario.name}: {len(rt.devices)} devices; services {[n for n, _ in session.services]} "
+            f"{session.service_errors or ''}; platform {app.platformName()}",
+            flush=True,
+        )
         results.append(("idle (loaded, not running)", measure(app, window, args.seconds / 2)))
         window.set_speed(10.0)
         session.start()
@@ -119,18 +127,26 @@ def main() -> int:
     finally:
         session.close()
         window.close()
-    print(f"\n{'phase':28} {'stall p50':>10} {'p99':>8} {'max':>8} {'frame p99':>10} {'frame max':>10} "
-          f"{'readings/s':>11} {'sim x':>8} {'frames/s':>9}")
+    print(
+        f"\n{'phase':28} {'stall p50':>10} {'p99':>8} {'max':>8} {'frame p99':>10} {'frame max':>10} "
+        f"{'readings/s':>11} {'sim x':>8} {'frames/s':>9}"
+    )
     for name, r in results:
-        print(f"{name:28} {r['stall_p50']:8.1f}ms {r['stall_p99']:6.1f}ms {r['stall_max']:6.1f}ms "
-              f"{r['frame_p99']:8.1f}ms {r['frame_max']:8.1f}ms {r['readings_s']:11,.0f} {r['speed']:8,.0f} "
-              f"{r['frames_s']:9.1f}")
+        print(
+            f"{name:28} {r['stall_p50']:8.1f}ms {r['stall_p99']:6.1f}ms {r['stall_max']:6.1f}ms "
+            f"{r['frame_p99']:8.1f}ms {r['frame_max']:8.1f}ms {r['readings_s']:11,.0f} {r['speed']:8,.0f} "
+            f"{r['frames_s']:9.1f}"
+        )
     idle = results[0][1]
     for name, r in results[1:]:
-        print(f"{name}: stall p99 {r['stall_p99'] / max(idle['stall_p99'], 0.1):.1f}x idle; "
-              f"max stall {r['stall_max']:.0f} ms (goal < 100 ms: {'met' if r['stall_max'] < 100 else 'NOT met'})")
-    print(f"statistics: {len(results)} phases, probe {PROBE_MS} ms, "
-          f"mean frame rate {statistics.mean(r['frames_s'] for _, r in results[1:]):.1f}/s")
+        print(
+            f"{name}: stall p99 {r['stall_p99'] / max(idle['stall_p99'], 0.1):.1f}x idle; "
+            f"max stall {r['stall_max']:.0f} ms (goal < 100 ms: {'met' if r['stall_max'] < 100 else 'NOT met'})"
+        )
+    print(
+        f"statistics: {len(results)} phases, probe {PROBE_MS} ms, "
+        f"mean frame rate {statistics.mean(r['frames_s'] for _, r in results[1:]):.1f}/s"
+    )
     return 0
 
 

@@ -151,8 +151,10 @@ def main() -> None:
         finally:
             bare_stop()
 
-    print(f"read input registers 0..{count - 1} ({count} registers), {args.rounds} rounds x {args.seconds:g} s, "
-          f"simulation at x{args.speed:g}")
+    print(
+        f"read input registers 0..{count - 1} ({count} registers), {args.rounds} rounds x {args.seconds:g} s, "
+        f"simulation at x{args.speed:g}"
+    )
     print("| clients | bare req/s | SmartZone req/s | ratio | bare p99 | SmartZone p99 | p99 ratio |")
     print("|---|---|---|---|---|---|---|")
     for clients in (1, 8):
@@ -160,8 +162,10 @@ def main() -> None:
         sz_rate = statistics.median(r for r, _ in results[("smartzone", clients)])
         bare_p99 = statistics.median(p for _, p in results[("bare", clients)])
         sz_p99 = statistics.median(p for _, p in results[("smartzone", clients)])
-        print(f"| {clients} | {bare_rate:,.0f} | {sz_rate:,.0f} | {sz_rate / bare_rate:.2f} | "
-              f"{bare_p99 * 1000:.2f} ms | {sz_p99 * 1000:.2f} ms | {sz_p99 / bare_p99:.2f} |")
+        print(
+            f"| {clients} | {bare_rate:,.0f} | {sz_rate:,.0f} | {sz_rate / bare_rate:.2f} | "
+            f"{bare_p99 * 1000:.2f} ms | {sz_p99 * 1000:.2f} ms | {sz_p99 / bare_p99:.2f} |"
+        )
 
 
 if __name__ == "__main__":

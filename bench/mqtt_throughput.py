@@ -46,8 +46,14 @@ FLEET_MAX = 20000  # the scenario schema's limit per fleet
 TIMED_EVERY = 8  # above TIME_ALL_UP_TO msg/s, the readings of one device in 8 are timed (all are counted)
 TIME_ALL_UP_TO = 2000
 LAG_OK_MS = 50.0  # "keeps up": every message received, p99 of (received - scheduled) under this
-PAYLOAD = {"device": "b-0001", "type": "bench-sensor", "tenant": "comune", "ts": "2026-11-23T00:00:05.250Z",
-           "seq": 1, "values": {"status": "occupied", "battery": 87.5}}
+PAYLOAD = {
+    "device": "b-0001",
+    "type": "bench-sensor",
+    "tenant": "comune",
+    "ts": "2026-11-23T00:00:05.250Z",
+    "seq": 1,
+    "values": {"status": "occupied", "battery": 87.5},
+}
 
 
 def bench_city(devices: int) -> tuple[Scenario, Catalog]:
@@ -56,10 +62,17 @@ def bench_city(devices: int) -> tuple[Scenario, Catalog]:
     base = load_scenario(ROOT / "tests" / "fixtures" / "mqtt-city.yaml", catalog)
     spot = catalog.types["parking-spot"]
     catalog.types["bench-sensor"] = spot.model_copy(
-        update={"type": "bench-sensor", "report": Report(interval=1.0, jitter=0.0, on_change=[])})
+        update={"type": "bench-sensor", "report": Report(interval=1.0, jitter=0.0, on_change=[])}
+    )
     fleets = [
-        Fleet(type="bench-sensor", tenant="comune", count=min(FLEET_MAX, devices - start), id_prefix=f"b{i}",
-              network="ethernet", report_interval=1.0)
+        Fleet(
+            type="bench-sensor",
+            tenant="comune",
+            count=min(FLEET_MAX, devices - start),
+            id_prefix=f"b{i}",
+            network="ethernet",
+            report_interval=1.0,
+        )
         for i, start in enumerate(range(0, devices, FLEET_MAX))
     ]
     return base.model_copy(update={"fleets": fleets, "api_v1": False}), catalog
@@ -154,10 +167,13 @@ def bare_paced(port: int, user: str, pw: str, rate: int, seconds: float) -> dict
     proc.join(10)
     c.disconnect()
     steady = [k for k in keys if k[1] > rate * WARMUP_S]
-    return {"received": len({k[1] for k in keys}), "emitted": n,
-            "lag": [(k[3] - (t0 + (k[1] - 1) * step_ns)) / 1e6 for k in steady],
-            "due": [(k[2] - (t0 + (k[1] - 1) * step_ns)) / 1e6 for k in steady],
-            "latency": [(k[2] - k[3]) / 1e6 for k in steady]}
+    return {
+        "received": len({k[1] for k in keys}),
+        "emitted": n,
+        "lag": [(k[3] - (t0 + (k[1] - 1) * step_ns)) / 1e6 for k in steady],
+        "due": [(k[2] - (t0 + (k[1] - 1) * step_ns)) / 1e6 for k in steady],
+        "latency": [(k[2] - k[3]) / 1e6 for k in steady],
+    }
 
 
 # --- SmartZone ----------------------------------------------------------------------------------
@@ -170,7 +186,7 @@ def smartzone(broker: Any, devices: int, seconds: float, fast: bool) -> dict[str
     """
     sc, catalog = bench_city(devices)
     rt = Runtime(sc, catalog, fast=fast, speed=1.0, duration=seconds)
-    timed_devices = set(sorted(rt.devices)[::TIMED_EVERY if devices > TIME_ALL_UP_TO else 1])
+    timed_devices = set(sorted(rt.devices)[:: TIMED_EVERY if devices > TIME_ALL_UP_TO else 1])
     # Bookkeeping in str -> number dicts, which the cyclic GC does not track: dicts of tuples
     # grew by 100,000s of entries per run and the GC's full passes over them paused every
     # thread of this process for 50-150 ms, a cost of the benchmark, not of SmartZone.
@@ -220,9 +236,17 @@ def smartzone(broker: Any, devices: int, seconds: float, fast: bool) -> dict[str
     after_render = [(t - published[k]) / 1e6 for k, t in got if k in steady and k in published]
     lag = [(published[k] / 1e9 - (anchor + emitted_t[k])) * 1e3 for k in published if k in steady]
     due = [(t / 1e9 - (anchor + emitted_t[k])) * 1e3 for k, t in got if k in steady]  # received - scheduled
-    return {"received": len(received), "emitted": emitted[0], "rate": len(received) / max(1e-9, (last - t0) / 1e9),
-            "latency": latency, "in_smartzone": in_smartzone, "after_render": after_render, "lag": lag, "due": due,
-            "lost": bridge.publisher.lost()}
+    return {
+        "received": len(received),
+        "emitted": emitted[0],
+        "rate": len(received) / max(1e-9, (last - t0) / 1e9),
+        "latency": latency,
+        "in_smartzone": in_smartzone,
+        "after_render": after_render,
+        "lag": lag,
+        "due": due,
+        "lost": bridge.publisher.lost(),
+    }
 
 
 def sustained_rates(broker: Any, burst: float, user: str, pw: str) -> tuple[int, int, list[str]]:
@@ -245,9 +269,11 @@ def sustained_rates(broker: Any, burst: float, user: str, pw: str) -> tuple[int,
                 else:
                     r = smartzone(broker, rate, RT_SECONDS, fast=False)
                 ok = r["received"] == r["emitted"] and pct(r["due"], 0.99) <= LAG_OK_MS
-                log.append(f"{who:9} {rate}/s: {r['received']}/{r['emitted']} received, received - scheduled p99 "
-                           f"{pct(r['due'], 0.99):.1f} ms, lag p99 {pct(r['lag'], 0.99):.1f} ms"
-                           + ("" if ok else f" (not sustained, attempt {attempt})"))
+                log.append(
+                    f"{who:9} {rate}/s: {r['received']}/{r['emitted']} received, received - scheduled p99 "
+                    f"{pct(r['due'], 0.99):.1f} ms, lag p99 {pct(r['lag'], 0.99):.1f} ms"
+                    + ("" if ok else f" (not sustained, attempt {attempt})")
+                )
                 if ok:
                     break
             going[who] = ok
@@ -273,15 +299,30 @@ def run_backend(backend: str, messages: int) -> dict[str, Any]:
     finally:
         broker.close()
     return {
-        "backend": backend, "bare_rate": bare_rate, "bare_n": bare_n, "messages": messages,
-        "sz_rate": sz["rate"], "sz_received": sz["received"], "sz_emitted": sz["emitted"], "sz_lost": sz["lost"],
-        "sustained": sustained, "bare_sustained": bare_sustained, "steps": steps,
-        "bare_p50": pct(bare_lat, 0.5), "bare_p99": pct(bare_lat, 0.99),
-        "sz_p50": pct(sz_rt["latency"], 0.5), "sz_p99": pct(sz_rt["latency"], 0.99),
-        "sz_in_p99": pct(sz_rt["in_smartzone"], 0.99), "sz_after_p99": pct(sz_rt["after_render"], 0.99),
-        "sz_rt_received": sz_rt["received"], "sz_rt_emitted": sz_rt["emitted"],
-        "half": half, "lag_p50": pct(sz_half["lag"], 0.5), "lag_p99": pct(sz_half["lag"], 0.99),
-        "half_received": sz_half["received"], "half_emitted": sz_half["emitted"],
+        "backend": backend,
+        "bare_rate": bare_rate,
+        "bare_n": bare_n,
+        "messages": messages,
+        "sz_rate": sz["rate"],
+        "sz_received": sz["received"],
+        "sz_emitted": sz["emitted"],
+        "sz_lost": sz["lost"],
+        "sustained": sustained,
+        "bare_sustained": bare_sustained,
+        "steps": steps,
+        "bare_p50": pct(bare_lat, 0.5),
+        "bare_p99": pct(bare_lat, 0.99),
+        "sz_p50": pct(sz_rt["latency"], 0.5),
+        "sz_p99": pct(sz_rt["latency"], 0.99),
+        "sz_in_p99": pct(sz_rt["in_smartzone"], 0.99),
+        "sz_after_p99": pct(sz_rt["after_render"], 0.99),
+        "sz_rt_received": sz_rt["received"],
+        "sz_rt_emitted": sz_rt["emitted"],
+        "half": half,
+        "lag_p50": pct(sz_half["lag"], 0.5),
+        "lag_p99": pct(sz_half["lag"], 0.99),
+        "half_received": sz_half["received"],
+        "half_emitted": sz_half["emitted"],
     }
 
 
@@ -296,24 +337,32 @@ def main() -> None:
     tune_switch_interval()  # what Bridge.start() does, set up front so both sides run alike
     if args.switch:
         sys.setswitchinterval(args.switch)
-    for backend in (("mosquitto", "embedded") if args.backend == "both" else (args.backend,)):
+    for backend in ("mosquitto", "embedded") if args.backend == "both" else (args.backend,):
         r = run_backend(backend, args.messages)
         print(f"[{backend}]")
         ratio = r["sustained"] / r["bare_sustained"] if r["bare_sustained"] else float("nan")
-        print(f"(a) sustained real time: bare paho (paced) {r['bare_sustained']:,} msg/s, SmartZone "
-              f"{r['sustained']:,} msg/s: ratio {ratio:.2f} (goal >= 0.8)")
-        print(f"    bare paho flat-out burst {r['bare_rate']:,.0f} msg/s ({r['bare_n']}/{r['messages']} received): "
-              f"SmartZone sustained / burst {r['sustained'] / r['bare_rate']:.2f}; fast-mode pipeline "
-              f"{r['sz_rate']:,.0f} msg/s ({r['sz_received']}/{r['sz_emitted']} received, {r['sz_lost']} lost): "
-              f"/ burst {r['sz_rate'] / r['bare_rate']:.2f}")
+        print(
+            f"(a) sustained real time: bare paho (paced) {r['bare_sustained']:,} msg/s, SmartZone "
+            f"{r['sustained']:,} msg/s: ratio {ratio:.2f} (goal >= 0.8)"
+        )
+        print(
+            f"    bare paho flat-out burst {r['bare_rate']:,.0f} msg/s ({r['bare_n']}/{r['messages']} received): "
+            f"SmartZone sustained / burst {r['sustained'] / r['bare_rate']:.2f}; fast-mode pipeline "
+            f"{r['sz_rate']:,.0f} msg/s ({r['sz_received']}/{r['sz_emitted']} received, {r['sz_lost']} lost): "
+            f"/ burst {r['sz_rate'] / r['bare_rate']:.2f}"
+        )
         for step in r["steps"]:
             print(f"    real time {step}")
-        print(f"(b) latency at 1,000 msg/s: bare paho p50 {r['bare_p50']:.2f} ms p99 {r['bare_p99']:.2f} ms; "
-              f"SmartZone p50 {r['sz_p50']:.2f} ms p99 {r['sz_p99']:.2f} ms "
-              f"({r['sz_rt_received']}/{r['sz_rt_emitted']} received) (goal p99 <= 2 ms); p99 of its parts: "
-              f"reading to publisher {r['sz_in_p99']:.2f} ms, publisher to subscriber {r['sz_after_p99']:.2f} ms")
-        print(f"(c) real-time lag at {r['half']:,} msg/s: p50 {r['lag_p50']:.2f} ms p99 {r['lag_p99']:.2f} ms "
-              f"({r['half_received']}/{r['half_emitted']} received) (goal p99 <= 10 ms)")
+        print(
+            f"(b) latency at 1,000 msg/s: bare paho p50 {r['bare_p50']:.2f} ms p99 {r['bare_p99']:.2f} ms; "
+            f"SmartZone p50 {r['sz_p50']:.2f} ms p99 {r['sz_p99']:.2f} ms "
+            f"({r['sz_rt_received']}/{r['sz_rt_emitted']} received) (goal p99 <= 2 ms); p99 of its parts: "
+            f"reading to publisher {r['sz_in_p99']:.2f} ms, publisher to subscriber {r['sz_after_p99']:.2f} ms"
+        )
+        print(
+            f"(c) real-time lag at {r['half']:,} msg/s: p50 {r['lag_p50']:.2f} ms p99 {r['lag_p99']:.2f} ms "
+            f"({r['half_received']}/{r['half_emitted']} received) (goal p99 <= 10 ms)"
+        )
         sys.stdout.flush()
 
 

@@ -52,8 +52,9 @@ def run_runtime(sc: Scenario, catalog: Catalog, seconds: float, network: bool) -
     return time.process_time() - t0, count[0]
 
 
-def measure(name: str, fn: Callable[..., tuple[float, int]], sc: Scenario, catalog: Catalog,
-            seconds: float, repeat: int) -> float:
+def measure(
+    name: str, fn: Callable[..., tuple[float, int]], sc: Scenario, catalog: Catalog, seconds: float, repeat: int
+) -> float:
     best = {True: float("inf"), False: float("inf")}
     events = {True: 0, False: 0}
     for _ in range(max(1, repeat)):
@@ -62,8 +63,10 @@ def measure(name: str, fn: Callable[..., tuple[float, int]], sc: Scenario, catal
             best[network] = min(best[network], cpu)
             events[network] = n
     for network in (False, True):
-        print(f"{name:8} network {'on ' if network else 'off'}: {best[network]:6.2f} s CPU, "
-              f"{seconds / best[network]:>10,.0f}x real time, {events[network]:,} events")
+        print(
+            f"{name:8} network {'on ' if network else 'off'}: {best[network]:6.2f} s CPU, "
+            f"{seconds / best[network]:>10,.0f}x real time, {events[network]:,} events"
+        )
     ratio = best[False] / best[True]
     print(f"{name:8} throughput with emulation / without: {ratio:.2f} (cost {(1 - ratio) * 100:.1f} %)")
     return ratio

@@ -20,8 +20,16 @@ import uuid
 import szapp
 from pymodbus.client import ModbusTcpClient
 
-state = {"spots": [], "light": None, "light_topic": None, "backup_topic": None, "offline": set(),
-         "last_cmd": 0.0, "occupied": set(), "wish": None}
+state = {
+    "spots": [],
+    "light": None,
+    "light_topic": None,
+    "backup_topic": None,
+    "offline": set(),
+    "last_cmd": 0.0,
+    "occupied": set(),
+    "wish": None,
+}
 
 
 def on_connect(client, userdata, flags, reason, props):

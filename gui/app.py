@@ -26,10 +26,18 @@ def tune_process() -> None:
     sys.setswitchinterval(GIL_SWITCH_S)
 
 
-def run_app(scenario: str | None, seed: int | None = None, speed: float = 1.0, start: bool = False,
-            endpoints: bool = True, service_options: argparse.Namespace | None = None,
-            screenshot: str | None = None, screenshot_after: float = 3.0, dark: bool | None = None,
-            devices: str | None = None) -> int:
+def run_app(
+    scenario: str | None,
+    seed: int | None = None,
+    speed: float = 1.0,
+    start: bool = False,
+    endpoints: bool = True,
+    service_options: argparse.Namespace | None = None,
+    screenshot: str | None = None,
+    screenshot_after: float = 3.0,
+    dark: bool | None = None,
+    devices: str | None = None,
+) -> int:
     """Run the GUI until the window closes; returns the process exit code.
 
     With `screenshot`, the window saves itself to that PNG after `screenshot_after` seconds

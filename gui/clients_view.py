@@ -12,8 +12,20 @@ from typing import Any
 
 from smartzone.runtime.clients import AppMessage, ClientView
 
-HEADERS = ["Protocol", "Client id / gateway", "User", "Remote", "Since", "State", "In /s", "Out /s", "In", "Out",
-           "Denied / exc.", "Subscriptions / units"]
+HEADERS = [
+    "Protocol",
+    "Client id / gateway",
+    "User",
+    "Remote",
+    "Since",
+    "State",
+    "In /s",
+    "Out /s",
+    "In",
+    "Out",
+    "Denied / exc.",
+    "Subscriptions / units",
+]
 TIPS = {
     "In": "MQTT: messages the client published · Modbus: requests",
     "Out": "MQTT: messages delivered to the client · Modbus: responses",
@@ -34,9 +46,20 @@ def client_row(c: ClientView) -> tuple[Any, ...]:
         subs = "units " + ", ".join(str(u) for u in sorted(c.units)) if c.units else "–"
     since = time.strftime("%H:%M:%S", time.localtime(c.since))
     live = c.state == "connected"
-    return (c.protocol.upper() if c.protocol == "mqtt" else "Modbus", c.client_id, c.user or "–", c.remote,
-            since, c.state, _rate(c.rate_in) if live else "", _rate(c.rate_out) if live else "",
-            c.msgs_in, c.msgs_out, c.denied, subs)
+    return (
+        c.protocol.upper() if c.protocol == "mqtt" else "Modbus",
+        c.client_id,
+        c.user or "–",
+        c.remote,
+        since,
+        c.state,
+        _rate(c.rate_in) if live else "",
+        _rate(c.rate_out) if live else "",
+        c.msgs_in,
+        c.msgs_out,
+        c.denied,
+        subs,
+    )
 
 
 def client_rows(clients: Sequence[ClientView]) -> list[tuple[Any, ...]]:

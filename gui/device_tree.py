@@ -38,8 +38,13 @@ class DeviceTree(QWidget):
         self.tree.currentItemChanged.connect(self._current_changed)
         self._muting = False
 
-    def load(self, devices: Iterable[DeviceInfo], tenant_names: Mapping[str, str],
-             district_names: Mapping[str, str], type_names: Mapping[str, str]) -> None:
+    def load(
+        self,
+        devices: Iterable[DeviceInfo],
+        tenant_names: Mapping[str, str],
+        district_names: Mapping[str, str],
+        type_names: Mapping[str, str],
+    ) -> None:
         self.tree.clear()
         self.items, self._infos = {}, {}
         groups: dict[tuple[str, ...], QTreeWidgetItem] = {}

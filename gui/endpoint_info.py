@@ -64,8 +64,10 @@ def reader_for(scenario: Scenario, tenant: str) -> User | None:
         for u in scenario.users:
             if u.role != role:
                 continue
-            if role == "admin" or (role == "owner" and u.tenant == tenant) or (
-                role == "app" and tenant in u.grants.read
+            if (
+                role == "admin"
+                or (role == "owner" and u.tenant == tenant)
+                or (role == "app" and tenant in u.grants.read)
             ):
                 return u
     return None

@@ -237,17 +237,31 @@ class Inspector(QWidget):
         self.tabs.setEnabled(False)
         self._history_key = ""
 
-    def show_device(self, info: DeviceInfo, dtype: DeviceType, city: str, values: Mapping[str, Any],
-                    state: Mapping[str, Any], online: bool, mqtt_line: str | None = None,
-                    modbus_line: str | None = None, gateway: str | None = None) -> None:
+    def show_device(
+        self,
+        info: DeviceInfo,
+        dtype: DeviceType,
+        city: str,
+        values: Mapping[str, Any],
+        state: Mapping[str, Any],
+        online: bool,
+        mqtt_line: str | None = None,
+        modbus_line: str | None = None,
+        gateway: str | None = None,
+    ) -> None:
         self.info, self.dtype = info, dtype
         self.tabs.setEnabled(True)
         self.title.setText(info.name)
         self.subtitle.setVisible(False)
         self.details.setVisible(True)
-        for key, text in (("Id", info.id), ("Type", dtype.name), ("Owner", f"{info.tenant} · {info.district}"),
-                          ("Address", info.address), ("Hardware", f"{info.vendor} {info.model} · SN {info.serial}"),
-                          ("Network", f"{info.network} · every {info.report_interval:g} s")):
+        for key, text in (
+            ("Id", info.id),
+            ("Type", dtype.name),
+            ("Owner", f"{info.tenant} · {info.district}"),
+            ("Address", info.address),
+            ("Hardware", f"{info.vendor} {info.model} · SN {info.serial}"),
+            ("Network", f"{info.network} · every {info.report_interval:g} s"),
+        ):
             self.detail_labels[key].setText(text)
             self.detail_labels[key].setToolTip(text)
         rows = list(dtype.signals.items())
@@ -270,8 +284,14 @@ class Inspector(QWidget):
         regs = modbus_registers(dtype)
         self.registers.setRowCount(len(regs))
         for r, reg in enumerate(regs):
-            cells = [reg.table, reg.address_text, reg.name, reg.datatype,
-                     f"×{reg.scale:g}" if reg.scale != 1 else "", reg.writes]
+            cells = [
+                reg.table,
+                reg.address_text,
+                reg.name,
+                reg.datatype,
+                f"×{reg.scale:g}" if reg.scale != 1 else "",
+                reg.writes,
+            ]
             for c, text in enumerate(cells):
                 self.registers.setItem(r, c, QTableWidgetItem(text))
         self.registers.resizeColumnsToContents()
@@ -307,14 +327,18 @@ class Inspector(QWidget):
             if name in state:
                 self.values.item(r, 1).setText(_fmt(state[name]))
             r += 1
-        text, colour = ("FAULT", self.theme.fault) if fault else (
-            ("ONLINE", self.theme.online) if online else ("OFFLINE", self.theme.offline))
+        text, colour = (
+            ("FAULT", self.theme.fault)
+            if fault
+            else (("ONLINE", self.theme.online) if online else ("OFFLINE", self.theme.offline))
+        )
         self.badge.setText(text)
         self.badge.setStyleSheet(f"background: {colour};")
         self.controls.update_state(state, online, values)
 
-    def update_history(self, history: list[tuple[float, Mapping[str, Any]]], now: float,
-                       epoch: Callable[[float], float] = float) -> None:
+    def update_history(
+        self, history: list[tuple[float, Mapping[str, Any]]], now: float, epoch: Callable[[float], float] = float
+    ) -> None:
         name = self.signal_combo.currentText()
         if not name or self.dtype is None:
             return

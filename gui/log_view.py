@@ -107,8 +107,7 @@ class LogModel(QAbstractTableModel):
 class LogPanel(QWidget):
     """Filter box, pause and clear buttons over a LogModel."""
 
-    def __init__(self, headers: Sequence[str], placeholder: str = "Filter…",
-                 formatter: Formatter = _identity) -> None:
+    def __init__(self, headers: Sequence[str], placeholder: str = "Filter…", formatter: Formatter = _identity) -> None:
         super().__init__()
         self.model = LogModel(headers, formatter)
         self.proxy = QSortFilterProxyModel(self)

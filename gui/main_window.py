@@ -62,8 +62,10 @@ def initial_size() -> QSize:
     if screen is None:
         return DEFAULT_SIZE
     free = screen.availableGeometry()
-    return QSize(max(MIN_WIDTH, min(DEFAULT_SIZE.width(), free.width())),
-                 max(MIN_HEIGHT, min(DEFAULT_SIZE.height(), free.height() - 32)))  # 32: the title bar
+    return QSize(
+        max(MIN_WIDTH, min(DEFAULT_SIZE.width(), free.width())),
+        max(MIN_HEIGHT, min(DEFAULT_SIZE.height(), free.height() - 32)),
+    )  # 32: the title bar
 
 
 def scrolling(widget: QWidget) -> QScrollArea:
@@ -156,8 +158,12 @@ class MainWindow(QMainWindow):
         self.endpoints.layout().insertWidget(0, self.health_table)
         self.bottom = QTabWidget()
         self.bottom.setDocumentMode(True)
-        for widget, title in ((self.events, "Event log"), (scrolling(self.traffic), "Traffic"),
-                              (scrolling(self.network), "Network"), (scrolling(self.endpoints), "Endpoints")):
+        for widget, title in (
+            (self.events, "Event log"),
+            (scrolling(self.traffic), "Traffic"),
+            (scrolling(self.network), "Network"),
+            (scrolling(self.endpoints), "Endpoints"),
+        ):
             self.bottom.addTab(widget, title)  # the tall forms scroll: the short Logs dock never does
         self.docks = {
             "Devices": self._dock("Devices", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
@@ -277,23 +283,27 @@ class MainWindow(QMainWindow):
     def confirm_reload(self) -> bool:
         """Ask before applying changed device types: like Reset, it restarts the city and its endpoints."""
         answer = QMessageBox.question(
-            self, "Reload device types?",
+            self,
+            "Reload device types?",
             "Your device types changed. Restart the city from time zero with them? Connected clients are "
             "disconnected, as with Reset.",
             QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
+            QMessageBox.StandardButton.Cancel,
+        )
         return answer == QMessageBox.StandardButton.Reset
 
     def confirm_reset(self) -> bool:
         """Ask before a reset: it also restarts the endpoints, which drops every connected client."""
         endpoints = "its MQTT broker and Modbus gateways" if self.session.services else "the simulation"
         answer = QMessageBox.question(
-            self, "Reset the city?",
+            self,
+            "Reset the city?",
             f"Reset restarts the city from time zero with seed {self.bar.seed.value()}, and restarts "
             f"{endpoints}: every connected app, mosquitto_sub or Modbus client is disconnected and must "
             "reconnect. Commands, faults and link changes made so far are lost.",
             QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
+            QMessageBox.StandardButton.Cancel,
+        )
         return answer == QMessageBox.StandardButton.Reset
 
     def _recent(self) -> list[str]:
@@ -326,11 +336,17 @@ class MainWindow(QMainWindow):
             if live and kinds.get(rt.devices[device].type) == "actuator":
                 self.values[device] = dict(live.values)
         self.map.load(sc, rt.devices.values(), kinds)
-        self.tree.load(rt.devices.values(), {t.id: t.name for t in sc.tenants},
-                       {d.id: d.name for d in sc.districts}, {t: dt.name for t, dt in rt.catalog.types.items()})
-        for combo, label, values in ((self.tenant_f, "tenants", sorted({d.tenant for d in rt.devices.values()})),
-                                     (self.type_f, "types", sorted({d.type for d in rt.devices.values()})),
-                                     (self.district_f, "districts", sorted({d.district for d in rt.devices.values()}))):
+        self.tree.load(
+            rt.devices.values(),
+            {t.id: t.name for t in sc.tenants},
+            {d.id: d.name for d in sc.districts},
+            {t: dt.name for t, dt in rt.catalog.types.items()},
+        )
+        for combo, label, values in (
+            (self.tenant_f, "tenants", sorted({d.tenant for d in rt.devices.values()})),
+            (self.type_f, "types", sorted({d.type for d in rt.devices.values()})),
+            (self.district_f, "districts", sorted({d.district for d in rt.devices.values()})),
+        ):
             combo.blockSignals(True)
             combo.clear()
             combo.addItem(f"All {label}", None)
@@ -344,7 +360,8 @@ class MainWindow(QMainWindow):
         self.events.model.formatter = lambda e: event_row(e, iso)
         self.traffic.log.model.clear()
         self.traffic.log.model.formatter = lambda r: (
-            app_message_row(r, iso) if isinstance(r, AppMessage) else message_row(r, devices.get(r.device), city, iso))
+            app_message_row(r, iso) if isinstance(r, AppMessage) else message_row(r, devices.get(r.device), city, iso)
+        )
         self.network.load(Counter(d.network for d in rt.devices.values()), sc)
         self.bar.seed.setValue(min(rt.seed, self.bar.seed.maximum()))
         self.bar.set_speed(self.session.speed)
@@ -383,8 +400,13 @@ class MainWindow(QMainWindow):
         services = self.session.services
         place = modbus_place(services, device)
         self.inspector.show_device(
-            info, dtype, rt.scenario.city, live.values if live else {}, self.state.get(device, {}),
-            self.online.get(device, True), mqtt_line=mqtt_sub_line(services, rt.scenario, info),
+            info,
+            dtype,
+            rt.scenario.city,
+            live.values if live else {},
+            self.state.get(device, {}),
+            self.online.get(device, True),
+            mqtt_line=mqtt_sub_line(services, rt.scenario, info),
             modbus_line=mbpoll_line(place, dtype) if place else None,
             gateway=f"gateway {place.gateway}, port {place.port}, unit {place.unit}" if place else None,
         )
@@ -392,8 +414,13 @@ class MainWindow(QMainWindow):
         self._refresh_history(force=True)
 
     def _redraw(self, device: str) -> None:
-        self.map.update_marker(device, self.online.get(device, True), bool(self.faults.get(device)),
-                               self.state.get(device, {}), self.values.get(device))
+        self.map.update_marker(
+            device,
+            self.online.get(device, True),
+            bool(self.faults.get(device)),
+            self.state.get(device, {}),
+            self.values.get(device),
+        )
 
     # --- frames ---------------------------------------------------------------------------
     def _on_frame(self, frame: Frame) -> None:
@@ -439,8 +466,12 @@ class MainWindow(QMainWindow):
             if sel in frame.changed_devices:
                 live = rt.live.get(sel)
                 if live is not None:
-                    self.inspector.update_live(live.values, self.state.get(sel, live.state),
-                                               self.online.get(sel, True), bool(self.faults.get(sel)))
+                    self.inspector.update_live(
+                        live.values,
+                        self.state.get(sel, live.state),
+                        self.online.get(sel, True),
+                        bool(self.faults.get(sel)),
+                    )
         self._ticks += 1
         if self._ticks % max(1, FRAME_HZ // 4) == 0:
             self._refresh_history()
@@ -481,10 +512,14 @@ class MainWindow(QMainWindow):
         self.health_table.show_rows(health_rows(parts, [name for name, _ in self.session.services]))
         running = bool(self.session.services)
         self.status_health.setText(status_text(parts) if running or parts else "endpoints: not running")
-        worst = "failed" if any(p.state == "failed" for p in parts.values()) else (
-            "down" if any(p.state == "down" for p in parts.values()) else "ok")
-        self.status_health.setStyleSheet({"failed": "color: #dc2626; font-weight: 600;",
-                                          "down": "color: #d97706; font-weight: 600;"}.get(worst, ""))
+        worst = (
+            "failed"
+            if any(p.state == "failed" for p in parts.values())
+            else ("down" if any(p.state == "down" for p in parts.values()) else "ok")
+        )
+        self.status_health.setStyleSheet(
+            {"failed": "color: #dc2626; font-weight: 600;", "down": "color: #d97706; font-weight: 600;"}.get(worst, "")
+        )
         failed = [f"{name}: {p.last_cause}" for name, p in sorted(parts.items()) if p.state == "failed"]
         if failed and failed != self._fatal_shown:
             self.banner.show_failures(failed)
@@ -510,8 +545,11 @@ class MainWindow(QMainWindow):
     def _initial_dock_sizes(self) -> None:
         """Share the width and height by proportion, so 1366 x 768 and 1920 x 1080 both look balanced."""
         w, h = self.width(), self.height()
-        self.resizeDocks([self.docks["Devices"], self.docks["Inspector"]],
-                         [max(200, int(w * 0.19)), max(320, int(w * 0.34))], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.docks["Devices"], self.docks["Inspector"]],
+            [max(200, int(w * 0.19)), max(320, int(w * 0.34))],
+            Qt.Orientation.Horizontal,
+        )
         self.resizeDocks([self.docks["Logs"]], [max(140, int(h * 0.26))], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:

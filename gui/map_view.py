@@ -55,8 +55,14 @@ def actuator_level(values: Mapping[str, Any], state: Mapping[str, Any]) -> float
     return None
 
 
-def marker_colour(theme: Theme, kind: str, online: bool, fault: bool, state: Mapping[str, Any],
-                  values: Mapping[str, Any] | None = None) -> QColor:
+def marker_colour(
+    theme: Theme,
+    kind: str,
+    online: bool,
+    fault: bool,
+    state: Mapping[str, Any],
+    values: Mapping[str, Any] | None = None,
+) -> QColor:
     """The colour that tells a device's condition at a glance."""
     if fault:
         return QColor(theme.fault)
@@ -196,8 +202,9 @@ class CityMap(QGraphicsView):
             m.colour_key = ""
 
     # --- live updates ---------------------------------------------------------------------
-    def update_marker(self, device: str, online: bool, fault: bool, state: Mapping[str, Any],
-                      values: Mapping[str, Any] | None = None) -> None:
+    def update_marker(
+        self, device: str, online: bool, fault: bool, state: Mapping[str, Any], values: Mapping[str, Any] | None = None
+    ) -> None:
         m = self.markers.get(device)
         if m is None:
             return
@@ -288,8 +295,13 @@ class CityMap(QGraphicsView):
         painter.save()
         painter.resetTransform()
         t = self.theme
-        entries = [("online", t.online), ("light on / dimmed", t.lamp_on), ("light off", t.lamp_off),
-                   ("fault", t.fault), ("offline", t.offline)]
+        entries = [
+            ("online", t.online),
+            ("light on / dimmed", t.lamp_on),
+            ("light off", t.lamp_off),
+            ("fault", t.fault),
+            ("offline", t.offline),
+        ]
         box = QRectF(10, 10, 150, 16 * len(entries) + 12)
         bg = QColor(t.base)
         bg.setAlphaF(0.88)

@@ -102,8 +102,9 @@ class EndpointsPanel(QWidget):
         layout.addWidget(split)
         self.lines: list[str] = []
 
-    def load(self, services: Sequence[tuple[str, Service]], errors: Mapping[str, str],
-             scenario: Scenario | None) -> None:
+    def load(
+        self, services: Sequence[tuple[str, Service]], errors: Mapping[str, str], scenario: Scenario | None
+    ) -> None:
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w is not None:
@@ -138,16 +139,28 @@ class EndpointsPanel(QWidget):
             self.grid.addWidget(note(f"{name}: could not start: {error}"), row, 0, 1, 2)
             row += 1
         if not services and not errors:
-            self.grid.addWidget(note(
-                "No endpoint is running: this installation has no MQTT or Modbus service registered "
-                "(or the GUI was started with them disabled). The simulation still runs; the map, "
-                "inspector and event log work from the runtime."), row, 0, 1, 2)
+            self.grid.addWidget(
+                note(
+                    "No endpoint is running: this installation has no MQTT or Modbus service registered "
+                    "(or the GUI was started with them disabled). The simulation still runs; the map, "
+                    "inspector and event log work from the runtime."
+                ),
+                row,
+                0,
+                1,
+                2,
+            )
             row += 1
         self.grid.setRowStretch(row, 1)
         self.grid.setColumnStretch(0, 1)
         users = scenario.users if scenario is not None else []
-        fill(self.users, [(u.name, u.password, u.role, u.tenant or "", ", ".join(u.grants.read),
-                           ", ".join(u.grants.command)) for u in users])
+        fill(
+            self.users,
+            [
+                (u.name, u.password, u.role, u.tenant or "", ", ".join(u.grants.read), ", ".join(u.grants.command))
+                for u in users
+            ],
+        )
 
 
 def copy_line(line: str) -> str:
@@ -176,10 +189,23 @@ class NetworkPanel(QWidget):
         super().__init__()
         self._submit = submit
         self.status = note("")
-        self.table = table(["Profile", "Devices", "Delivered", "Lost (seq gaps)", "Loss %", "Mean latency",
-                            "Max latency"])
-        self.links = table(["Link", "Scope", "Sent", "Delivered", "Dropped", "Duplicated", "Throttled",
-                            "p50", "p95", "Drops by reason"])
+        self.table = table(
+            ["Profile", "Devices", "Delivered", "Lost (seq gaps)", "Loss %", "Mean latency", "Max latency"]
+        )
+        self.links = table(
+            [
+                "Link",
+                "Scope",
+                "Sent",
+                "Delivered",
+                "Dropped",
+                "Duplicated",
+                "Throttled",
+                "p50",
+                "p95",
+                "Drops by reason",
+            ]
+        )
         self.profile = QComboBox()
         self.delay, self.jitter, self.loss = QLineEdit(), QLineEdit(), QLineEdit()
         self.delay.setPlaceholderText("delay e.g. 2s")
@@ -187,8 +213,11 @@ class NetworkPanel(QWidget):
         self.loss.setPlaceholderText("loss e.g. 20%")
         apply_b, restore_b = QPushButton("Degrade"), QPushButton("Restore")
         apply_b.clicked.connect(self.degrade)
-        restore_b.clicked.connect(lambda: self._send(RestoreLink(self.profile.currentText(), source="gui"),
-                                                     f"restore {self.profile.currentText()}"))
+        restore_b.clicked.connect(
+            lambda: self._send(
+                RestoreLink(self.profile.currentText(), source="gui"), f"restore {self.profile.currentText()}"
+            )
+        )
         self.backhaul = QComboBox()
         cut_b, heal_b = QPushButton("Cut"), QPushButton("Restore")
         cut_b.clicked.connect(lambda: self._cut(True))
@@ -241,8 +270,9 @@ class NetworkPanel(QWidget):
         interval = getattr(nets, "stats_interval", 0) or 0
         self.status.setText(
             f"Network emulation on: link counters every {interval / 3600:g} h of simulated time; "
-            f"{len(backhauls)} backhaul(s)." if enabled else
-            "Network emulation: not running (readings arrive at once, nothing is lost)."
+            f"{len(backhauls)} backhaul(s)."
+            if enabled
+            else "Network emulation: not running (readings arrive at once, nothing is lost)."
         )
         self.result.setText("")
         self._pending.clear()  # commands sent to the previous city never answer
@@ -254,9 +284,17 @@ class NetworkPanel(QWidget):
         for profile in sorted(set(self.devices_per_profile) | set(stats)):
             s = stats.get(profile, NetStats())
             sent = s.delivered + s.lost
-            rows.append((profile, self.devices_per_profile.get(profile, 0), s.delivered, s.lost,
-                         f"{100.0 * s.lost / sent:.2f}" if sent else "–",
-                         f"{s.latency_mean * 1000:.0f} ms", f"{s.latency_max * 1000:.0f} ms"))
+            rows.append(
+                (
+                    profile,
+                    self.devices_per_profile.get(profile, 0),
+                    s.delivered,
+                    s.lost,
+                    f"{100.0 * s.lost / sent:.2f}" if sent else "–",
+                    f"{s.latency_mean * 1000:.0f} ms",
+                    f"{s.latency_max * 1000:.0f} ms",
+                )
+            )
         fill(self.table, rows)
         self._poll()
 
@@ -266,14 +304,28 @@ class NetworkPanel(QWidget):
         rows = []
         for (link, scope), e in sorted(self._links.items()):
             lat = dict(e.latency or {})
-            rows.append((link, scope, e.sent, e.delivered, e.dropped, e.duplicated, e.throttled,
-                         _ms(lat.get("p50")), _ms(lat.get("p95")),
-                         ", ".join(f"{k} {v}" for k, v in dict(e.drops or {}).items())))
+            rows.append(
+                (
+                    link,
+                    scope,
+                    e.sent,
+                    e.delivered,
+                    e.dropped,
+                    e.duplicated,
+                    e.throttled,
+                    _ms(lat.get("p50")),
+                    _ms(lat.get("p95")),
+                    ", ".join(f"{k} {v}" for k, v in dict(e.drops or {}).items()),
+                )
+            )
         fill(self.links, rows)
 
     def degrade(self) -> None:
-        params = {k: w.text().strip() for k, w in (("delay", self.delay), ("jitter", self.jitter),
-                                                  ("loss", self.loss)) if w.text().strip()}
+        params = {
+            k: w.text().strip()
+            for k, w in (("delay", self.delay), ("jitter", self.jitter), ("loss", self.loss))
+            if w.text().strip()
+        }
         if not params:
             self.result.setText("Type at least one of delay, jitter, loss.")
             return
@@ -339,14 +391,20 @@ class TrafficPanel(QWidget):
         self.registry = registry
         watched = [n for n, s in services if hasattr(s, "stats")]
         if registry is not None:
-            text = ("Clients of the MQTT broker and the Modbus gateways, and live counters. The message log "
-                    "shows device uplinks and what apps publish or write (denied in red).")
+            text = (
+                "Clients of the MQTT broker and the Modbus gateways, and live counters. The message log "
+                "shows device uplinks and what apps publish or write (denied in red)."
+            )
         elif watched:
-            text = (f"Live counters from: {', '.join(watched)} (clients are listed for the brokers and "
-                    "gateways SmartZone runs itself).")
+            text = (
+                f"Live counters from: {', '.join(watched)} (clients are listed for the brokers and "
+                "gateways SmartZone runs itself)."
+            )
         else:
-            text = ("Endpoint traffic: not running (no MQTT/Modbus service offers counters). "
-                    "The message log shows the device uplinks the platform publishes.")
+            text = (
+                "Endpoint traffic: not running (no MQTT/Modbus service offers counters). "
+                "The message log shows the device uplinks the platform publishes."
+            )
         self.status.setText(text)
         self.clients.setVisible(registry is not None)
         fill(self.clients, [])

@@ -36,8 +36,13 @@ class Session(QObject):
     run_state = Signal(str)  # "ready", "running", "paused", "finished"
     services_changed = Signal()
 
-    def __init__(self, service_args: list[str] | None = None, start_services: bool = True,
-                 service_options: argparse.Namespace | None = None, devices: str | None = None) -> None:
+    def __init__(
+        self,
+        service_args: list[str] | None = None,
+        start_services: bool = True,
+        service_options: argparse.Namespace | None = None,
+        devices: str | None = None,
+    ) -> None:
         super().__init__()
         self.devices = devices  # `--devices DIR`: the owner's folder of types, added to every scenario
         self.types = TypeWatch(self.catalog)  # reloads the owner's types when their files change

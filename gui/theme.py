@@ -36,32 +36,66 @@ class Theme:
 
 
 LIGHT = Theme(
-    "light", window="#f3f4f6", base="#ffffff", alt_base="#f7f8fa", text="#1f2328", muted="#6b7280",
-    button="#ffffff", highlight="#1e88e5", border="#d5d9e0", map_bg="#eef1f5", map_grid="#e2e6ec",
-    district_pen="#7b8794", district_label="#3c4654",
+    "light",
+    window="#f3f4f6",
+    base="#ffffff",
+    alt_base="#f7f8fa",
+    text="#1f2328",
+    muted="#6b7280",
+    button="#ffffff",
+    highlight="#1e88e5",
+    border="#d5d9e0",
+    map_bg="#eef1f5",
+    map_grid="#e2e6ec",
+    district_pen="#7b8794",
+    district_label="#3c4654",
 )
 DARK = Theme(
-    "dark", window="#1e2127", base="#16181d", alt_base="#1b1e24", text="#e6e8eb", muted="#9aa3ae",
-    button="#2a2e36", highlight="#3d8fd9", border="#343a44", map_bg="#14171c", map_grid="#1d2129",
-    district_pen="#5c6878", district_label="#c3cad4", lamp_off="#56627c", offline="#6b7280",
+    "dark",
+    window="#1e2127",
+    base="#16181d",
+    alt_base="#1b1e24",
+    text="#e6e8eb",
+    muted="#9aa3ae",
+    button="#2a2e36",
+    highlight="#3d8fd9",
+    border="#343a44",
+    map_bg="#14171c",
+    map_grid="#1d2129",
+    district_pen="#5c6878",
+    district_label="#c3cad4",
+    lamp_off="#56627c",
+    offline="#6b7280",
 )
 
 DISTRICT_FILL = {
-    "centre": "#e8a33d", "residential": "#5b9bd5", "commercial": "#a77bd1", "industrial": "#8d8d8d",
-    "mixed": "#4fb3a9", "port": "#3f7fbf", "park": "#5cb85c",
+    "centre": "#e8a33d",
+    "residential": "#5b9bd5",
+    "commercial": "#a77bd1",
+    "industrial": "#8d8d8d",
+    "mixed": "#4fb3a9",
+    "port": "#3f7fbf",
+    "park": "#5cb85c",
 }
 
 
 def palette(theme: Theme) -> QPalette:
     p = QPalette()
     roles = {
-        QPalette.ColorRole.Window: theme.window, QPalette.ColorRole.WindowText: theme.text,
-        QPalette.ColorRole.Base: theme.base, QPalette.ColorRole.AlternateBase: theme.alt_base,
-        QPalette.ColorRole.Text: theme.text, QPalette.ColorRole.Button: theme.button,
-        QPalette.ColorRole.ButtonText: theme.text, QPalette.ColorRole.Highlight: theme.highlight,
-        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: theme.base,
-        QPalette.ColorRole.ToolTipText: theme.text, QPalette.ColorRole.PlaceholderText: theme.muted,
-        QPalette.ColorRole.Link: theme.highlight, QPalette.ColorRole.Mid: theme.border,
+        QPalette.ColorRole.Window: theme.window,
+        QPalette.ColorRole.WindowText: theme.text,
+        QPalette.ColorRole.Base: theme.base,
+        QPalette.ColorRole.AlternateBase: theme.alt_base,
+        QPalette.ColorRole.Text: theme.text,
+        QPalette.ColorRole.Button: theme.button,
+        QPalette.ColorRole.ButtonText: theme.text,
+        QPalette.ColorRole.Highlight: theme.highlight,
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: theme.base,
+        QPalette.ColorRole.ToolTipText: theme.text,
+        QPalette.ColorRole.PlaceholderText: theme.muted,
+        QPalette.ColorRole.Link: theme.highlight,
+        QPalette.ColorRole.Mid: theme.border,
     }
     for role, colour in roles.items():
         p.setColor(role, QColor(colour))

@@ -13,9 +13,11 @@ from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.modbus_layout import TABLES, build_layout
 
 COMMON_BLOCK = [
-    (0, 1, "type code", "uint16"), (1, 1, "map version", "uint16"),
+    (0, 1, "type code", "uint16"),
+    (1, 1, "map version", "uint16"),
     (2, 1, "status bits (0 online, 1 fault, 2 battery low)", "uint16"),
-    (3, 2, "seq", "uint32"), (5, 2, "simulated epoch seconds", "uint32"),
+    (3, 2, "seq", "uint32"),
+    (5, 2, "simulated epoch seconds", "uint32"),
 ]
 
 

@@ -52,7 +52,8 @@ def no_leaked_threads() -> Iterator[None]:
     leaked: set[threading.Thread] = set()
     while time.monotonic() < deadline:
         leaked = {
-            t for t in _threads() - before
+            t
+            for t in _threads() - before
             if not t.name.startswith(("asyncio_", "ThreadPoolExecutor", "QThread", "Dummy-"))
         }
         if not leaked:

@@ -19,11 +19,20 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     # Build from a clean copy: a developer's egg-info (from `pip install -e .`) lists files
     # that setuptools would then include even when a package lacks its __init__.py.
     src = out / "src"
-    shutil.copytree(ROOT, src, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"))
+    shutil.copytree(
+        ROOT,
+        src,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"
+        ),
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
-        check=True, capture_output=True, timeout=300, cwd=out,
+        check=True,
+        capture_output=True,
+        timeout=300,
+        cwd=out,
     )
     (wheel,) = out.glob("smartzone-*.whl")
     with zipfile.ZipFile(wheel) as zf:
@@ -32,8 +41,11 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
 
 def test_every_source_module_is_in_the_wheel(wheel_names: set[str]) -> None:
     expected = {str(p.relative_to(ROOT)) for p in (ROOT / "smartzone").rglob("*.py") if "__pycache__" not in p.parts}
-    expected |= {"smartzone_gui/" + str(p.relative_to(ROOT / "gui")) for p in (ROOT / "gui").rglob("*.py")
-                 if "__pycache__" not in p.parts}
+    expected |= {
+        "smartzone_gui/" + str(p.relative_to(ROOT / "gui"))
+        for p in (ROOT / "gui").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
     assert sorted(expected - wheel_names) == []
 
 

@@ -114,8 +114,7 @@ def expectation(exp: Expectation, obs: Observations) -> Outcome:
             missed.append(
                 Example(
                     at,
-                    f"{exp.when.describe()}: no publish to "
-                    f"{exp.then.publish} within {exp.then.within:g} s",
+                    f"{exp.when.describe()}: no publish to {exp.then.publish} within {exp.then.within:g} s",
                 )
             )
         else:

@@ -22,9 +22,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         out = {
             t: {
-                "name": dt.name, "kind": dt.kind,
-                "signals": {n: {"unit": s.unit, "datatype": s.datatype, "min": s.min, "max": s.max}
-                            for n, s in dt.signals.items()},
+                "name": dt.name,
+                "kind": dt.kind,
+                "signals": {
+                    n: {"unit": s.unit, "datatype": s.datatype, "min": s.min, "max": s.max}
+                    for n, s in dt.signals.items()
+                },
                 "commands": {n: {p: spec.type for p, spec in c.params.items()} for n, c in dt.commands.items()},
             }
             for t, dt in sorted(catalog.types.items())
@@ -44,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"    signal  {name:<18} {sig.unit or '-':<8}{rng}")
         for name, cmd in dt.commands.items():
             params = ", ".join(
-                f"{p}: {s.type}" + (f" {s.min:g}..{s.max:g}" if s.min is not None and s.max is not None else "")
+                f"{p}: {s.type}"
+                + (f" {s.min:g}..{s.max:g}" if s.min is not None and s.max is not None else "")
                 + (f" {'|'.join(s.values)}" if s.values else "")
                 for p, s in cmd.params.items()
             )

@@ -29,8 +29,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
     p.add_argument("--screenshot", metavar="PNG", help="save the window to PNG after --screenshot-after s, then quit")
     p.add_argument("--screenshot-after", type=float, default=3.0, metavar="S", help=argparse.SUPPRESS)
-    p.add_argument("--devices", metavar="DIR", help="a folder of your own device types (*.yaml) to add; "
-                   "the window reloads them when they change (docs/owners.md)")
+    p.add_argument(
+        "--devices",
+        metavar="DIR",
+        help="a folder of your own device types (*.yaml) to add; "
+        "the window reloads them when they change (docs/owners.md)",
+    )
     for spec in registered():  # the same endpoint options as `smartzone run`
         spec.add_options(p)
     p.set_defaults(handler=gui)
@@ -39,9 +43,11 @@ def add_parser(sub: Any) -> None:
 def ensure_gui_package() -> bool:
     """Make `smartzone_gui` importable; from a source checkout, prefer its gui/ folder."""
     source = Path(__file__).resolve().parents[2] / "gui"
-    if "smartzone_gui" not in sys.modules and (source / "__init__.py").is_file() and (
-        source.parent / "pyproject.toml"
-    ).is_file():
+    if (
+        "smartzone_gui" not in sys.modules
+        and (source / "__init__.py").is_file()
+        and (source.parent / "pyproject.toml").is_file()
+    ):
         spec = importlib.util.spec_from_file_location(
             "smartzone_gui", source / "__init__.py", submodule_search_locations=[str(source)]
         )
@@ -77,6 +83,17 @@ def gui(args: argparse.Namespace) -> int:
         print(f"smartzone: {GUI_MISSING}", file=sys.stderr)
         return EXIT_USAGE
     app = importlib.import_module("smartzone_gui.app")
-    return int(app.run_app(args.scenario, seed=args.seed, speed=args.speed, start=args.start,
-                           endpoints=not args.no_endpoints, service_options=args, devices=args.devices,
-                           screenshot=args.screenshot, screenshot_after=args.screenshot_after, dark=args.dark))
+    return int(
+        app.run_app(
+            args.scenario,
+            seed=args.seed,
+            speed=args.speed,
+            start=args.start,
+            endpoints=not args.no_endpoints,
+            service_options=args,
+            devices=args.devices,
+            screenshot=args.screenshot,
+            screenshot_after=args.screenshot_after,
+            dark=args.dark,
+        )
+    )

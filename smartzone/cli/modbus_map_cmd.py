@@ -18,8 +18,13 @@ def add_parser(what: Any) -> None:
     p.add_argument("--format", choices=("csv", "md"), default="csv", help="output format (default csv)")
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--seed", type=int, help="master seed (placement decides the default gateways)")
-    p.add_argument("--modbus-port", type=int, default=DEFAULT_FIRST_PORT, metavar="N",
-                   help=f"first gateway's port, as for 'smartzone run' (default {DEFAULT_FIRST_PORT})")
+    p.add_argument(
+        "--modbus-port",
+        type=int,
+        default=DEFAULT_FIRST_PORT,
+        metavar="N",
+        help=f"first gateway's port, as for 'smartzone run' (default {DEFAULT_FIRST_PORT})",
+    )
     add_devices_option(p)
     p.set_defaults(handler=run)
 

@@ -95,9 +95,7 @@ class Device:
         # Draw the report phase, then take the first sample at t=0, so that values exist
         # from the start (endpoints and GUI read them before the first report).
         self.first_report = rng.uniform(0.0, self.interval)
-        self._enum_index = {
-            name: {v: i for i, v in enumerate(sig.values or [])} for name, sig in dtype.signals.items()
-        }
+        self._enum_index = {name: {v: i for i, v in enumerate(sig.values or [])} for name, sig in dtype.signals.items()}
         self._enum_index.update(
             {f"state.{n}": {v: i for i, v in enumerate(s.values or [])} for n, s in dtype.state.items()}
         )

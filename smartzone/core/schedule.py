@@ -32,11 +32,19 @@ class Delivery:
         self.first = first
 
 
-def later(env: simpy.Environment, delay: float, fn: Callable[[Any], None], value: Any,
-          first: list[bool] | None = None) -> None:
+def later(
+    env: simpy.Environment, delay: float, fn: Callable[[Any], None], value: Any, first: list[bool] | None = None
+) -> None:
     """Call fn(delivery) after *delay* simulated seconds; `delivery._value` is *value*."""
-    heappush(env._queue, (env._now + (delay if delay > 0 else 0.0), NORMAL, next(env._eid),  # type: ignore[attr-defined,misc]
-                          Delivery(fn, value, first)))
+    heappush(
+        env._queue,
+        (
+            env._now + (delay if delay > 0 else 0.0),
+            NORMAL,
+            next(env._eid),  # type: ignore[attr-defined,misc]
+            Delivery(fn, value, first),
+        ),
+    )
 
 
 def at(env: simpy.Environment, when: float, fn: Callable[[], None]) -> None:

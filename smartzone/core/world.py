@@ -88,12 +88,19 @@ class World:
                 lat, lon = random_point(district.polygon, place_rng)
                 vendor = place_rng.choice(dtype.vendors)
                 info = DeviceInfo(
-                    id=device_id, type=dtype.type, tenant=fleet.tenant, district=district.id,
-                    name=f"{dtype.name} {n}", lat=lat, lon=lon,
+                    id=device_id,
+                    type=dtype.type,
+                    tenant=fleet.tenant,
+                    district=district.id,
+                    name=f"{dtype.name} {n}",
+                    lat=lat,
+                    lon=lon,
                     address=fake.street_address().replace("\n", ", "),
                     serial=fake.bothify("??-#####-####").upper(),
-                    vendor=vendor.vendor, model=place_rng.choice(vendor.models),
-                    network=fleet.network or dtype.network, report_interval=interval,
+                    vendor=vendor.vendor,
+                    model=place_rng.choice(vendor.models),
+                    network=fleet.network or dtype.network,
+                    report_interval=interval,
                 )
                 rng = stream(self.seed, "behaviour", device_id)
                 device = Device(info, dtype, self.clock, self.ctx, self.bus, rng, district.traffic)
@@ -179,8 +186,14 @@ class World:
 
     def _rejected(self, command: DeviceCommand, exc: CommandRejected) -> CommandResult:
         return CommandResult(
-            self.now, command.device, command.id, command.action, command.source, False,
-            error_code=exc.code, error_message=exc.message,
+            self.now,
+            command.device,
+            command.id,
+            command.action,
+            command.source,
+            False,
+            error_code=exc.code,
+            error_message=exc.message,
         )
 
     def _apply(self, device: Device, command: DeviceCommand, updates: dict[str, Any]) -> CommandResult:
@@ -193,6 +206,4 @@ class World:
     def snapshot(self, ids: Iterable[str] | None = None) -> dict[str, DeviceSnapshot]:
         """Copies of live device data (call on the engine thread)."""
         chosen = self.devices if ids is None else {i: self.devices[i] for i in ids if i in self.devices}
-        return {
-            i: DeviceSnapshot(d.info, dict(d.values), dict(d.state), d.online, d.seq) for i, d in chosen.items()
-        }
+        return {i: DeviceSnapshot(d.info, dict(d.values), dict(d.state), d.online, d.seq) for i, d in chosen.items()}

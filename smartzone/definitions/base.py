@@ -38,9 +38,7 @@ Duration = Annotated[
 
 def _check_ref(value: Any) -> Any:
     if isinstance(value, str) and not REF_RE.match(value):
-        raise ValueError(
-            "expected a number or a reference such as 'ctx.traffic', 'signal.flow', 'state.level'"
-        )
+        raise ValueError("expected a number or a reference such as 'ctx.traffic', 'signal.flow', 'state.level'")
     return value
 
 

@@ -201,13 +201,39 @@ class Custom(Strict):
 
 
 BehaviourSpec = Annotated[
-    Constant | RandomWalk | Diurnal | Linear | SumProduct | Minimum | ChargingSession | MarkovOccupancy | PoissonCount
-    | Cumulative | FillEmpty | StateValue | DuskDawn | PhaseCycle | CsvSeries | Custom,
+    Constant
+    | RandomWalk
+    | Diurnal
+    | Linear
+    | SumProduct
+    | Minimum
+    | ChargingSession
+    | MarkovOccupancy
+    | PoissonCount
+    | Cumulative
+    | FillEmpty
+    | StateValue
+    | DuskDawn
+    | PhaseCycle
+    | CsvSeries
+    | Custom,
     Field(discriminator="kind"),
 ]
 
 BEHAVIOUR_KINDS: tuple[str, ...] = (
-    "constant", "random_walk", "diurnal", "linear", "sum_product", "minimum", "markov_occupancy",
-    "poisson_count", "cumulative", "fill_empty", "state", "dusk_dawn", "phase_cycle", "csv_series", "custom",
+    "constant",
+    "random_walk",
+    "diurnal",
+    "linear",
+    "sum_product",
+    "minimum",
+    "markov_occupancy",
+    "poisson_count",
+    "cumulative",
+    "fill_empty",
+    "state",
+    "dusk_dawn",
+    "phase_cycle",
+    "csv_series",
+    "custom",
 )
-

@@ -93,10 +93,17 @@ def _field(dt: DeviceType, table: str, reg: RegisterMap, address: int) -> Field:
         unit, enum = var.unit, var.values
     bits = table in BIT_TABLES
     return Field(
-        table=table, address=address, count=1 if bits else WIDTH[reg.datatype],
-        source="signal" if reg.signal is not None else "state", name=reg.signal or reg.state or "",
-        datatype="bit" if bits else reg.datatype, scale=1.0 if bits else reg.scale,
-        word_order=reg.word_order, unit=unit, enum=tuple(enum) if enum else None, true_when=reg.true_when,
+        table=table,
+        address=address,
+        count=1 if bits else WIDTH[reg.datatype],
+        source="signal" if reg.signal is not None else "state",
+        name=reg.signal or reg.state or "",
+        datatype="bit" if bits else reg.datatype,
+        scale=1.0 if bits else reg.scale,
+        word_order=reg.word_order,
+        unit=unit,
+        enum=tuple(enum) if enum else None,
+        true_when=reg.true_when,
     )
 
 

@@ -38,8 +38,13 @@ def _check_profiles(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Prob
             seen.add(base)
             base = sc.networks.profiles[base].base
         if spec.base is not None and spec.base not in known:
-            out.append(problem_at(doc, ("networks", "profiles", name, "base"),
-                                  f"unknown network profile '{spec.base}'; known: {', '.join(sorted(known))}"))
+            out.append(
+                problem_at(
+                    doc,
+                    ("networks", "profiles", name, "base"),
+                    f"unknown network profile '{spec.base}'; known: {', '.join(sorted(known))}",
+                )
+            )
         elif base is not None and base in seen and not (base == name and name in BUILTIN_PROFILES):
             out.append(problem_at(doc, ("networks", "profiles", name, "base"), f"profile '{name}' is based on itself"))
     for i, b in enumerate(sc.networks.backhauls):
@@ -115,8 +120,13 @@ def _check_timeline(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Prob
             out += _check_fault(sc, doc, catalog, fa, ("timeline", i, "faults", j))
         for j, na in enumerate(ev.network):
             if na.profile not in known:
-                out.append(problem_at(doc, ("timeline", i, "network", j, "profile"),
-                                      f"unknown network profile '{na.profile}'; known: {', '.join(sorted(known))}"))
+                out.append(
+                    problem_at(
+                        doc,
+                        ("timeline", i, "network", j, "profile"),
+                        f"unknown network profile '{na.profile}'; known: {', '.join(sorted(known))}",
+                    )
+                )
         for j, hop in enumerate(ev.outage):
             if hop not in backhauls:
                 known_hops = ", ".join(sorted(backhauls)) or "none (declare networks.backhauls)"

@@ -105,8 +105,10 @@ class Climate(Strict):
 class ExtraHoliday(Strict):
     """A local holiday the `holidays` package does not carry."""
 
-    date: str = Field(pattern=r"^([0-9]{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
-                      description="'MM-DD' every year, or 'YYYY-MM-DD' once")
+    date: str = Field(
+        pattern=r"^([0-9]{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        description="'MM-DD' every year, or 'YYYY-MM-DD' once",
+    )
     name: str
 
     @field_validator("date")

@@ -1,21 +1,21 @@
 """Schema of the scenario's `timeline:` section: scripted events at simulated times.
 
-    timeline:
-      - name: rush-hour
-        at: "07:30"            # local time of day
-        end: "09:30"           # or duration: 2h
-        daily: true            # repeat every day (default: once, on `day`, 0 = first)
-        days: [weekday]        # only on these day types (weekday, saturday, sunday, holiday, weekend)
-        multiply: {traffic: 1.1}
-      - name: storm
-        at: "16:00"
-        duration: 3h
-        network: [{profile: lorawan-sf9, loss: 8%, jitter: 200ms}]
-        faults: [{fault: noise, type: air-quality, fraction: 0.3, magnitude: 4}]
-      - name: gateway-down
-        at: "11:00"
-        duration: 30min
-        outage: [gw-north]
+timeline:
+  - name: rush-hour
+    at: "07:30"            # local time of day
+    end: "09:30"           # or duration: 2h
+    daily: true            # repeat every day (default: once, on `day`, 0 = first)
+    days: [weekday]        # only on these day types (weekday, saturday, sunday, holiday, weekend)
+    multiply: {traffic: 1.1}
+  - name: storm
+    at: "16:00"
+    duration: 3h
+    network: [{profile: lorawan-sf9, loss: 8%, jitter: 200ms}]
+    faults: [{fault: noise, type: air-quality, fraction: 0.3, magnitude: 4}]
+  - name: gateway-down
+    at: "11:00"
+    duration: 30min
+    outage: [gw-north]
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ class TimelineEvent(Strict):
     duration: Duration | None = Field(None, gt=0)
     daily: bool = False
     days: list[DayTypeName] | None = Field(
-        None, min_length=1,
+        None,
+        min_length=1,
         description="daily events: only on these day types (weekend = saturday + sunday; a holiday is its own type)",
     )
     multiply: dict[str, float] = Field(default_factory=dict, description="traffic | demand | demand:DISTRICT")

@@ -9,8 +9,16 @@ from __future__ import annotations
 import re
 
 _DURATION_UNITS = {
-    "ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0,
-    "h": 3600.0, "hr": 3600.0, "d": 86400.0, "day": 86400.0, "days": 86400.0,
+    "ms": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
 }
 _RATE_UNITS = {"bit": 1.0, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "bps": 1.0, "kbps": 1e3, "mbps": 1e6}
 _NUM = r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
@@ -27,9 +35,7 @@ def parse_duration(value: str | float | int) -> float:
         return float(value)
     m = _DURATION_RE.match(str(value).lower())
     if not m or (m.group(2) and m.group(2) not in _DURATION_UNITS):
-        raise ValueError(
-            f"expected a duration such as '250ms', '30s', '15min', '1h', '2d', found {value!r}"
-        )
+        raise ValueError(f"expected a duration such as '250ms', '30s', '15min', '1h', '2d', found {value!r}")
     return float(m.group(1)) * _DURATION_UNITS.get(m.group(2) or "s", 1.0)
 
 

@@ -92,7 +92,10 @@ class _Builder:
                 if not isinstance(key, (str, int, float, bool)):
                     line, col = _mark(key_node)
                     raise DefinitionError.single(
-                        self.file, "mapping keys must be plain scalars", line=line, column=col,
+                        self.file,
+                        "mapping keys must be plain scalars",
+                        line=line,
+                        column=col,
                         path=_dotted(path),
                     )
                 if key in result:
@@ -100,7 +103,9 @@ class _Builder:
                     raise DefinitionError.single(
                         self.file,
                         f"duplicate key '{key}' (first defined on line {self.marks[(*path, str(key))][0]})",
-                        line=line, column=col, path=_dotted((*path, str(key))),
+                        line=line,
+                        column=col,
+                        path=_dotted((*path, str(key))),
                     )
                 child = (*path, str(key))
                 result[key] = self.build(value_node, child)

@@ -29,9 +29,25 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def certify(app: str, report: Path, *extra: str, broker: str = "embedded") -> tuple[int, dict[str, Any]]:
-    argv = ["certify", str(CITY), "--app", f"{sys.executable} {ROOT / 'examples' / app}", "--user", "demo-app",
-            "--duration", "8min", "--speed", "60", "--report", str(report), "--broker", broker,
-            "--profile", str(PROFILE), *extra]
+    argv = [
+        "certify",
+        str(CITY),
+        "--app",
+        f"{sys.executable} {ROOT / 'examples' / app}",
+        "--user",
+        "demo-app",
+        "--duration",
+        "8min",
+        "--speed",
+        "60",
+        "--report",
+        str(report),
+        "--broker",
+        broker,
+        "--profile",
+        str(PROFILE),
+        *extra,
+    ]
     code = main(argv)
     doc = json.loads((report / "report.json").read_text(encoding="utf-8"))
     return code, doc
@@ -54,9 +70,23 @@ def test_good_app_passes_without_a_single_warning(tmp_path: Path, broker: str) -
     # the rules really looked at something: probes ran, the app was observed on both endpoints
     assert [p["name"] for p in doc["probes"]] == ["devices_offline", "degraded_network", "duplicates", "broker_restart"]
     assert "restarted the broker process" in doc["probes"][3]["detail"]  # the real process, not a pretence
-    for rule in ("SZ-APP-01", "SZ-SUB-01", "SZ-SUB-02", "SZ-CONN-01", "SZ-CONN-02", "SZ-CONN-03", "SZ-ACL-01",
-                 "SZ-CMD-01", "SZ-CMD-02", "SZ-CMD-03", "SZ-MB-01", "SZ-MB-02", "SZ-MB-03", "SZ-PROBE-01",
-                 "SZ-COST-01"):
+    for rule in (
+        "SZ-APP-01",
+        "SZ-SUB-01",
+        "SZ-SUB-02",
+        "SZ-CONN-01",
+        "SZ-CONN-02",
+        "SZ-CONN-03",
+        "SZ-ACL-01",
+        "SZ-CMD-01",
+        "SZ-CMD-02",
+        "SZ-CMD-03",
+        "SZ-MB-01",
+        "SZ-MB-02",
+        "SZ-MB-03",
+        "SZ-PROBE-01",
+        "SZ-COST-01",
+    ):
         assert v[rule] == "pass", (rule, doc["rules"])
     assert v["EXP-backup-light"] == "pass"  # the profile's expectation, triggered by the offline probe
     assert doc["observed"]["subscribes"] >= 4 and doc["observed"]["modbus_requests"] >= 3
@@ -100,8 +130,11 @@ def test_greedy_app_reads_too_much(tmp_path: Path, broker: str) -> None:
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     failed = {c.get("name", "").split()[0] for c in suite.findall("testcase") if c.find("failure") is not None}
     assert failed == {k for k, x in v.items() if x == "fail"}
-    warned = {c.get("name", "").split()[0] for c in suite.iter("testcase")
-              if any(p.get("name") == "warning" for p in c.iter("property"))}
+    warned = {
+        c.get("name", "").split()[0]
+        for c in suite.iter("testcase")
+        if any(p.get("name") == "warning" for p in c.iter("property"))
+    }
     assert warned == {k for k, x in v.items() if x == "warn"}
 
 
@@ -158,27 +191,75 @@ def test_fragile_app_crashes_on_a_bad_day(tmp_path: Path) -> None:
 def test_bad_input_exits_2_with_a_located_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("schema_version: 1\nthresholds:\n  max_connects_per_minute: -1\n  max_fun: 3\n", encoding="utf-8")
-    assert main(["certify", str(CITY), "--app", "true", "--user", "demo-app", "--profile", str(bad),
-                 "--report", str(tmp_path / "r")]) == 2
+    assert (
+        main(
+            [
+                "certify",
+                str(CITY),
+                "--app",
+                "true",
+                "--user",
+                "demo-app",
+                "--profile",
+                str(bad),
+                "--report",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "bad.yaml:3:" in err and "thresholds.max_connects_per_minute" in err
     assert "bad.yaml:4:" in err and "unknown key 'max_fun'" in err
     refs = tmp_path / "refs.yaml"
-    refs.write_text("schema_version: 1\nrules: {SZ-NOPE-01: {enabled: false}}\nexpect:\n"
-                    "  - id: x\n    when: {device: nope, signal: status, equals: occupied}\n"
-                    "    then: {publish: a/b, within: 5s}\n"
-                    "  - id: y\n    when: {device: cp-0001, signal: colour, equals: red}\n"
-                    "    then: {publish: a/b, within: 5s}\n", encoding="utf-8")
-    assert main(["certify", str(CITY), "--app", "true", "--user", "demo-app", "--profile", str(refs),
-                 "--report", str(tmp_path / "r")]) == 2
+    refs.write_text(
+        "schema_version: 1\nrules: {SZ-NOPE-01: {enabled: false}}\nexpect:\n"
+        "  - id: x\n    when: {device: nope, signal: status, equals: occupied}\n"
+        "    then: {publish: a/b, within: 5s}\n"
+        "  - id: y\n    when: {device: cp-0001, signal: colour, equals: red}\n"
+        "    then: {publish: a/b, within: 5s}\n",
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "certify",
+                str(CITY),
+                "--app",
+                "true",
+                "--user",
+                "demo-app",
+                "--profile",
+                str(refs),
+                "--report",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "refs.yaml:2:" in err and "unknown rule 'SZ-NOPE-01'" in err
     assert "refs.yaml:5:" in err and "no device 'nope'" in err
     assert "refs.yaml:8:" in err and "has no signal 'colour'" in err
     assert main(["certify", str(CITY), "--app", "true", "--user", "mallory", "--report", str(tmp_path / "r")]) == 2
     assert "no user 'mallory'" in capsys.readouterr().err
-    assert main(["certify", str(CITY), "--app", "true", "--user", "demo-app", "--broker", "mqtt://127.0.0.1:1",
-                 "--report", str(tmp_path / "r")]) == 2
+    assert (
+        main(
+            [
+                "certify",
+                str(CITY),
+                "--app",
+                "true",
+                "--user",
+                "demo-app",
+                "--broker",
+                "mqtt://127.0.0.1:1",
+                "--report",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 2
+    )
     assert not (tmp_path / "r").exists()
 
 
@@ -189,7 +270,21 @@ def test_busy_port_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code = main(["certify", str(CITY), "--app", "true", "--user", "demo-app", "--broker", "embedded",
-                     "--mqtt-port", str(port), "--report", str(tmp_path / "r")])
+        code = main(
+            [
+                "certify",
+                str(CITY),
+                "--app",
+                "true",
+                "--user",
+                "demo-app",
+                "--broker",
+                "embedded",
+                "--mqtt-port",
+                str(port),
+                "--report",
+                str(tmp_path / "r"),
+            ]
+        )
     assert code == 3
     assert str(port) in capsys.readouterr().err

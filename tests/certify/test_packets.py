@@ -26,15 +26,22 @@ def subscribe(filters: list[tuple[str, int]], v5: bool = False) -> bytes:
 
 
 def test_publish_and_subscribe_v311_split_across_chunks() -> None:
-    data = publish("sz/v2/tv/c/street-light/l-1/cmd", b'{"id":"1"}', qos=1, retain=True) + subscribe(
-        [("sz/v2/tv/c/#", 2), ("icity/tv/+/data", 0)]) + bytes([0xC0, 0])  # PINGREQ
+    data = (
+        publish("sz/v2/tv/c/street-light/l-1/cmd", b'{"id":"1"}', qos=1, retain=True)
+        + subscribe([("sz/v2/tv/c/#", 2), ("icity/tv/+/data", 0)])
+        + bytes([0xC0, 0])
+    )  # PINGREQ
     stream = Stream(4)
     out = []
     for i in range(0, len(data), 3):  # three bytes at a time
         out += stream.feed(data[i : i + 3])
     pub, sub, ping = out
     assert isinstance(pub, Publish) and (pub.topic, pub.qos, pub.retain, pub.payload) == (
-        "sz/v2/tv/c/street-light/l-1/cmd", 1, True, b'{"id":"1"}')
+        "sz/v2/tv/c/street-light/l-1/cmd",
+        1,
+        True,
+        b'{"id":"1"}',
+    )
     assert isinstance(sub, Subscribe) and sub.filters == (("sz/v2/tv/c/#", 2), ("icity/tv/+/data", 0))
     assert ping == 12
 

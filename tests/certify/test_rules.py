@@ -35,8 +35,16 @@ def at(wall: float) -> Stamp:
 
 
 def base() -> Observations:
-    obs = Observations(CITY, "app", 60.0, wall_duration=60.0, sim_duration=3600.0, read_tenants=("comune",),
-                       command_tenants=("comune",), backend="embedded")
+    obs = Observations(
+        CITY,
+        "app",
+        60.0,
+        wall_duration=60.0,
+        sim_duration=3600.0,
+        read_tenants=("comune",),
+        command_tenants=("comune",),
+        backend="embedded",
+    )
     obs.devices = {f"p-{i}": DeviceFacts("parking-spot", "comune", 60.0) for i in range(1, 21)}
     obs.devices["l-1"] = DeviceFacts("street-light", "comune", 60.0)
     obs.connects.append(ConnectRec(at(0.1), 1, "app", "app-1", 4, True))
@@ -44,8 +52,11 @@ def base() -> Observations:
 
 
 def cmd(wall: float, payload: object = None, retain: bool = False, qos: int = 1, topic: str = LIGHT_CMD) -> PublishRec:
-    body = payload if isinstance(payload, bytes) else json.dumps(
-        payload or {"id": f"c{wall}", "action": "dim", "params": {"level": 10}}).encode()
+    body = (
+        payload
+        if isinstance(payload, bytes)
+        else json.dumps(payload or {"id": f"c{wall}", "action": "dim", "params": {"level": 10}}).encode()
+    )
     return PublishRec(at(wall), 1, topic, qos, retain, len(body), True, body)
 
 
@@ -75,12 +86,22 @@ def test_a_quiet_well_behaved_app_passes_everything() -> None:
     assert v["SZ-TRAFFIC-01"].verdict == "pass" and v["SZ-SUB-02"].verdict == "pass"
 
 
-@pytest.mark.parametrize(("flt", "kind"), [
-    ("#", "global"), ("+/#", "global"), ("sz/#", "global"), ("sz/v2/+/comune/#", "global"),
-    ("sz/v2/tv/#", "city"), ("sz/v2/tv/+/parking-spot/+/telemetry", "city"), ("icity/tv/+/data", "city"),
-    ("sz/v2/tv/comune/#", "tenant"), ("sz/v2/tv/comune/parking-spot/+/telemetry", "tenant"),
-    ("sz/v2/tv/comune/parking-spot/p-1/telemetry", "narrow"), ("sz/v2/tv/comune/parking-spot/p-1/#", "narrow"),
-])
+@pytest.mark.parametrize(
+    ("flt", "kind"),
+    [
+        ("#", "global"),
+        ("+/#", "global"),
+        ("sz/#", "global"),
+        ("sz/v2/+/comune/#", "global"),
+        ("sz/v2/tv/#", "city"),
+        ("sz/v2/tv/+/parking-spot/+/telemetry", "city"),
+        ("icity/tv/+/data", "city"),
+        ("sz/v2/tv/comune/#", "tenant"),
+        ("sz/v2/tv/comune/parking-spot/+/telemetry", "tenant"),
+        ("sz/v2/tv/comune/parking-spot/p-1/telemetry", "narrow"),
+        ("sz/v2/tv/comune/parking-spot/p-1/#", "narrow"),
+    ],
+)
 def test_breadth_of_filters(flt: str, kind: str) -> None:
     assert breadth(base(), flt) == kind
 
@@ -216,15 +237,22 @@ def test_crash_and_burst_during_probes() -> None:
 
 
 def test_expectation_met_missed_and_not_applicable() -> None:
-    exp = Expectation.model_validate({
-        "id": "spot-lights", "when": {"device": "p-1", "signal": "status", "equals": "occupied"},
-        "then": {"publish": "sz/v2/tv/comune/street-light/+/cmd", "within": "5s"},
-    })
+    exp = Expectation.model_validate(
+        {
+            "id": "spot-lights",
+            "when": {"device": "p-1", "signal": "status", "equals": "occupied"},
+            "then": {"publish": "sz/v2/tv/comune/street-light/+/cmd", "within": "5s"},
+        }
+    )
     profile = Profile(expect=[exp])
     obs = base()
-    obs.values += [ValueRec(at(0.0), "p-1", {"status": "free"}), ValueRec(at(10.0), "p-1", {"status": "occupied"}),
-                   ValueRec(at(12.0), "p-1", {"status": "occupied"}), ValueRec(at(20.0), "p-1", {"status": "free"}),
-                   ValueRec(at(30.0), "p-1", {"status": "occupied"})]
+    obs.values += [
+        ValueRec(at(0.0), "p-1", {"status": "free"}),
+        ValueRec(at(10.0), "p-1", {"status": "occupied"}),
+        ValueRec(at(12.0), "p-1", {"status": "occupied"}),
+        ValueRec(at(20.0), "p-1", {"status": "free"}),
+        ValueRec(at(30.0), "p-1", {"status": "occupied"}),
+    ]
     obs.publishes.append(cmd(11.5))
     v = verdicts(obs, profile)["EXP-spot-lights"]
     assert v.verdict == "fail" and v.counts["triggers"] == 2 and v.counts["met"] == 1  # 30 s: nothing
@@ -258,10 +286,13 @@ def test_poll_period_of_a_device_reporting_on_change_follows_its_changes() -> No
 
 
 def test_expectation_on_a_status_change() -> None:
-    exp = Expectation.model_validate({
-        "id": "backup", "when": {"device": "l-1", "status": "offline"},
-        "then": {"publish": "sz/v2/tv/comune/street-light/+/cmd", "within": "2s"},
-    })
+    exp = Expectation.model_validate(
+        {
+            "id": "backup",
+            "when": {"device": "l-1", "status": "offline"},
+            "then": {"publish": "sz/v2/tv/comune/street-light/+/cmd", "within": "2s"},
+        }
+    )
     obs = base()
     obs.statuses += [StatusRec(at(10.0), "l-1", False), StatusRec(at(20.0), "l-1", True)]
     obs.publishes.append(cmd(10.4))

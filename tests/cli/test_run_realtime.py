@@ -16,7 +16,9 @@ def test_ctrl_c_stops_a_realtime_run_cleanly(tmp_path: Path, endpoints_off: list
     with err_path.open("w") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "smartzone", "run", FIXTURE, "--speed", "600", *endpoints_off],
-            stdout=subprocess.DEVNULL, stderr=err, text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
         )
         try:
             deadline = time.monotonic() + 30

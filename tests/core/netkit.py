@@ -20,8 +20,15 @@ from smartzone.definitions.scenario import Scenario
 def drive(profile: LinkProfile, n: int, interval: float = 10.0, seed: int = 1) -> tuple[Link, list[Reading]]:
     env = simpy.Environment()
     got: list[Reading] = []
-    link = Link(env, ProfileRef(profile), stream(seed, "network", "d"), Counters("x", "uplink"),
-                Counters("x", "downlink"), None, got.append)
+    link = Link(
+        env,
+        ProfileRef(profile),
+        stream(seed, "network", "d"),
+        Counters("x", "uplink"),
+        Counters("x", "downlink"),
+        None,
+        got.append,
+    )
 
     def sender() -> simpy.events.ProcessGenerator:
         for seq in range(1, n + 1):

@@ -54,8 +54,16 @@ def test_random_walk_stays_in_range_and_reverts() -> None:
 
 
 def test_markov_occupancy_rate_follows_profile() -> None:
-    m = model({"kind": "markov_occupancy", "arrivals_per_h": {"00:00": 0.01, "12:00": 4.0},
-               "mean_stay": "30min", "demand": 1.0}, datatype="enum", values=["free", "occupied"])
+    m = model(
+        {
+            "kind": "markov_occupancy",
+            "arrivals_per_h": {"00:00": 0.01, "12:00": 4.0},
+            "mean_stay": "30min",
+            "demand": 1.0,
+        },
+        datatype="enum",
+        values=["free", "occupied"],
+    )
     night = [m.sample(t) for t in range(0, 3 * 3600, 60)]
     noon = [m.sample(t) for t in range(11 * 3600, 13 * 3600, 60)]
     assert noon.count("occupied") / len(noon) > night.count("occupied") / len(night)
@@ -77,14 +85,15 @@ def test_cumulative_integrates_rate() -> None:
 
 
 def test_linear_log10_for_noise_levels() -> None:
-    m = model({"kind": "linear", "input": "ctx.traffic", "gain": 10, "offset": 70, "scale": "log10"},
-              FakeScope({"traffic": 0.1}))
+    m = model(
+        {"kind": "linear", "input": "ctx.traffic", "gain": 10, "offset": 70, "scale": "log10"},
+        FakeScope({"traffic": 0.1}),
+    )
     assert m.sample(0.0) == pytest.approx(60.0)
 
 
 def test_fill_empty_drops_at_collection() -> None:
-    m = model({"kind": "fill_empty", "fill_per_h": 2.0, "collections": ["06:00"], "spread": 0, "residual": 1},
-              max=100)
+    m = model({"kind": "fill_empty", "fill_per_h": 2.0, "collections": ["06:00"], "spread": 0, "residual": 1}, max=100)
     before = m.sample(5.9 * 3600)
     after = m.sample(6.1 * 3600)
     assert after < before and after < 2

@@ -15,11 +15,14 @@ def plain_iso(start: datetime, t: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-@pytest.mark.parametrize("start", [
-    datetime(2026, 11, 23, 0, 0, tzinfo=UTC),
-    datetime(2026, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC),  # crosses a year at t = 0.001
-    datetime(2026, 3, 29, 1, 59, 58, 500_000, tzinfo=UTC),
-])
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2026, 11, 23, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC),  # crosses a year at t = 0.001
+        datetime(2026, 3, 29, 1, 59, 58, 500_000, tzinfo=UTC),
+    ],
+)
 def test_iso_matches_datetime_arithmetic(start: datetime) -> None:
     clock = SimClock(start, "Europe/Rome")
     rng = random.Random(7)

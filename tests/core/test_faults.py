@@ -38,9 +38,12 @@ class Tap:
 @pytest.fixture
 def fast_city(tmp_path: Path, catalog: Catalog) -> Scenario:
     return scenario_with(
-        tmp_path, catalog,
-        fleets=[{"type": "street-light", "tenant": "comune", "count": 2, "id_prefix": "l", "report_interval": "1min"},
-                {"type": "parking-spot", "tenant": "comune", "count": 2, "id_prefix": "p", "report_interval": "5min"}],
+        tmp_path,
+        catalog,
+        fleets=[
+            {"type": "street-light", "tenant": "comune", "count": 2, "id_prefix": "l", "report_interval": "1min"},
+            {"type": "parking-spot", "tenant": "comune", "count": 2, "id_prefix": "p", "report_interval": "5min"},
+        ],
     )
 
 
@@ -69,8 +72,11 @@ def test_offset(fast_city: Scenario, catalog: Catalog) -> None:
 
 def test_drift_grows_with_time(fast_city: Scenario, catalog: Catalog) -> None:
     _, tap = _run(fast_city, catalog, InjectFault("l-0001", "drift", "energy", 12.0, duration=3600))
-    rows = [(r.t, r.values["energy"] - true["energy"]) for r, true in tap.rows
-            if r.device == "l-0001" and 3600 <= r.t < 7200]
+    rows = [
+        (r.t, r.values["energy"] - true["energy"])
+        for r, true in tap.rows
+        if r.device == "l-0001" and 3600 <= r.t < 7200
+    ]
     for t, delta in rows:
         assert delta == pytest.approx(12.0 * (t - 3600) / 3600, abs=0.002)
     assert rows[-1][1] > 11.0
@@ -201,9 +207,18 @@ def test_link_degradation_changes_the_profile_live_and_restores(fast_city: Scena
 
 def test_duty_cycle_added_live_gates_the_radios(tmp_path: Path, catalog: Catalog) -> None:
     sc = scenario_with(
-        tmp_path, catalog,
-        fleets=[{"type": "street-light", "tenant": "comune", "count": 2, "id_prefix": "l",
-                 "report_interval": "1min", "network": "4g"}],
+        tmp_path,
+        catalog,
+        fleets=[
+            {
+                "type": "street-light",
+                "tenant": "comune",
+                "count": 2,
+                "id_prefix": "l",
+                "report_interval": "1min",
+                "network": "4g",
+            }
+        ],
     )
     world = World(sc, catalog)
     world.run(3600)
@@ -223,7 +238,9 @@ def test_duty_cycle_added_live_gates_the_radios(tmp_path: Path, catalog: Catalog
 @pytest.fixture
 def weather_city(tmp_path: Path, catalog: Catalog) -> Scenario:
     return scenario_with(
-        tmp_path, catalog, dropouts={"fraction": 0},
+        tmp_path,
+        catalog,
+        dropouts={"fraction": 0},
         fleets=[
             {"type": "weather-station", "tenant": "comune", "count": 3, "id_prefix": "w", "report_interval": "1min"},
             {"type": "water-meter", "tenant": "comune", "count": 2, "id_prefix": "m", "report_interval": "5min"},
@@ -254,8 +271,11 @@ def test_circular_signal_wraps_under_faults_and_in_its_walk(weather_city: Scenar
     world.run(600)
     world.execute(InjectFault("w-0001", "offset", "wind_direction", 200.0))
     world.run(2 * 86400)
-    shifted = [(r.values["wind_direction"], true["wind_direction"]) for r, true in tap.rows
-               if r.device == "w-0001" and r.t > 600]
+    shifted = [
+        (r.values["wind_direction"], true["wind_direction"])
+        for r, true in tap.rows
+        if r.device == "w-0001" and r.t > 600
+    ]
     assert all(0 <= v <= 359 and v == (t + 200) % 360 for v, t in shifted)
     walk = [true["wind_direction"] for r, true in tap.rows if r.device != "w-0001" and "wind_direction" in true]
     assert all(0 <= v <= 359 for v in walk)

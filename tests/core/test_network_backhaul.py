@@ -82,12 +82,22 @@ def test_poisson_helper_mean() -> None:
 
 def _city(tmp_path: Path, catalog: Catalog, capacity: float) -> World:
     sc = scenario_with(
-        tmp_path, catalog,
-        fleets=[{"type": "parking-spot", "tenant": "comune", "count": 40, "id_prefix": "p",
-                 "report_interval": "30s", "network": "nbiot"}],
-        networks={"stats_interval": "10min",
-                  "backhauls": [{"id": "cell-1", "kind": "gateway", "networks": ["nbiot"], "capacity": capacity,
-                                 "queue": 5}]},
+        tmp_path,
+        catalog,
+        fleets=[
+            {
+                "type": "parking-spot",
+                "tenant": "comune",
+                "count": 40,
+                "id_prefix": "p",
+                "report_interval": "30s",
+                "network": "nbiot",
+            }
+        ],
+        networks={
+            "stats_interval": "10min",
+            "backhauls": [{"id": "cell-1", "kind": "gateway", "networks": ["nbiot"], "capacity": capacity, "queue": 5}],
+        },
     )
     return World(sc, catalog)
 
@@ -120,7 +130,9 @@ def test_world_gateway_outage_drops_everything_and_ends(tmp_path: Path, catalog:
     world.run(1800)
     faults = [e for e in got if isinstance(e, FaultChanged)]
     assert [(f.t, f.device, f.fault, f.active) for f in faults] == [
-        (600.0, "cell-1", "gateway_outage", True), (1200.0, "cell-1", "gateway_outage", False)]
+        (600.0, "cell-1", "gateway_outage", True),
+        (1200.0, "cell-1", "gateway_outage", False),
+    ]
     arrivals = [r.t for r in got if isinstance(r, Reading)]
     assert not [t for t in arrivals if 602.0 < t < 1200.0]  # nothing gets through (after in-flight ones)
     assert [t for t in arrivals if t > 1201.0]

@@ -18,7 +18,8 @@ from smartzone.runtime.api import Runtime
 
 def _lights(tmp_path: Path, catalog: Catalog, network: str, **networks: object) -> World:
     sc = scenario_with(
-        tmp_path, catalog,
+        tmp_path,
+        catalog,
         fleets=[{"type": "street-light", "tenant": "comune", "count": 3, "id_prefix": "l", "network": network}],
         networks=networks or {},
     )
@@ -115,7 +116,8 @@ def test_device_that_goes_offline_meanwhile_rejects(tmp_path: Path, catalog: Cat
 
 def test_runtime_future_resolves_when_the_device_applies(tmp_path: Path, catalog: Catalog) -> None:
     sc = scenario_with(
-        tmp_path, catalog,
+        tmp_path,
+        catalog,
         fleets=[{"type": "street-light", "tenant": "comune", "count": 1, "id_prefix": "l", "network": "nbiot"}],
     )
     rt = Runtime(sc, catalog, fast=True, duration=600)

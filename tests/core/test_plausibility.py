@@ -41,8 +41,7 @@ class Day:
         """Readings measured from start_h to end_h local time (the fixture starts at local midnight)."""
         return [r for r in self.of(dtype) if start_h * H <= r.measured_at < end_h * H]
 
-    def mean(self, dtype: str, signal: str, start_h: float, end_h: float,
-             f: Callable[[Any], float] = float) -> float:
+    def mean(self, dtype: str, signal: str, start_h: float, end_h: float, f: Callable[[Any], float] = float) -> float:
         values = [f(r.values[signal]) for r in self.between(dtype, start_h, end_h)]
         assert len(values) >= 3, f"too few {dtype} readings between {start_h} and {end_h} h"
         return statistics.fmean(values)

@@ -24,10 +24,19 @@ TIMELINE = [
     {"name": "rush-hour", "at": "07:30", "end": "09:30", "daily": True, "multiply": {"traffic": 1.5, "demand": 1.5}},
     {"name": "concert", "at": "20:00", "duration": "3h", "multiply": {"demand:centro": 3}},
     {"name": "evening-peak", "at": "21:00", "end": "22:00", "multiply": {"demand": 2}},
-    {"name": "lights-out", "at": "14:00", "duration": "30min",
-     "faults": [{"fault": "offline", "type": "street-light", "fraction": 0.5}]},
-    {"name": "storm", "at": "16:00", "duration": "2h", "network": [{"profile": "lorawan-sf9", "loss": "60%"}],
-     "faults": [{"fault": "noise", "fleet": "l", "signal": "power", "magnitude": 5}]},
+    {
+        "name": "lights-out",
+        "at": "14:00",
+        "duration": "30min",
+        "faults": [{"fault": "offline", "type": "street-light", "fraction": 0.5}],
+    },
+    {
+        "name": "storm",
+        "at": "16:00",
+        "duration": "2h",
+        "network": [{"profile": "lorawan-sf9", "loss": "60%"}],
+        "faults": [{"fault": "noise", "fleet": "l", "signal": "power", "magnitude": 5}],
+    },
     {"name": "night-cut", "at": "23:00", "end": "01:00", "day": 1, "outage": ["gw"]},
 ]
 NETWORKS = {"backhauls": [{"id": "gw", "kind": "gateway", "capacity": 100}]}
@@ -54,12 +63,18 @@ def test_events_fire_and_end_on_time(world: World) -> None:
     world.bus.subscribe(on, (TimelineChanged, FaultChanged, StatusChanged))
     world.run(2 * 86400 + 1)
     assert _edges(events) == [
-        (6.5 * H, "rush-hour", True), (8.5 * H, "rush-hour", False),
-        (13 * H, "lights-out", True), (13.5 * H, "lights-out", False),
-        (15 * H, "storm", True), (17 * H, "storm", False),
-        (19 * H, "concert", True), (20 * H, "evening-peak", True), (21 * H, "evening-peak", False),
+        (6.5 * H, "rush-hour", True),
+        (8.5 * H, "rush-hour", False),
+        (13 * H, "lights-out", True),
+        (13.5 * H, "lights-out", False),
+        (15 * H, "storm", True),
+        (17 * H, "storm", False),
+        (19 * H, "concert", True),
+        (20 * H, "evening-peak", True),
+        (21 * H, "evening-peak", False),
         (22 * H, "concert", False),
-        (24 * H + 6.5 * H, "rush-hour", True), (24 * H + 8.5 * H, "rush-hour", False),
+        (24 * H + 6.5 * H, "rush-hour", True),
+        (24 * H + 8.5 * H, "rush-hour", False),
         (24 * H + 22 * H, "night-cut", True),
         (48 * H, "night-cut", False),
     ]
@@ -138,37 +153,88 @@ def _event(**fields: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("change", "path", "message"),
     [
-        (_event(outage=["nope"]),
-         "timeline[0].outage[0]", "unknown backhaul 'nope'"),
-        (_event(multiply={"demand:mars": 2}),
-         "timeline[0].multiply.demand:mars", "unknown district 'mars'"),
-        (_event(faults=[{"fault": "melt", "type": "parking-spot"}]),
-         "timeline[0].faults[0].fault", "unknown fault 'melt'"),
-        (_event(faults=[{"fault": "offline", "devices": ["p-0099"]}]),
-         "timeline[0].faults[0].devices[0]", "unknown device 'p-0099'"),
-        (_event(network=[{"profile": "5g-ultra", "loss": "1%"}]),
-         "timeline[0].network[0].profile", "unknown network profile '5g-ultra'"),
-        ({"timeline": [{"name": "x", "at": "25:00", "duration": "1h", "multiply": {"traffic": 2}}]},
-         "timeline[0].at", "time of day"),
-        ({"timeline": [{"name": "x", "at": "07:00", "multiply": {"traffic": 2}}]},
-         "timeline[0]", "exactly one of 'end' or 'duration'"),
-        ({"fleets": [{"type": "parking-spot", "tenant": "comune", "count": 1, "id_prefix": "p", "network": "sigfox"}]},
-         "fleets[0].network", "unknown network profile 'sigfox'"),
-        ({"networks": {"profiles": {"slow": {"base": "nbiot", "loss": "lots"}}}},
-         "networks.profiles.slow.loss", "percentage"),
-        ({"networks": {"profiles": {"slow": {"base": "carrier-pigeon"}}}},
-         "networks.profiles.slow.base", "unknown network profile 'carrier-pigeon'"),
-        ({"networks": {"backhauls": [{"id": "gw", "capacity": 0}]}},
-         "networks.backhauls[0].capacity", "greater than 0"),
-        ({"timeline": [{"name": "x", "at": "07:00", "duration": "1h", "daily": True, "days": ["workday"],
-                        "multiply": {"traffic": 2}}]},
-         "timeline[0].days[0]", "weekday"),
-        ({"timeline": [{"name": "x", "at": "07:00", "duration": "1h", "days": ["weekday"],
-                        "multiply": {"traffic": 2}}]},
-         "timeline[0]", "'days' limits a daily event"),
+        (_event(outage=["nope"]), "timeline[0].outage[0]", "unknown backhaul 'nope'"),
+        (_event(multiply={"demand:mars": 2}), "timeline[0].multiply.demand:mars", "unknown district 'mars'"),
+        (
+            _event(faults=[{"fault": "melt", "type": "parking-spot"}]),
+            "timeline[0].faults[0].fault",
+            "unknown fault 'melt'",
+        ),
+        (
+            _event(faults=[{"fault": "offline", "devices": ["p-0099"]}]),
+            "timeline[0].faults[0].devices[0]",
+            "unknown device 'p-0099'",
+        ),
+        (
+            _event(network=[{"profile": "5g-ultra", "loss": "1%"}]),
+            "timeline[0].network[0].profile",
+            "unknown network profile '5g-ultra'",
+        ),
+        (
+            {"timeline": [{"name": "x", "at": "25:00", "duration": "1h", "multiply": {"traffic": 2}}]},
+            "timeline[0].at",
+            "time of day",
+        ),
+        (
+            {"timeline": [{"name": "x", "at": "07:00", "multiply": {"traffic": 2}}]},
+            "timeline[0]",
+            "exactly one of 'end' or 'duration'",
+        ),
+        (
+            {
+                "fleets": [
+                    {"type": "parking-spot", "tenant": "comune", "count": 1, "id_prefix": "p", "network": "sigfox"}
+                ]
+            },
+            "fleets[0].network",
+            "unknown network profile 'sigfox'",
+        ),
+        (
+            {"networks": {"profiles": {"slow": {"base": "nbiot", "loss": "lots"}}}},
+            "networks.profiles.slow.loss",
+            "percentage",
+        ),
+        (
+            {"networks": {"profiles": {"slow": {"base": "carrier-pigeon"}}}},
+            "networks.profiles.slow.base",
+            "unknown network profile 'carrier-pigeon'",
+        ),
+        (
+            {"networks": {"backhauls": [{"id": "gw", "capacity": 0}]}},
+            "networks.backhauls[0].capacity",
+            "greater than 0",
+        ),
+        (
+            {
+                "timeline": [
+                    {
+                        "name": "x",
+                        "at": "07:00",
+                        "duration": "1h",
+                        "daily": True,
+                        "days": ["workday"],
+                        "multiply": {"traffic": 2},
+                    }
+                ]
+            },
+            "timeline[0].days[0]",
+            "weekday",
+        ),
+        (
+            {
+                "timeline": [
+                    {"name": "x", "at": "07:00", "duration": "1h", "days": ["weekday"], "multiply": {"traffic": 2}}
+                ]
+            },
+            "timeline[0]",
+            "'days' limits a daily event",
+        ),
         ({"calendar": {"country": "IT", "subdivision": "ZZ"}}, "calendar", "subdivision"),
-        ({"calendar": {"country": "IT", "extra": [{"date": "02-30", "name": "x"}]}},
-         "calendar.extra[0].date", "no such day"),
+        (
+            {"calendar": {"country": "IT", "extra": [{"date": "02-30", "name": "x"}]}},
+            "calendar.extra[0].date",
+            "no such day",
+        ),
         ({"climate": {"temp_mean_c": 8, "rain_days": 40}}, "climate.rain_days", "less than or equal to 31"),
         ({"dropouts": {"fraction": 1.5}}, "dropouts.fraction", "less than 1"),
     ],

@@ -53,7 +53,9 @@ def test_broken_file_gives_one_located_error(name: str, capsys: pytest.CaptureFi
 def test_run_with_broken_scenario_exits_2_without_traceback() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "smartzone", "run", str(BROKEN / "unknown-key.yaml"), "--fast", "--duration", "1h"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "unknown key 'colour'" in proc.stderr

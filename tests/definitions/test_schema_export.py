@@ -27,8 +27,10 @@ def _jsonable(data: object) -> object:
 
 
 def test_shipped_files_validate_against_exported_schemas(schemas: dict[str, dict]) -> None:
-    files = {"device-type": sorted(builtin_dir("devices").glob("*.yaml")),
-             "scenario": sorted(builtin_dir("scenarios").glob("*.yaml"))}
+    files = {
+        "device-type": sorted(builtin_dir("devices").glob("*.yaml")),
+        "scenario": sorted(builtin_dir("scenarios").glob("*.yaml")),
+    }
     assert files["device-type"]
     for kind, paths in files.items():
         validator = jsonschema.Draft202012Validator(schemas[kind])

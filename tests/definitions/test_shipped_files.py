@@ -23,8 +23,18 @@ DEVICE_FILES = sorted(builtin_dir("devices").glob("*.yaml"))
 SCENARIO_FILES = sorted(builtin_dir("scenarios").glob("*.yaml"))
 SCENARIOS = ("bologna", "genoa", "london", "barcelona")
 REQUIRED_TYPES = {
-    "parking-spot", "air-quality", "noise-meter", "traffic-counter", "weather-station", "water-meter",
-    "energy-meter", "waste-bin", "street-light", "traffic-signal", "water-valve", "ev-charger",
+    "parking-spot",
+    "air-quality",
+    "noise-meter",
+    "traffic-counter",
+    "weather-station",
+    "water-meter",
+    "energy-meter",
+    "waste-bin",
+    "street-light",
+    "traffic-signal",
+    "water-valve",
+    "ev-charger",
 }
 
 
@@ -112,7 +122,8 @@ def test_device_type_loads_and_runs_an_hour(path: Path, catalog: Catalog) -> Non
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in DEVICE_FILES if p.stem in {"street-light", "traffic-signal", "water-valve", "ev-charger"}],
+    "path",
+    [p for p in DEVICE_FILES if p.stem in {"street-light", "traffic-signal", "water-valve", "ev-charger"}],
     ids=lambda p: p.stem,
 )
 def test_actuator_commands_at_their_limits_keep_readings_in_range(path: Path, catalog: Catalog) -> None:

@@ -53,10 +53,13 @@ def live_window(qtbot: Any, settings: Any) -> Iterator[Any]:
 
 def _both_stay_connected(win: Any, lines: list[str], qtbot: Any) -> None:
     """Two people paste the copied lines at once: the broker keeps both sessions (no id takeover)."""
-    procs = [subprocess.Popen([*shlex.split(line), "-W", "20"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for line in lines]
+    procs = [
+        subprocess.Popen([*shlex.split(line), "-W", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for line in lines
+    ]
     ids = {re.search(r" -i (\S+)", line)[1] for line in lines}  # type: ignore[index]
     try:
+
         def both() -> bool:
             live = {c.client_id for c in win.session.clients.snapshot() if c.state == "connected"}
             return ids <= live

@@ -20,8 +20,11 @@ def test_drain_coalesces_to_the_latest_value_per_device() -> None:
 
 def test_notable_events_are_kept_in_order() -> None:
     feed = LiveFeed()
-    events = [StateChanged(1.0, "l", {"level": 40}, "gui"), StatusChanged(2.0, "l", False, "gui"),
-              CommandResult(3.0, "l", "c1", "dim", "gui", True, {"level": 40})]
+    events = [
+        StateChanged(1.0, "l", {"level": 40}, "gui"),
+        StatusChanged(2.0, "l", False, "gui"),
+        CommandResult(3.0, "l", "c1", "dim", "gui", True, {"level": 40}),
+    ]
     for e in events:
         feed.on_event(e)
     frame = feed.drain()
@@ -59,10 +62,25 @@ def test_rows_describe_facts_for_people() -> None:
     from smartzone.core.events import FaultChanged, TimelineChanged
 
     iso = lambda t: "2026-11-23T08:00:05.250Z"  # noqa: E731
-    cells, _colour = event_row(CommandResult(1.0, "l", "c1", "dim", "mqtt", False, error_code="invalid_params",
-                                            error_message="'level' must be an integer from 0 to 100"), iso)
-    assert cells == ("2026-11-23 08:00:05", "command", "l",
-                     "dim from mqtt rejected: invalid_params: 'level' must be an integer from 0 to 100")
+    cells, _colour = event_row(
+        CommandResult(
+            1.0,
+            "l",
+            "c1",
+            "dim",
+            "mqtt",
+            False,
+            error_code="invalid_params",
+            error_message="'level' must be an integer from 0 to 100",
+        ),
+        iso,
+    )
+    assert cells == (
+        "2026-11-23 08:00:05",
+        "command",
+        "l",
+        "dim from mqtt rejected: invalid_params: 'level' must be an integer from 0 to 100",
+    )
     assert event_row(FaultChanged(2.0, "a", "stuck", True), iso)[0][3] == "stuck started"
     timeline = event_row(TimelineChanged(3.0, "rush", True, "traffic x2"), iso)[0]
     assert timeline[1:] == ("timeline", "", "rush started: traffic x2")

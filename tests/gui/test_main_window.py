@@ -63,8 +63,10 @@ def test_dim_a_street_light_changes_its_state(window: Any, qtbot: Any) -> None:
     qtbot.waitUntil(lambda: window.state.get(device, {}).get("level") == 40, timeout=WAIT_MS)
     assert window.state[device]["mode"] == "manual" and window.state[device]["on"] is True
     qtbot.waitUntil(lambda: window.inspector.controls.result_label.text().startswith("✓ dim"), timeout=WAIT_MS)
-    rows = {window.inspector.values.item(r, 0).text(): window.inspector.values.item(r, 1).text()
-            for r in range(window.inspector.values.rowCount())}
+    rows = {
+        window.inspector.values.item(r, 0).text(): window.inspector.values.item(r, 1).text()
+        for r in range(window.inspector.values.rowCount())
+    }
     assert rows["state.level"] == "40"
     log = [window.events.model.rows[i][0] for i in range(len(window.events.model.rows))]
     assert any(r[1] == "command" and r[2] == device and "dim from gui ok" in r[3] for r in log)
@@ -77,8 +79,9 @@ def test_rejected_command_is_shown_and_changes_nothing(window: Any, qtbot: Any) 
     window.select_device(device)
     before = dict(window.state[device])
     window.inspector.controls.send("dim", {"level": 150})
-    qtbot.waitUntil(lambda: "rejected (invalid_params)" in window.inspector.controls.result_label.text(),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: "rejected (invalid_params)" in window.inspector.controls.result_label.text(), timeout=WAIT_MS
+    )
     assert window.state[device] == before
 
 
@@ -231,8 +234,10 @@ def test_degrade_a_link_live_and_reject_bad_parameters(window: Any, qtbot: Any) 
     net.delay.setText("2s")
     net.degrade()
     qtbot.waitUntil(lambda: net.result.text().startswith("✓ degrade"), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: any(r[0][2] == profile and "link_degraded started" in r[0][3]
-                                for r in window.events.model.rows), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: any(r[0][2] == profile and "link_degraded started" in r[0][3] for r in window.events.model.rows),
+        timeout=WAIT_MS,
+    )
 
 
 def test_step_before_start_advances_from_time_zero(window: Any, qtbot: Any) -> None:
@@ -295,8 +300,10 @@ def test_the_dim_slider_follows_the_lamps_real_level(window: Any, qtbot: Any) ->
     qtbot.waitUntil(lambda: "level" in rt.live.get(device).values, timeout=WAIT_MS)
     slider = window.inspector.controls.editors["dim"]["level"].widget
     # auto mode at night: the commanded level stays 100 while the lamp burns at its night level
-    qtbot.waitUntil(lambda: slider.value() == rt.live.get(device).values["level"] != rt.live.get(device).state["level"],
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: slider.value() == rt.live.get(device).values["level"] != rt.live.get(device).state["level"],
+        timeout=WAIT_MS,
+    )
     assert window.inspector.controls.sent == []
 
 

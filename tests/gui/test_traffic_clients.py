@@ -32,8 +32,14 @@ def city(tmp_path: Path) -> Path:
     """Testville with an app user that reads and commands the `comune` tenant."""
     data = yaml.safe_load((FIXTURES / "testville.yaml").read_text(encoding="utf-8"))
     data["tenants"].append({"id": "acqua", "name": "Acqua", "kind": "utility"})
-    data["users"] = [{"name": "dash", "password": "dash-secret", "role": "app",
-                      "grants": {"read": ["comune"], "command": ["comune"]}}]
+    data["users"] = [
+        {
+            "name": "dash",
+            "password": "dash-secret",
+            "role": "app",
+            "grants": {"read": ["comune"], "command": ["comune"]},
+        }
+    ]
     path = tmp_path / "testville-app.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -79,8 +85,9 @@ def _row(win: Any, protocol: str, client_id: str) -> dict[str, str] | None:
     return None
 
 
-def test_traffic_panel_lists_mqtt_and_modbus_clients(live_window: Any, city: Path, qtbot: Any,
-                                                     paho_client: mqtt.Client) -> None:
+def test_traffic_panel_lists_mqtt_and_modbus_clients(
+    live_window: Any, city: Path, qtbot: Any, paho_client: mqtt.Client
+) -> None:
     win = live_window
     assert win.open_scenario(str(city)), win.session.service_errors
     assert win.session.clients is not None, win.session.service_errors
@@ -123,8 +130,9 @@ def test_traffic_panel_lists_mqtt_and_modbus_clients(live_window: Any, city: Pat
     def logged() -> list[tuple[str, ...]]:
         return [cells for cells, _colour in win.traffic.log.model.rows]
 
-    qtbot.waitUntil(lambda: any(c[1] == cmd_topic and "from dash/dash-board" in c[2] for c in logged()),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: any(c[1] == cmd_topic and "from dash/dash-board" in c[2] for c in logged()), timeout=WAIT_MS
+    )
     assert any(c[1] == "sz/v2/testville/acqua/x/y/cmd" and c[2].startswith("DENIED") for c in logged())
     qtbot.waitUntil(lambda: win.state.get(light, {}).get("level") == 42, timeout=WAIT_MS)
 

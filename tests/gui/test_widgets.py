@@ -50,8 +50,16 @@ def test_map_wheel_zooms_and_click_hits_the_nearest_marker(qtbot: Any, catalog: 
     view.load(small_scenario, [d.info for d in world.devices.values()], {t: d.kind for t, d in catalog.types.items()})
     scale = view.transform().m11()
     centre = QPointF(400, 300)
-    wheel = QWheelEvent(centre, view.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 240), Qt.MouseButton.NoButton,
-                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    wheel = QWheelEvent(
+        centre,
+        view.mapToGlobal(centre),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     view.wheelEvent(wheel)
     assert view.transform().m11() > scale and not view.auto_fit
     view.fit()

@@ -53,8 +53,15 @@ def _smartzone(*args: str, timeout: float = 90.0) -> Any:
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     root = Path(__file__).resolve().parents[2]
-    return subprocess.run([sys.executable, "-m", "smartzone", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=root, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "smartzone", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=root,
+        env=env,
+        check=False,
+    )
 
 
 def test_smartzone_gui_opens_runs_and_saves_a_screenshot(tmp_path: Any) -> None:
@@ -62,8 +69,19 @@ def test_smartzone_gui_opens_runs_and_saves_a_screenshot(tmp_path: Any) -> None:
 
     png = tmp_path / "window.png"
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "testville.yaml"
-    out = _smartzone("gui", str(fixture), "--no-endpoints", "--start", "--speed", "600", "--dark",
-                     "--screenshot", str(png), "--screenshot-after", "1.5")
+    out = _smartzone(
+        "gui",
+        str(fixture),
+        "--no-endpoints",
+        "--start",
+        "--speed",
+        "600",
+        "--dark",
+        "--screenshot",
+        str(png),
+        "--screenshot-after",
+        "1.5",
+    )
     assert out.returncode == 0, out.stderr
     assert "Fatal Python error" not in out.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

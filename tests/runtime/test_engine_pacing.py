@@ -29,8 +29,9 @@ def test_next_event_looks_past_simpys_until_marker(small_scenario: Scenario, cat
 
 def test_step_hooks_see_each_batch_of_events_once(small_scenario: Scenario, catalog: Catalog) -> None:
     """A subscriber that stages events per event and hands them over per step loses none."""
-    busy = small_scenario.model_copy(update={"fleets": [
-        Fleet(type="parking-spot", tenant="comune", count=300, id_prefix="q", report_interval=1.0)]})
+    busy = small_scenario.model_copy(
+        update={"fleets": [Fleet(type="parking-spot", tenant="comune", count=300, id_prefix="q", report_interval=1.0)]}
+    )
     rt = Runtime(busy, catalog, fast=False, speed=20.0, duration=3.0)  # about 6,000 readings/s
     staged: list[Event] = []
     batches: list[list[Event]] = []

@@ -4,6 +4,15 @@ from smartzone.core.behaviours import actuation, charging, continuous, discrete,
 from smartzone.core.behaviours.base import REGISTRY, Model, Scope, build, source
 
 __all__ = [
-    "REGISTRY", "Model", "Scope", "actuation", "build", "charging", "continuous", "discrete", "limits", "series",
+    "REGISTRY",
+    "Model",
+    "Scope",
+    "actuation",
+    "build",
+    "charging",
+    "continuous",
+    "discrete",
+    "limits",
+    "series",
     "source",
 ]

@@ -13,6 +13,13 @@ from smartzone.core.faults.commands import (
 from smartzone.core.faults.manager import FaultManager
 
 __all__ = [
-    "FAULT_COMMANDS", "ClearFault", "CutBackhaul", "DegradeLink", "FaultCommand", "FaultManager",
-    "FaultRejected", "InjectFault", "RestoreLink",
+    "FAULT_COMMANDS",
+    "ClearFault",
+    "CutBackhaul",
+    "DegradeLink",
+    "FaultCommand",
+    "FaultManager",
+    "FaultRejected",
+    "InjectFault",
+    "RestoreLink",
 ]

@@ -76,8 +76,10 @@ class FaultManager:
             pass  # a spontaneous outage (core/variation.py): effect offline
         elif declared is None and cmd.fault not in FAULT_EFFECTS:
             known = ", ".join(sorted(device.dtype.faults)) or "none declared"
-            raise FaultRejected(f"unknown fault '{cmd.fault}' for {device.dtype.type} (declared: {known}; "
-                                f"effects: {', '.join(FAULT_EFFECTS)})")
+            raise FaultRejected(
+                f"unknown fault '{cmd.fault}' for {device.dtype.type} (declared: {known}; "
+                f"effects: {', '.join(FAULT_EFFECTS)})"
+            )
         effect = declared.effect if declared else "offline" if cmd.fault == DROPOUT else cmd.fault
         signal = cmd.signal or (declared.signal if declared else None)
         magnitude = cmd.magnitude
@@ -105,9 +107,14 @@ class FaultManager:
         if cmd.duration is not None:
             fault.params["duration"] = cmd.duration
         if effect == "stuck":
-            fault.frozen = {s: (self._within(device, s, magnitude, fault.out_of_range)
-                                if magnitude is not None and device.dtype.signals[s].datatype in NUMERIC
-                                else device.values.get(s)) for s in signals}
+            fault.frozen = {
+                s: (
+                    self._within(device, s, magnitude, fault.out_of_range)
+                    if magnitude is not None and device.dtype.signals[s].datatype in NUMERIC
+                    else device.values.get(s)
+                )
+                for s in signals
+            }
         faults.active[cmd.fault] = fault
         self._publish(device.id, cmd.fault, True, fault.params)
         if effect == "offline":

@@ -97,7 +97,7 @@ class Link:
         self.busy_until = sent_at = start + p.serialisation
         if p.duty_cycle:  # = gate.transmitted(start, airtime, duty_cycle)
             self.gate.next_allowed = start + p.serialisation / p.duty_cycle
-        if (self._lost(p) if p.gilbert is not None else p.loss and rng.random() < p.loss):
+        if self._lost(p) if p.gilbert is not None else p.loss and rng.random() < p.loss:
             up.drop("loss")
             return
         if p.reorder and rng.random() < p.reorder:

@@ -67,7 +67,12 @@ class Network:
         ref = self.ref(name)
         hop = next((h for h in self.hops.values() if h.carries(name, device.info.district)), None)
         link = Link(
-            self.env, ref, stream(self.seed, "network", device.id), self.up[name], self.down[name], hop,
+            self.env,
+            ref,
+            stream(self.seed, "network", device.id),
+            self.up[name],
+            self.down[name],
+            hop,
             self.bus.publish,
         )
         self.links[device.id] = link

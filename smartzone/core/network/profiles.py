@@ -127,12 +127,21 @@ def build(name: str, spec: ProfileSpec) -> LinkProfile:
     if spec.sf is not None:
         airtime = time_on_air(spec.payload_bytes or 12, spec.sf, spec.bw_khz or 125, spec.cr or 1, spec.preamble or 8)
     return LinkProfile(
-        name=name, delay=spec.delay or 0.0, jitter=spec.jitter or 0.0,
+        name=name,
+        delay=spec.delay or 0.0,
+        jitter=spec.jitter or 0.0,
         distribution=spec.distribution or "uniform",
         max_delay=spec.max_delay if spec.max_delay is not None else math.inf,
-        loss=loss, gilbert=gilbert, duplicate=spec.duplicate or 0.0, reorder=spec.reorder or 0.0,
-        rate=spec.rate or 0.0, packet_bytes=spec.packet_bytes or 100,
-        duty_cycle=spec.duty_cycle or 0.0, airtime=airtime, paging=spec.paging or 0.0, sf=spec.sf,
+        loss=loss,
+        gilbert=gilbert,
+        duplicate=spec.duplicate or 0.0,
+        reorder=spec.reorder or 0.0,
+        rate=spec.rate or 0.0,
+        packet_bytes=spec.packet_bytes or 100,
+        duty_cycle=spec.duty_cycle or 0.0,
+        airtime=airtime,
+        paging=spec.paging or 0.0,
+        sf=spec.sf,
     )
 
 

@@ -76,8 +76,12 @@ class LatencyHistogram:
         self.fold()
         mean = self.total / self.count if self.count else 0.0
         return {
-            "count": self.count, "mean": round(mean, 6), "p50": round(self.percentile(50), 6),
-            "p95": round(self.percentile(95), 6), "p99": round(self.percentile(99), 6), "max": round(self.max, 6),
+            "count": self.count,
+            "mean": round(mean, 6),
+            "p50": round(self.percentile(50), 6),
+            "p95": round(self.percentile(95), 6),
+            "p99": round(self.percentile(99), 6),
+            "max": round(self.max, 6),
         }
 
 
@@ -103,8 +107,16 @@ class Counters:
 
     def event(self, t: float) -> LinkStats:
         return LinkStats(
-            t, self.name, self.scope, self.sent, self.delivered, self.dropped, self.duplicated,
-            self.throttled, dict(sorted(self.drops.items())), self.latency.summary(),
+            t,
+            self.name,
+            self.scope,
+            self.sent,
+            self.delivered,
+            self.dropped,
+            self.duplicated,
+            self.throttled,
+            dict(sorted(self.drops.items())),
+            self.latency.summary(),
         )
 
     def line(self) -> str:

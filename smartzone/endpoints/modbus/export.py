@@ -16,10 +16,22 @@ from smartzone.definitions.modbus_layout import BIT_TABLES, Layout, build_layout
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.modbus.gateways import plan_gateways
 
-COLUMNS = ("gateway", "port", "unit", "device", "table", "address", "count", "datatype", "scale",
-           "word_order", "unit_of_measure", "signal", "access")
-TABLE_NAMES = {"input": "input register", "holding": "holding register", "coils": "coil",
-               "discrete": "discrete input"}
+COLUMNS = (
+    "gateway",
+    "port",
+    "unit",
+    "device",
+    "table",
+    "address",
+    "count",
+    "datatype",
+    "scale",
+    "word_order",
+    "unit_of_measure",
+    "signal",
+    "access",
+)
+TABLE_NAMES = {"input": "input register", "holding": "holding register", "coils": "coil", "discrete": "discrete input"}
 COMMON = (  # address, count, datatype, name
     (0, 1, "uint16", "common.type_code"),
     (1, 1, "uint16", "common.map_version"),

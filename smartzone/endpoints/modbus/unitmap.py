@@ -20,8 +20,17 @@ from smartzone.definitions.modbus_layout import BIT_TABLES, COMMON_BLOCK, Field,
 from smartzone.endpoints.modbus.codec import decode_raw, encode
 
 # function code -> table
-FC_TABLE = {1: "coils", 2: "discrete", 3: "holding", 4: "input", 5: "coils", 6: "holding",
-            15: "coils", 16: "holding", 23: "holding"}
+FC_TABLE = {
+    1: "coils",
+    2: "discrete",
+    3: "holding",
+    4: "input",
+    5: "coils",
+    6: "holding",
+    15: "coils",
+    16: "holding",
+    23: "holding",
+}
 STATUS_ONLINE, STATUS_FAULT, STATUS_BATTERY_LOW = 1, 2, 4
 BATTERY_LOW_PERCENT = 20.0
 TABLE_ORDER = ("coils", "discrete", "holding", "input")  # pymodbus SimDevice tuple order
@@ -168,8 +177,11 @@ class TypeMap:
             if f.address < address or f.end > end:
                 raise WriteRejected(ExcCodes.ILLEGAL_ADDRESS, f"a write must cover all of '{f.name}'")
             chunk = values[f.address - address : f.end - address]
-            value = self._param_value(f, None if table in BIT_TABLES else chunk,  # type: ignore[arg-type]
-                                      bool(chunk[0]) if table in BIT_TABLES else None)
+            value = self._param_value(
+                f,
+                None if table in BIT_TABLES else chunk,  # type: ignore[arg-type]
+                bool(chunk[0]) if table in BIT_TABLES else None,
+            )
             command = self.dtype.commands[f.command or ""]
             try:
                 value = check_value(f.param or "", command.params[f.param or ""], value)

@@ -51,15 +51,28 @@ class _Doc:
         if key not in self.messages:
             bindings = {"mqtt": {"bindingVersion": "0.2.0"}}
             self.messages[key] = {
-                "name": name, "title": title, "contentType": "application/json",
-                "payload": payload, "bindings": bindings,
+                "name": name,
+                "title": title,
+                "contentType": "application/json",
+                "payload": payload,
+                "bindings": bindings,
                 **({"description": "retained: a new subscriber gets the latest at once"} if retained else {}),
             }
 
-    def channel(self, key: str, address: str, message: str, description: str, action: str,
-                params: dict[str, Any] | None = None, qos: int = 0, retain: bool = False) -> None:
+    def channel(
+        self,
+        key: str,
+        address: str,
+        message: str,
+        description: str,
+        action: str,
+        params: dict[str, Any] | None = None,
+        qos: int = 0,
+        retain: bool = False,
+    ) -> None:
         channel: dict[str, Any] = {
-            "address": address, "description": description,
+            "address": address,
+            "description": description,
             "messages": {message: _ref("components", "messages", message)},
         }
         if params:
@@ -67,20 +80,25 @@ class _Doc:
         self.channels[key] = channel
         op_binding = {"mqtt": {"qos": qos, "retain": retain, "bindingVersion": "0.2.0"}}
         self.operations[f"{action}.{key}"] = {
-            "action": action, "channel": _ref("channels", key),
-            "messages": [_ref("channels", key, "messages", message)], "bindings": op_binding,
+            "action": action,
+            "channel": _ref("channels", key),
+            "messages": [_ref("channels", key, "messages", message)],
+            "bindings": op_binding,
         }
 
 
 def _device_param(ids: list[str], tenant: str, dtype: str) -> dict[str, Any]:
-    return {"device": {
-        "description": f"device id ({len(ids)} {dtype} devices of {tenant}; the catalog lists them)",
-        "examples": ids[:EXAMPLES],
-    }}
+    return {
+        "device": {
+            "description": f"device id ({len(ids)} {dtype} devices of {tenant}; the catalog lists them)",
+            "examples": ids[:EXAMPLES],
+        }
+    }
 
 
-def build(scenario: Scenario, catalog: Catalog, devices: Iterable[DeviceInfo],
-          host: str = "127.0.0.1", port: int = 1883) -> dict[str, Any]:
+def build(
+    scenario: Scenario, catalog: Catalog, devices: Iterable[DeviceInfo], host: str = "127.0.0.1", port: int = 1883
+) -> dict[str, Any]:
     """The AsyncAPI 3.0.0 document (a plain dict, JSON-ready) of `scenario`."""
     city = scenario.city
     groups: dict[tuple[str, str], list[str]] = {}
@@ -113,27 +131,54 @@ def build(scenario: Scenario, catalog: Catalog, devices: Iterable[DeviceInfo],
                 doc.message(msg, ch, f"{dtype.name} {ch}", schema, True)
                 qos, retain = 1, True
             action = "receive" if ch == "cmd" else "send"
-            doc.channel(key, f"{base}/{ch}", msg, f"{dtype.name} devices of {tenant}: {ch}", action,
-                        params, qos, retain)
+            doc.channel(
+                key, f"{base}/{ch}", msg, f"{dtype.name} devices of {tenant}: {ch}", action, params, qos, retain
+            )
     for tenant in formats:
         doc.message("catalog", "catalog", "tenant catalog", catalog_schema(), True)
-        doc.channel(_key(tenant, "catalog"), f"sz/v2/{city}/{tenant}/catalog", "catalog",
-                    f"every device of {tenant} with its type and topics", "send", None, 1, True)
+        doc.channel(
+            _key(tenant, "catalog"),
+            f"sz/v2/{city}/{tenant}/catalog",
+            "catalog",
+            f"every device of {tenant} with its type and topics",
+            "send",
+            None,
+            1,
+            True,
+        )
     doc.message("tenants", "tenants", "the city's tenants", tenants_schema(), True)
-    doc.channel("tenants", f"sz/v2/{city}/tenants", "tenants",
-                "every tenant: owner kind, open data, payload format, device types and counts (any user)",
-                "send", None, 1, True)
+    doc.channel(
+        "tenants",
+        f"sz/v2/{city}/tenants",
+        "tenants",
+        "every tenant: owner kind, open data, payload format, device types and counts (any user)",
+        "send",
+        None,
+        1,
+        True,
+    )
     doc.message("access", "access", "what one user may read and command", access_schema(), True)
-    doc.channel("access", f"sz/v2/{city}/access/{{user}}", "access",
-                "what this user may read and command (readable by that user alone)", "send",
-                {"user": {"description": "a scenario user name",
-                          "examples": [u.name for u in scenario.users][:EXAMPLES]}}, 1, True)
+    doc.channel(
+        "access",
+        f"sz/v2/{city}/access/{{user}}",
+        "access",
+        "what this user may read and command (readable by that user alone)",
+        "send",
+        {"user": {"description": "a scenario user name", "examples": [u.name for u in scenario.users][:EXAMPLES]}},
+        1,
+        True,
+    )
     if scenario.api_v1:
         all_ids = [i for ids in groups.values() for i in ids]
         doc.message("v1-data", "data", "deprecated v1 reading", v1_schema(), False)
-        doc.channel("v1.data", f"icity/{city}/{{device}}/data", "v1-data",
-                    "DEPRECATED v1 flat topic (use the v2 telemetry channels)", "send",
-                    {"device": {"description": "device id", "examples": all_ids[:EXAMPLES]}})
+        doc.channel(
+            "v1.data",
+            f"icity/{city}/{{device}}/data",
+            "v1-data",
+            "DEPRECATED v1 flat topic (use the v2 telemetry channels)",
+            "send",
+            {"device": {"description": "device id", "examples": all_ids[:EXAMPLES]}},
+        )
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -142,16 +187,21 @@ def build(scenario: Scenario, catalog: Catalog, devices: Iterable[DeviceInfo],
             "description": f"The simulated city '{city}' on MQTT (SmartZone public contract v2).",
         },
         "defaultContentType": "application/json",
-        "servers": {"smartzone": {
-            "host": f"{host}:{port}", "protocol": "mqtt", "protocolVersion": "3.1.1",
-            "description": "the broker started by `smartzone run` (see its start-up lines for credentials)",
-            "security": [_ref("components", "securitySchemes", "userPassword")],
-        }},
+        "servers": {
+            "smartzone": {
+                "host": f"{host}:{port}",
+                "protocol": "mqtt",
+                "protocolVersion": "3.1.1",
+                "description": "the broker started by `smartzone run` (see its start-up lines for credentials)",
+                "security": [_ref("components", "securitySchemes", "userPassword")],
+            }
+        },
         "channels": doc.channels,
         "operations": doc.operations,
         "components": {
             "messages": doc.messages,
-            "securitySchemes": {"userPassword": {
-                "type": "userPassword", "description": "scenario users; client id = user or user-*"}},
+            "securitySchemes": {
+                "userPassword": {"type": "userPassword", "description": "scenario users; client id = user or user-*"}
+            },
         },
     }

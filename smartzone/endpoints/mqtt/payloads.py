@@ -49,9 +49,17 @@ def native_encoder(info: DeviceInfo, clock: SimClock) -> Encoder:
 
     def encode(r: Reading) -> bytes:
         values = r.values if type(r.values) is dict else dict(r.values)
-        return b"".join((
-            head, iso(r.measured_at).encode(), b'","seq":', str(r.seq).encode(), b',"values":', dumps(values), b"}",
-        ))
+        return b"".join(
+            (
+                head,
+                iso(r.measured_at).encode(),
+                b'","seq":',
+                str(r.seq).encode(),
+                b',"values":',
+                dumps(values),
+                b"}",
+            )
+        )
 
     return encode
 

@@ -68,7 +68,9 @@ class BrokerAddress:
 def new_client(address: BrokerAddress, client_id: str) -> mqtt.Client:
     """A paho client (MQTT 3.1.1, callback API v2) for `address`, not yet connected."""
     client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv311,
         transport="unix" if address.unix else "tcp",
     )
     if address.username is not None:
@@ -119,8 +121,14 @@ class Connection(threading.Thread):
     """One gateway connection and the worker thread that owns it."""
 
     def __init__(
-        self, address: BrokerAddress, client_id: str, render: Render, bound: int, backlog: int,
-        tick: Callable[[], None] = lambda: None, guard: Guard = unsupervised,
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        render: Render,
+        bound: int,
+        backlog: int,
+        tick: Callable[[], None] = lambda: None,
+        guard: Guard = unsupervised,
     ) -> None:
         super().__init__(name=f"sz-mqtt-{client_id}", daemon=True)
         self.address, self.client_id, self.tick = address, client_id, tick
@@ -442,7 +450,12 @@ class GatewayPublisher:
         self.warn = warn if warn is not None else (lambda line: print(line, file=sys.stderr))
         self.conns = [
             Connection(
-                address, f"{client_prefix}-gw{i}", render, queue_bound, backlog_bound, tick=self.check_losses,
+                address,
+                f"{client_prefix}-gw{i}",
+                render,
+                queue_bound,
+                backlog_bound,
+                tick=self.check_losses,
                 guard=guard,
             )
             for i in range(max(1, connections))

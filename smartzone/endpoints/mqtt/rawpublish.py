@@ -29,10 +29,15 @@ def remaining_length(n: int) -> bytes:
 def publish_packet(topic: str, payload: bytes, retain: bool) -> bytes:
     """An MQTT 3.1.1 QoS 0 PUBLISH packet."""
     t = topic.encode("utf-8")
-    return b"".join((
-        bytes((0x30 | (1 if retain else 0),)), remaining_length(2 + len(t) + len(payload)),
-        len(t).to_bytes(2, "big"), t, payload,
-    ))
+    return b"".join(
+        (
+            bytes((0x30 | (1 if retain else 0),)),
+            remaining_length(2 + len(t) + len(payload)),
+            len(t).to_bytes(2, "big"),
+            t,
+            payload,
+        )
+    )
 
 
 class RawWriter:
@@ -59,7 +64,7 @@ class RawWriter:
         try:
             while view:
                 try:
-                    view = view[sock.send(view):]
+                    view = view[sock.send(view) :]
                 except BlockingIOError:
                     left = deadline - time.monotonic()
                     if left <= 0:

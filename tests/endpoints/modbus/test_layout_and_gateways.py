@@ -37,16 +37,32 @@ def test_writes_map_to_the_command_that_sets_the_state(catalog: Catalog) -> None
 @pytest.mark.parametrize(
     ("old", "new", "where", "message"),
     [
-        ("- {signal: mode_echo, address: 40}", "- {signal: mode_echo, address: 5}", "modbus.input[7].address",
-         "common block"),
-        ("- {signal: mode_echo, address: 40}", "- {signal: mode_echo, address: 12}", "modbus.input[7].address",
-         "overlaps 'total'"),
-        ("- {state: enabled}", "- {state: enabled, command: set_mode}", "modbus.coils[0].command",
-         "must set 'enabled'"),
+        (
+            "- {signal: mode_echo, address: 40}",
+            "- {signal: mode_echo, address: 5}",
+            "modbus.input[7].address",
+            "common block",
+        ),
+        (
+            "- {signal: mode_echo, address: 40}",
+            "- {signal: mode_echo, address: 12}",
+            "modbus.input[7].address",
+            "overlaps 'total'",
+        ),
+        (
+            "- {state: enabled}",
+            "- {state: enabled, command: set_mode}",
+            "modbus.coils[0].command",
+            "must set 'enabled'",
+        ),
         ("- {state: enabled}", "- {signal: ratio}", "modbus.coils[0]", "map a state variable"),
         ("true_when: busy}", "true_when: asleep}", "modbus.discrete[0].true_when", "not a value"),
-        ("    set: {enabled: param.enabled}", "    set: {enabled: true}", "modbus.coils[0].command",
-         "no command sets 'enabled'"),
+        (
+            "    set: {enabled: param.enabled}",
+            "    set: {enabled: true}",
+            "modbus.coils[0].command",
+            "no command sets 'enabled'",
+        ),
     ],
 )
 def test_a_bad_register_map_is_a_located_error(tmp_path: Path, old: str, new: str, where: str, message: str) -> None:
@@ -88,12 +104,17 @@ def test_declared_gateways_take_matching_devices_in_order(rig_catalog: Catalog) 
     rt = Runtime(load_scenario(RIGVILLE, rig_catalog), rig_catalog)
     plans = plan_gateways(rt.scenario, rt.devices.values())
     assert [(p.id, p.tenant, p.port_offset, p.port(5020)) for p in plans] == [
-        ("rigs", "acqua", 0, 5020), ("city", "comune", 5, 5025)
+        ("rigs", "acqua", 0, 5020),
+        ("city", "comune", 5, 5025),
     ]
     assert [d.id for d in plans[0].units.values()] == ["rig-0001", "rig-0002"]
     assert list(plans[1].units) == [1, 2, 3, 4, 5]
     assert [d.id for d in plans[1].units.values()] == [
-        "light-0001", "light-0002", "light-0003", "spot-0001", "spot-0002"
+        "light-0001",
+        "light-0002",
+        "light-0003",
+        "spot-0001",
+        "spot-0002",
     ]
     assert plans[0].port(0) == 0 and unserved(plans, rt.devices.values()) == []
 
@@ -106,7 +127,9 @@ def test_default_gateways_are_one_per_tenant_and_district_split_past_247(tmp_pat
     rt = Runtime(load_scenario(big, catalog), catalog)
     plans = plan_gateways(rt.scenario, rt.devices.values())
     assert [(p.id, len(p.units), p.port_offset) for p in plans] == [
-        ("comune-centro", 247, 0), ("comune-centro-2", 247, 1), ("comune-centro-3", 108, 2)
+        ("comune-centro", 247, 0),
+        ("comune-centro-2", 247, 1),
+        ("comune-centro-3", 108, 2),
     ]
     ids = [d.id for p in plans for d in p.units.values()]
     assert ids == list(rt.devices)  # every device once, in build order

@@ -111,7 +111,8 @@ def test_multi_register_writes_are_all_or_nothing(city, client_factory, results)
     city.settle("rig-0002", results, count=2)
     # two commands, each crossing the simulated downlink (their order of arrival may vary)
     assert sorted((r.action, r.source, r.ok) for r in results) == [
-        ("set_mode", "modbus", True), ("set_setpoint", "modbus", True)
+        ("set_mode", "modbus", True),
+        ("set_setpoint", "modbus", True),
     ]
     state = city.rt.snapshot()["rig-0002"].state
     assert state["setpoint"] == -12.5 and state["mode"] == "comfort"
@@ -173,7 +174,6 @@ def test_status_bits_show_faults_and_low_battery(city, client_factory) -> None:
     assert c.read_input_registers(2, count=1, device_id=unit).registers == [0b011]  # online + fault
     city.rt.submit(ClearFault("rig-0001", "noise")).result(10)
     assert c.read_input_registers(2, count=1, device_id=unit).registers == [0b001]
-
 
 
 def test_battery_low_bit_and_common_block_words(catalog) -> None:

@@ -56,19 +56,58 @@ def topic(tenant: str, dtype: str, device: str, channel: str) -> str:
     return f"sz/v2/{CITY}/{tenant}/{dtype}/{device}/{channel}"
 
 
-def mosquitto_pub(broker: Broker, user: str, password: str, topic_name: str, payload: str,
-                  *extra: str) -> subprocess.CompletedProcess[str]:
+def mosquitto_pub(
+    broker: Broker, user: str, password: str, topic_name: str, payload: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
     """Publish with the mosquitto_pub binary (QoS 1, waits for the PUBACK)."""
-    cmd = ["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-u", user, "-P", password,
-           "-i", f"{user}-pub", "-q", "1", "-t", topic_name, "-m", payload, *extra]
+    cmd = [
+        "mosquitto_pub",
+        "-h",
+        broker.host,
+        "-p",
+        str(broker.port),
+        "-u",
+        user,
+        "-P",
+        password,
+        "-i",
+        f"{user}-pub",
+        "-q",
+        "1",
+        "-t",
+        topic_name,
+        "-m",
+        payload,
+        *extra,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=BIN_TIMEOUT_S, check=True)
 
 
-def mosquitto_sub(broker: Broker, user: str, password: str, topic_name: str, count: int,
-                  *extra: str) -> list[tuple[str, Any]]:
+def mosquitto_sub(
+    broker: Broker, user: str, password: str, topic_name: str, count: int, *extra: str
+) -> list[tuple[str, Any]]:
     """Read `count` messages with the mosquitto_sub binary (bounded by -W); (topic, JSON) pairs."""
-    cmd = ["mosquitto_sub", "-h", broker.host, "-p", str(broker.port), "-u", user, "-P", password,
-           "-i", f"{user}-sub", "-t", topic_name, "-C", str(count), "-W", str(BIN_TIMEOUT_S), "-v", *extra]
+    cmd = [
+        "mosquitto_sub",
+        "-h",
+        broker.host,
+        "-p",
+        str(broker.port),
+        "-u",
+        user,
+        "-P",
+        password,
+        "-i",
+        f"{user}-sub",
+        "-t",
+        topic_name,
+        "-C",
+        str(count),
+        "-W",
+        str(BIN_TIMEOUT_S),
+        "-v",
+        *extra,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=BIN_TIMEOUT_S + 5)
     pairs = []
     for line in out.stdout.splitlines():

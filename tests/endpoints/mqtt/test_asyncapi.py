@@ -106,7 +106,11 @@ def test_published_payloads_match_their_declared_schemas(document: dict[str, Any
 
 def test_cli_writes_the_document(tmp_path: Path) -> None:
     out = tmp_path / "asyncapi.json"
-    done = subprocess.run([sys.executable, "-m", "smartzone", "export", "asyncapi", str(MQTT_CITY), "--out", str(out)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "smartzone", "export", "asyncapi", str(MQTT_CITY), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["asyncapi"] == "3.0.0"

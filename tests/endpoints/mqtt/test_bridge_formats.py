@@ -99,7 +99,8 @@ def test_ngsi_ld_tenant(ran: tuple[City, Any]) -> None:
         assert entity["energyConsumed"]["unitCode"] == "KWH"
         observed = datetime.fromisoformat(level["observedAt"].replace("Z", "+00:00"))
         assert observed.timestamp() == pytest.approx(
-            city.runtime.scenario.start.timestamp() + reading.measured_at, abs=0.001)
+            city.runtime.scenario.start.timestamp() + reading.measured_at, abs=0.001
+        )
         assert entity["seq"]["value"] == reading.seq
         loc = entity["location"]
         assert loc["type"] == "GeoProperty" and loc["value"]["type"] == "Point"
@@ -117,7 +118,10 @@ def test_native_tenant_and_v1(ran: tuple[City, Any]) -> None:
     assert all(set(doc) == {"device", "type", "tenant", "ts", "seq", "values"} for _, doc in native)
     v1 = [(t, json.loads(p)) for t, p, _ in probe.messages if t.startswith("icity/")]
     assert len(v1) == len(city.readings)
-    for (name, doc), reading in zip(sorted(v1, key=lambda m: (m[1]["id"], m[1]["ts"])),
-                                    sorted(city.readings, key=lambda r: (r.device, r.measured_at)), strict=True):
+    for (name, doc), reading in zip(
+        sorted(v1, key=lambda m: (m[1]["id"], m[1]["ts"])),
+        sorted(city.readings, key=lambda r: (r.device, r.measured_at)),
+        strict=True,
+    ):
         assert name == f"icity/mqttville/{reading.device}/data"
         assert set(doc) == {"id", "ts", "value"} and doc["value"] == dict(reading.values)

@@ -53,8 +53,7 @@ def test_broker_down_bounded_backlog_losses_counted_then_delivered(plain_mosquit
     port = free_port()
     warnings: list[str] = []
     rt = Runtime.load(MQTT_CITY, fast=True, duration=3600)
-    bridge = Bridge(rt, BrokerAddress("127.0.0.1", port), backlog_bound=BACKLOG, connections=2,
-                    warn=warnings.append)
+    bridge = Bridge(rt, BrokerAddress("127.0.0.1", port), backlog_bound=BACKLOG, connections=2, warn=warnings.append)
     readings: list[Reading] = []
     rt.subscribe(lambda e: readings.append(e) if isinstance(e, Reading) else None)
     bridge.start(wait=False)

@@ -62,19 +62,23 @@ def test_every_reading_arrives_with_seq_and_simulated_ts(fast_city: City, broker
     assert fast_city.bridge.stats()["lost_queue_full"] == 0
 
 
-def test_late_subscriber_reads_retained_meta_status_state_catalog(fast_city: City, broker: Broker,
-                                                                  mqtt_client) -> None:
+def test_late_subscriber_reads_retained_meta_status_state_catalog(fast_city: City, broker: Broker, mqtt_client) -> None:
     probe = mqtt_client(broker, "owner-comune", "comune-pw", "owner-comune-late")
     probe.subscribe(f"sz/v2/{CITY}/comune/#", qos=1)
     wanted = {
-        topic("comune", "parking-spot", "cp-0001", "meta"), topic("comune", "parking-spot", "cp-0002", "status"),
-        topic("comune", "street-light", "cl-0001", "state"), f"sz/v2/{CITY}/comune/catalog",
+        topic("comune", "parking-spot", "cp-0001", "meta"),
+        topic("comune", "parking-spot", "cp-0002", "status"),
+        topic("comune", "street-light", "cl-0001", "state"),
+        f"sz/v2/{CITY}/comune/catalog",
     }
     assert probe.wait_for(lambda: wanted <= {t for t, _, r in probe.messages if r})
     meta = json.loads(probe.received(topic("comune", "street-light", "cl-0001", "meta"))[0])
     assert meta["signals"]["level"] == {"unit": "%", "min": 0, "max": 100, "datatype": "int"}
     assert meta["commands"]["dim"]["properties"]["level"] == {
-        "type": "integer", "minimum": 0, "maximum": 100, "x-unit": "%",
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 100,
+        "x-unit": "%",
     }
     assert set(meta["location"]) == {"lat", "lon", "district", "address"}
     for key in ("vendor", "model", "serial", "network", "type", "tenant", "name"):

@@ -183,8 +183,11 @@ def test_a_subscribe_pipelined_behind_the_connect_is_answered(backend, start_tes
     with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as sock:
         own = "sz/v2/accessville/comune/#"
         other = "sz/v2/accessville/acme/#"
-        sock.sendall(_connect_packet("owner-comune-pipe", "owner-comune", "comune-pw", 30)
-                     + _subscribe_packet(7, own) + _subscribe_packet(8, other))
+        sock.sendall(
+            _connect_packet("owner-comune-pipe", "owner-comune", "comune-pw", 30)
+            + _subscribe_packet(7, own)
+            + _subscribe_packet(8, other)
+        )
         assert _read_exactly(sock, 4) == bytes([0x20, 2, 0, 0])
         assert _read_exactly(sock, 5) == bytes([0x90, 3, 0, 7, 0])  # granted QoS 0
         assert _read_exactly(sock, 5) == bytes([0x90, 3, 0, 8, 0x80])  # another tenant: refused

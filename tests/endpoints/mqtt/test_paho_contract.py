@@ -22,11 +22,16 @@ def test_pinned_paho_version() -> None:
 
 def test_varint_matches_the_mqtt_spec_examples() -> None:
     assert [remaining_length(n) for n in (0, 127, 128, 16383, 16384, 2097151)] == [
-        b"\x00", b"\x7f", b"\x80\x01", b"\xff\x7f", b"\x80\x80\x01", b"\xff\xff\x7f"]
+        b"\x00",
+        b"\x7f",
+        b"\x80\x01",
+        b"\xff\x7f",
+        b"\x80\x80\x01",
+        b"\xff\xff\x7f",
+    ]
 
 
-def test_raw_packets_and_paho_without_its_wakeup_pair(embedded_broker: Broker,
-                                                      mqtt_client: Callable[..., Any]) -> None:
+def test_raw_packets_and_paho_without_its_wakeup_pair(embedded_broker: Broker, mqtt_client: Callable[..., Any]) -> None:
     probe = mqtt_client(embedded_broker, "admin", "admin-pw", "admin-contract")
     probe.subscribe(TOPIC, qos=1)
     b = embedded_broker

@@ -32,9 +32,29 @@ def test_more_retained_documents_than_packet_ids_all_reach_the_broker(start_test
     sample = sorted({*range(0, DOCUMENTS, 700), *range(DOCUMENTS - 60, DOCUMENTS)})
     topics = [arg for i in sample for arg in ("-t", f"sz/v2/big/t/x/d{i}/status")]
     out = subprocess.run(
-        ["mosquitto_sub", "-h", broker.host, "-p", str(broker.port), "-u", "admin", "-P", "admin-pw",
-         "-i", "admin-count", *topics, "--retained-only", "-v", "-C", str(len(sample)), "-W", "30"],
-        capture_output=True, text=True, timeout=60,
+        [
+            "mosquitto_sub",
+            "-h",
+            broker.host,
+            "-p",
+            str(broker.port),
+            "-u",
+            "admin",
+            "-P",
+            "admin-pw",
+            "-i",
+            "admin-count",
+            *topics,
+            "--retained-only",
+            "-v",
+            "-C",
+            str(len(sample)),
+            "-W",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     got = {line.split(" ", 1)[0] for line in out.stdout.splitlines()}
     assert got == {f"sz/v2/big/t/x/d{i}/status" for i in sample}, out.stderr

@@ -77,5 +77,11 @@ def start_broker(backend: str, scenario: Scenario, *, host: str = "127.0.0.1", p
 
 def service_address(broker: Broker) -> BrokerAddress:
     """Where SmartZone's own clients (bridge publisher, command listener) connect."""
-    return BrokerAddress(broker.host, broker.port, broker.service_user, broker.service_password,
-                         tls=bool(getattr(broker, "tls", False)), unix=broker.service_socket)
+    return BrokerAddress(
+        broker.host,
+        broker.port,
+        broker.service_user,
+        broker.service_password,
+        tls=bool(getattr(broker, "tls", False)),
+        unix=broker.service_socket,
+    )

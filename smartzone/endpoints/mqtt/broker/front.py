@@ -67,6 +67,8 @@ def refused_publish_ack(raw: bytes, offset: int, level: int, refused: set[int]) 
     if qos == 2:
         refused.add(int.from_bytes(pid, "big"))
     return bytes([kind << 4, 2]) + pid
+
+
 MAX_CONNACK_BYTES = 65536
 
 

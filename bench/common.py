@@ -8,6 +8,7 @@ from pathlib import Path
 
 import simpy
 
+from smartzone.core.simenv import CityEnvironment
 from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.scenario import Scenario
 
@@ -32,7 +33,7 @@ def city(name: str = "bologna", devices: int | None = None) -> tuple[Scenario, C
 
 def bare_simpy_rate(seconds: float = 2.0, processes: int = 1000) -> float:
     """Events per second of a bare SimPy model (timeouts only) on this machine, now."""
-    env = simpy.Environment()
+    env = CityEnvironment()
 
     def proc(env: simpy.Environment):
         while True:

@@ -12,14 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import simpy
-
 from smartzone.core.behaviours import Model, build
 from smartzone.core.bus import EventBus
 from smartzone.core.clock import SimClock
 from smartzone.core.context import CityContext
 from smartzone.core.events import Reading, StateChanged, StatusChanged
-from smartzone.core.schedule import later, soon
+from smartzone.core.simenv import CityEnvironment
 from smartzone.definitions.device_type import DeviceType, Signal
 
 
@@ -171,7 +169,7 @@ class Device:
         reading = Reading(t, self.id, self.seq, dict(self.values))
         self.transmit(reading if self.distort is None else self.distort(reading))
 
-    def start(self, env: simpy.Environment) -> None:
+    def start(self, env: CityEnvironment) -> None:
         """Schedule the device's report loop: sample on its report schedule and on spontaneous
         changes, and send readings.
 
@@ -182,7 +180,7 @@ class Device:
         """
         self._env = env
         self._next_report = env.now + self.first_report
-        soon(env, self._wake)
+        env.soon(self._wake)
 
     def _wake(self, _event: Any = None) -> None:
         """Schedule the next wake-up; run the loop body at once while one is due now."""
@@ -195,7 +193,7 @@ class Device:
                 if nxt is not None and nxt < wake:
                     wake = nxt
             if wake > now:
-                later(env, wake - now, self._tick, None)
+                env.later(wake - now, self._tick, None)
                 return
             self._step(now)
 

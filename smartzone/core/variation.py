@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from smartzone.core.faults.commands import InjectFault
 from smartzone.core.faults.manager import DROPOUT
 from smartzone.core.rng import stream
-from smartzone.core.schedule import at
 
 if TYPE_CHECKING:
     from smartzone.core.device import Device
@@ -65,7 +64,7 @@ class Dropouts:
         """Schedule each device's first outage."""
         env = self.world.env
         for device_id, rng in self.rngs.items():
-            at(env, env.now + rng.expovariate(1.0 / self.mean_up), self._dropper(device_id))
+            env.at(env.now + rng.expovariate(1.0 / self.mean_up), self._dropper(device_id))
 
     def _dropper(self, device_id: str) -> Callable[[], None]:
         return lambda: self._drop(device_id)
@@ -75,4 +74,4 @@ class Dropouts:
         down = max(60.0, rng.expovariate(1.0 / self.mean_down))
         self.world.faults.execute(InjectFault(device_id, DROPOUT, duration=down, source="dropout"))
         up = rng.expovariate(1.0 / self.mean_up)
-        at(env, env.now + down + up, self._dropper(device_id))
+        env.at(env.now + down + up, self._dropper(device_id))

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import simpy
 from faker import Faker
 
 from smartzone.core.bus import EventBus
@@ -24,6 +23,7 @@ from smartzone.core.faults import FAULT_COMMANDS, FaultCommand, FaultManager
 from smartzone.core.network import Network
 from smartzone.core.placement import random_point
 from smartzone.core.rng import derive_seed, stream
+from smartzone.core.simenv import CityEnvironment
 from smartzone.core.timeline import Timeline
 from smartzone.core.variation import Dropouts, vary
 from smartzone.definitions.catalog import Catalog
@@ -49,14 +49,14 @@ class World:
         scenario: Scenario,
         catalog: Catalog,
         seed: int | None = None,
-        env: simpy.Environment | None = None,
+        env: CityEnvironment | None = None,
         bus: EventBus | None = None,
         network: bool = True,
     ) -> None:
         self.scenario = scenario
         self.catalog = catalog
         self.seed = scenario.seed if seed is None else seed
-        self.env = env if env is not None else simpy.Environment()
+        self.env = env if env is not None else CityEnvironment()
         self.bus = bus if bus is not None else EventBus()
         self.holidays = holiday_dates(scenario.calendar, scenario.start)
         self.clock = SimClock(scenario.start, scenario.timezone, self.holidays)

@@ -16,8 +16,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from simpy.events import URGENT
-
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.world import World
 
@@ -126,42 +124,13 @@ class Engine(threading.Thread):
         milliseconds, which would otherwise make the first readings late. Same events in the
         same order as the first run() would process them."""
         self.world.start()
-        env = self.world.env
-        queue = env._queue  # type: ignore[attr-defined]
-        while queue and queue[0][0] <= env.now and queue[0][1] == URGENT:
-            env.step()
+        self.world.env.run_urgent_due()
 
     def _advance_to(self, target: float) -> None:
         if self.until is not None:
             target = min(target, self.until)
         if target > self.world.now:
             self.world.env.run(until=target)
-
-    def _next_event_after(self, t: float) -> float:
-        """When the next event after `t` is due.
-
-        SimPy 4.1 leaves the marker of `run(until=t)` in its queue at `t`, so peek() says
-        `t` and the paced loop would never sleep (a busy loop holding the GIL, starving the
-        endpoints' threads): look past entries at `t`. The queue is a binary heap, so the
-        entries due by `t` form a subtree at its root (normally just the marker): walk that
-        subtree only, and the earliest of its children is the answer (O(entries due), where
-        a scan of the whole queue cost a third of the engine's time at 12,000 events/s).
-        """
-        queue = self.world.env._queue
-        nxt = queue[0][0] if queue else float("inf")
-        if nxt > t:
-            return nxt
-        best, stack = float("inf"), [0]
-        while stack:
-            i = stack.pop()
-            for child in (2 * i + 1, 2 * i + 2):
-                if child < len(queue):
-                    when = queue[child][0]
-                    if when > t:
-                        best = min(best, when)
-                    else:
-                        stack.append(child)
-        return best if best != float("inf") else t
 
     def run(self) -> None:
         try:
@@ -182,7 +151,7 @@ class Engine(threading.Thread):
                 target = self._anchor_sim + (time.monotonic() - self._anchor_wall) * self.speed
                 self._advance_to(target)
                 self._after_step()
-                wait = (self._next_event_after(target) - target) / self.speed
+                wait = (self.world.env.next_event_after(target) - target) / self.speed
                 if wait > 0:
                     # Sleep at least a quantum: events falling due meanwhile run together as
                     # one step (one hand-over to the endpoints), at most a quantum late.

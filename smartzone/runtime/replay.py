@@ -31,6 +31,7 @@ from smartzone.core.events import (
     StateChanged,
     StatusChanged,
 )
+from smartzone.core.simenv import CityEnvironment
 from smartzone.core.world import World
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.scenario import Scenario
@@ -70,7 +71,7 @@ class ReplayWorld(World):
         reopen: Callable[[], Iterator[dict[str, Any]]] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs["env"] = simpy.Environment(initial_time=first)
+        kwargs["env"] = CityEnvironment(initial_time=first)
         super().__init__(*args, **kwargs)
         self.first, self.last, self.loop = first, last, loop
         self.refused = 0  # commands sent during the replay

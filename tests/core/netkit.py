@@ -13,12 +13,13 @@ from smartzone.core.network.link import Link, ProfileRef
 from smartzone.core.network.profiles import LinkProfile
 from smartzone.core.network.stats import Counters
 from smartzone.core.rng import stream
+from smartzone.core.simenv import CityEnvironment
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.scenario import Scenario
 
 
 def drive(profile: LinkProfile, n: int, interval: float = 10.0, seed: int = 1) -> tuple[Link, list[Reading]]:
-    env = simpy.Environment()
+    env = CityEnvironment()
     got: list[Reading] = []
     link = Link(
         env,

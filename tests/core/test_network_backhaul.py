@@ -16,6 +16,7 @@ from smartzone.core.faults import CutBackhaul
 from smartzone.core.network.backhaul import Hop
 from smartzone.core.network.stats import Counters
 from smartzone.core.rng import stream
+from smartzone.core.simenv import CityEnvironment
 from smartzone.core.world import World
 from smartzone.definitions.catalog import Catalog
 from smartzone.definitions.network import Backhaul
@@ -23,7 +24,7 @@ from smartzone.definitions.network import Backhaul
 
 def offer(load: float, capacity: float, queue: int, background: float = 0.0, seconds: float = 2000.0) -> Hop:
     """Poisson arrivals at *load* msg/s into a hop of *capacity* msg/s for *seconds*."""
-    env = simpy.Environment()
+    env = CityEnvironment()
     hop = Hop(Backhaul(id="gw", capacity=capacity, queue=queue, background=background), stream(1, "bh"))
     rng = stream(2, "arrivals")
 

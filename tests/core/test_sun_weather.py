@@ -14,6 +14,7 @@ from netkit import scenario_with
 
 from smartzone.core.clock import SimClock
 from smartzone.core.events import Reading
+from smartzone.core.simenv import CityEnvironment
 from smartzone.core.sun import Sun
 from smartzone.core.weather import Weather
 from smartzone.core.world import World
@@ -61,7 +62,7 @@ def test_lights_follow_sunset_and_sunrise_with_the_declared_offsets(tmp_path: Pa
 
 def _weather(climate: Climate, seed: int = 5) -> tuple[Weather, SimClock, simpy.Environment]:
     clock = SimClock(datetime(2026, 11, 1, tzinfo=ROME), "Europe/Rome")
-    env = simpy.Environment()
+    env = CityEnvironment()
     weather = Weather(clock, Sun(clock, 44.49, 11.34), climate, random.Random(seed))
     env.process(weather.process(env))
     return weather, clock, env

@@ -12,19 +12,17 @@ from smartzone.definitions.catalog import Catalog
 from smartzone.definitions.scenario import Fleet, Scenario
 from smartzone.runtime import gcpolicy
 from smartzone.runtime.api import Runtime
-from smartzone.runtime.engine import Engine
 
 
 def test_next_event_looks_past_simpys_until_marker(small_scenario: Scenario, catalog: Catalog) -> None:
     world = World(small_scenario, catalog)
-    engine = Engine(world, fast=False, speed=1.0, until=None)  # never started: no thread
     world.start()
     world.env.run(until=0.5)
     assert world.env.peek() == 0.5  # the marker SimPy 4.1 leaves behind
-    nxt = engine._next_event_after(0.5)
+    nxt = world.env.next_event_after(0.5)
     assert nxt > 0.5
     world.env.run(until=nxt + 1e-9)  # the event found is real: running to it changes the world's queue
-    assert engine._next_event_after(world.now) > world.now
+    assert world.env.next_event_after(world.now) > world.now
 
 
 def test_step_hooks_see_each_batch_of_events_once(small_scenario: Scenario, catalog: Catalog) -> None:

@@ -23,7 +23,6 @@ from smartzone.core.faults.commands import (
 from smartzone.core.faults.effects import VALUE_EFFECTS, ActiveFault, DeviceFaults
 from smartzone.core.network.network import NetworkError
 from smartzone.core.rng import stream
-from smartzone.core.schedule import at
 from smartzone.definitions.network import ProfileSpec
 from smartzone.definitions.timeline import FAULT_EFFECTS
 
@@ -127,7 +126,7 @@ class FaultManager:
             device.distort = faults.distort
         if cmd.duration is not None:
             token = fault.token
-            at(self.world.env, t + cmd.duration, lambda: self._expire(device, cmd.fault, token))
+            self.world.env.at(t + cmd.duration, lambda: self._expire(device, cmd.fault, token))
 
     @staticmethod
     def _within(device: Device, name: str, value: float, free: bool) -> float:
@@ -159,7 +158,7 @@ class FaultManager:
         life = device.dtype.battery.life if device.dtype.battery else 0.0
         dead_at = (life - device.battery_age) / new
         token = fault.token
-        at(self.world.env, max(t, dead_at), lambda: self._battery_dead(device, fault.name, token))
+        self.world.env.at(max(t, dead_at), lambda: self._battery_dead(device, fault.name, token))
 
     def _battery_dead(self, device: Device, name: str, token: int) -> None:
         faults = self.by_device.get(device.id)
@@ -224,7 +223,7 @@ class FaultManager:
         token = self._links[(cmd.profile, cmd.name)] = self._token()
         self._publish(cmd.profile, cmd.name, True, {"target": "network", **dict(cmd.params), "source": cmd.source})
         if cmd.duration is not None:
-            at(self.world.env, self.world.now + cmd.duration, lambda: self._restore_if(cmd.profile, cmd.name, token))
+            self.world.env.at(self.world.now + cmd.duration, lambda: self._restore_if(cmd.profile, cmd.name, token))
 
     def _restore_if(self, profile: str, name: str, token: int) -> None:
         if self._links.get((profile, name)) == token:
@@ -248,7 +247,7 @@ class FaultManager:
         if cmd.cut:
             token = self._cuts[hop.id] = self._token()
             if cmd.duration is not None:
-                at(self.world.env, self.world.now + cmd.duration, lambda: self._uncut_if(hop.id, token))
+                self.world.env.at(self.world.now + cmd.duration, lambda: self._uncut_if(hop.id, token))
         else:
             self._cuts.pop(hop.id, None)
 

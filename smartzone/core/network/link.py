@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from heapq import heappush
-from typing import Any
-
-import simpy
-from simpy.events import NORMAL
 
 from smartzone.core.events import Reading
 from smartzone.core.network.backhaul import Hop
 from smartzone.core.network.lora import DutyCycleGate
 from smartzone.core.network.profiles import QUANTILES, LinkProfile, Z
 from smartzone.core.network.stats import BATCH, Counters
-from smartzone.core.schedule import Delivery, at, later
+from smartzone.core.simenv import CityEnvironment, Delivery
 
-_set = object.__setattr__  # see Link.uplink: stamps a reading the link still owns
 DOWNLINK_ATTEMPTS = 4  # confirmed downlink / CoAP CON: first try plus three retransmissions
 
 
@@ -44,7 +38,7 @@ class Link:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: CityEnvironment,
         ref: ProfileRef,
         rng: random.Random,
         up: Counters,
@@ -115,11 +109,11 @@ class Link:
             up.duplicated += 1
             first = [True]  # shared by both copies: the first to arrive is the delivery
             step = self._to_hop if self.hop is not None else self._arrive
-            later(env, delay, step, reading, first)
-            later(env, sent_at - t + p.draw_delay(rng), step, reading, first)
+            env.later(delay, step, reading, first)
+            env.later(sent_at - t + p.draw_delay(rng), step, reading, first)
             return
         if self.hop is not None:
-            later(env, delay, self._to_hop, reading)
+            env.later(delay, self._to_hop, reading)
             return
         # with no hop behind it, a message that survived the loss draw will arrive: count it
         # now and schedule the final Reading's publication
@@ -128,13 +122,8 @@ class Link:
         pending.append(delay)
         if len(pending) >= BATCH:
             up.latency.fold()
-        # The link owns the reading until it arrives (nobody has seen it yet): stamp the
-        # arrival time on it in place rather than building a second frozen object.
-        if reading.measured is None:
-            _set(reading, "measured", t)
-        _set(reading, "t", t + delay)
-        queue: list[Any] = env._queue  # type: ignore[attr-defined]
-        heappush(queue, (t + delay, NORMAL, next(env._eid), Delivery(self.fire, reading)))  # type: ignore[attr-defined]
+        measured = t if reading.measured is None else reading.measured
+        env.later(delay, self.fire, Reading(t + delay, reading.device, reading.seq, reading.values, measured))
 
     def _fire(self, ev: Delivery) -> None:
         self.publish(ev._value)
@@ -150,7 +139,7 @@ class Link:
                 self.up.drop("outage" if hop.cut else "queue")
             return
         hop.counters.delivered += 1
-        later(self.env, leave - self.env.now, self._arrive, reading, first)
+        self.env.later(leave - self.env.now, self._arrive, reading, first)
 
     def _arrive(self, ev: Delivery) -> None:
         reading, first = ev._value, ev.first
@@ -182,11 +171,11 @@ class Link:
                 delay += hop.delay
             down.delivered += 1
             down.latency.add(delay)
-            at(self.env, now + delay, apply)
+            self.env.at(now + delay, apply)
             return
         down.drop(reason)
         if attempt >= DOWNLINK_ATTEMPTS:
-            at(self.env, now + delay, lambda: fail(f"no answer over {p.name} after {attempt} attempts ({reason})"))
+            self.env.at(now + delay, lambda: fail(f"no answer over {p.name} after {attempt} attempts ({reason})"))
             return
         timeout = max(1.0, 2.0 * (p.delay + p.paging + p.serialisation))
-        at(self.env, now + timeout, lambda: self.downlink(apply, fail, attempt + 1))
+        self.env.at(now + timeout, lambda: self.downlink(apply, fail, attempt + 1))

@@ -17,6 +17,7 @@ from smartzone.core.network.link import Link, ProfileRef
 from smartzone.core.network.profiles import build, flatten, merge
 from smartzone.core.network.stats import Counters
 from smartzone.core.rng import stream
+from smartzone.core.simenv import CityEnvironment
 from smartzone.definitions.network import Networks, ProfileSpec
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class NetworkError(ValueError):
 class Network:
     """All links and hops of one world."""
 
-    def __init__(self, spec: Networks, env: simpy.Environment, bus: EventBus, seed: int, enabled: bool = True) -> None:
+    def __init__(self, spec: Networks, env: CityEnvironment, bus: EventBus, seed: int, enabled: bool = True) -> None:
         self.spec = spec
         self.env = env
         self.bus = bus

@@ -77,8 +77,3 @@ def modbus_registers(dtype: DeviceType) -> list[Register]:
             writes = f"{f.command}({f.param})" if f.command else ""
             out.append(Register(table, f.address, f.count, name, f.datatype, f.scale, writes))
     return out
-
-
-def mosquitto_sub_line(host: str, port: int, topic: str, user: str | None = None, password: str | None = None) -> str:
-    auth = f" -u {user} -P {password}" if user else ""
-    return f"mosquitto_sub -h {host} -p {port}{auth} -t '{topic}' -v"

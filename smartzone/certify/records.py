@@ -154,8 +154,6 @@ class Observations:
     sim_duration: float = 0.0
     devices: dict[str, DeviceFacts] = field(default_factory=dict)
     types: dict[str, Any] = field(default_factory=dict)  # type id -> DeviceType (actions, parameter ranges)
-    read_tenants: tuple[str, ...] = ()
-    command_tenants: tuple[str, ...] = ()
     connects: list[ConnectRec] = field(default_factory=list)
     closes: list[tuple[int, Stamp]] = field(default_factory=list)
     subscribes: list[SubscribeRec] = field(default_factory=list)

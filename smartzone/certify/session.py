@@ -82,8 +82,6 @@ def certify(opts: CertifyOptions, rt: Runtime, services: list[Any]) -> CertifyRe
         sc.city,
         opts.user,
         opts.speed,
-        read_tenants=tuple(read),
-        command_tenants=tuple(command),
         backend=mqtt.broker.backend if mqtt else "none",
     )
     on_change = {name for name, t in rt.catalog.types.items() if t.report.on_change}

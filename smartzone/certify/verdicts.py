@@ -15,7 +15,6 @@ from smartzone.certify.profile import Budget, Thresholds
 from smartzone.certify.records import Observations, Stamp
 
 Level = Literal["MUST", "SHOULD"]
-VERDICTS = ("pass", "warn", "fail", "not applicable")
 MAX_EXAMPLES = 5
 
 

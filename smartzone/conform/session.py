@@ -22,8 +22,6 @@ from smartzone.conform.trial import DAY, run_trial
 from smartzone.definitions.catalog import Catalog
 from smartzone.definitions.device_type import DeviceType
 
-TARGET_SCOPE = "a device-type file (a running scenario's bridged device is not supported yet)"
-
 
 @dataclass(frozen=True)
 class ConformResult:

@@ -43,7 +43,6 @@ class TrialResult:
     interval: float = 0.0  # the device's reporting interval
     probes: list[tuple[Probe, CommandResult | None, str]] = field(default_factory=list)  # result, or why none
     duration: float = DAY
-    start_iso: str = ""
     clock: Any = None
     info: Any = None
 
@@ -132,7 +131,6 @@ def run_trial(dt: DeviceType, catalog: Catalog) -> TrialResult:
     rt = Runtime(tiny_city(dt), catalog, fast=True, duration=DAY, network=False)
     result.interval = rt.devices[DEVICE].report_interval
     result.clock, result.info = rt.world.clock, rt.devices[DEVICE]
-    result.start_iso = rt.iso_time(0)
 
     def collect(event: Event) -> None:  # on the engine thread: only append
         if isinstance(event, Reading) and event.device == DEVICE:

@@ -90,6 +90,3 @@ class SimClock:
         """True on a rest day: Saturday, Sunday or a public holiday (rest-day profiles apply)."""
         wd, day = self._day(t)
         return wd >= 5 or day in self.holidays
-
-    def day_of_year(self, t: float) -> int:
-        return (self.start + timedelta(seconds=t)).timetuple().tm_yday

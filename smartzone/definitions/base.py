@@ -9,7 +9,6 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from smartzone.definitions.units import parse_duration
 
-SCHEMA_VERSION = 1
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
 REF_RE = re.compile(r"^(ctx|state|signal|param)\.[a-z_][a-z0-9_]*$")

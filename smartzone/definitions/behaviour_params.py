@@ -219,21 +219,3 @@ BehaviourSpec = Annotated[
     | Custom,
     Field(discriminator="kind"),
 ]
-
-BEHAVIOUR_KINDS: tuple[str, ...] = (
-    "constant",
-    "random_walk",
-    "diurnal",
-    "linear",
-    "sum_product",
-    "minimum",
-    "markov_occupancy",
-    "poisson_count",
-    "cumulative",
-    "fill_empty",
-    "state",
-    "dusk_dawn",
-    "phase_cycle",
-    "csv_series",
-    "custom",
-)

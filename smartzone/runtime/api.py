@@ -12,7 +12,6 @@ facts come back on the event bus. Nothing outside the engine thread touches a de
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
@@ -68,7 +67,6 @@ class Runtime:
         self.engine = Engine(self.world, fast=fast, speed=speed, until=duration)
         self._gc_entered = False
         self._gc_lock = threading.Lock()
-        self._started_wall: float | None = None
         self.health = Health()  # supervised parts report here (runtime/health.py)
         self.health.subscribe(self._health_fact)
         self._watchdog: Watchdog | None = None
@@ -100,7 +98,6 @@ class Runtime:
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
-        self._started_wall = time.monotonic()
         gcpolicy.enter()
         self._gc_entered = True
         self.engine.on_finish = self._engine_finished  # also when the run ends on its own

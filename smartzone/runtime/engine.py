@@ -16,7 +16,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.world import World
 
 FAST_CHUNK_S = 60.0  # simulated seconds per fast-mode slice between inbox checks
@@ -173,7 +172,3 @@ class Engine(threading.Thread):
                 return
             if c.future.set_running_or_notify_cancel():
                 c.future.set_exception(RuntimeError("the simulation has stopped"))
-
-
-def command_call(command: DeviceCommand | SetOnline) -> Callable[[World], Any]:
-    return lambda world: world.execute(command)

@@ -16,7 +16,7 @@ SPOT = "sz/v2/tv/comune/parking-spot/p-1/cmd"
 
 
 def obs_with_types(catalog: Catalog) -> Observations:
-    obs = Observations("tv", "app", 60.0, wall_duration=10.0, sim_duration=600.0, command_tenants=("comune",))
+    obs = Observations("tv", "app", 60.0, wall_duration=10.0, sim_duration=600.0)
     obs.devices = {
         "l-1": DeviceFacts("street-light", "comune", 60.0),
         "p-1": DeviceFacts("parking-spot", "comune", 60.0),

@@ -25,7 +25,7 @@ def at(wall: float) -> Stamp:
 
 def quiet() -> Observations:
     """An app that watches one spot and reads the catalog once: 600 s simulated in 10 s."""
-    obs = Observations("tv", "app", 60.0, wall_duration=10.0, sim_duration=600.0, read_tenants=("comune",))
+    obs = Observations("tv", "app", 60.0, wall_duration=10.0, sim_duration=600.0)
     obs.devices = {f"p-{i}": DeviceFacts("parking-spot", "comune", 60.0) for i in range(1, 31)}
     for flt, n, size, retained in ((SPOT, 10, 120, 1), ("sz/v2/tv/comune/catalog", 1, 4000, 1)):
         obs.subscribes.append(SubscribeRec(at(0.5), 1, flt, 0, True))

@@ -41,8 +41,6 @@ def base() -> Observations:
         60.0,
         wall_duration=60.0,
         sim_duration=3600.0,
-        read_tenants=("comune",),
-        command_tenants=("comune",),
         backend="embedded",
     )
     obs.devices = {f"p-{i}": DeviceFacts("parking-spot", "comune", 60.0) for i in range(1, 21)}

@@ -14,7 +14,6 @@ from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.errors import DefinitionError
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "owner"
-METER = EXAMPLE / "devices" / "acme-pm3.yaml"
 
 
 def smartzone(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

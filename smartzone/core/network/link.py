@@ -89,7 +89,7 @@ class Link:
         up.sent += 1
         start = self.busy_until if self.busy_until > t else t
         self.busy_until = sent_at = start + p.serialisation
-        if p.duty_cycle:  # = gate.transmitted(start, airtime, duty_cycle)
+        if p.duty_cycle:  # the radio may send again after airtime / duty cycle
             self.gate.next_allowed = start + p.serialisation / p.duty_cycle
         if self._lost(p) if p.gilbert is not None else p.loss and rng.random() < p.loss:
             up.drop("loss")

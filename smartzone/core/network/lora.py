@@ -45,8 +45,3 @@ class DutyCycleGate:
 
     def clear(self, t: float) -> bool:
         return t >= self.next_allowed
-
-    def transmitted(self, t: float, airtime: float, duty_cycle: float) -> None:
-        """A frame of *airtime* seconds started at *t*: the radio may send again after airtime/dc."""
-        if duty_cycle > 0:
-            self.next_allowed = t + airtime / duty_cycle

@@ -20,7 +20,6 @@ HEADER = 6  # transaction id, protocol id, length; the unit id counts in the len
 MIN_LENGTH, MAX_LENGTH = 2, 254  # unit id + function code .. unit id + 253-byte PDU
 
 ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE = 0x01, 0x02, 0x03, 0x04
-READS = frozenset({1, 2, 3, 4})
 WRITES = frozenset({5, 6, 15, 16, 23})
 
 # fc -> highest quantity a request may carry (spec section 6)
@@ -95,8 +94,3 @@ def request_error(pdu: bytes) -> int | None:
         ok = 1 <= read_qty <= 0x7D and 1 <= write_qty <= 0x79 and count == 2 * write_qty and n == 10 + count
         return None if ok else ILLEGAL_VALUE
     return ILLEGAL_FUNCTION
-
-
-def exception_frame(tid: int, unit: int, fc: int, code: int) -> bytes:
-    """A complete Modbus TCP exception response (function code | 0x80, exception code)."""
-    return bytes([tid >> 8, tid & 0xFF, 0, 0, 0, 3, unit, (fc | 0x80) & 0xFF, code])

@@ -219,9 +219,6 @@ class ModbusGateways:
         g.restarts += 1
 
     # --- reading --------------------------------------------------------------------------
-    def port_of(self, gateway_id: str) -> int:
-        return next(g.port for g in self.gateways if g.plan.id == gateway_id)
-
     def describe(self) -> list[str]:
         lines = []
         for g in self.gateways:

@@ -30,7 +30,6 @@ from smartzone.endpoints.mqtt.schemas import (
 )
 
 EXAMPLES = 3
-SENDS = ("telemetry", "meta", "status", "state", "cmd/ack")
 
 
 def _ref(*parts: str) -> dict[str, str]:

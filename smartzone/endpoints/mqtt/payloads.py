@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from smartzone.core.clock import SimClock
@@ -134,8 +134,3 @@ def encoder(fmt: str, info: DeviceInfo, dtype: DeviceType, clock: SimClock) -> E
 def v1_payload(r: Reading, clock: SimClock) -> bytes:
     """Deprecated v1: `{"id", "ts", "value"}` on `icity/{city}/{device}/data`."""
     return dumps({"id": r.device, "ts": clock.iso(r.measured_at), "value": dict(r.values)})
-
-
-def tenant_formats(scenario_format: str, tenants: Mapping[str, str | None]) -> dict[str, str]:
-    """The payload format of each tenant: its own, else the scenario's."""
-    return {tenant: fmt or scenario_format for tenant, fmt in tenants.items()}

@@ -44,10 +44,6 @@ class Topics:
         """The retained document saying what one user may read and command (that user alone reads it)."""
         return f"{self.base}/access/{user}"
 
-    def tenant_filter(self, tenant: str) -> str:
-        """Everything of one tenant (what an owner or a granted app subscribes to)."""
-        return f"{self.base}/{tenant}/#"
-
     def cmd_filter(self) -> str:
         """The subscription of the bridge: every device's cmd topic."""
         return f"{self.base}/+/+/+/cmd"

@@ -122,10 +122,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def json_of(payloads: list[bytes]) -> list[Any]:
-    return [json.loads(p) for p in payloads]
-
-
 def wait_count(probe: Any, predicate: Callable[[str], bool], n: int, timeout: float = 10.0) -> bool:
     """Wait until `probe` has received at least n messages whose topic satisfies predicate."""
     return bool(probe.wait_for(lambda: sum(1 for t, _, _ in probe.messages if predicate(t)) >= n, timeout))

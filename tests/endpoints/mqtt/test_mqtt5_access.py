@@ -19,7 +19,7 @@ from smartzone.endpoints.mqtt.broker.wire import control_packet, encode_string
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
 from tests.endpoints.mqtt.interop_lab import RawSession
 
-NOT_AUTHORIZED, BAD_CREDENTIALS, ID_INVALID, UNSUPPORTED_PROTOCOL = 0x87, 0x86, 0x85, 0x84
+NOT_AUTHORIZED, BAD_CREDENTIALS, UNSUPPORTED_PROTOCOL = 0x87, 0x86, 0x84
 ACME_TOPIC = "sz/v2/accessville/acme/parking-spot/ap-0001/telemetry"
 OPEN_TOPIC = "sz/v2/accessville/open/parking-spot/op-0001/telemetry"
 needs_mosquitto = pytest.mark.skipif(not has_mosquitto(), reason="mosquitto is not installed")

@@ -12,26 +12,38 @@ Device selection (fraction/count) draws from the "timeline" stream: same seed, s
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
+from smartzone.core.clock import SimClock
+from smartzone.core.context import CityContext
 from smartzone.core.events import TimelineChanged
 from smartzone.core.faults.commands import ClearFault, CutBackhaul, DegradeLink, InjectFault, RestoreLink
+from smartzone.core.faults.manager import FaultHost, FaultManager
 from smartzone.core.rng import stream
 from smartzone.definitions.timeline import FAULT_EFFECTS, FaultAction, TimelineEvent
 
 if TYPE_CHECKING:
-    from smartzone.core.world import World
+    from smartzone.core.device import Device
 
 DAY = 86400.0
 MAX_SKIPPED_DAYS = 3660  # bounds the search for the first occurrence
 
 
+class TimelineHost(FaultHost, Protocol):
+    """What a timeline needs of the world (core.world.World is one): no import of the world, no circle."""
+
+    clock: SimClock
+    ctx: CityContext
+    faults: FaultManager
+    devices: dict[str, Device]
+
+
 class Timeline:
     """Runs the scenario's timeline events in one world."""
 
-    def __init__(self, world: World, events: list[TimelineEvent]) -> None:
+    def __init__(self, world: TimelineHost, events: list[TimelineEvent]) -> None:
         self.world = world
         self.events = events
         self.active: list[str] = []

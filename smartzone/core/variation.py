@@ -16,16 +16,17 @@ Every device starts online; the first outages come at random times, as they woul
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from smartzone.core.faults.commands import InjectFault
-from smartzone.core.faults.manager import DROPOUT
+from smartzone.core.faults.manager import DROPOUT, FaultManager
 from smartzone.core.rng import stream
+from smartzone.core.simenv import CityEnvironment
+from smartzone.definitions.scenario import Dropouts as DropoutSpec
 
 if TYPE_CHECKING:
     from smartzone.core.device import Device
-    from smartzone.core.world import World
 
 MIN_FACTOR = 0.5  # no battery lasts less than half its type's life from variation alone
 
@@ -53,16 +54,17 @@ def vary(device: Device, seed: int) -> None:
 class Dropouts:
     """Spontaneous outages of every device at the scenario's rate."""
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        spec = world.scenario.dropouts
+    def __init__(
+        self, spec: DropoutSpec, seed: int, devices: Iterable[str], env: CityEnvironment, faults: FaultManager
+    ) -> None:
+        self.env, self.faults = env, faults
         self.mean_down = spec.mean_duration
         self.mean_up = spec.mean_duration * (1.0 - spec.fraction) / spec.fraction if spec.fraction > 0 else 0.0
-        self.rngs = {d: stream(world.seed, "dropout", d) for d in world.devices} if self.mean_up > 0 else {}
+        self.rngs = {d: stream(seed, "dropout", d) for d in devices} if self.mean_up > 0 else {}
 
     def start(self) -> None:
         """Schedule each device's first outage."""
-        env = self.world.env
+        env = self.env
         for device_id, rng in self.rngs.items():
             env.at(env.now + rng.expovariate(1.0 / self.mean_up), self._dropper(device_id))
 
@@ -70,8 +72,8 @@ class Dropouts:
         return lambda: self._drop(device_id)
 
     def _drop(self, device_id: str) -> None:
-        rng, env = self.rngs[device_id], self.world.env
+        rng, env = self.rngs[device_id], self.env
         down = max(60.0, rng.expovariate(1.0 / self.mean_down))
-        self.world.faults.execute(InjectFault(device_id, DROPOUT, duration=down, source="dropout"))
+        self.faults.execute(InjectFault(device_id, DROPOUT, duration=down, source="dropout"))
         up = rng.expovariate(1.0 / self.mean_up)
         env.at(env.now + down + up, self._dropper(device_id))

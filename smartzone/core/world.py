@@ -70,7 +70,7 @@ class World:
             self.network.attach(device)
         self.faults = FaultManager(self)
         self.timeline = Timeline(self, scenario.timeline)
-        self.dropouts = Dropouts(self)
+        self.dropouts = Dropouts(scenario.dropouts, self.seed, self.devices, self.env, self.faults)
         self._started = False
 
     def _build(self) -> None:

@@ -243,7 +243,7 @@ def check_scenario(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Probl
                 if t not in tenants:
                     out.append(problem_at(doc, ("users", i, "grants", kind, j), f"unknown tenant '{t}'"))
     out += _check_gateways(sc, doc, catalog)
-    out += check_networks(sc, doc, catalog)
+    out += check_networks(sc, doc, catalog.types)
     return out
 
 

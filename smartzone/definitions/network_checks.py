@@ -8,6 +8,7 @@ backhauls) must exist; each problem is located in the file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from smartzone.definitions.errors import Problem
@@ -17,7 +18,7 @@ from smartzone.definitions.timeline import FAULT_EFFECTS, FaultAction
 from smartzone.definitions.yaml_source import PathKey, SourceDoc
 
 if TYPE_CHECKING:
-    from smartzone.definitions.catalog import Catalog
+    from smartzone.definitions.device_type import DeviceType
     from smartzone.definitions.scenario import Scenario
 
 _DEVICE_RE = re.compile(r"^(.+)-([0-9]{4,})$")
@@ -27,7 +28,7 @@ def profile_names(sc: Scenario) -> set[str]:
     return set(BUILTIN_PROFILES) | set(sc.networks.profiles)
 
 
-def _check_profiles(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Problem]:
+def _check_profiles(sc: Scenario, doc: SourceDoc, types: Mapping[str, DeviceType]) -> list[Problem]:
     out: list[Problem] = []
     known = profile_names(sc)
     districts = {d.id for d in sc.districts}
@@ -56,7 +57,7 @@ def _check_profiles(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Prob
             if d not in districts:
                 out.append(problem_at(doc, ("networks", "backhauls", i, "districts", j), f"unknown district '{d}'"))
     for i, fleet in enumerate(sc.fleets):
-        dtype = catalog.types.get(fleet.type)
+        dtype = types.get(fleet.type)
         used = fleet.network or (dtype.network if dtype else None)
         if used is not None and used not in known:
             spot: tuple[str, int, str] = ("fleets", i, "network") if fleet.network else ("fleets", i, "type")
@@ -64,7 +65,9 @@ def _check_profiles(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Prob
     return out
 
 
-def _check_fault(sc: Scenario, doc: SourceDoc, catalog: Catalog, fa: FaultAction, path: PathKey) -> list[Problem]:
+def _check_fault(
+    sc: Scenario, doc: SourceDoc, types: Mapping[str, DeviceType], fa: FaultAction, path: PathKey
+) -> list[Problem]:
     out: list[Problem] = []
     fleets = {f.id_prefix: f for f in sc.fleets}
     districts = {d.id for d in sc.districts}
@@ -87,21 +90,21 @@ def _check_fault(sc: Scenario, doc: SourceDoc, catalog: Catalog, fa: FaultAction
         chosen = [f for f in chosen if f.id_prefix == fa.fleet]
     if fa.district is not None and fa.district not in districts:
         out.append(problem_at(doc, (*path, "district"), f"unknown district '{fa.district}'"))
-    types = [catalog.types[f.type] for f in chosen if f.type in catalog.types]
+    picked = [types[f.type] for f in chosen if f.type in types]
     if fa.fault not in FAULT_EFFECTS:
-        missing = sorted({t.type for t in types if fa.fault not in t.faults})
-        if missing or not types:
+        missing = sorted({t.type for t in picked if fa.fault not in t.faults})
+        if missing or not picked:
             which = ", ".join(missing) or "the selection"
             message = f"unknown fault '{fa.fault}' for {which}; use a fault the type declares or an effect: "
             out.append(problem_at(doc, (*path, "fault"), message + ", ".join(FAULT_EFFECTS)))
     if fa.signal is not None:
-        missing = sorted({t.type for t in types if fa.signal not in t.signals})
+        missing = sorted({t.type for t in picked if fa.signal not in t.signals})
         if missing:
             out.append(problem_at(doc, (*path, "signal"), f"no signal '{fa.signal}' in {', '.join(missing)}"))
     return out
 
 
-def _check_timeline(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Problem]:
+def _check_timeline(sc: Scenario, doc: SourceDoc, types: Mapping[str, DeviceType]) -> list[Problem]:
     out: list[Problem] = []
     known = profile_names(sc)
     backhauls = {b.id for b in sc.networks.backhauls}
@@ -117,7 +120,7 @@ def _check_timeline(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Prob
                 district = key.split(":", 1)[1]
                 out.append(problem_at(doc, ("timeline", i, "multiply", key), f"unknown district '{district}'"))
         for j, fa in enumerate(ev.faults):
-            out += _check_fault(sc, doc, catalog, fa, ("timeline", i, "faults", j))
+            out += _check_fault(sc, doc, types, fa, ("timeline", i, "faults", j))
         for j, na in enumerate(ev.network):
             if na.profile not in known:
                 out.append(
@@ -135,6 +138,6 @@ def _check_timeline(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Prob
     return out
 
 
-def check_networks(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Problem]:
+def check_networks(sc: Scenario, doc: SourceDoc, types: Mapping[str, DeviceType]) -> list[Problem]:
     """Every cross-reference problem in `networks:`, fleets' networks and `timeline:`."""
-    return _check_profiles(sc, doc, catalog) + _check_timeline(sc, doc, catalog)
+    return _check_profiles(sc, doc, types) + _check_timeline(sc, doc, types)

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import smartzone.runtime.gcpolicy as gcpolicy
 from smartzone.core.bus import Subscriber
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.device import DeviceInfo
@@ -26,7 +27,6 @@ from smartzone.core.faults import FaultCommand
 from smartzone.core.world import DeviceSnapshot, World
 from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.scenario import Scenario
-from smartzone.runtime import gcpolicy
 from smartzone.runtime.engine import Engine
 from smartzone.runtime.health import Health, HealthEvent, Probe, Watchdog, describe_exception, guard
 from smartzone.runtime.live import LiveState

@@ -8,8 +8,9 @@ killed the device is replaced, the profile and backhaul return to normal.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from smartzone.core.bus import EventBus
 from smartzone.core.events import FaultChanged
 from smartzone.core.faults.commands import (
     ClearFault,
@@ -21,21 +22,34 @@ from smartzone.core.faults.commands import (
     RestoreLink,
 )
 from smartzone.core.faults.effects import VALUE_EFFECTS, ActiveFault, DeviceFaults
-from smartzone.core.network.network import NetworkError
+from smartzone.core.network.network import Network, NetworkError
 from smartzone.core.rng import stream
+from smartzone.core.simenv import CityEnvironment
 from smartzone.definitions.network import ProfileSpec
 from smartzone.definitions.timeline import FAULT_EFFECTS
 
 if TYPE_CHECKING:
     from smartzone.core.device import Device
-    from smartzone.core.world import World
 
 NUMERIC = ("int", "float")
 DROPOUT = "dropout"  # spontaneous outage of a healthy device (scenario `dropouts`)
 
 
+class FaultHost(Protocol):
+    """What faults need of the world (core.world.World is one): no import of the world, no circle."""
+
+    seed: int
+    bus: EventBus
+    env: CityEnvironment
+    network: Network
+    devices: dict[str, Device]
+
+    @property
+    def now(self) -> float: ...
+
+
 class FaultManager:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: FaultHost) -> None:
         self.world = world
         self.by_device: dict[str, DeviceFaults] = {}
         self._tokens = 0

@@ -35,6 +35,7 @@ from smartzone.endpoints.modbus.handler import GatewayHandler, request_ranges
 from smartzone.endpoints.mqtt.broker.observe import SERVER_UNAVAILABLE
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity, topic_matches
 from smartzone.endpoints.mqtt.broker.wire import BAD_CREDENTIALS, BAD_PROTOCOL, ID_REJECTED, Connect
+from smartzone.endpoints.mqtt.topics import Topics
 
 REFUSALS = {BAD_PROTOCOL: "bad_protocol", ID_REJECTED: "id_rejected", BAD_CREDENTIALS: "bad_credentials"}
 APP_SOURCES = ("mqtt", "modbus")
@@ -67,7 +68,7 @@ class Recorder:
         self.hold = False
         self._capped = False
         self._noted: set[int] = set()  # connections with an undecodable packet (noted once)
-        self._prefix = f"sz/v2/{obs.city}/"
+        self._topics = Topics(obs.city)
 
     def _keep(self, records: list[Any], rec: Any) -> None:
         """Append under the lock, up to MAX_RECORDS per kind (a flood must not eat the memory)."""
@@ -165,19 +166,15 @@ class Recorder:
                 cost.retained += pkt.retain
 
     def _delivered(self, at: Stamp, pkt: Publish) -> None:
-        topic = pkt.topic
-        if topic.startswith("icity/"):
-            parts = topic.split("/")
+        where = self._topics.parse(pkt.topic)
+        if where.kind == "v1":
             self.obs.delivered_v1 += 1
-            self.obs.deliveries[parts[2] if len(parts) > 2 else "other"] += 1
-            return
-        if not topic.startswith(self._prefix):
+        if where.kind not in ("v1", "device"):
             self.obs.deliveries["other"] += 1
             return
-        parts = topic[len(self._prefix) :].split("/")
-        device = parts[2] if len(parts) >= 4 else "other"
+        device = where.device
         self.obs.deliveries[device] += 1
-        if len(parts) == 5 and parts[3:] == ["cmd", "ack"]:
+        if where.channel == "cmd/ack":
             try:
                 body = json.loads(pkt.payload)
                 error = body.get("error") or {}

@@ -8,13 +8,14 @@ from smartzone.certify.accounting import kind_of
 from smartzone.certify.records import Observations, Stamp
 from smartzone.certify.usage import breadth, cmd_device, subscribed_devices, used_devices
 from smartzone.certify.verdicts import Context, Example, Outcome, max_in_window, outcome
+from smartzone.endpoints.mqtt.topics import V1_ROOT
 
 SCOPE = {"global": "every city on the broker", "city": "the whole city", "tenant": "a whole tenant", "narrow": "narrow"}
 
 
 def deprecated_v1(obs: Observations, ctx: Context) -> Outcome:
-    v1_subs = [s for s in obs.subscribes if s.filter.startswith("icity/")]
-    pubs = [p for p in obs.publishes if p.topic.startswith("icity/")]
+    v1_subs = [s for s in obs.subscribes if s.filter.startswith(V1_ROOT + "/")]
+    pubs = [p for p in obs.publishes if p.topic.startswith(V1_ROOT + "/")]
     n = len(v1_subs) + len(pubs) + obs.delivered_v1
     counts = {"v1_subscriptions": len(v1_subs), "v1_publishes": len(pubs), "v1_messages_received": obs.delivered_v1}
     if not n:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from smartzone.certify.records import Observations
 from smartzone.endpoints.mqtt.broker.policy import topic_matches
+from smartzone.endpoints.mqtt.topics import Topics
 
 WRITES = frozenset({5, 6, 15, 16, 23})
 
@@ -38,8 +39,9 @@ def breadth(obs: Observations, flt: str) -> str:
 def subscribed_devices(obs: Observations, filters: list[str]) -> set[str]:
     """Devices whose telemetry one of the filters matches."""
     out = set()
+    topics = Topics(obs.city)
     for dev, facts in obs.devices.items():
-        topic = f"sz/v2/{obs.city}/{facts.tenant}/{facts.type}/{dev}/telemetry"
+        topic = topics.device_parts(facts.tenant, facts.type, dev, "telemetry")
         if any(topic_matches(f, topic) for f in filters):
             out.add(dev)
     return out

@@ -28,6 +28,7 @@ from smartzone.endpoints.mqtt.schemas import (
     tenants_schema,
     v1_schema,
 )
+from smartzone.endpoints.mqtt.topics import Topics
 
 EXAMPLES = 3
 
@@ -99,7 +100,7 @@ def build(
     scenario: Scenario, catalog: Catalog, devices: Iterable[DeviceInfo], host: str = "127.0.0.1", port: int = 1883
 ) -> dict[str, Any]:
     """The AsyncAPI 3.0.0 document (a plain dict, JSON-ready) of `scenario`."""
-    city = scenario.city
+    topics = Topics(scenario.city)
     groups: dict[tuple[str, str], list[str]] = {}
     for info in devices:
         groups.setdefault((info.tenant, info.type), []).append(info.id)
@@ -108,7 +109,7 @@ def build(
     for (tenant, type_id), ids in groups.items():
         dtype: DeviceType = catalog.types[type_id]
         fmt = formats[tenant]
-        base = f"sz/v2/{city}/{tenant}/{type_id}/{{device}}"
+        base = topics.device_base(tenant, type_id, "{device}")
         params = _device_param(ids, tenant, type_id)
         for ch in documents.channels(dtype):
             key = _key(tenant, type_id, ch)
@@ -137,7 +138,7 @@ def build(
         doc.message("catalog", "catalog", "tenant catalog", catalog_schema(), True)
         doc.channel(
             _key(tenant, "catalog"),
-            f"sz/v2/{city}/{tenant}/catalog",
+            topics.catalog(tenant),
             "catalog",
             f"every device of {tenant} with its type and topics",
             "send",
@@ -148,7 +149,7 @@ def build(
     doc.message("tenants", "tenants", "the city's tenants", tenants_schema(), True)
     doc.channel(
         "tenants",
-        f"sz/v2/{city}/tenants",
+        topics.tenants(),
         "tenants",
         "every tenant: owner kind, open data, payload format, device types and counts (any user)",
         "send",
@@ -159,7 +160,7 @@ def build(
     doc.message("access", "access", "what one user may read and command", access_schema(), True)
     doc.channel(
         "access",
-        f"sz/v2/{city}/access/{{user}}",
+        topics.access("{user}"),
         "access",
         "what this user may read and command (readable by that user alone)",
         "send",
@@ -172,7 +173,7 @@ def build(
         doc.message("v1-data", "data", "deprecated v1 reading", v1_schema(), False)
         doc.channel(
             "v1.data",
-            f"icity/{city}/{{device}}/data",
+            topics.v1_data("{device}"),
             "v1-data",
             "DEPRECATED v1 flat topic (use the v2 telemetry channels)",
             "send",
@@ -183,7 +184,7 @@ def build(
         "info": {
             "title": f"SmartZone {scenario.name} MQTT API",
             "version": "2.0.0",
-            "description": f"The simulated city '{city}' on MQTT (SmartZone public contract v2).",
+            "description": f"The simulated city '{scenario.city}' on MQTT (SmartZone public contract v2).",
         },
         "defaultContentType": "application/json",
         "servers": {

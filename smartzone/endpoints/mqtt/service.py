@@ -26,6 +26,7 @@ from smartzone.endpoints.mqtt.broker import Broker, service_address, start_broke
 from smartzone.endpoints.mqtt.broker.denials import summary_lines
 from smartzone.endpoints.mqtt.broker.supervisor import BrokerSupervisor
 from smartzone.endpoints.mqtt.host import RuntimeLike
+from smartzone.endpoints.mqtt.topics import Topics
 from smartzone.errors import UsageError
 
 DEFAULT_PORT = 1883
@@ -84,11 +85,12 @@ class MqttService:
     def describe(self) -> list[str]:
         formats = sorted(set(self.bridge.formats.values()))
         sc = self.bridge.runtime.scenario
+        topics = Topics(sc.city)
         lines = list(self.broker.describe())
         lines.append(
-            f"  publishing {len(self.bridge.wires)} devices on sz/v2/{sc.city}/... over "
+            f"  publishing {len(self.bridge.wires)} devices on {topics.base}/... over "
             f"{len(self.bridge.publisher.conns)} connections; telemetry format: {', '.join(formats)}"
-            + (f"; deprecated v1 topics icity/{sc.city}/{{device}}/data" if sc.api_v1 else "")
+            + (f"; deprecated v1 topics {topics.v1_data('{device}')}" if sc.api_v1 else "")
         )
         return lines
 

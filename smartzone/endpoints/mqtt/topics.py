@@ -1,5 +1,6 @@
 """MQTT topic names of the contract (docs/api.md): `sz/v2/{city}/{tenant}/{type}/{device}/{channel}`,
-the per-tenant catalog, the per-city discovery documents and the deprecated v1 topic."""
+the per-tenant catalog, the per-city discovery documents, the classroom's answer topic and the
+deprecated v1 topic. The one place that builds and parses them: everything else asks `Topics`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,22 @@ from dataclasses import dataclass
 from smartzone.core.device import DeviceInfo
 
 ROOT = "sz/v2"
+V1_ROOT = "icity"
 DEVICE_CHANNELS = ("telemetry", "meta", "status", "state", "cmd", "cmd/ack")
+CITY_DOCUMENTS = ("tenants", "access", "class")  # city-level documents sit where a tenant id would
+
+
+@dataclass(frozen=True)
+class TopicParts:
+    """What one topic names. `kind`: device (with `channel`), catalog, tenants, access, answer
+    (the classroom's per-trainee answer topic), v1 (deprecated data topic), or other (not ours)."""
+
+    kind: str
+    tenant: str = ""
+    type: str = ""
+    device: str = ""
+    channel: str = ""
+    user: str = ""
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,22 @@ class Topics:
     def device_parts(self, tenant: str, dtype: str, device: str, channel: str) -> str:
         return f"{self.base}/{tenant}/{dtype}/{device}/{channel}"
 
+    def device_base(self, tenant: str, dtype: str, device: str) -> str:
+        """`.../{tenant}/{type}/{device}`: append `/{channel}` for one of its topics."""
+        return f"{self.base}/{tenant}/{dtype}/{device}"
+
+    def tenant_all(self, tenant: str) -> str:
+        """The filter of everything one tenant publishes (what its owner may read)."""
+        return f"{self.base}/{tenant}/#"
+
+    def city_all(self) -> str:
+        """The filter of every topic of the city (admin only)."""
+        return f"{self.base}/#"
+
+    def answer(self, user: str) -> str:
+        """The classroom's answer topic of one trainee (docs/courses.md)."""
+        return f"{self.base}/class/{user}/answer"
+
     def catalog(self, tenant: str) -> str:
         return f"{self.base}/{tenant}/catalog"
 
@@ -50,7 +82,30 @@ class Topics:
 
     def v1_data(self, device: str) -> str:
         """The deprecated v1 flat topic."""
-        return f"icity/{self.city}/{device}/data"
+        return f"{V1_ROOT}/{self.city}/{device}/data"
+
+    def parse(self, topic: str) -> TopicParts:
+        """What `topic` names in this city (kind "other" for anything else, another city included)."""
+        parts = topic.split("/")
+        if parts[0] == V1_ROOT:
+            ok = len(parts) == 4 and parts[1] == self.city and parts[3] == "data" and parts[2]
+            return TopicParts("v1", device=parts[2]) if ok else TopicParts("other")
+        if len(parts) < 4 or parts[0] != "sz" or parts[1] != "v2" or parts[2] != self.city or "" in parts[3:]:
+            return TopicParts("other")
+        rest = parts[3:]
+        if rest == ["tenants"]:
+            return TopicParts("tenants")
+        if len(rest) == 2 and rest[0] == "access":
+            return TopicParts("access", user=rest[1])
+        if len(rest) == 3 and rest[0] == "class" and rest[2] == "answer":
+            return TopicParts("answer", user=rest[1])
+        if len(rest) == 2 and rest[1] == "catalog" and rest[0] not in CITY_DOCUMENTS:
+            return TopicParts("catalog", tenant=rest[0])
+        if len(rest) >= 4 and rest[0] not in CITY_DOCUMENTS:
+            channel = "/".join(rest[3:])
+            if channel in DEVICE_CHANNELS:
+                return TopicParts("device", rest[0], rest[1], rest[2], channel)
+        return TopicParts("other")
 
     def parse_cmd(self, topic: str) -> CmdTopic | None:
         """The parts of a cmd topic of this city, or None if `topic` is not one."""

@@ -13,17 +13,18 @@ keeps working, and says so, when an endpoint is absent or shaped differently.
 
 from __future__ import annotations
 
-import secrets
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from smartzone_gui.wire import modbus_registers, topic_root
+from smartzone_gui.wire import topic_root
 
 from smartzone.core.device import DeviceInfo
 from smartzone.definitions.device_type import DeviceType
+from smartzone.definitions.modbus_layout import build_layout
 from smartzone.definitions.scenario import Scenario, User
+from smartzone.endpoints.client_lines import fresh_client_id, mbpoll, mosquitto_sub, readable_input_count
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,6 @@ class ModbusPlace:
     host: str
     port: int
     unit: int
-
-
-def fresh_client_id(user: str | None, purpose: str) -> str:
-    """`{user}-{purpose}-{6 hex}`: unique per copied line (MQTT client ids are limited to 23 bytes by v3.1)."""
-    return f"{user or 'anon'}-{purpose}-{secrets.token_hex(3)}"
 
 
 def with_fresh_client_id(line: str) -> str:
@@ -87,12 +83,11 @@ def mqtt_sub_line(services: Sequence[tuple[str, Any]], scenario: Scenario, info:
     where = mqtt_broker(services)
     if where is None:
         return None
-    parts = ["mosquitto_sub", "-h", where[0], "-p", str(where[1])]
     user = reader_for(scenario, info.tenant)
-    if user is not None:
-        parts += ["-u", user.name, "-P", user.password, "-i", fresh_client_id(user.name, "sub")]
-    parts += ["-t", f"{topic_root(scenario.city, info)}/#", "-v"]
-    return " ".join(shlex.quote(p) for p in parts)
+    topic = f"{topic_root(scenario.city, info)}/#"
+    if user is None:
+        return mosquitto_sub(where[0], where[1], topic)
+    return mosquitto_sub(where[0], where[1], topic, user.name, user.password)
 
 
 def modbus_place(services: Sequence[tuple[str, Any]], device: str) -> ModbusPlace | None:
@@ -107,5 +102,5 @@ def modbus_place(services: Sequence[tuple[str, Any]], device: str) -> ModbusPlac
 
 def mbpoll_line(place: ModbusPlace, dtype: DeviceType) -> str:
     """mbpoll reading the unit's common block and telemetry (wire addresses, -0)."""
-    count = max(r.address + r.count for r in modbus_registers(dtype) if r.table == "input")
-    return f"mbpoll -m tcp -p {place.port} -a {place.unit} -0 -t 3 -r 0 -c {min(count, 125)} -1 {place.host}"
+    layout, _problems = build_layout(dtype)
+    return mbpoll(place.host, place.port, place.unit, readable_input_count(layout))

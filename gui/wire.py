@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from smartzone.core.device import DeviceInfo
 from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.modbus_layout import TABLES, build_layout
+from smartzone.endpoints.mqtt.topics import Topics
 
 COMMON_BLOCK = [
     (0, 1, "type code", "uint16"),
@@ -49,7 +50,7 @@ class Register:
 
 
 def topic_root(city: str, info: DeviceInfo) -> str:
-    return f"sz/v2/{city}/{info.tenant}/{info.type}/{info.id}"
+    return Topics(city).device_base(info.tenant, info.type, info.id)
 
 
 def mqtt_topics(city: str, info: DeviceInfo, dtype: DeviceType) -> list[Topic]:

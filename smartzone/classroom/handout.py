@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,8 @@ from smartzone.classroom.progress import Progress
 from smartzone.classroom.roster import Trainee
 from smartzone.classroom.variables import render
 from smartzone.definitions.course import Course
+from smartzone.endpoints.client_lines import mbpoll, mosquitto_pub, mosquitto_sub, paho_connect
+from smartzone.endpoints.mqtt.topics import Topics
 
 STYLE = (
     "body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.4}"
@@ -82,33 +83,24 @@ def markdown(text: str) -> str:
 
 
 def answer_topic(city: str, user: str) -> str:
-    return f"sz/v2/{city}/class/{user}/answer"
+    return Topics(city).answer(user)
 
 
 def connection_lines(t: Trainee, ep: Endpoints, values: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(label, command) lines a trainee can paste."""
     lines: list[tuple[str, str]] = []
-    q = shlex.quote
     if ep.mqtt_port is not None:
-        auth = f"-h {ep.host} -p {ep.mqtt_port} -u {t.user} -P {q(t.password)}"
-        lines.append(("subscribe", f"mosquitto_sub {auth} -i {t.user}-sub -v -t {q(f'sz/v2/{ep.city}/tenants')}"))
+        host, port, user, password = ep.host, ep.mqtt_port, t.user, t.password
+        tenants = Topics(ep.city).tenants()
+        lines.append(("subscribe", mosquitto_sub(host, port, tenants, user, password, client_id=f"{user}-sub")))
         example = '{"step": "STEP-ID", "value": "YOUR ANSWER"}'
-        lines.append(
-            ("answer", f"mosquitto_pub {auth} -i {t.user}-pub -t {answer_topic(ep.city, t.user)} -m {q(example)}")
-        )
-        lines.append(
-            (
-                "paho (Python)",
-                "import paho.mqtt.client as mqtt\n"
-                f"c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id='{t.user}-app')\n"
-                f"c.username_pw_set('{t.user}', '{t.password}')\n"
-                f"c.connect('{ep.host}', {ep.mqtt_port})",
-            )
-        )
+        answer = answer_topic(ep.city, user)
+        lines.append(("answer", mosquitto_pub(host, port, answer, example, user, password, client_id=f"{user}-pub")))
+        lines.append(("paho (Python)", paho_connect(host, port, user, password, client_id=f"{user}-app")))
     for var, dev in values.items():
         if isinstance(dev, str) and dev in ep.modbus and not var.endswith(("_type", "_tenant", "_name")):
             port, unit = ep.modbus[dev]
-            lines.append((f"Modbus ({dev})", f"mbpoll -m tcp -p {port} -a {unit} -0 -t 3 -r 0 -c 10 -1 {ep.host}"))
+            lines.append((f"Modbus ({dev})", mbpoll(ep.host, port, unit)))
     return lines
 
 

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from smartzone.definitions.gateway import EVERYONE, GatewayAccess
-from smartzone.definitions.modbus_layout import Layout, build_layout
+from smartzone.definitions.modbus_layout import build_layout
+from smartzone.endpoints.client_lines import mbpoll, readable_input_count
 from smartzone.endpoints.modbus.access import AccessRules, Denials
 from smartzone.endpoints.modbus.gateways import DEFAULT_FIRST_PORT, GatewayPlan, plan_gateways, unserved
 from smartzone.endpoints.modbus.handler import GatewayServer
@@ -70,19 +71,6 @@ class RunningGateway:
     def component(self) -> str:
         """Its name in the runtime's health registry."""
         return f"modbus gateway {self.plan.id}"
-
-
-def mbpoll_line(port: int, unit: int, layout: Layout, host: str = HOST) -> str:
-    """A ready-to-paste mbpoll command reading a unit's common block and telemetry.
-
-    mbpoll counts references from 1 unless given -0; `-0 -r 0` reads wire address 0. The
-    count covers the registers mapped without a gap from 0 (a gap would answer 0x02).
-    """
-    count = 10
-    for f in layout.tables["input"]:
-        if f.address == count:
-            count = f.end
-    return f"mbpoll -m tcp -p {port} -a {unit} -0 -t 3 -r 0 -c {min(count, 125)} -1 {host}"
 
 
 def _listen_failure(plan: GatewayPlan, host: str, port: int, exc: OSError | None) -> GatewayStartError:
@@ -227,7 +215,7 @@ class ModbusGateways:
             lines.append(
                 f"Modbus gateway {g.plan.id}: {self.host}:{g.port}, tenant {g.plan.tenant}, "
                 f"{len(g.plan.units)} devices (units 1-{len(g.plan.units)}), {_access_text(g.plan.access)}; "
-                f"unit 1 = {first.id}: " + mbpoll_line(g.port, 1, layout, self.host)
+                f"unit 1 = {first.id}: " + mbpoll(self.host, g.port, 1, readable_input_count(layout))
             )
         lines += [f"Modbus gateway {p.id}: no device matches it (not started)" for p in self.plans if not p.units]
         missing = unserved(self.plans, self.runtime.devices.values())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import errno
-import shlex
 from typing import Any
 
 from smartzone.definitions.scenario import Scenario
+from smartzone.endpoints.client_lines import mosquitto_sub
 from smartzone.endpoints.mqtt.broker.denials import Denials
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
 from smartzone.errors import EndpointError
@@ -19,17 +19,6 @@ def port_error(host: str, port: int, exc: OSError) -> EndpointError:
     if exc.errno == errno.EACCES:
         return EndpointError(f"MQTT port {port} on {host}: permission denied (ports below 1024 need privileges)")
     return EndpointError(f"MQTT listener on {host}:{port} could not start: {exc.strerror or exc}")
-
-
-def sub_line(host: str, port: int, user: str | None, password: str | None, topic: str, tls: bool = False) -> str:
-    """A ready-to-paste mosquitto_sub command line with real credentials."""
-    parts = ["mosquitto_sub", "-h", host, "-p", str(port)]
-    if tls:
-        parts += ["--capath", "/etc/ssl/certs"]
-    if user:
-        parts += ["-u", user, "-P", password or "", "-i", f"{user}-sub"]
-    parts += ["-t", topic, "-v"]
-    return " ".join(shlex.quote(p) for p in parts)
 
 
 def _user_summary(scenario: Scenario, name: str) -> str:
@@ -105,7 +94,7 @@ def describe_lines(
     example = _example(scenario)
     if example is not None:
         user, password, topic = example
-        lines.append("  try: " + sub_line(host, port, user, password, topic, tls))
+        lines.append("  try: " + mosquitto_sub(host, port, topic, user, password, tls=tls))
     else:
         lines.append("  the scenario declares no users and no open data: only SmartZone itself can connect")
     lines += [f"  limitation: {text}" for text in limitations]

@@ -1,17 +1,27 @@
-"""The results of a class (export.py) and the paused step timers (progress.py), from a known progress."""
+"""The results of a class (export.py), the paused step timers (progress.py), and the class-wide controls."""
 
 from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from smartzone.classroom.controls import Controls, append_control, fault_value
 from smartzone.classroom.export import FILES, export, export_folder
 from smartzone.classroom.progress import Cell, Progress, load_progress
 from smartzone.classroom.roster import ROSTER, Trainee, write_roster
+from smartzone.classroom.trainer import Trainer, write_city
+from smartzone.definitions.catalog import Catalog, load_scenario
+from smartzone.definitions.course import load_course
 from smartzone.errors import UsageError
+from smartzone.runtime.api import Runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+CITY = ROOT / "tests" / "fixtures" / "classroom-city.yaml"
 
 
 def _progress() -> Progress:
@@ -75,3 +85,39 @@ def test_paused_time_does_not_count_and_survives_a_restart(tmp_path: Path) -> No
     assert again is not None and again.paused_at == 160.0
     assert again.resume(now=200.0) and not again.resume(now=210.0)
     assert again.elapsed(now=230.0) == 90.0 and again.paused_s == 40.0
+
+
+def test_class_controls_pause_the_city_and_report_a_refused_fault(tmp_path: Path) -> None:
+    """Controls and Trainer on a real running city (in process): pause stops the engine, a fault the
+    device cannot take is reported on the class's log line, never raised into the class's loop."""
+    catalog = Catalog.builtin()
+    rt = Runtime(load_scenario(CITY, catalog), catalog, speed=1.0)
+    light = sorted(d for d, i in rt.devices.items() if i.type == "street-light")[0]
+    lines: list[str] = []
+    trainer = Trainer(rt, {"anna": [light]}, log=lines.append)
+    write_city(tmp_path, rt, {"anna": [light]})
+    progress = Progress("modbus-lab", ["read"], {"read": 1}, ["anna"])
+    controls = Controls(tmp_path, progress, None, load_course(ROOT / "tests" / "fixtures" / "course-lab.yaml"), trainer)
+    rt.start()
+    try:
+        append_control(tmp_path, "pause")
+        assert controls.apply() and progress.paused_at is not None
+        _until(lambda: rt.paused)
+        append_control(tmp_path, "resume")
+        assert controls.apply() and progress.paused_at is None
+        _until(lambda: not rt.paused)
+        value = fault_value(tmp_path, [], True, "battery_drain")  # an effect every type lists
+        append_control(tmp_path, "fault", value=value)
+        assert controls.apply()
+        _until(lambda: lines)
+        assert "battery_drain" in lines[0] and light in lines[0] and "no battery" in lines[0]
+        assert progress.applied == 3
+    finally:
+        rt.stop()
+
+
+def _until(ok: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not ok():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

@@ -69,7 +69,10 @@ def fault_value(
         raise UsageError(f"{folder}: no {DEVICES} (start the class once with this version)") from None
     targets = list(devices)
     if all_trainees:
-        targets += [d for ds in trainees.values() for d in ds]
+        own = [d for ds in trainees.values() for d in ds]
+        if not own:
+            raise UsageError("--all-trainees-devices: the course gives its trainees no devices; name a --device")
+        targets += own
     targets = list(dict.fromkeys(targets))  # each device once, in order
     if not targets:
         raise UsageError("name a --device or give --all-trainees-devices")

@@ -121,3 +121,15 @@ def _until(ok: Any, timeout: float = 10.0) -> None:
     while not ok():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_a_fault_for_trainees_without_devices_names_the_way_out(tmp_path: Path) -> None:
+    city = {"trainees": {"anna": []}, "types": {"x-1": "street-light"}, "faults": {"street-light": ["offline"]}}
+    (tmp_path / "devices.json").write_text(json.dumps(city))
+    with pytest.raises(UsageError, match="no devices; name a --device"):
+        fault_value(tmp_path, [], True, "offline")
+    assert fault_value(tmp_path, ["x-1", "x-1"], False, "offline")["devices"] == ["x-1"]
+    with pytest.raises(UsageError, match="--duration must be positive"):
+        fault_value(tmp_path, ["x-1"], False, "offline", duration=0)
+    with pytest.raises(UsageError, match=r"no devices\.json"):
+        fault_value(tmp_path / "nowhere", ["x-1"], False, "offline")

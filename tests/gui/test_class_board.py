@@ -4,6 +4,7 @@ process rewrites it, and its buttons queue the same controls as `smartzone class
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -133,3 +134,17 @@ def _left() -> Any:
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_gui_class_option_opens_the_board(tmp_path: Path) -> None:
+    """`smartzone gui --class DIR` end to end (offscreen, a screenshot then quit): the window starts with it."""
+    folder = make_class(tmp_path / "class")
+    png = tmp_path / "board.png"
+    cmd = [
+        sys.executable, "-m", "smartzone", "gui", str(FIXTURES / "testville.yaml"), "--no-endpoints",
+        "--class", str(folder), "--screenshot", str(png), "--screenshot-after", "0.5",
+    ]  # fmt: skip
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert run.returncode == 0 and png.stat().st_size > 0, run.stderr
+    assert "Traceback" not in run.stderr

@@ -37,6 +37,7 @@ def run_app(
     screenshot_after: float = 3.0,
     dark: bool | None = None,
     devices: str | None = None,
+    class_dir: str | None = None,
 ) -> int:
     """Run the GUI until the window closes; returns the process exit code.
 
@@ -59,6 +60,8 @@ def run_app(
         session.close()
         return 2
     window.remember_recent()
+    if class_dir is not None:
+        window.open_class(class_dir)
     window.show()
     if start:
         session.start()

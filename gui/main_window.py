@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from smartzone_gui import theme as themes
+from smartzone_gui.class_board import ClassBoard
 from smartzone_gui.clients_view import app_message_row
 from smartzone_gui.device_tree import DeviceTree
 from smartzone_gui.endpoint_info import mbpoll_line, modbus_place, mqtt_sub_line
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self.network = NetworkPanel(self.session.submit)
         self.health_table = HealthTable()
         self.endpoints.layout().insertWidget(0, self.health_table)
+        self.class_board = ClassBoard()  # follows a class folder, not the open city (docs/courses.md)
         self.bottom = QTabWidget()
         self.bottom.setDocumentMode(True)
         for widget, title in (
@@ -163,6 +165,7 @@ class MainWindow(QMainWindow):
             (scrolling(self.traffic), "Traffic"),
             (scrolling(self.network), "Network"),
             (scrolling(self.endpoints), "Endpoints"),
+            (self.class_board, "Class"),  # its table scrolls
         ):
             self.bottom.addTab(widget, title)  # the tall forms scroll: the short Logs dock never does
         self.docks = {
@@ -201,6 +204,10 @@ class MainWindow(QMainWindow):
         file = self.menuBar().addMenu("&File")
         file.addAction(self.bar.open_action)
         self.recent_menu = file.addMenu("Open &Recent")
+        self.class_action = QAction("Open &class folder…", self)
+        self.class_action.setToolTip("Follow a class started with `smartzone class start` (its --out folder)")
+        self.class_action.triggered.connect(self.open_class_dialog)
+        file.addAction(self.class_action)
         file.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -238,6 +245,18 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open scenario", start, "Scenarios (*.yaml *.yml)")
         if path:
             self.open_scenario(path)
+
+    def open_class_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open class folder", str(Path.cwd()))
+        if folder:
+            self.open_class(folder)
+
+    def open_class(self, folder: str | Path) -> bool:
+        """Show the class board of `folder` in the Class tab (False, with the reason shown there, if none)."""
+        ok = self.class_board.open(folder)
+        self.docks["Logs"].show()
+        self.bottom.setCurrentIndex(self.bottom.count() - 1)
+        return ok
 
     def open_scenario(self, path: str | None, seed: int | None = None) -> bool:
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # building a city takes a moment
@@ -553,5 +572,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["Logs"]], [max(140, int(h * 0.26))], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.class_board.close_class()
         self.session.close()
         super().closeEvent(event)

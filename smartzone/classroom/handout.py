@@ -1,5 +1,5 @@
-"""Printable HTML: one handout per trainee (credentials, connection lines, instructions) and the
-trainer's summary at the end of a class.
+"""Printable HTML: one handout per trainee (credentials, connection lines, instructions); the
+trainer's summary is export.py's.
 
 Instructions are Markdown; a small subset is rendered (paragraphs, `- ` lists, `code`, fenced
 blocks, **bold**): enough for exercises, with everything escaped first.
@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartzone.classroom.progress import Progress
 from smartzone.classroom.roster import Trainee
 from smartzone.classroom.variables import render
 from smartzone.definitions.course import Course
@@ -135,25 +134,3 @@ def trainee_handout(course: Course, t: Trainee, ep: Endpoints, values: Mapping[s
             )
     parts.append("</body></html>\n")
     return "\n".join(parts)
-
-
-def summary_html(course: Course, progress: Progress, names: Mapping[str, str]) -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(s)}</th>" for s in progress.steps)
-    rows = []
-    for t in progress.trainees:
-        cells = []
-        for s in progress.steps:
-            c = progress.cell(t, s)
-            text = f"done {c.time:.0f} s" if c.done and c.time is not None else ("tried" if c.attempts else "")
-            cells.append(f"<td>{e(text)}{' (late)' if c.late else ''}<br><small>{c.attempts} tries</small></td>")
-        done, score = progress.total(t)
-        rows.append(
-            f"<tr><th>{e(names.get(t, t))}<br><small>{e(t)}</small></th>{''.join(cells)}"
-            f"<td>{done}/{len(progress.steps)}</td><td>{score}</td></tr>"
-        )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(course.title)}: results</title>"
-        f"<style>{STYLE}</style></head><body><h1>{e(course.title)}: results</h1>"
-        f"<table><tr><th>trainee</th>{head}<th>done</th><th>score</th></tr>{''.join(rows)}</table></body></html>\n"
-    )

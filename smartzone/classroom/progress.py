@@ -39,6 +39,8 @@ class Progress:
     started: float = field(default_factory=time.time)  # epoch seconds of the first start
     cells: dict[str, dict[str, Cell]] = field(default_factory=dict)
     applied: int = 0  # lines of controls.jsonl already applied (controls.py)
+    paused_at: float | None = None  # epoch seconds the trainer paused the class (None: running)
+    paused_s: float = 0.0  # wall seconds spent paused before `paused_at`: the step timers skip them
 
     def __post_init__(self) -> None:
         for t in self.trainees:
@@ -48,6 +50,27 @@ class Progress:
 
     def cell(self, trainee: str, step: str) -> Cell:
         return self.cells[trainee][step]
+
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds of class time since the first start: wall time minus the time spent paused."""
+        now = time.time() if now is None else now
+        stopped = now if self.paused_at is None else self.paused_at
+        return max(0.0, stopped - self.started - self.paused_s)
+
+    def pause(self, now: float | None = None) -> bool:
+        """Stop the step timers; False if they were stopped already."""
+        if self.paused_at is not None:
+            return False
+        self.paused_at = time.time() if now is None else now
+        return True
+
+    def resume(self, now: float | None = None) -> bool:
+        """Restart the step timers; False if they were running."""
+        if self.paused_at is None:
+            return False
+        self.paused_s += max(0.0, (time.time() if now is None else now) - self.paused_at)
+        self.paused_at = None
+        return True
 
     def total(self, trainee: str) -> tuple[int, int]:
         """(steps done, score) of one trainee."""
@@ -62,6 +85,8 @@ class Progress:
             "points": self.points,
             "trainees": self.trainees,
             "applied": self.applied,
+            "paused_at": self.paused_at,
+            "paused_s": self.paused_s,
             "cells": {t: {s: asdict(c) for s, c in row.items()} for t, row in self.cells.items()},
         }
 
@@ -72,7 +97,8 @@ class Progress:
 
     def board(self, width: int = 24) -> list[str]:
         """`trainee  ##.x.  2/5  score 2`: # done, x tried and not done, . untouched."""
-        lines = [f"class {self.course}: {len(self.trainees)} trainees, {len(self.steps)} steps"]
+        paused = " (paused)" if self.paused_at is not None else ""
+        lines = [f"class {self.course}: {len(self.trainees)} trainees, {len(self.steps)} steps{paused}"]
         for t in self.trainees:
             marks = "".join(
                 "#" if c.done else ("x" if c.attempts else ".") for c in (self.cells[t][s] for s in self.steps)
@@ -98,6 +124,8 @@ def load_progress(folder: Path) -> Progress | None:
             float(data["started"]),
             cells,
             int(data.get("applied", 0)),
+            None if data.get("paused_at") is None else float(data["paused_at"]),
+            float(data.get("paused_s", 0.0)),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: cannot read the class progress ({exc}); move it away to start afresh") from None

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
 from smartzone.classroom.endpoints import close_all, public_host, start_endpoints
-from smartzone.classroom.handout import Endpoints, answer_topic, summary_html, trainee_handout
+from smartzone.classroom.export import export
+from smartzone.classroom.handout import Endpoints, answer_topic, trainee_handout
 from smartzone.classroom.progress import COURSE_COPY, Progress, load_progress
 from smartzone.classroom.roster import Trainee, with_trainees
 from smartzone.classroom.session import Classroom
@@ -44,7 +43,9 @@ def _progress(course: Course, trainees: list[Trainee], folder: Path) -> Progress
         return Progress(course.id, steps, points, users)
     if saved.course != course.id:
         raise UsageError(f"{folder} holds a class of course {saved.course!r}, not {course.id!r}: use another --out")
-    return Progress(course.id, steps, points, users, saved.started, saved.cells, saved.applied)
+    return Progress(
+        course.id, steps, points, users, saved.started, saved.cells, saved.applied, saved.paused_at, saved.paused_s
+    )
 
 
 def _modbus_units(services: list) -> dict[str, tuple[int, int]]:
@@ -98,6 +99,8 @@ def run_class(
                 f"(`smartzone class status {folder}`); Ctrl-C ends the class"
             )
             rt.start()
+            if progress.paused_at is not None:  # paused when it stopped: it resumes paused
+                rt.pause()
             code = _loop(rt, classroom, args.board_every, duration, stopped)
         finally:
             rt.stop()
@@ -106,10 +109,10 @@ def run_class(
                     classroom.tick()  # the last observations count
                 classroom.close()
             close_all(services)
-    _export(course, progress, trainees, folder)
+    export(folder, progress, course.title, {t.user: t.name for t in trainees})
     for line in progress.board():
         safe_print(line, sys.stderr)
-    console.line(f"results: {folder}/results.csv, results.json, results.html")
+    console.line(f"results: {folder}/results.csv, results.json, summary.html")
     return code
 
 
@@ -136,16 +139,3 @@ def _loop(rt: Runtime, classroom: Classroom, every: float, duration: float | Non
                 print(f"smartzone: the class failed: {name}: {part.last_cause}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
-
-
-def _export(course: Course, progress: Progress, trainees: list[Trainee], folder: Path) -> None:
-    names = {t.user: t.name for t in trainees}
-    (folder / "results.json").write_text(json.dumps(progress.to_json(), indent=1) + "\n", encoding="utf-8")
-    with (folder / "results.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["user", "name", "step", "done", "attempts", "time_s", "score", "late", "hints"])
-        for user in progress.trainees:
-            for step in progress.steps:
-                c = progress.cell(user, step)
-                w.writerow([user, names.get(user, user), step, c.done, c.attempts, c.time, c.score, c.late, c.hints])
-    (folder / "results.html").write_text(summary_html(course, progress, names), encoding="utf-8")

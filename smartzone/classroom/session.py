@@ -8,7 +8,6 @@ the trainer's controls (controls.py) and saves progress.json when something chan
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from smartzone.classroom.controls import Controls
 from smartzone.classroom.handout import answer_topic
 from smartzone.classroom.observer import ClassRecorder, Tracker
 from smartzone.classroom.progress import Progress
+from smartzone.classroom.trainer import Trainer, trainee_devices, write_city
 from smartzone.definitions.course import Course
 from smartzone.runtime.health import guard
 
@@ -55,13 +55,16 @@ class Classroom:
         users = list(progress.trainees)
         self.tracker = Tracker(self.rec, users, {u: answer_topic(city, u) for u in users})
         self.city = city
-        self.controls = Controls(folder, progress, self.tracker, course)
+        by_trainee = trainee_devices(course, values)
+        write_city(folder, rt, by_trainee)
+        self.trainer = Trainer(rt, by_trainee)
+        self.controls = Controls(folder, progress, self.tracker, course, self.trainer)
 
     def tick(self) -> bool:
         """Fold in what happened, evaluate, save; True if any cell changed."""
         changed = self.controls.apply()
         self.tracker.update()
-        elapsed = time.time() - self.progress.started
+        elapsed = self.progress.elapsed()  # the time spent paused does not count
         for lesson_step in self.course.steps():
             step = lesson_step[1]
             for user in self.progress.trainees:

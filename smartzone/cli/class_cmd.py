@@ -1,8 +1,9 @@
-"""`smartzone class start|status|answer|hint|reset`: run a course for a class of trainees.
+"""`smartzone class start|status|answer|hint|reset|pause|resume|fault|clear-fault|export`: run a class.
 
 `start` makes the trainees' users, writes the roster and the handouts, starts the city with
 them, and evaluates progress live until Ctrl-C (or --duration); the other subcommands work on
-a class folder, running or not (docs/courses.md).
+a class folder, running or not (docs/courses.md): the controls are queued for the running
+class through controls.append_control, `status` and `export` read its saved progress.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from smartzone.classroom.controls import append_control
-from smartzone.classroom.progress import COURSE_COPY, load_progress
+from smartzone.classroom.controls import append_control, check_names, fault_value, next_hint
+from smartzone.classroom.export import export_folder
+from smartzone.classroom.progress import load_progress
 from smartzone.classroom.roster import ROSTER, numbered, read_roster, write_roster
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_OK, EndpointError, UsageError
 from smartzone.cli.options import positive_duration, positive_speed
-from smartzone.definitions.course import Course, load_course, resolve_course
+from smartzone.definitions.course import load_course, resolve_course
 
 
 def add_parser(sub: Any) -> None:
@@ -67,10 +69,28 @@ def add_parser(sub: Any) -> None:
     h.add_argument("user")
     h.add_argument("step")
     h.set_defaults(handler=run_control, op="hint")
-    r = what.add_parser("reset", help="clear one trainee's progress")
+    r = what.add_parser("reset", help="clear one trainee's progress; its devices back to the course start")
     r.add_argument("dir", metavar="DIR")
     r.add_argument("user")
     r.set_defaults(handler=run_control, op="reset", step=None)
+    for op, text in (("pause", "stop the class's simulated clock and step timers"), ("resume", "restart them")):
+        c = what.add_parser(op, help=text)
+        c.add_argument("dir", metavar="DIR")
+        c.set_defaults(handler=run_class_control, op=op)
+    for op, text in (("fault", "inject a fault into devices of the class"), ("clear-fault", "end a pushed fault")):
+        f = what.add_parser(op, help=text)
+        f.add_argument("dir", metavar="DIR")
+        f.add_argument("kind", metavar="KIND", help="a fault the type declares, or an effect (offline, stuck, ...)")
+        f.add_argument("--device", action="append", default=[], metavar="D", help="a device id (repeatable)")
+        f.add_argument("--all-trainees-devices", action="store_true", help="every trainee's own devices")
+        if op == "fault":
+            f.add_argument("--signal", metavar="NAME", help="the signal a bare effect acts on")
+            f.add_argument("--magnitude", type=float, metavar="X", help="the effect's size (drift per hour, noise ...)")
+            f.add_argument("--duration", metavar="T", help="simulated time it lasts, e.g. 10min (default: cleared)")
+        f.set_defaults(handler=run_class_control, op=op)
+    x = what.add_parser("export", help="write results.csv, results.json and summary.html now")
+    x.add_argument("dir", metavar="DIR")
+    x.set_defaults(handler=run_export)
 
 
 def run_start(args: argparse.Namespace) -> int:
@@ -116,26 +136,42 @@ def run_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _course_of(folder: Path) -> Course | None:
-    path = folder / COURSE_COPY  # the class keeps the course it runs
-    return load_course(path) if path.exists() else None
-
-
 def run_control(args: argparse.Namespace) -> int:
     folder, progress = _folder(args.dir)
-    if args.user not in progress.cells:
-        raise UsageError(f"{folder}: no trainee {args.user!r} (trainees: {', '.join(progress.trainees)})")
-    if args.step is not None and args.step not in progress.steps:
-        raise UsageError(f"{folder}: no step {args.step!r} (steps: {', '.join(progress.steps)})")
+    check_names(folder, progress, args.user, args.step)
     if args.op == "hint":
-        course = _course_of(folder)
-        step = next((s for _, s in course.steps() if s.id == args.step), None) if course else None
-        shown = progress.cell(args.user, args.step).hints
-        if step is None or not step.hints:
+        text = next_hint(folder, progress, args.user, args.step)
+        if text is None:
             print(f"step {args.step} has no hints")
             return EXIT_OK
-        n = min(shown, len(step.hints) - 1)
-        print(f"hint {n + 1}/{len(step.hints)}: {step.hints[n]}")
+        print(text)
     append_control(folder, args.op, args.user, args.step, getattr(args, "value", None))
     print(f"{args.op} queued for {args.user} (applied within a second by the running class)")
+    return EXIT_OK
+
+
+def run_class_control(args: argparse.Namespace) -> int:
+    folder, _ = _folder(args.dir)
+    value = None
+    if args.op in ("fault", "clear-fault"):
+        duration = getattr(args, "duration", None)
+        value = fault_value(
+            folder,
+            args.device,
+            args.all_trainees_devices,
+            args.kind,
+            getattr(args, "signal", None),
+            getattr(args, "magnitude", None),
+            None if duration is None else positive_duration(duration),
+        )
+    append_control(folder, args.op, value=value)
+    target = f" {args.kind} on {len(value['devices'])} device(s)" if value else ""
+    print(f"{args.op}{target} queued for the class (applied within a second by the running class)")
+    return EXIT_OK
+
+
+def run_export(args: argparse.Namespace) -> int:
+    folder, _ = _folder(args.dir)
+    paths = export_folder(folder)
+    print("results: " + ", ".join(str(p) for p in paths))
     return EXIT_OK

@@ -35,6 +35,12 @@ def add_parser(sub: Any) -> None:
         help="a folder of your own device types (*.yaml) to add; "
         "the window reloads them when they change (docs/owners.md)",
     )
+    p.add_argument(
+        "--class",
+        dest="class_dir",
+        metavar="DIR",
+        help="show the board of a class folder (`smartzone class start --out DIR`) in the Class tab",
+    )
     for spec in registered():  # the same endpoint options as `smartzone run`
         spec.add_options(p)
     p.set_defaults(handler=gui)
@@ -79,6 +85,10 @@ def gui(args: argparse.Namespace) -> int:
             raise UsageError(f"--record: cannot write {args.record}: {exc.strerror}") from None
     if args.devices and not Path(args.devices).is_dir():
         raise UsageError(f"--devices: no such folder {args.devices}")
+    if args.class_dir and not (Path(args.class_dir) / "progress.json").is_file():
+        raise UsageError(
+            f"--class: no class in {args.class_dir} (no progress.json; start one with `smartzone class start`)"
+        )
     if not ensure_gui_package():
         print(f"smartzone: {GUI_MISSING}", file=sys.stderr)
         return EXIT_USAGE
@@ -95,5 +105,6 @@ def gui(args: argparse.Namespace) -> int:
             screenshot=args.screenshot,
             screenshot_after=args.screenshot_after,
             dark=args.dark,
+            class_dir=args.class_dir,
         )
     )

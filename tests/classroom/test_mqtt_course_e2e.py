@@ -214,7 +214,7 @@ def test_two_trainees_take_the_mqtt_course(tmp_path: Path, broker: str) -> None:
     assert {(r["user"], r["step"]) for r in rows if r["done"] == "True"} == {
         ("trainee-01", s) for s in ("connect", "subscribe", "discover", "dim", "invalid")
     } | {("trainee-02", "connect")}
-    assert "MQTT on the city" in (out / "results.html").read_text()
+    assert "MQTT on the city" in (out / "summary.html").read_text()
 
     # the same folder again: same roster, same devices, and done stays done
     again = _cli(

@@ -14,6 +14,8 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
+from tests.gui.test_class_board import make_class
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SIZES = [(1366, 768), (1366, 700), (1920, 1080)]
 
@@ -87,8 +89,9 @@ def overflowing_docks(win: Any) -> list[str]:
 
 
 @pytest.fixture
-def laid_out(window: Any, qtbot: Any) -> Any:
+def laid_out(window: Any, qtbot: Any, tmp_path: Path) -> Any:
     assert window.open_scenario(str(FIXTURES / "testville.yaml"))
+    assert window.open_class(make_class(tmp_path / "class", trainees=30))  # the Class tab full, as in a lab
     window.select_device(next(d for d, i in window.session.runtime.devices.items() if i.type == "street-light"))
     return window
 

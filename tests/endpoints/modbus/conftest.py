@@ -53,14 +53,14 @@ def rig_catalog() -> Catalog:
     return catalog
 
 
-def _start_city(scenario: Runtime) -> Iterator[City]:
+def _start_city(scenario: Runtime, tls_dir: Path | None = None) -> Iterator[City]:
     rt = scenario
     gateways = None
     try:
         rt.start()
         rt.pause().result(10)
         rt.step(7200).result(60)  # two simulated hours: every device has reported at least once
-        gateways = ModbusGateways.start(rt, 0)
+        gateways = ModbusGateways.start(rt, 0, tls_dir=tls_dir)
         yield City(rt, gateways)
     finally:
         if gateways is not None:

@@ -8,71 +8,24 @@ comune; app reads acme and commands open; admin does everything.
 from __future__ import annotations
 
 import asyncio
-import ssl
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from pymodbus.client import AsyncModbusTlsClient, ModbusTlsClient
+from pymodbus.client import AsyncModbusTlsClient
 
 from smartzone.cli import main
 from smartzone.definitions.catalog import Catalog, load_scenario
-from smartzone.endpoints.modbus.certs import user_files, write_certs
+from smartzone.endpoints.modbus.certs import user_files
 from smartzone.endpoints.modbus.security import ROLE_OID, parse_utf8string, utf8string
 from smartzone.errors import UsageError
 from smartzone.runtime.api import Runtime
 
-from .conftest import FIXTURES, HOST, City, _start_city
+from .conftest import ACCESS_CITY, HOST, City, client_context
 
-ACCESS_CITY = FIXTURES / "access-city.yaml"
 ILLEGAL_FUNCTION = 0x01
-
-
-@pytest.fixture(scope="module")
-def access_catalog() -> Catalog:
-    return Catalog.builtin()
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory, access_catalog: Catalog) -> Path:
-    folder = tmp_path_factory.mktemp("modbus-certs")
-    write_certs(load_scenario(ACCESS_CITY, access_catalog), folder)
-    return folder
-
-
-@pytest.fixture
-def tls_city(access_catalog: Catalog, certs: Path) -> Iterator[City]:
-    """Accessville with every gateway serving Modbus/TCP Security, paused."""
-    yield from _start_city(Runtime(load_scenario(ACCESS_CITY, access_catalog), access_catalog), certs)
-
-
-def client_context(certs: Path, user: str | None, check_hostname: bool = False) -> ssl.SSLContext:
-    """A client context trusting the lab's CA, presenting `user`'s certificate (if any)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(certs / "ca.pem")
-    if user is not None:
-        ctx.load_cert_chain(*user_files(certs, user))
-    ctx.check_hostname = check_hostname  # pymodbus's sync TLS client passes no server_hostname
-    return ctx
-
-
-@pytest.fixture
-def tls_client() -> Iterator:
-    """make(port, ctx) -> a connected pymodbus ModbusTlsClient, closed after the test."""
-    clients: list[ModbusTlsClient] = []
-
-    def make(port: int, ctx: ssl.SSLContext) -> ModbusTlsClient:
-        client = ModbusTlsClient(HOST, port=port, sslctx=ctx, timeout=5, retries=0)
-        clients.append(client)
-        assert client.connect(), f"cannot connect to {HOST}:{port} with TLS"
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
 
 
 def tenant_port(city: City, tenant: str) -> int:

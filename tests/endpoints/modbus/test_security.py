@@ -8,6 +8,8 @@ comune; app reads acme and commands open; admin does everything.
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 import stat
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from smartzone.errors import UsageError
 from smartzone.runtime.api import Runtime
 
 from .conftest import ACCESS_CITY, HOST, City, client_context
+from .test_service_cli import _run
+from .wire import read_ir, recv_frames
 
 ILLEGAL_FUNCTION = 0x01
 
@@ -159,3 +163,30 @@ def test_the_async_client_verifies_the_server_by_address(tls_city: City, certs: 
     assert not any(tls_city.gateways.stats()["denied"].values())
     line = next(ln for ln in tls_city.gateways.describe() if "comune-centro" in ln)
     assert "Modbus/TCP Security (TLS, client certificates" in line and "mbpoll" not in line
+
+
+def test_smartzone_run_serves_tls_or_says_in_one_line_what_is_missing(certs: Path, tmp_path: Path) -> None:
+    base = ["run", str(ACCESS_CITY), "--no-mqtt", "--modbus-port", "0", "--fast", "--duration", "10min"]
+    missing = _run(*base, "--modbus-tls", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert missing.stderr.strip().splitlines()[-1] == (
+        f"smartzone: --modbus-tls {tmp_path / 'none'}: ca.pem is missing (make the certificates with "
+        f"'smartzone modbus-certs --scenario SCENARIO --out {tmp_path / 'none'}')"
+    )
+    served = _run(*base, "--modbus-tls", str(certs))
+    assert served.returncode == 0, served.stderr
+    line = next(ln for ln in served.stderr.splitlines() if ln.startswith("Modbus gateway comune-centro: 127.0.0.1:"))
+    assert f"Modbus/TCP Security (TLS, client certificates from {certs})" in line
+
+
+def test_tls_1_2_is_served_and_nothing_older_is_allowed(tls_city: City, certs: Path) -> None:
+    port, unit = tls_city.where("cl-0001")
+    ctx = client_context(certs, "admin")
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection((HOST, port), timeout=5) as raw, ctx.wrap_socket(raw) as tls:
+        assert tls.version() == "TLSv1.2"
+        tls.sendall(read_ir(1, unit, 0, 1))
+        (answer,) = recv_frames(tls, 1)  # type: ignore[arg-type]
+        assert answer[7] == 4
+    server = next(g.server for g in tls_city.gateways.gateways if g.port == port)
+    assert server.tls is not None and server.tls.context.minimum_version == ssl.TLSVersion.TLSv1_2

@@ -132,9 +132,10 @@ class Authority:
                 role: str | None = parse_utf8string(ext.value if isinstance(ext, x509.UnrecognizedExtension) else b"")
             except x509.ExtensionNotFound:
                 role = None
-        except ValueError as exc:
-            return None, "(bad certificate)", f"its certificate cannot be read ({exc})"
-        shown = cn[:MAX_NAME] or "(no CN)"
+        except Exception as exc:  # verified by the CA, yet unreadable here (e.g. a duplicated extension)
+            return None, "(bad certificate)", f"its certificate cannot be read ({type(exc).__name__})"
+        # a CN is shown on stderr: keep it to one printable line
+        shown = "".join(c if c.isprintable() else "?" for c in cn[:MAX_NAME]) or "(no CN)"
         user = self.users.get(cn)
         if user is None:
             return None, shown, f"certificate CN {shown!r} is not a user of this scenario"

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.endpoints.modbus import handler
 from smartzone.endpoints.modbus.certs import write_certs
-from smartzone.endpoints.modbus.security import ROLE_OID, utf8string
+from smartzone.endpoints.modbus.security import ROLE_OID, Authority, utf8string
 from smartzone.runtime.api import Runtime
 
 from .conftest import ACCESS_CITY, HOST, City, _start_city, client_context
@@ -191,3 +191,31 @@ def test_a_dead_tls_gateway_comes_back_speaking_tls(tls_city: City, certs: Path)
     with socket.create_connection((HOST, port), timeout=5) as plain:
         plain.sendall(read_ir(5, unit, 0, 2))
         assert closed_by_peer(plain)
+
+
+def test_a_name_with_control_characters_is_shown_on_one_line(certs: Path, tmp_path: Path, access_catalog) -> None:
+    cert_path, _ = issue(certs, tmp_path, "evil\nmodbus: forged line", None)
+    der = x509.load_pem_x509_certificate(cert_path.read_bytes()).public_bytes(serialization.Encoding.DER)
+    identity, shown, why = Authority(load_scenario(ACCESS_CITY, access_catalog)).identify(der)
+    assert identity is None and shown == "evil?modbus: forged line" and "\n" not in why
+    assert Authority(load_scenario(ACCESS_CITY, access_catalog)).identify(b"\x30\x03junk")[1] == "(bad certificate)"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=st.binary(min_size=1, max_size=300))
+def test_random_bytes_from_a_read_only_user_change_nothing(tls_city: City, certs: Path, junk: bytes) -> None:
+    """app-traffic may only read tenant open: whatever it sends inside TLS, no state changes."""
+    port, unit = tls_city.where("ol-0001")
+    before = tls_city.rt.snapshot()["ol-0001"].state
+    try:
+        with socket.create_connection((HOST, port), timeout=5) as raw:
+            with client_context(certs, "app-traffic").wrap_socket(raw) as tls:
+                tls.sendall(junk + write_hr(7, unit, 0, 37))  # and a well-formed write after it
+                recv_frames(tls, 64, timeout=0.5)  # type: ignore[arg-type]
+    except (ssl.SSLError, ConnectionError):
+        pass  # closed for a bad MBAP header: allowed
+    assert_served(certs, port, unit)
+    refused = ask(port, client_context(certs, "app-traffic"), unit, write_hr(8, unit, 0, 37))
+    assert refused is not None and refused[7] == 0x86 and refused[8] == ILLEGAL_FUNCTION
+    tls_city.rt.step(120).result(30)  # a write that got through would have reached the device by now
+    assert tls_city.rt.snapshot()["ol-0001"].state == before

@@ -190,3 +190,27 @@ def test_tls_1_2_is_served_and_nothing_older_is_allowed(tls_city: City, certs: P
         assert answer[7] == 4
     server = next(g.server for g in tls_city.gateways.gateways if g.port == port)
     assert server.tls is not None and server.tls.context.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--bind", "lab pc"], "--bind: 'lab pc' is neither an IP address nor a host name"),
+        (["--days", "0"], "--days must be 1..3650, got 0"),
+    ],
+)
+def test_modbus_certs_mistakes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    code = main(["modbus-certs", "--scenario", str(ACCESS_CITY), "--out", str(tmp_path / "c"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().splitlines() == [f"smartzone: {message}"]
+    assert not (tmp_path / "c").exists()
+
+
+def test_modbus_certs_into_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder")
+    assert main(["modbus-certs", "--scenario", str(ACCESS_CITY), "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"smartzone: --out {blocker}: cannot write the certificates:")

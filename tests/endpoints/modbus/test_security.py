@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from pymodbus.client import AsyncModbusTlsClient
+from pymodbus.client import AsyncModbusTlsClient, ModbusTlsClient
+from pymodbus.exceptions import ModbusException
 
 from smartzone.cli import main
 from smartzone.definitions.catalog import Catalog, load_scenario
-from smartzone.endpoints.modbus.certs import user_files
+from smartzone.endpoints.modbus.certs import user_files, write_certs
 from smartzone.endpoints.modbus.security import ROLE_OID, parse_utf8string, utf8string
 from smartzone.errors import UsageError
 from smartzone.runtime.api import Runtime
@@ -214,3 +215,26 @@ def test_modbus_certs_into_a_file_is_one_line(tmp_path: Path, capsys: pytest.Cap
     assert main(["modbus-certs", "--scenario", str(ACCESS_CITY), "--out", str(blocker)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"smartzone: --out {blocker}: cannot write the certificates:")
+
+
+def test_a_pymodbus_client_with_another_labs_certificate_is_refused(
+    tls_city: City, certs: Path, tmp_path: Path, access_catalog: Catalog
+) -> None:
+    port, unit = tls_city.where("cl-0001")
+    other = tmp_path / "other-lab"
+    write_certs(load_scenario(ACCESS_CITY, access_catalog), other)  # the same user names, another CA
+    foreign = client_context(certs, None)
+    foreign.load_cert_chain(*user_files(other, "owner-comune"))
+    client = ModbusTlsClient(HOST, port=port, sslctx=foreign, timeout=3, retries=0)
+    try:
+        # TLS 1.2 refuses in the handshake; with TLS 1.3 the client learns it at its first request
+        if client.connect():
+            with pytest.raises(ModbusException):
+                client.read_input_registers(0, count=1, device_id=unit)
+    finally:
+        client.close()
+    good = ModbusTlsClient(HOST, port=port, sslctx=client_context(certs, "owner-comune"), timeout=5, retries=0)
+    try:
+        assert good.connect() and not good.read_input_registers(0, count=1, device_id=unit).isError()
+    finally:
+        good.close()

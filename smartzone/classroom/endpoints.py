@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import socket
+from pathlib import Path
 from typing import Any
 
 from smartzone.endpoints.modbus.service import GatewayStartError, ModbusGateways
@@ -29,8 +30,11 @@ def public_host(bind: str) -> str:
     return socket.gethostname()
 
 
-def start_endpoints(rt: Any, args: argparse.Namespace) -> list[Any]:
-    """The started services (MQTT first, then Modbus unless --no-modbus); EndpointError if one cannot start."""
+def start_endpoints(rt: Any, args: argparse.Namespace, modbus_tls: Path | None = None) -> list[Any]:
+    """The started services (MQTT first, then Modbus unless --no-modbus); EndpointError if one cannot start.
+
+    `modbus_tls`: a folder of certificates (endpoints/modbus/certs.py) to serve Modbus/TCP Security.
+    """
     backend = args.broker
     if "://" in backend:
         raise UsageError("a class needs a broker SmartZone runs (embedded, mosquitto or auto): it observes trainees")
@@ -48,7 +52,7 @@ def start_endpoints(rt: Any, args: argparse.Namespace) -> list[Any]:
     services.append(MqttService(broker, bridge, supervise(rt, broker, bridge)))
     if not args.no_modbus:
         try:
-            services.append(ModbusGateways.start(rt, args.modbus_port, host=args.bind))
+            services.append(ModbusGateways.start(rt, args.modbus_port, host=args.bind, tls_dir=modbus_tls))
         except GatewayStartError as exc:
             close_all(services)
             raise EndpointError(str(exc)) from None

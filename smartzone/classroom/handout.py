@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from smartzone.classroom.roster import Trainee
@@ -35,6 +36,28 @@ class Endpoints:
     host: str
     mqtt_port: int | None
     modbus: dict[str, tuple[int, int]] = field(default_factory=dict)  # device -> (gateway port, unit id)
+    modbus_tls: Path | None = None  # Modbus/TCP Security: the certificate folder (endpoints/modbus/certs.py)
+
+
+def _tls_files(t: Trainee, folder: Path) -> list[tuple[str, str]]:
+    """The three files a trainee saves to speak Modbus/TCP Security: the CA, its certificate and key."""
+    files = [("ca.pem", folder / "ca.pem"), (f"{t.user}.pem", folder / "users" / f"{t.user}.pem")]
+    files.append((f"{t.user}-key.pem", folder / "users" / f"{t.user}-key.pem"))
+    return [(f"save as {name}", path.read_text(encoding="ascii")) for name, path in files]
+
+
+def _tls_client(t: Trainee, host: str, port: int, unit: int) -> str:
+    return (
+        "import ssl\n"
+        "from pymodbus.client import ModbusTlsClient\n"
+        "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)\n"
+        "ctx.load_verify_locations('ca.pem')\n"
+        f"ctx.load_cert_chain('{t.user}.pem', '{t.user}-key.pem')\n"
+        "ctx.check_hostname = False  # pymodbus's sync TLS client sends no server name\n"
+        f"c = ModbusTlsClient('{host}', port={port}, sslctx=ctx)\n"
+        "c.connect()\n"
+        f"print(c.read_input_registers(0, count=10, device_id={unit}).registers)"
+    )
 
 
 def markdown(text: str) -> str:
@@ -96,10 +119,17 @@ def connection_lines(t: Trainee, ep: Endpoints, values: Mapping[str, Any]) -> li
         answer = answer_topic(ep.city, user)
         lines.append(("answer", mosquitto_pub(host, port, answer, example, user, password, client_id=f"{user}-pub")))
         lines.append(("paho (Python)", paho_connect(host, port, user, password, client_id=f"{user}-app")))
-    for var, dev in values.items():
-        if isinstance(dev, str) and dev in ep.modbus and not var.endswith(("_type", "_tenant", "_name")):
-            port, unit = ep.modbus[dev]
-            lines.append((f"Modbus ({dev})", mbpoll(ep.host, port, unit)))
+    devices = [
+        (dev, *ep.modbus[dev])
+        for var, dev in values.items()
+        if isinstance(dev, str) and dev in ep.modbus and not var.endswith(("_type", "_tenant", "_name"))
+    ]
+    if ep.modbus_tls is not None and devices:  # mbpoll speaks no TLS: pymodbus with the trainee's certificate
+        lines += _tls_files(t, ep.modbus_tls)
+        lines += [(f"Modbus/TCP Security ({d}), pymodbus", _tls_client(t, ep.host, p, u)) for d, p, u in devices]
+        return lines
+    for dev, port, unit in devices:
+        lines.append((f"Modbus ({dev})", mbpoll(ep.host, port, unit)))
     return lines
 
 

@@ -28,10 +28,12 @@ from smartzone.cli.process import safe_print, stop_requests
 from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.course import Course, resolve_course
 from smartzone.definitions.start import run_start
+from smartzone.endpoints.modbus.certs import write_certs
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.health import describe_exception
 
 TICK_S = 0.5
+MODBUS_CERTS = "modbus-certs"  # in the class folder: the lab CA (kept on restart) and every trainee's certificate
 
 
 def _progress(course: Course, trainees: list[Trainee], folder: Path) -> Progress:
@@ -69,13 +71,17 @@ def run_class(
     values = draw(course, course.seed, users, rt.devices)
     progress = _progress(course, trainees, folder)
     console = Console(quiet=False)
+    tls = None
+    if getattr(args, "modbus_tls", False) and not args.no_modbus:
+        tls = folder / MODBUS_CERTS  # the server certificate names the address trainees type
+        write_certs(scenario, tls, hosts=sorted({args.bind, public_host(args.bind)} - {"0.0.0.0", "::", ""}))
     with stop_requests(rt.engine.request_stop) as stopped:
-        services = start_endpoints(rt, args)
+        services = start_endpoints(rt, args, tls)
         classroom = None
         try:
             mqtt = next((s for s in services if hasattr(s, "broker")), None)
             host = public_host(args.bind)
-            ep = Endpoints(rt.scenario.city, host, mqtt.broker.port if mqtt else None, _modbus_units(services))
+            ep = Endpoints(rt.scenario.city, host, mqtt.broker.port if mqtt else None, _modbus_units(services), tls)
             shutil.copyfile(resolve_course(args.course), folder / COURSE_COPY)
             for t in trainees:
                 common = {

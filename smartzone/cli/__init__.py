@@ -1,4 +1,4 @@
-"""The `smartzone` command line: run, validate, devices, export, gui, certify, conform, class, replay.
+"""The `smartzone` command line: run, validate, devices, export, gui, certify, conform, class, replay, modbus-certs.
 
 Exit codes (docs/api.md): 0 success, 1 a run that failed, 2 invalid input or usage (the message
 names file, line and field; no traceback), 3 an endpoint could not start. A closed output
@@ -22,6 +22,7 @@ from smartzone.cli import (
     diff_cmd,
     export_cmd,
     gui_cmd,
+    modbus_certs_cmd,
     replay_cmd,
     run_cmd,
     td_cmd,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     conform_cmd.add_parser(sub)
     td_cmd.add_import_parser(sub)
     class_cmd.add_parser(sub)
+    modbus_certs_cmd.add_parser(sub)
     return parser
 
 

@@ -54,6 +54,11 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--mqtt-port", type=int, default=1883, metavar="N", help="broker port (default 1883; 0: any)")
     g.add_argument("--modbus-port", type=int, default=5020, metavar="N", help="first Modbus gateway port (0: any)")
     g.add_argument("--no-modbus", action="store_true", help="no Modbus gateways")
+    g.add_argument(
+        "--modbus-tls",
+        action="store_true",
+        help="Modbus/TCP Security: certificates in DIR/modbus-certs, each handout carries its trainee's",
+    )
     s.set_defaults(handler=run_start)
     st = what.add_parser("status", help="print the board of a class folder")
     st.add_argument("dir", metavar="DIR")

@@ -3,6 +3,8 @@
 - gateways.py: which device sits behind which gateway, as which unit id, on which port
 - framing.py: MBAP framing and request structure checks (the spec's limits)
 - access.py: who may read and write (source addresses) and the denials
+- security.py: Modbus/TCP Security: TLS client certificates -> scenario users -> rights
+- certs.py: the lab's CA, server and per-user certificates (`smartzone modbus-certs`)
 - codec.py: values <-> registers (datatype, scale, word order)
 - unitmap.py: a device type's register images and how writes become commands
 - unit.py: one unit as a pymodbus SimDevice whose action reads live values

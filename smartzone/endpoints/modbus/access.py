@@ -1,7 +1,9 @@
 """Who may read and write through a gateway (by client source address), and the denials.
 
 Plain Modbus/TCP carries no identity, so a gateway's rules (scenario `gateways[].access`,
-smartzone/definitions/gateway.py) are source networks. A denied request is answered with
+smartzone/definitions/gateway.py) are source networks. In Modbus/TCP Security mode the
+client certificate's user decides instead (security.py); its denials are counted here too,
+by "user@address". A denied request is answered with
 exception 0x01 (illegal function): the Modbus/TCP Security specification answers a request
 its authorisation refuses with 0x01, and 0x01 tells a client "not for you" without
 suggesting that the device failed (0x04) or that it may retry.
@@ -75,8 +77,9 @@ class Denials:
         self._next_emit = float("-inf")
         self._unprinted = 0
 
-    def add(self, source: str, fc: int, unit: int) -> None:
-        """Count one denied request; print it unless a line was printed less than `interval` ago."""
+    def add(self, source: str, fc: int, unit: int, why: str = "") -> None:
+        """Count one denied request; print it (with `why`, if given) unless a line was printed less than
+        `interval` ago."""
         kind = kind_of(fc)
         now = self.clock()
         with self._lock:
@@ -86,7 +89,10 @@ class Denials:
                 return
             unprinted, self._unprinted, self._next_emit = self._unprinted, 0, now + self.interval
         more = f" ({unprinted} more denied since the last line)" if unprinted else ""
-        self.emit(f"modbus: gateway {self.gateway}: {kind} denied to {source} (function {fc}, unit {unit}){more}")
+        because = f": {why}" if why else ""
+        self.emit(
+            f"modbus: gateway {self.gateway}: {kind} denied to {source} (function {fc}, unit {unit}){because}{more}"
+        )
 
     def snapshot(self) -> dict[str, int]:
         """{"source:kind": n}, kind in read | write."""

@@ -10,7 +10,8 @@ or the client does not read its answers, the handler stops reading the socket (T
 control) until the queue drains. A header that is not Modbus TCP closes the connection.
 
 Each request: structure (framing.request_error: 0x01/0x03), the gateway's access rules for
-the client's source address (0x01, counted as a denial), unit id (0x0B), mapped ranges and
+the client's source address, or in Modbus/TCP Security mode (security.py) the rights of the
+user its client certificate names (0x01, counted as a denial), unit id (0x0B), mapped ranges and
 device online (unit.check), then pymodbus's datastore (SimDevice). An exception anywhere is
 reported through `on_error` (the runtime's health: survived) and answered with 0x04.
 """
@@ -18,6 +19,7 @@ reported through `on_error` (the runtime's health: survived) and answered with 0
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import traceback
 from collections import deque
@@ -27,6 +29,7 @@ from typing import Any
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
+from pymodbus.transport import CommParams, CommType
 
 from smartzone.endpoints.modbus.access import AccessRules, Denials
 from smartzone.endpoints.modbus.framing import (
@@ -38,6 +41,7 @@ from smartzone.endpoints.modbus.framing import (
     request_error,
     split_frames,
 )
+from smartzone.endpoints.modbus.security import GatewayTls
 from smartzone.endpoints.modbus.unit import Unit
 from smartzone.endpoints.modbus.unitmap import FC_TABLE
 
@@ -46,6 +50,7 @@ log = logging.getLogger(__name__)
 HIGH_WATER = 256  # queued requests per connection before reading pauses
 LOW_WATER = 64  # ... and resumes
 GATEWAY_NO_RESPONSE = 0x0B
+HANDSHAKE_TIMEOUT_S = 10.0  # a TLS client that does not finish its handshake by then is closed
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -90,12 +95,26 @@ class GatewayHandler(ServerRequestHandler):
         self._close_when_done = False
         self.source = "?"
         self.may_read = self.may_write = False
+        self.why_not = ""  # TLS mode: why a refused request is refused (for the denial line)
+        self.accepted_at = owner.loop.time()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         peer = transport.get_extra_info("peername")
         self.source = str(peer[0]) if peer else "?"
-        self.may_read, self.may_write = self.server.rules.may(self.source)
+        tls = self.server.tls
+        if tls is None:
+            self.may_read, self.may_write = self.server.rules.may(self.source)
+            return
+        try:  # after the handshake: the peer certificate was verified against the lab's CA
+            ssl_object = transport.get_extra_info("ssl_object")
+            grant = tls.authorise(ssl_object.getpeercert(binary_form=True) if ssl_object else None)
+        except Exception as exc:  # a bug of ours: report it, and this client may do nothing
+            self.server.on_error(describe_exception(exc))
+            self.why_not = "its certificate could not be checked"
+            return
+        self.source = f"{grant.who}@{self.source}"
+        self.may_read, self.may_write, self.why_not = grant.read, grant.write, grant.why_not
 
     def data_received(self, data: bytes) -> None:
         # replaces pymodbus's receive buffer, which drops everything beyond 516 bytes unanswered
@@ -183,7 +202,7 @@ class GatewayHandler(ServerRequestHandler):
         fc = frame.pdu[0]
         code = request_error(frame.pdu)
         if code is None and not (self.may_write if fc in WRITES else self.may_read):
-            self.server.denials.add(self.source, fc, frame.unit)
+            self.server.denials.add(self.source, fc, frame.unit, self.why_not)
             code = ILLEGAL_FUNCTION
         if code is not None:
             return ExceptionResponse(fc & 0x7F, code)
@@ -220,17 +239,39 @@ class GatewayServer(ModbusTcpServer):
         rules: AccessRules,
         denials: Denials,
         on_error: Callable[[str], None] = _log_error,
+        tls: GatewayTls | None = None,
     ) -> None:
         devices = [u.sim_device() for u in units.values()]
+        if tls is not None:  # what pymodbus's ModbusTlsServer does; the frames stay MBAP (the spec's)
+            self.tls_setup = CommParams(
+                comm_type=CommType.TLS,
+                comm_name="server_listener",
+                reconnect_delay=0.0,
+                reconnect_delay_max=0.0,
+                timeout_connect=0.0,
+                sslctx=tls.context,
+            )
         super().__init__(devices, address=(host, port))
-        self.units, self.rules, self.denials, self.on_error = units, rules, denials, on_error
+        self.units, self.rules, self.denials, self.on_error, self.tls = units, rules, denials, on_error, tls
+        if tls is not None:  # asyncio's default waits 60 s for a handshake that may never come
+            create: Any = self.call_create  # pymodbus types it without keywords; it is loop.create_server
+            self.call_create = functools.partial(create, ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S)
         self.tasks: set[asyncio.Task[None]] = set()
         self.listen_error: OSError | None = None
         # optional observer(handler, unit_id, request PDU bytes, response PDU), called on the loop thread
         self.observer: Callable[[GatewayHandler, int, bytes, ModbusPDU], None] | None = None
 
     def callback_new_connection(self) -> GatewayHandler:
+        if self.tls is not None:
+            self._forget_failed_handshakes()
         return GatewayHandler(self)
+
+    def _forget_failed_handshakes(self) -> None:
+        """Drop handlers whose TLS handshake failed: asyncio never tells them, pymodbus would keep them."""
+        cutoff = self.loop.time() - HANDSHAKE_TIMEOUT_S - 1.0
+        for key, handler in list(self.active_connections.items()):
+            if isinstance(handler, GatewayHandler) and handler.transport is None and handler.accepted_at < cutoff:
+                del self.active_connections[key]
 
     async def listen(self) -> bool:
         """Listen; keep the OSError (pymodbus would log it beside SmartZone's own message)."""

@@ -12,6 +12,10 @@ A gateway whose listening socket closed, or all of them when the loop thread end
 reported down, restarted on the same port with the same units, rules and observer, and
 reported up; if it cannot listen again its failure is fatal (`smartzone run` exits 1 naming
 it). An exception while answering a request is reported as survived (handler.py).
+
+Modbus/TCP Security (`--modbus-tls DIR`, security.py): every gateway serves TLS 1.2+ with
+client certificates from DIR's CA; the certificate's user, not the source address, decides
+what a client may read and write. Restarts keep the TLS mode.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smartzone.definitions.gateway import EVERYONE, GatewayAccess
@@ -35,6 +40,7 @@ from smartzone.endpoints.client_lines import mbpoll, readable_input_count
 from smartzone.endpoints.modbus.access import AccessRules, Denials
 from smartzone.endpoints.modbus.gateways import DEFAULT_FIRST_PORT, GatewayPlan, plan_gateways, unserved
 from smartzone.endpoints.modbus.handler import GatewayServer
+from smartzone.endpoints.modbus.security import Authority, GatewayTls, server_context
 from smartzone.endpoints.modbus.unit import Unit
 from smartzone.endpoints.modbus.unitmap import TypeMap
 from smartzone.errors import EndpointError, UsageError
@@ -65,6 +71,7 @@ class RunningGateway:
     units: dict[int, Unit]
     rules: AccessRules
     denials: Denials
+    tls: GatewayTls | None = None
     restarts: int = 0
 
     @property
@@ -94,10 +101,16 @@ def _access_text(access: GatewayAccess) -> str:
 class ModbusGateways:
     """All Modbus gateways of one runtime, supervised (see supervise() and docs/modbus.md)."""
 
-    def __init__(self, runtime: Runtime, plans: list[GatewayPlan], host: str = HOST) -> None:
+    def __init__(
+        self, runtime: Runtime, plans: list[GatewayPlan], host: str = HOST, tls_dir: Path | None = None
+    ) -> None:
         self.runtime = runtime
         self.plans = plans
         self.host = host
+        self.tls_dir = tls_dir
+        # loaded before any thread starts: a missing or bad certificate is one UsageError line
+        self._tls_context = server_context(tls_dir) if tls_dir is not None else None
+        self._authority = Authority(runtime.scenario) if tls_dir is not None else None
         self.gateways: list[RunningGateway] = []
         self.typemaps = {name: TypeMap(dt) for name, dt in runtime.catalog.types.items()}
         self._loop, self._thread = self._new_loop()
@@ -111,9 +124,14 @@ class ModbusGateways:
         return loop, threading.Thread(target=loop.run_forever, name="smartzone-modbus", daemon=True)
 
     @classmethod
-    def start(cls, runtime: Runtime, first_port: int = DEFAULT_FIRST_PORT, host: str = HOST) -> ModbusGateways:
-        """Plan the gateways of the runtime's scenario, listen on their ports and supervise them."""
-        service = cls(runtime, plan_gateways(runtime.scenario, runtime.devices.values()), host)
+    def start(
+        cls, runtime: Runtime, first_port: int = DEFAULT_FIRST_PORT, host: str = HOST, tls_dir: Path | None = None
+    ) -> ModbusGateways:
+        """Plan the gateways of the runtime's scenario, listen on their ports and supervise them.
+
+        `tls_dir`: serve Modbus/TCP Security with the certificates of this folder (security.py).
+        """
+        service = cls(runtime, plan_gateways(runtime.scenario, runtime.devices.values()), host, tls_dir)
         service._thread.start()
         try:
             service._call(service._listen(first_port))
@@ -134,14 +152,23 @@ class ModbusGateways:
                 continue  # a declared gateway that no device matches: nothing to serve
             units = {n: Unit(n, info, self.typemaps[info.type], self.runtime) for n, info in plan.units.items()}
             rules, denials = AccessRules(plan.access), Denials(plan.id)
-            server = await self._serve(plan, units, rules, denials, plan.port(first_port))
-            self.gateways.append(RunningGateway(plan, server.bound_port, server, units, rules, denials))
+            tls = None
+            if self._authority is not None and self._tls_context is not None:
+                tls = self._authority.gateway(self._tls_context, plan.tenant, plan.units[1])
+            server = await self._serve(plan, units, rules, denials, plan.port(first_port), tls)
+            self.gateways.append(RunningGateway(plan, server.bound_port, server, units, rules, denials, tls))
 
     async def _serve(
-        self, plan: GatewayPlan, units: dict[int, Unit], rules: AccessRules, denials: Denials, port: int
+        self,
+        plan: GatewayPlan,
+        units: dict[int, Unit],
+        rules: AccessRules,
+        denials: Denials,
+        port: int,
+        tls: GatewayTls | None,
     ) -> GatewayServer:
         on_error = functools.partial(self.runtime.health.survived, f"modbus gateway {plan.id}")
-        server = GatewayServer(units, self.host, port, rules, denials, on_error)
+        server = GatewayServer(units, self.host, port, rules, denials, on_error, tls)
         try:
             await server.serve_forever(background=True)
         except (OSError, RuntimeError, OverflowError) as exc:
@@ -201,7 +228,7 @@ class ModbusGateways:
             await old.shutdown()
         for task in list(old.tasks):
             task.cancel()
-        server = await self._serve(g.plan, g.units, g.rules, g.denials, g.port)
+        server = await self._serve(g.plan, g.units, g.rules, g.denials, g.port, g.tls)
         server.observer = old.observer
         g.server = server
         g.restarts += 1
@@ -212,10 +239,17 @@ class ModbusGateways:
         for g in self.gateways:
             first = g.plan.units[1]
             layout = build_layout(self.runtime.catalog.types[first.type])[0]
+            head = f"Modbus gateway {g.plan.id}: {self.host}:{g.port}, tenant {g.plan.tenant}, "
+            head += f"{len(g.plan.units)} devices (units 1-{len(g.plan.units)}), "
+            if g.tls is not None:  # mbpoll speaks no TLS: no command line to paste
+                lines.append(
+                    f"{head}Modbus/TCP Security (TLS, client certificates from {self.tls_dir}); "
+                    f"unit 1 = {first.id} (connect with a TLS Modbus client, see docs/modbus.md)"
+                )
+                continue
             lines.append(
-                f"Modbus gateway {g.plan.id}: {self.host}:{g.port}, tenant {g.plan.tenant}, "
-                f"{len(g.plan.units)} devices (units 1-{len(g.plan.units)}), {_access_text(g.plan.access)}; "
-                f"unit 1 = {first.id}: " + mbpoll(self.host, g.port, 1, readable_input_count(layout))
+                f"{head}{_access_text(g.plan.access)}; unit 1 = {first.id}: "
+                + mbpoll(self.host, g.port, 1, readable_input_count(layout))
             )
         lines += [f"Modbus gateway {p.id}: no device matches it (not started)" for p in self.plans if not p.units]
         missing = unserved(self.plans, self.runtime.devices.values())
@@ -289,6 +323,12 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         help=f"first gateway's port; the others follow N+1, N+2 ... (default {DEFAULT_FIRST_PORT}; 0: any free ports)",
     )
     group.add_argument("--no-modbus", action="store_true", help="do not start the Modbus TCP gateways")
+    group.add_argument(
+        "--modbus-tls",
+        metavar="DIR",
+        help="serve Modbus/TCP Security (TLS, client certificates = scenario users) with the certificates "
+        "in DIR (made by 'smartzone modbus-certs')",
+    )
 
 
 def _start(runtime: Runtime, args: argparse.Namespace) -> ModbusGateways | None:
@@ -298,7 +338,8 @@ def _start(runtime: Runtime, args: argparse.Namespace) -> ModbusGateways | None:
     if not 0 <= port <= 65535:
         raise UsageError(f"--modbus-port must be 0..65535, got {port}")
     try:
-        return ModbusGateways.start(runtime, port)
+        tls_dir = Path(args.modbus_tls) if getattr(args, "modbus_tls", None) else None
+        return ModbusGateways.start(runtime, port, tls_dir=tls_dir)
     except GatewayStartError as exc:
         raise EndpointError(str(exc)) from None
 

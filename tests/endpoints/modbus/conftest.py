@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pymodbus.client import ModbusTcpClient
+from pymodbus.client import ModbusTcpClient, ModbusTlsClient
 
 from smartzone.core.events import CommandResult
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.endpoints.modbus import ModbusGateways
+from smartzone.endpoints.modbus.certs import user_files, write_certs
 from smartzone.runtime.api import Runtime
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 RIG = FIXTURES / "modbus" / "test-rig.yaml"
 RIGVILLE = FIXTURES / "modbus" / "rigville.yaml"
+ACCESS_CITY = FIXTURES / "access-city.yaml"  # owners, apps with grants, an admin (Modbus/TCP Security)
 HOST = "127.0.0.1"
 
 
@@ -53,14 +56,14 @@ def rig_catalog() -> Catalog:
     return catalog
 
 
-def _start_city(scenario: Runtime) -> Iterator[City]:
+def _start_city(scenario: Runtime, tls_dir: Path | None = None) -> Iterator[City]:
     rt = scenario
     gateways = None
     try:
         rt.start()
         rt.pause().result(10)
         rt.step(7200).result(60)  # two simulated hours: every device has reported at least once
-        gateways = ModbusGateways.start(rt, 0)
+        gateways = ModbusGateways.start(rt, 0, tls_dir=tls_dir)
         yield City(rt, gateways)
     finally:
         if gateways is not None:
@@ -120,6 +123,51 @@ def client_factory() -> Iterator:
         client = ModbusTcpClient(HOST, port=port, timeout=5, retries=0, source_address=(source, 0) if source else None)
         clients.append(client)
         assert client.connect(), f"cannot connect to {HOST}:{port}"
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+# --- Modbus/TCP Security ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def access_catalog() -> Catalog:
+    return Catalog.builtin()
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory, access_catalog: Catalog) -> Path:
+    folder = tmp_path_factory.mktemp("modbus-certs")
+    write_certs(load_scenario(ACCESS_CITY, access_catalog), folder)
+    return folder
+
+
+@pytest.fixture
+def tls_city(access_catalog: Catalog, certs: Path) -> Iterator[City]:
+    """Accessville with every gateway serving Modbus/TCP Security, paused."""
+    yield from _start_city(Runtime(load_scenario(ACCESS_CITY, access_catalog), access_catalog), certs)
+
+
+def client_context(certs: Path, user: str | None, check_hostname: bool = False) -> ssl.SSLContext:
+    """A client context trusting the lab's CA, presenting `user`'s certificate (if any)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(certs / "ca.pem")
+    if user is not None:
+        ctx.load_cert_chain(*user_files(certs, user))
+    ctx.check_hostname = check_hostname  # pymodbus's sync TLS client passes no server_hostname
+    return ctx
+
+
+@pytest.fixture
+def tls_client() -> Iterator:
+    """make(port, ctx) -> a connected pymodbus ModbusTlsClient, closed after the test."""
+    clients: list[ModbusTlsClient] = []
+
+    def make(port: int, ctx: ssl.SSLContext) -> ModbusTlsClient:
+        client = ModbusTlsClient(HOST, port=port, sslctx=ctx, timeout=5, retries=0)
+        clients.append(client)
+        assert client.connect(), f"cannot connect to {HOST}:{port} with TLS"
         return client
 
     yield make

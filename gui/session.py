@@ -23,7 +23,8 @@ from smartzone.definitions.errors import DefinitionError
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.clients import ClientRegistry
 from smartzone.runtime.recording import Recorder, open_recording
-from smartzone.runtime.services import Service, registered
+from smartzone.runtime.services import Service
+from smartzone.wiring import service_args, start_services
 
 FRAME_HZ = 20
 
@@ -97,30 +98,20 @@ class Session(QObject):
         if not self.start_services:
             self.services_changed.emit()
             return
-        parser = argparse.ArgumentParser(add_help=False)
-        try:
-            import smartzone.cli.run_cmd  # noqa: F401  (registers the endpoint services, as for `smartzone run`)
-
-            specs = registered()
+        try:  # options parsed by `smartzone gui` win over service_args
+            args = service_args(self.service_args, self.service_options)
         except Exception as exc:  # an endpoint package that fails to import is reported, not fatal
             self.service_errors["endpoints"] = f"{type(exc).__name__}: {exc}"
             self.services_changed.emit()
             return
-        for spec in specs:
-            spec.add_options(parser)
-        args, _unknown = parser.parse_known_args(self.service_args)
-        if self.service_options is not None:  # options parsed by `smartzone gui` win
-            for key, value in vars(self.service_options).items():
-                if hasattr(args, key):
-                    setattr(args, key, value)
-        for spec in specs:
-            try:
-                service = spec.start(runtime, args)
-            except Exception as exc:  # an endpoint that cannot start is shown, not fatal
-                self.service_errors[spec.name] = str(exc) or type(exc).__name__
-                continue
-            if service is not None:
-                self.services.append((spec.name, service))
+        started: list[Service] = []
+
+        def failed(name: str, exc: Exception) -> None:  # an endpoint that cannot start is shown, not fatal
+            self.service_errors[name] = str(exc) or type(exc).__name__
+
+        start_services(
+            runtime, args, started, on_error=failed, on_start=lambda name, s: self.services.append((name, s))
+        )
         self._watch_clients(runtime)
         self.services_changed.emit()
 

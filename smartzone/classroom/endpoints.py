@@ -1,9 +1,8 @@
-"""Start a class's endpoints on the lab's address (`--bind`), reusing the run's MQTT and Modbus parts.
+"""Start a class's endpoints on the lab's address (`--bind`) through the composition root (wiring.py).
 
-`smartzone run` binds 127.0.0.1 through its service specs (runtime/services.py); a class may be
-served on the lab's network, so it starts the same pieces (the managed broker, the bridge and its
-supervisor; the Modbus gateways) with the address it is given. The broker must be managed: the
-class observes trainees at its gate.
+`smartzone run` binds 127.0.0.1; a class may be served on the lab's network, so its options
+carry the address (`bind`), and Modbus/TCP Security when the class made certificates. The
+broker must be managed: the class observes trainees at its gate.
 """
 
 from __future__ import annotations
@@ -14,11 +13,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from smartzone.endpoints.modbus.service import GatewayStartError, ModbusGateways
-from smartzone.endpoints.mqtt.bridge import Bridge
-from smartzone.endpoints.mqtt.broker import service_address, start_broker
-from smartzone.endpoints.mqtt.service import MqttService, supervise
-from smartzone.errors import EndpointError, UsageError
+from smartzone.errors import UsageError
+from smartzone.wiring import start_services
 
 
 def public_host(bind: str) -> str:
@@ -41,24 +37,14 @@ def start_endpoints(rt: Any, args: argparse.Namespace, modbus_tls: Path | None =
     for flag, port in (("--mqtt-port", args.mqtt_port), ("--modbus-port", args.modbus_port)):
         if not 0 <= port <= 65535:
             raise UsageError(f"{flag} must be from 0 to 65535, got {port}")
+    options = argparse.Namespace(**vars(args))
+    options.modbus_tls = str(modbus_tls) if modbus_tls is not None else None
     services: list[Any] = []
-    broker = start_broker(backend, rt.scenario, host=args.bind, port=args.mqtt_port)
     try:
-        bridge = Bridge(rt, service_address(broker))
-        bridge.start()
+        start_services(rt, options, services)
     except BaseException:
-        broker.close()
+        close_all(services)
         raise
-    services.append(MqttService(broker, bridge, supervise(rt, broker, bridge)))
-    if not args.no_modbus:
-        try:
-            services.append(ModbusGateways.start(rt, args.modbus_port, host=args.bind, tls_dir=modbus_tls))
-        except GatewayStartError as exc:
-            close_all(services)
-            raise EndpointError(str(exc)) from None
-        except BaseException:
-            close_all(services)
-            raise
     return services
 
 

@@ -20,7 +20,8 @@ from typing import Any
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
 from smartzone.cli.options import add_devices_option, catalog_from_args, positive_duration, positive_speed
 from smartzone.runtime.api import Runtime
-from smartzone.runtime.services import Service, registered, start_services
+from smartzone.runtime.services import Service
+from smartzone.wiring import add_service_options, start_services
 
 DEFAULT_DURATION = "30min"
 DEFAULT_SPEED = 60.0
@@ -50,8 +51,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--profile", metavar="FILE", help="certification profile (YAML): expectations and thresholds")
     p.add_argument("--report", required=True, metavar="DIR", help="where to write report.html/json and junit.xml")
     add_devices_option(p)
-    for spec in registered():
-        spec.add_options(p)
+    add_service_options(p)  # the endpoints' options, as on every command that starts a city
     # certification runs on free ports unless told otherwise (several can run side by side)
     p.set_defaults(handler=run, mqtt_port=0, modbus_port=0, broker="auto")
 

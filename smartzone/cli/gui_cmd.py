@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from smartzone.cli.errors import EXIT_USAGE, UsageError
-from smartzone.runtime.services import registered
+from smartzone.wiring import add_service_options
 
 GUI_MISSING = "the GUI needs PySide6 and pyqtgraph: install smartzone[gui] (pip install 'smartzone[gui]')"
 
@@ -41,8 +41,7 @@ def add_parser(sub: Any) -> None:
         metavar="DIR",
         help="show the board of a class folder (`smartzone class start --out DIR`) in the Class tab",
     )
-    for spec in registered():  # the same endpoint options as `smartzone run`
-        spec.add_options(p)
+    add_service_options(p)  # the endpoints' options, as on every command that starts a city
     p.set_defaults(handler=gui)
 
 

@@ -23,7 +23,8 @@ from smartzone.cli.process import stop_requests
 from smartzone.definitions.units import format_duration, parse_duration
 from smartzone.runtime.recording import RecordingError
 from smartzone.runtime.replay import ReplayWorld, replay_runtime, resimulate
-from smartzone.runtime.services import Service, registered, start_services
+from smartzone.runtime.services import Service
+from smartzone.wiring import add_service_options, start_services
 
 CLOCK = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # 14:32 = 14 h 32 min after the start
 PART = re.compile(r"\d+(?:\.\d+)?[a-z]+")
@@ -41,8 +42,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--resimulate", action="store_true", help="run the scenario again with the recorded inputs (fast)")
     p.add_argument("--out", metavar="FILE", help="--resimulate output (default FILE.resim.jsonl.gz)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    for spec in registered():
-        spec.add_options(p)
+    add_service_options(p)  # the endpoints' options, as on every command that starts a city
     p.set_defaults(handler=replay)
 
 

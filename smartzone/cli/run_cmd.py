@@ -33,24 +33,11 @@ from smartzone.definitions.units import format_duration
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.health import HealthEvent
 from smartzone.runtime.recording import Recorder, open_recording
-from smartzone.runtime.services import Service, ServiceSpec, register, registered, start_services
+from smartzone.runtime.services import Service
 from smartzone.runtime.trace import TraceWriter, manifest
+from smartzone.wiring import add_service_options, start_services
 
 DEFAULT_FAST_DURATION = 86400.0
-
-
-def _endpoint_services() -> list[ServiceSpec]:
-    """Endpoints sit below the runtime, so the CLI (the top layer) registers their services.
-
-    Imported lazily, so that `smartzone validate` and friends never load protocol libraries.
-    """
-    from smartzone.endpoints.modbus import service as modbus_service
-    from smartzone.endpoints.mqtt import service as mqtt_service
-
-    return [ServiceSpec(service.NAME, service.add_options, service.start) for service in (mqtt_service, modbus_service)]
-
-
-register(_endpoint_services)
 
 
 def add_parser(sub: Any) -> None:
@@ -76,8 +63,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--record", metavar="FILE", help="record the session to play it back (docs/recording.md)")
     p.add_argument("--quiet", action="store_true", help="no progress or live summary")
     add_devices_option(p)
-    for spec in registered():
-        spec.add_options(p)
+    add_service_options(p)  # the endpoints' options, as on every command that starts a city
     p.set_defaults(handler=run)
 
 

@@ -339,7 +339,8 @@ def _start(runtime: Runtime, args: argparse.Namespace) -> ModbusGateways | None:
         raise UsageError(f"--modbus-port must be 0..65535, got {port}")
     try:
         tls_dir = Path(args.modbus_tls) if getattr(args, "modbus_tls", None) else None
-        return ModbusGateways.start(runtime, port, tls_dir=tls_dir)
+        host = getattr(args, "bind", None) or HOST
+        return ModbusGateways.start(runtime, port, host=host, tls_dir=tls_dir)
     except GatewayStartError as exc:
         raise EndpointError(str(exc)) from None
 

@@ -129,7 +129,7 @@ def start(runtime: RuntimeLike, args: argparse.Namespace) -> MqttService | None:
         if "://" in backend:
             raise UsageError("--open (access mode open) needs a managed broker: --broker embedded|mosquitto|auto")
         print(OPEN_WARNING, file=sys.stderr)
-    broker = start_broker(backend, scenario, host="127.0.0.1", port=port)
+    broker = start_broker(backend, scenario, host=getattr(args, "bind", None) or "127.0.0.1", port=port)
     try:
         bridge = Bridge(runtime, service_address(broker))
         bridge.start()

@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
             self.state[device] = dict(live.state) if live else {}
             if live and kinds.get(rt.devices[device].type) == "actuator":
                 self.values[device] = dict(live.values)
-        self.map.load(sc, rt.devices.values(), kinds)
+        self.map.load(sc, rt.devices.values(), kinds, rt.network_routes())
         self.tree.load(
             rt.devices.values(),
             {t.id: t.name for t in sc.tenants},
@@ -430,6 +430,7 @@ class MainWindow(QMainWindow):
             return
         self.bar.clock.setText(clock_text(rt.scenario.start.timestamp() + frame.sim_time, self.zone))
         self.online.update(frame.online)
+        self.map.network.poll(rt)  # gateways' and backhauls' live load (asks at most twice a second)
         for device, values in frame.states.items():
             self.state[device] = dict(values)
         for device, faults in frame.faults.items():

@@ -29,6 +29,7 @@ class Theme:
     lamp_off: str = "#3b4a6b"
     lamp_on: str = "#f4b400"
     selected: str = "#1e88e5"
+    busy: str = "#e8891c"  # a gateway or backhaul near capacity or losing a little
 
     @property
     def dark(self) -> bool:

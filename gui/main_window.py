@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QBoxLayout,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -155,7 +156,9 @@ class MainWindow(QMainWindow):
         self.traffic, self.endpoints = TrafficPanel(), EndpointsPanel()
         self.network = NetworkPanel(self.session.submit)
         self.health_table = HealthTable()
-        self.endpoints.layout().insertWidget(0, self.health_table)
+        endpoints_layout = self.endpoints.layout()
+        assert isinstance(endpoints_layout, QBoxLayout)  # EndpointsPanel is a column
+        endpoints_layout.insertWidget(0, self.health_table)
         self.bottom = QTabWidget()
         self.bottom.setDocumentMode(True)
         for widget, title in (
@@ -202,7 +205,7 @@ class MainWindow(QMainWindow):
         file.addAction(self.bar.open_action)
         self.recent_menu = file.addMenu("Open &Recent")
         file.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
         quit_action.triggered.connect(self.close)
         file.addAction(quit_action)
         sim = self.menuBar().addMenu("&Simulation")

@@ -22,7 +22,13 @@ from typing import Any
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsPolygonItem, QGraphicsScene
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsLineItem,
+    QGraphicsPolygonItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+)
 from smartzone_gui.map_labels import PlateLabel
 from smartzone_gui.theme import Theme
 
@@ -94,6 +100,20 @@ class HopNode(QGraphicsPolygonItem):
         self.health = HopHealth(0.0, 0.0, 0.0, "ok")
 
 
+class CoreNode(QGraphicsRectItem):
+    """Where every backhaul ends: the city's core network, SmartZone's broker and gateways."""
+
+    def __init__(self, pos: QPointF) -> None:
+        super().__init__(-6, -6, 12, 12)
+        self.setPos(pos)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setZValue(26)
+        self.setToolTip("core network: SmartZone's MQTT broker and Modbus gateways")
+        self.label = PlateLabel("core network", priority=1e11)
+        self.label.setParentItem(self)
+        self.label.setPos(10, -9)
+
+
 class NetworkOverlay:
     """The hop nodes, their backhaul lines and the selected device's link, on one scene."""
 
@@ -103,6 +123,7 @@ class NetworkOverlay:
         self.routes: dict[str, str] = {}
         self.core: QPointF = QPointF()
         self.selection = QGraphicsLineItem()
+        self.core_node: CoreNode | None = None
         self.theme: Theme | None = None
         self._states: dict[str, HopState] = {}
         self._t: float | None = None
@@ -119,6 +140,10 @@ class NetworkOverlay:
     ) -> None:
         """Draw the hops of a newly loaded city (the scene was just cleared)."""
         self.nodes, self.lines, self.routes, self.core = {}, {}, dict(routes), core
+        self.core_node = None
+        if hops:
+            self.core_node = CoreNode(core)
+            scene.addItem(self.core_node)
         self._states, self._t, self._pending = {}, None, None
         for spec in hops:
             wanted = list(district_centres) if spec.districts == "all" else spec.districts
@@ -136,7 +161,8 @@ class NetworkOverlay:
         self.selection.setVisible(False)
 
     def labels(self) -> list[PlateLabel]:
-        return [n.label for n in self.nodes.values()]
+        core = [self.core_node.label] if self.core_node is not None else []
+        return [n.label for n in self.nodes.values()] + core
 
     # --- live -----------------------------------------------------------------------------
     def poll(self, runtime: Any) -> bool:
@@ -193,6 +219,10 @@ class NetworkOverlay:
         for node in self.nodes.values():
             node.label.apply_theme(theme)
             self._paint(node)
+        if self.core_node is not None:
+            self.core_node.setBrush(QBrush(QColor(theme.muted)))
+            self.core_node.setPen(QPen(QColor(theme.base), 1.5))
+            self.core_node.label.apply_theme(theme)
         pen = QPen(QColor(theme.selected), 2.5, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
         self.selection.setPen(pen)

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -100,6 +100,7 @@ def test_a_gateway_is_drawn_and_turns_red_when_its_backhaul_is_cut_live(
     node, line = overlay.nodes["gw-centro"], overlay.lines["gw-centro"]
     assert node.isVisible() and line.isVisible() and node.label.text().startswith("gw-centro")
     assert view.legend.network  # the legend explains the hop colours
+    assert overlay.core_node is not None and line.line().p2() == overlay.core_node.pos()  # the backhaul's far end
     window.set_speed(3600.0)
     window.session.start()
     qtbot.waitUntil(lambda: overlay._t is not None and overlay._t > 600, timeout=WAIT_MS)
@@ -161,6 +162,8 @@ def test_the_map_follows_the_theme(window: Any, qtbot: Any) -> None:
     assert view.backgroundBrush().color().name() == LIGHT.map_bg and view.legend.theme is LIGHT
     light = lightness_of_view()
     assert light > 200
+    # a daytime city is mostly switched-off lamps: in the light theme they must not darken the map
+    assert QColor(LIGHT.lamp_off).lightness() > 140 > QColor(DARK.lamp_off).lightness()
     label = view.labels()[0]
     assert label.brush().color().name() == LIGHT.district_label
     window.dark_action.setChecked(True)

@@ -433,7 +433,7 @@ class MainWindow(QMainWindow):
             return
         self.bar.clock.setText(clock_text(rt.scenario.start.timestamp() + frame.sim_time, self.zone))
         self.online.update(frame.online)
-        self.map.network.poll(rt)  # gateways' and backhauls' live load (asks at most twice a second)
+        self.map.poll_network(rt)  # gateways' and backhauls' live load (asks at most twice a second)
         for device, values in frame.states.items():
             self.state[device] = dict(values)
         for device, faults in frame.faults.items():

@@ -179,6 +179,12 @@ class CityMap(QGraphicsView):
         """Hide the labels that would overlap at this zoom (see map_labels.py); how many are hidden."""
         return declutter(self, self.labels())
 
+    def poll_network(self, runtime: Any) -> None:
+        """Refresh the gateways' live state (at most twice a second, see NetworkOverlay.poll); their
+        labels change length with it, so the names are decluttered again when it changed."""
+        if self.network.poll(runtime):
+            self.declutter()
+
     def fit(self) -> None:
         self.auto_fit = True
         self.resetTransform()

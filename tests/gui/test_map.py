@@ -112,6 +112,9 @@ def test_a_gateway_is_drawn_and_turns_red_when_its_backhaul_is_cut_live(
     qtbot.waitUntil(lambda: overlay.level("gw-centro") == "cut", timeout=WAIT_MS)
     assert line.pen().color().name() == view.theme.fault and line.pen().style() == Qt.PenStyle.DashLine
     assert node.brush().color().name() == view.theme.fault and "CUT" in node.label.text()
+    from smartzone_gui.map_labels import collisions
+
+    assert collisions(view, view.labels()) == 0  # the longer label was decluttered too
     window.network._cut(False)
     qtbot.waitUntil(lambda: overlay.level("gw-centro") != "cut", timeout=WAIT_MS)
 

@@ -14,10 +14,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 WAIT_MS = 15_000
 
 
-def city_with_gateway(tmp_path: Path) -> str:
+def city_with_gateway(tmp_path: Path, capacity: float = 50, queue: int = 20) -> str:
     """Testville with one gateway carrying every device."""
     data = yaml.safe_load((FIXTURES / "testville.yaml").read_text())
-    data["networks"] = {"backhauls": [{"id": "gw-centro", "kind": "gateway", "capacity": 50, "queue": 20}]}
+    data["networks"] = {"backhauls": [{"id": "gw-centro", "kind": "gateway", "capacity": capacity, "queue": queue}]}
     path = tmp_path / "gateway-city.yaml"
     path.write_text(yaml.safe_dump(data))
     return str(path)
@@ -117,6 +117,19 @@ def test_a_gateway_is_drawn_and_turns_red_when_its_backhaul_is_cut_live(
     assert collisions(view, view.labels()) == 0  # the longer label was decluttered too
     window.network._cut(False)
     qtbot.waitUntil(lambda: overlay.level("gw-centro") != "cut", timeout=WAIT_MS)
+
+
+def test_an_overloaded_gateway_is_drawn_congested(window: Any, qtbot: Any, tmp_path: Path) -> None:
+    """A gateway that forwards one message every 1,000 s and queues none drops nearly everything."""
+    assert window.open_scenario(city_with_gateway(tmp_path, capacity=0.001, queue=0))
+    view, overlay = window.map, window.map.network
+    window.set_speed(3600.0)
+    window.session.start()
+    node, line = overlay.nodes["gw-centro"], overlay.lines["gw-centro"]
+    qtbot.waitUntil(lambda: node.health.level == "congested" and node.health.loss > 0.05, timeout=WAIT_MS)
+    assert line.pen().style() == Qt.PenStyle.SolidLine
+    assert line.pen().color().name() == node.brush().color().name() == view.theme.fault
+    assert "loss" in node.label.text() and "congested" in node.toolTip()
 
 
 def test_hop_health_levels_follow_load_queue_and_loss() -> None:

@@ -38,6 +38,7 @@ def run_app(
     dark: bool | None = None,
     devices: str | None = None,
     class_dir: str | None = None,
+    start_hour: float | None = None,
 ) -> int:
     """Run the GUI until the window closes; returns the process exit code.
 
@@ -48,7 +49,7 @@ def run_app(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SmartZone")
     app.setOrganizationName("SmartZone")
-    session = Session(service_options=service_options, start_services=endpoints, devices=devices)
+    session = Session(service_options=service_options, start_services=endpoints, devices=devices, start_hour=start_hour)
     session.speed = speed
     window = MainWindow(session)
     if dark is not None:

@@ -32,7 +32,7 @@ TIPS = {
     "Denied / exc.": "MQTT: subscriptions and publishes refused by the access rules · Modbus: exception responses",
     "Subscriptions / units": "✓ granted, ✗ denied by the access rules (every SUBSCRIBE so far) · Modbus: units asked",
 }
-ALLOWED, DENIED = "#1e88e5", "#e0483e"
+ALLOWED, DENIED, ACK = "#1e88e5", "#e0483e", "#2e9e5b"
 
 
 def _rate(value: float) -> float:
@@ -67,7 +67,12 @@ def client_rows(clients: Sequence[ClientView]) -> list[tuple[Any, ...]]:
 
 
 def app_message_row(m: AppMessage, iso: Callable[[float], str]) -> tuple[tuple[str, ...], str | None]:
-    """An app's publish (or Modbus write) in the message log: blue when allowed, red when denied."""
+    """An app's publish, subscribe or Modbus write in the message log (blue when allowed, red when denied),
+    or a command ack delivered to it (green)."""
     ts = iso(m.t).replace("T", " ")[:23]
     verdict = "" if m.ok else "DENIED "
+    if m.kind == "ack":
+        return (ts, m.topic, f"ack to {m.who}: {m.payload}"), ACK
+    if m.kind == "subscribe":
+        return (ts, m.topic, f"{verdict}SUBSCRIBE from {m.who}: {m.payload}"), ALLOWED if m.ok else DENIED
     return (ts, m.topic, f"{verdict}from {m.who}: {m.payload}"), ALLOWED if m.ok else DENIED

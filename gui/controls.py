@@ -8,6 +8,7 @@ runtime; the widgets follow the device's live state, never the other way round.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,6 +35,12 @@ from smartzone.core.faults.commands import ClearFault, FaultCommand, InjectFault
 from smartzone.definitions.device_type import Command, DeviceType, Param
 
 Submit = Callable[[DeviceCommand | SetOnline | FaultCommand], Any]
+
+
+def _nothing() -> None:
+    """The change callback of an editor that sends nothing on its own (a command with several parameters)."""
+
+
 _ids = itertools.count(1)
 DEBOUNCE_MS = 300  # a slider's clicks, wheel and key steps within this window become one command
 
@@ -219,7 +226,8 @@ class ControlPanel(QWidget):
         editors: dict[str, ParamEditor] = {}
         single = len(command.params) == 1
         for pname, spec in command.params.items():
-            ed = ParamEditor(pname, spec, (lambda a=action: self.send_from_editors(a)) if single else (lambda: None))
+            send: Callable[[], None] = functools.partial(self.send_from_editors, action) if single else _nothing
+            ed = ParamEditor(pname, spec, send)
             editors[pname] = ed
             if not single:
                 layout.addWidget(QLabel(pname))

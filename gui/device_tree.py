@@ -111,16 +111,21 @@ class DeviceTree(QWidget):
             info = self._infos[device]
             hay = f"{info.id} {info.name} {info.address} {info.type} {info.serial}".lower()
             item.setHidden(bool(needle) and needle not in hay)
-        for i in range(self.tree.topLevelItemCount()):
-            _hide_empty(self.tree.topLevelItem(i))
+        root = self.tree.invisibleRootItem()
+        for top in _children(root):
+            _hide_empty(top)
             if needle:
-                _expand_all(self.tree.topLevelItem(i))
+                _expand_all(top)
+
+
+def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    return [c for c in (item.child(i) for i in range(item.childCount())) if c is not None]
 
 
 def _count_leaves(item: QTreeWidgetItem) -> int:
     if item.childCount() == 0:
         return 1
-    return sum(_count_leaves(item.child(i)) for i in range(item.childCount()))
+    return sum(_count_leaves(c) for c in _children(item))
 
 
 def _hide_empty(item: QTreeWidgetItem) -> bool:
@@ -128,8 +133,8 @@ def _hide_empty(item: QTreeWidgetItem) -> bool:
     if item.data(0, ID_ROLE):
         return not item.isHidden()
     visible = False
-    for i in range(item.childCount()):
-        visible = _hide_empty(item.child(i)) or visible
+    for child in _children(item):
+        visible = _hide_empty(child) or visible
     item.setHidden(not visible)
     return visible
 
@@ -137,5 +142,5 @@ def _hide_empty(item: QTreeWidgetItem) -> bool:
 def _expand_all(item: QTreeWidgetItem) -> None:
     if not item.isHidden() and item.childCount():
         item.setExpanded(True)
-        for i in range(item.childCount()):
-            _expand_all(item.child(i))
+        for child in _children(item):
+            _expand_all(child)

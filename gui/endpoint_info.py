@@ -94,6 +94,8 @@ def modbus_place(services: Sequence[tuple[str, Any]], device: str) -> ModbusPlac
     for _name, service in services:
         for g in getattr(service, "gateways", None) or ():
             plan = getattr(g, "plan", None)
+            if plan is None:
+                continue
             for unit, info in (getattr(plan, "units", None) or {}).items():
                 if getattr(info, "id", None) == device:
                     return ModbusPlace(str(plan.id), str(getattr(service, "host", "127.0.0.1")), int(g.port), unit)

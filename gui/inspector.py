@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -39,6 +40,15 @@ from smartzone.definitions.device_type import DeviceType
 
 PLOT_WINDOW_S = 6 * 3600.0  # simulated seconds shown in the history plot
 DISCRETE = frozenset({"int", "enum", "bool"})  # plotted as steps: no value lies between two readings
+
+
+def _cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    """The item at (row, column), created empty if the cell has none yet."""
+    item = table.item(row, column)
+    if item is None:
+        item = QTableWidgetItem("")
+        table.setItem(row, column, item)
+    return item
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -121,7 +131,7 @@ class Inspector(QWidget):
         self.controls = ControlPanel(submit)
         self.topics = _table(["Channel", "Topic"])
         self.topics.setToolTip("Double-click a row to copy the topic")
-        self.topics.cellDoubleClicked.connect(lambda r, _c: self._copy(self.topics.item(r, 1).text()))
+        self.topics.cellDoubleClicked.connect(lambda r, _c: self._copy(_cell(self.topics, r, 1).text()))
         self.registers = _table(["Table", "Address", "Name", "Type", "Scale", "A write runs"])
         live = QWidget()
         lv = QVBoxLayout(live)
@@ -132,7 +142,19 @@ class Inspector(QWidget):
         row.addWidget(QLabel("History"))
         row.addWidget(self.signal_combo, 1)
         lv.addLayout(row)
-        lv.addWidget(self.plot, 3)
+        # an empty plot shows a sentence instead of axes with made-up ticks
+        self.plot_empty = QLabel("No device selected")
+        self.plot_empty.setObjectName("muted")
+        self.plot_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # never widens the dock; no word wrap: a wrapping label made the whole inspector height-for-width
+        # and it then asked for more height than the dock has
+        self.plot_empty.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.plot_empty.setMinimumHeight(100)
+        self.plot_stack = QStackedWidget()
+        self.plot_stack.addWidget(self.plot)
+        self.plot_stack.addWidget(self.plot_empty)
+        self.plot_stack.setCurrentWidget(self.plot_empty)
+        lv.addWidget(self.plot_stack, 3)
         wire = QWidget()
         wv = QVBoxLayout(wire)
         wv.setContentsMargins(6, 8, 6, 6)
@@ -229,6 +251,7 @@ class Inspector(QWidget):
         self.signal_combo.clear()
         self.signal_combo.blockSignals(False)
         self.curve.setData([], [])
+        self._show_empty("No device selected")
         self._label_axes()
         for line, copy in self.reach.values():
             line.setText("")
@@ -321,11 +344,11 @@ class Inspector(QWidget):
         r = 0
         for name in self.dtype.signals:
             if name in values:
-                self.values.item(r, 1).setText(_fmt(values[name]))
+                _cell(self.values, r, 1).setText(_fmt(values[name]))
             r += 1
         for name in self.dtype.state:
             if name in state:
-                self.values.item(r, 1).setText(_fmt(state[name]))
+                _cell(self.values, r, 1).setText(_fmt(state[name]))
             r += 1
         text, colour = (
             ("FAULT", self.theme.fault)
@@ -336,11 +359,20 @@ class Inspector(QWidget):
         self.badge.setStyleSheet(f"background: {colour};")
         self.controls.update_state(state, online, values)
 
+    def _show_empty(self, why: str | None) -> None:
+        """The plot, or (with `why`) a sentence saying why there is nothing to draw."""
+        if why is None:
+            self.plot_stack.setCurrentWidget(self.plot)
+        else:
+            self.plot_empty.setText(why)
+            self.plot_stack.setCurrentWidget(self.plot_empty)
+
     def update_history(
         self, history: list[tuple[float, Mapping[str, Any]]], now: float, epoch: Callable[[float], float] = float
     ) -> None:
         name = self.signal_combo.currentText()
         if not name or self.dtype is None:
+            self._show_empty("No signal to plot" if self.dtype is not None else "No device selected")
             return
         key = f"{name}:{len(history)}:{history[-1][0] if history else 0}:{int(now) // 60}"
         if key == self._history_key:
@@ -366,6 +398,8 @@ class Inspector(QWidget):
                 xs.append(epoch(now))
                 ys.append(ys[-1])
             self.curve.setData(xs, ys, stepMode=None)
+        hours = PLOT_WINDOW_S / 3600
+        self._show_empty(None if xs else f"No readings of {name} in the last {hours:g} hours yet")
         self.plot.setXRange(epoch(max(0.0, now - PLOT_WINDOW_S)), epoch(max(now, 60.0)), padding=0)
 
     def _copy_line(self, label: QLabel) -> None:

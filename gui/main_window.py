@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QBoxLayout,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -156,7 +157,9 @@ class MainWindow(QMainWindow):
         self.traffic, self.endpoints = TrafficPanel(), EndpointsPanel()
         self.network = NetworkPanel(self.session.submit)
         self.health_table = HealthTable()
-        self.endpoints.layout().insertWidget(0, self.health_table)
+        endpoints_layout = self.endpoints.layout()
+        assert isinstance(endpoints_layout, QBoxLayout)  # EndpointsPanel is a column
+        endpoints_layout.insertWidget(0, self.health_table)
         self.class_board = ClassBoard()  # follows a class folder, not the open city (docs/courses.md)
         self.bottom = QTabWidget()
         self.bottom.setDocumentMode(True)
@@ -209,7 +212,7 @@ class MainWindow(QMainWindow):
         self.class_action.triggered.connect(self.open_class_dialog)
         file.addAction(self.class_action)
         file.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
         quit_action.triggered.connect(self.close)
         file.addAction(quit_action)
         sim = self.menuBar().addMenu("&Simulation")
@@ -354,7 +357,7 @@ class MainWindow(QMainWindow):
             self.state[device] = dict(live.state) if live else {}
             if live and kinds.get(rt.devices[device].type) == "actuator":
                 self.values[device] = dict(live.values)
-        self.map.load(sc, rt.devices.values(), kinds)
+        self.map.load(sc, rt.devices.values(), kinds, rt.network_routes())
         self.tree.load(
             rt.devices.values(),
             {t.id: t.name for t in sc.tenants},
@@ -449,6 +452,7 @@ class MainWindow(QMainWindow):
             return
         self.bar.clock.setText(clock_text(rt.scenario.start.timestamp() + frame.sim_time, self.zone))
         self.online.update(frame.online)
+        self.map.poll_network(rt)  # gateways' and backhauls' live load (asks at most twice a second)
         for device, values in frame.states.items():
             self.state[device] = dict(values)
         for device, faults in frame.faults.items():

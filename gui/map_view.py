@@ -3,7 +3,8 @@
 No tile server: coordinates are projected locally (equirectangular around the city centre,
 metres). Markers keep a constant size on screen, are coloured by state (online, offline,
 fault, actuator level) and are recoloured only when a frame says their device changed.
-Wheel zooms around the cursor, dragging pans, a click selects.
+Wheel zooms around the cursor, dragging pans, a click selects. Gateways and backhauls with
+their live load are drawn by map_network.py; name plates and the legend are in map_labels.py.
 """
 
 from __future__ import annotations
@@ -13,14 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import (
-    QGraphicsEllipseItem,
-    QGraphicsItem,
-    QGraphicsScene,
-    QGraphicsSimpleTextItem,
-    QGraphicsView,
-)
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPolygonItem, QGraphicsScene, QGraphicsView
+from smartzone_gui.map_labels import MapLegend, PlateLabel, declutter
+from smartzone_gui.map_network import NetworkOverlay
 from smartzone_gui.theme import DISTRICT_FILL, LIGHT, Theme
 
 from smartzone.core.device import DeviceInfo
@@ -82,29 +79,6 @@ def marker_colour(
     return QColor(theme.online)
 
 
-class DistrictLabel(QGraphicsSimpleTextItem):
-    """A district name on a rounded, translucent plate so it stays readable over markers."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        font = QFont()
-        font.setPointSizeF(9.0)
-        font.setBold(True)
-        self.setFont(font)
-        self.setZValue(30)
-        self.plate = QColor(255, 255, 255, 190)
-
-    def boundingRect(self) -> QRectF:
-        return super().boundingRect().adjusted(-5, -2, 5, 2)
-
-    def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(self.plate)
-        painter.drawRoundedRect(self.boundingRect(), 4, 4)
-        super().paint(painter, option, widget)
-
-
 class Marker(QGraphicsEllipseItem):
     def __init__(self, info: DeviceInfo, pos: QPointF) -> None:
         r = MARKER_PX / 2
@@ -132,6 +106,8 @@ def _centroid(poly: QPolygonF) -> QPointF:
 
 
 class CityMap(QGraphicsView):
+    """The map widget: `load` a city, `update_marker` per changed device, `select` one."""
+
     device_clicked = Signal(str)
 
     def __init__(self) -> None:
@@ -150,13 +126,24 @@ class CityMap(QGraphicsView):
         self.selected: str | None = None
         self._press: QPointF | None = None
         self.auto_fit = True  # keep the city fitted to the window until the user zooms or pans
-        self._districts: list[tuple[QGraphicsItem, DistrictLabel, str]] = []
+        self._districts: list[tuple[QGraphicsPolygonItem, PlateLabel, str]] = []
+        self._centres: dict[str, QPointF] = {}
+        self.network = NetworkOverlay()
+        self.legend = MapLegend(self)  # on the view, not its viewport: a scrolled viewport moves its children
+        self.legend.raise_()
 
     # --- building -------------------------------------------------------------------------
-    def load(self, scenario: Scenario, devices: Iterable[DeviceInfo], kinds: Mapping[str, str]) -> None:
+    def load(
+        self,
+        scenario: Scenario,
+        devices: Iterable[DeviceInfo],
+        kinds: Mapping[str, str],
+        routes: Mapping[str, str] | None = None,
+    ) -> None:
+        """Draw a city: districts, devices and (with `routes`, device -> hop id) its gateways and backhauls."""
         scene = self.scene()
         scene.clear()
-        self.markers, self._districts, self.selected = {}, [], None
+        self.markers, self._districts, self.selected, self._centres = {}, [], None, {}
         self.kinds = dict(kinds)
         proj = Projection(scenario.center.lat, scenario.center.lon)
         bounds = QRectF()
@@ -164,9 +151,11 @@ class CityMap(QGraphicsView):
             poly = QPolygonF([proj(lat, lon) for lat, lon in d.polygon])
             item = scene.addPolygon(poly)
             item.setZValue(1)
-            label = DistrictLabel(d.name)
+            bbox = poly.boundingRect()
+            label = PlateLabel(d.name, priority=bbox.width() * bbox.height())  # big districts keep their name
             label.setPos(_centroid(poly))
             scene.addItem(label)
+            self._centres[d.id] = _centroid(poly)
             self._districts.append((item, label, d.kind))
             bounds = bounds.united(poly.boundingRect())
         for info in devices:
@@ -174,14 +163,33 @@ class CityMap(QGraphicsView):
             scene.addItem(marker)
             self.markers[info.id] = marker
         margin = max(bounds.width(), bounds.height()) * 0.08 + 50
+        hops = scenario.networks.backhauls if routes is not None and scenario.networks.enabled else []
+        core = QPointF(bounds.center().x(), bounds.top() - margin * 0.6)  # the core network, north of the city
+        self.network.load(scene, hops, self._centres, core, routes or {})
         scene.setSceneRect(bounds.adjusted(-margin, -margin, margin, margin))
+        self.legend.set_theme(self.theme, network=bool(hops))
         self.apply_theme(self.theme)
         self.fit()
+
+    def labels(self) -> list[PlateLabel]:
+        """Every name plate on the map (districts, gateways and backhauls)."""
+        return [label for _, label, _ in self._districts] + self.network.labels()
+
+    def declutter(self) -> int:
+        """Hide the labels that would overlap at this zoom (see map_labels.py); how many are hidden."""
+        return declutter(self, self.labels())
+
+    def poll_network(self, runtime: Any) -> None:
+        """Refresh the gateways' live state (at most twice a second, see NetworkOverlay.poll); their
+        labels change length with it, so the names are decluttered again when it changed."""
+        if self.network.poll(runtime):
+            self.declutter()
 
     def fit(self) -> None:
         self.auto_fit = True
         self.resetTransform()
         self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self.declutter()
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -192,12 +200,11 @@ class CityMap(QGraphicsView):
             pen = QPen(QColor(theme.district_pen), 0)
             pen.setCosmetic(True)
             pen.setWidthF(1.4)
-            item.setPen(pen)  # type: ignore[attr-defined]
-            item.setBrush(QBrush(fill))  # type: ignore[attr-defined]
-            label.setBrush(QColor(theme.district_label))
-            plate = QColor(theme.base)
-            plate.setAlphaF(0.72)
-            label.plate = plate
+            item.setPen(pen)
+            item.setBrush(QBrush(fill))
+            label.apply_theme(theme)
+        self.network.apply_theme(theme)
+        self.legend.set_theme(theme)
         for m in self.markers.values():
             m.colour_key = ""
 
@@ -230,6 +237,7 @@ class CityMap(QGraphicsView):
         for d in (previous, device):
             if d is not None and d in self.markers:
                 self.markers[d].colour_key = ""
+        self.network.select(device, self.markers[device].pos() if device in self.markers else None)
         if device in self.markers and not self.viewport().rect().contains(
             self.mapFromScene(self.markers[device].pos())
         ):
@@ -256,11 +264,14 @@ class CityMap(QGraphicsView):
             return
         self.auto_fit = False
         self.scale(factor, factor)
+        self.declutter()
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         if self.auto_fit and self.scene().items():
             self.fit()
+        else:
+            self.declutter()
 
     def mousePressEvent(self, event: Any) -> None:
         self._press = event.position()
@@ -289,33 +300,3 @@ class CityMap(QGraphicsView):
             if d <= best_d:
                 best, best_d = m.info.id, d
         return best
-
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        """A small legend in the top-left corner of the viewport."""
-        painter.save()
-        painter.resetTransform()
-        t = self.theme
-        entries = [
-            ("online", t.online),
-            ("light on / dimmed", t.lamp_on),
-            ("light off", t.lamp_off),
-            ("fault", t.fault),
-            ("offline", t.offline),
-        ]
-        box = QRectF(10, 10, 150, 16 * len(entries) + 12)
-        bg = QColor(t.base)
-        bg.setAlphaF(0.88)
-        painter.setPen(QPen(QColor(t.border)))
-        painter.setBrush(bg)
-        painter.drawRoundedRect(box, 6, 6)
-        font = QFont(painter.font())
-        font.setPointSizeF(8.5)
-        painter.setFont(font)
-        for n, (label, colour) in enumerate(entries):
-            y = 22 + n * 16
-            painter.setPen(QPen(QColor(colour), 2))
-            painter.setBrush(QColor(colour) if label != "offline" else Qt.BrushStyle.NoBrush)
-            painter.drawEllipse(QPointF(22, y), 4, 4)
-            painter.setPen(QColor(t.text))
-            painter.drawText(QPointF(34, y + 4), label)
-        painter.restore()

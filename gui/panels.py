@@ -106,7 +106,8 @@ class EndpointsPanel(QWidget):
         self, services: Sequence[tuple[str, Service]], errors: Mapping[str, str], scenario: Scenario | None
     ) -> None:
         while self.grid.count():
-            w = self.grid.takeAt(0).widget()
+            taken = self.grid.takeAt(0)
+            w = taken.widget() if taken is not None else None
             if w is not None:
                 w.deleteLater()
         self.lines = []
@@ -440,5 +441,5 @@ class TrafficPanel(QWidget):
             last = len(HEADERS) - 1
             for r, row in enumerate(rows):  # subscriptions can be long: the whole list as a tooltip
                 item = self.clients.item(r, last)
-                if item is not None and item.toolTip() != row[last]:
-                    item.setToolTip(row[last])
+                if item is not None and item.toolTip() != str(row[last]):
+                    item.setToolTip(str(row[last]))

@@ -40,7 +40,9 @@ class RunBar(QToolBar):
         icon = self.style().standardIcon
         px = QStyle.StandardPixmap
         self._play, self._pause = icon(px.SP_MediaPlay), icon(px.SP_MediaPause)
-        self.open_action = QAction(icon(px.SP_DialogOpenButton), "Open…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.open_action = QAction(
+            icon(px.SP_DialogOpenButton), "Open…", self, shortcut=QKeySequence(QKeySequence.StandardKey.Open)
+        )
         self.run_action = QAction(self._play, "Start", self, shortcut=QKeySequence("Space"))
         self.step_action = QAction(icon(px.SP_MediaSkipForward), "Step", self, shortcut=QKeySequence("Ctrl+."))
         self.step_action.setToolTip("Advance one minute of simulated time, then stay paused")

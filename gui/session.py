@@ -18,8 +18,10 @@ from smartzone_gui.feed import Frame, LiveFeed
 from smartzone_gui.type_watch import TypeWatch
 
 from smartzone.core.commands import DeviceCommand, SetOnline
-from smartzone.definitions.catalog import Catalog
+from smartzone.core.faults import FaultCommand
+from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.errors import DefinitionError
+from smartzone.definitions.start import run_start
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.clients import ClientRegistry
 from smartzone.runtime.recording import Recorder, open_recording
@@ -43,8 +45,12 @@ class Session(QObject):
         start_services: bool = True,
         service_options: argparse.Namespace | None = None,
         devices: str | None = None,
+        start_hour: float | None = None,
     ) -> None:
         super().__init__()
+        # like `smartzone run` in real time: the city starts awake, at the scenario's realtime_start_hour
+        # (08:00 local unless it says otherwise) or at `smartzone gui --start-hour H`
+        self.start_hour = start_hour
         self.devices = devices  # `--devices DIR`: the owner's folder of types, added to every scenario
         self.types = TypeWatch(self.catalog)  # reloads the owner's types when their files change
         self.runtime: Runtime | None = None
@@ -69,7 +75,11 @@ class Session(QObject):
     # --- lifecycle ------------------------------------------------------------------------
     def open(self, scenario: str | Path | None, seed: int | None = None) -> None:
         """Load a scenario (raises DefinitionError on a bad file; the current one stays open then)."""
-        runtime = Runtime.load(scenario, self.catalog(), seed=seed, speed=self.speed)
+        catalog = self.catalog()
+        path = resolve_scenario(None if scenario is None else str(scenario))
+        loaded = load_scenario(path, catalog)
+        start = run_start(loaded, fast=False, start_hour=self.start_hour)
+        runtime = Runtime(loaded, catalog, source=str(path), seed=seed, speed=self.speed, start=start)
         self.close()
         self.types.watch(runtime.source, runtime.catalog, self.devices)
         self.runtime = runtime
@@ -201,7 +211,7 @@ class Session(QObject):
             self.runtime.set_speed(speed)
 
     # --- actions --------------------------------------------------------------------------
-    def submit(self, command: DeviceCommand | SetOnline) -> Any:
+    def submit(self, command: DeviceCommand | SetOnline | FaultCommand) -> Any:
         """Send a command through the runtime (the result also arrives on the bus)."""
         if self.runtime is None:
             return None

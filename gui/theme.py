@@ -26,9 +26,10 @@ class Theme:
     online: str = "#2e9e5b"
     offline: str = "#8a8f98"
     fault: str = "#e0483e"
-    lamp_off: str = "#3b4a6b"
+    lamp_off: str = "#8196c8"  # light slate: a daytime city of switched-off lamps stays light
     lamp_on: str = "#f4b400"
     selected: str = "#1e88e5"
+    busy: str = "#e8891c"  # a gateway or backhaul near capacity or losing a little
 
     @property
     def dark(self) -> bool:

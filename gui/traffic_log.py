@@ -1,7 +1,7 @@
 """The Traffic panel's message log: device uplinks and app traffic in two bounded buffers.
 
 Uplinks (readings on their telemetry topics) arrive by the thousand per second at high speed;
-app traffic (publishes, commands, denials, Modbus writes) is rare but is what a user
+app traffic (publishes, commands, subscribes, acks, denials, Modbus writes) is rare but is what a user
 looks for, so it has its own buffer and limit and never scrolls away behind uplinks. One
 filter box serves both tables. Filtering is indexed: each row's text is joined and lowered
 once (when the filter first needs it) and kept until the row leaves its buffer, so a key
@@ -197,7 +197,9 @@ class TrafficLog(QWidget):
         self.filter.installEventFilter(self)  # focus in: index the rows before the first key
         self.show_box = QComboBox()
         self.show_box.addItems(SHOW)
-        self.show_box.setToolTip("Device uplinks, app traffic (publishes, commands, denials, Modbus writes), or both")
+        self.show_box.setToolTip(
+            "Device uplinks, app traffic (publishes, commands, subscribes, acks, denials, Modbus writes), or both"
+        )
         self.show_box.currentTextChanged.connect(self.show_only)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
@@ -301,7 +303,7 @@ class TrafficLog(QWidget):
 
     def _titles(self) -> None:
         self.app_title.setText(
-            f"App traffic (publishes, commands, denials, Modbus writes) · {self.apps.rowCount():,}"
+            f"App traffic (publishes, subscribes, acks, denials, Modbus writes) · {self.apps.rowCount():,}"
             f" / {self.apps.limit:,} rows"
         )
         self.uplink_title.setText(f"Device uplinks · {self.uplinks.rowCount():,} / {self.uplinks.limit:,} rows")

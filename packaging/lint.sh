@@ -9,5 +9,7 @@ echo "== ruff format --check"
 python3 -m ruff format --check smartzone gui tests bench examples
 echo "== mypy (smartzone/)"
 python3 -m mypy
+echo "== mypy (gui/, checked under its import name smartzone_gui)"
+shim=$(mktemp -d) && trap 'rm -rf "$shim"' EXIT && ln -s "$PWD/gui" "$shim/smartzone_gui" && MYPYPATH="$shim" python3 -m mypy -p smartzone_gui
 echo "== import-linter (the layers of docs/architecture.md)"
 lint-imports --no-cache

@@ -24,7 +24,7 @@ from smartzone_gui.main_window import MainWindow  # noqa: E402
 from smartzone_gui.session import Session  # noqa: E402
 
 from smartzone.core.commands import SetOnline  # noqa: E402
-from smartzone.core.faults.commands import InjectFault  # noqa: E402
+from smartzone.core.faults.commands import CutBackhaul, InjectFault  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 SIZE = (1366, 768)
@@ -64,10 +64,14 @@ def shoot(dark: bool, name: str) -> None:
         window.select_device(light)
         window.inspector.controls.send("dim", {"level": 35})
         pump(app, 1.5)
+        routes = rt.network_routes()  # devices behind a gateway: the map draws the selected one's link
         if dark:
             window.inspector.tabs.setCurrentIndex(1)
+            for hop in sorted(set(routes.values()))[:1]:  # a cut gateway: red, dashed, "CUT"
+                session.submit(CutBackhaul(hop, source="demo"))
         else:
-            sensor = (by_type.get("air-quality") or by_type.get("traffic-counter") or ids)[5]
+            sensors = (by_type.get("noise-meter") or []) + (by_type.get("weather-station") or [])
+            sensor = ([d for d in sensors if d in routes] or [d for d in ids if d in routes] or ids)[0]
             window.select_device(sensor)
         pump(app, 1.5)
         window.grab().save(str(OUT / name))

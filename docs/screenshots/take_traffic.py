@@ -1,9 +1,9 @@
-"""Take the Traffic tab screenshot with real clients connected (run under Xvfb or any X display).
+"""Take the Traffic tab screenshot (the whole 1366 x 768 window) with real clients connected (Xvfb or any X display).
 
     xvfb-run -a -s "-screen 0 1366x768x24" python docs/screenshots/take_traffic.py   # traffic-clients.png
 
-Clients: mosquitto_sub as the admin, a paho app (one subscription denied, three dim commands,
-one forbidden publish) and a pymodbus client (reads, an unmapped read, a write) on the
+Clients: mosquitto_sub as the admin, a paho app (one subscription denied, three dim commands and
+their acks, one forbidden publish) and a pymodbus client (reads, an unmapped read, a write) on the
 mosquitto backend of Genoa (SZ_SHOT_BROKER=embedded takes it on the embedded backend).
 """
 
@@ -26,7 +26,7 @@ import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from pymodbus.client import ModbusTcpClient  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QHeaderView  # noqa: E402
 from smartzone_gui.endpoint_info import modbus_place  # noqa: E402
 from smartzone_gui.main_window import MainWindow  # noqa: E402
 from smartzone_gui.session import Session  # noqa: E402
@@ -53,16 +53,37 @@ def main() -> None:
     rt = session.runtime
     assert rt is not None
     port = dict(session.services)["mqtt"].broker.port  # type: ignore[attr-defined]
-    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-u", "admin", "-P",
-                            "genoa-admin-hjNX", "-i", "admin-sub-5c1e9a", "-t", "sz/v2/genoa/#"],
-                           stdout=subprocess.DEVNULL)
+    sub = subprocess.Popen(
+        [
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-u",
+            "admin",
+            "-P",
+            "genoa-admin-hjNX",
+            "-i",
+            "admin-sub-5c1e9a",
+            "-t",
+            "sz/v2/genoa/#",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     app_client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-app-dash-8d02f4")
     app_client.username_pw_set("demo-app", "genoa-demo-app-Anb6")
     app_client.connect("127.0.0.1", port)
     app_client.loop_start()
     mb = ModbusTcpClient("127.0.0.1", port=1)
     try:
-        app_client.subscribe([("sz/v2/genoa/comune-genova/+/+/telemetry", 0), ("sz/v2/genoa/ireti/#", 0)])
+        app_client.subscribe(
+            [
+                ("sz/v2/genoa/comune-genova/+/+/telemetry", 0),
+                ("sz/v2/genoa/comune-genova/+/+/cmd/ack", 1),  # the acks of its commands
+                ("sz/v2/genoa/ireti/#", 0),
+            ]
+        )
         pump(app, 1)
         lights = [(d, i) for d, i in rt.devices.items() if i.type == "street-light" and i.tenant == "comune-genova"]
         for n, (d, i) in enumerate(lights[:3]):
@@ -80,9 +101,16 @@ def main() -> None:
         mb.write_register(0, 55, device_id=place.unit)
         win.bottom.setCurrentIndex(next(i for i in range(win.bottom.count()) if win.bottom.tabText(i) == "Traffic"))
         win.traffic.log.filter.setText("demo-app")
-        win.resizeDocks([win.docks["Logs"]], [360], Qt.Orientation.Vertical)
-        pump(app, 3)
-        win.docks["Logs"].grab().save(str(OUT))
+        win.traffic.log.show_box.setCurrentText("App traffic")  # its SUBSCRIBEs, commands, acks, denials
+        win.resizeDocks([win.docks["Logs"]], [420], Qt.Orientation.Vertical)
+        pump(app, 4)  # the acks cross the devices' simulated downlink and uplink
+        header = win.traffic.log.app_view.horizontalHeader()  # room for the payload column
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 165)
+        header.resizeSection(1, 250)
+        header.setStretchLastSection(True)
+        pump(app, 1)
+        win.grab().save(str(OUT))  # the whole 1366 x 768 window
     finally:
         mb.close()
         app_client.loop_stop()

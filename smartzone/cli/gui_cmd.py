@@ -24,6 +24,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, help="master random seed (default: the scenario's)")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
     p.add_argument("--start", action="store_true", help="start the simulation at once")
+    p.add_argument(
+        "--start-hour",
+        type=float,
+        metavar="H",
+        help="open the city at this local hour of the scenario's start date (default: the scenario's "
+        "realtime_start_hour, 8, as `smartzone run` in real time; 0 = local midnight)",
+    )
     p.add_argument("--record", metavar="FILE", help="record the session to play it back (docs/recording.md)")
     p.add_argument("--no-endpoints", action="store_true", help="do not start the MQTT/Modbus endpoints")
     p.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
@@ -75,6 +82,8 @@ def gui(args: argparse.Namespace) -> int:
         raise UsageError(f"--speed must be positive, got {args.speed:g}")
     if args.seed is not None and args.seed < 0:
         raise UsageError("--seed must be zero or positive")
+    if args.start_hour is not None and not 0 <= args.start_hour < 24:
+        raise UsageError(f"--start-hour must be from 0 to 23.99, got {args.start_hour:g}")
     if args.screenshot_after < 0:
         raise UsageError("--screenshot-after must be zero or positive")
     if args.record:  # one clear line now rather than a failure inside the window
@@ -98,6 +107,7 @@ def gui(args: argparse.Namespace) -> int:
             seed=args.seed,
             speed=args.speed,
             start=args.start,
+            start_hour=args.start_hour,
             endpoints=not args.no_endpoints,
             service_options=args,
             devices=args.devices,

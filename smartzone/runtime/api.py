@@ -24,6 +24,7 @@ from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import CommandResult, Event, ServiceHealth
 from smartzone.core.faults import FaultCommand
+from smartzone.core.network import HopState
 from smartzone.core.world import DeviceSnapshot, World
 from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.scenario import Scenario
@@ -299,3 +300,21 @@ class Runtime:
         if not self.engine.is_alive():
             return self.world.snapshot()
         return self.engine.call(lambda w: w.snapshot()).result(timeout)
+
+    def network_state(self) -> Future[tuple[float, tuple[HopState, ...]]]:
+        """(simulated time, every backhaul/gateway's live load, queue, cut and counters), read on the
+        engine thread; a future so a GUI never waits for it. Empty when network emulation is off."""
+
+        def read(world: World) -> tuple[float, tuple[HopState, ...]]:
+            net = world.network
+            return world.now, net.state(world.now) if net.enabled else ()
+
+        if not self.engine.is_alive():
+            done: Future[tuple[float, tuple[HopState, ...]]] = Future()
+            done.set_result(read(self.world))
+            return done
+        return self.engine.call(read)
+
+    def network_routes(self) -> dict[str, str]:
+        """device id -> the backhaul/gateway id its messages cross (fixed when the city is built)."""
+        return self.world.network.routes() if self.world.network.enabled else {}

@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartzone.certify.packets import Publish, Stream, Subscribe, Unsubscribe
+from smartzone.certify.packets import Publish, Stream, Subscribe, Unsubscribe, decode_publish
 from smartzone.endpoints.modbus.handler import request_ranges
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.relay import Framer
-from smartzone.endpoints.mqtt.broker.wire import PUBLISH, Connect, WireError
+from smartzone.endpoints.mqtt.broker.wire import PUBLISH, Connect, WireError, read_varint
 from smartzone.runtime.health import Health, guard
 
 KEEP_CLOSED = 20  # closed or refused connections still listed
@@ -40,6 +40,8 @@ BLANK_ID = "(blank)"  # how a blank MQTT client id is shown (SmartZone generated
 RATE_WINDOW_S = 1.0
 PAYLOAD_SHOWN = 200
 WRITES = (5, 6, 15, 16, 23)
+SUBACK = 9
+ACK_SUFFIX = b"/cmd/ack"  # the acks delivered to an app are shown; other deliveries are only counted
 COMPONENT = "client registry"
 
 
@@ -68,14 +70,16 @@ class ClientView:
 
 @dataclass(frozen=True)
 class AppMessage:
-    """Traffic an app sent: an MQTT PUBLISH (allowed or denied) or a Modbus write."""
+    """An app's traffic: an MQTT PUBLISH (allowed or denied), a SUBSCRIBE and its answer, a command
+    ack delivered to it, or a Modbus write."""
 
     t: float  # simulated time when seen
     protocol: str
     who: str  # "user/client-id" or the Modbus peer
-    topic: str  # MQTT topic, or "modbus <gateway> unit N <table>@address x count"
-    payload: str
+    topic: str  # MQTT topic or filter, or "modbus <gateway> unit N <table>@address x count"
+    payload: str  # subscribe: "QoS 1 granted QoS 1" / "QoS 1 refused (0x80)"
     ok: bool
+    kind: str = "publish"  # publish | subscribe | ack (to the app) | write (Modbus)
 
 
 @dataclass
@@ -83,7 +87,8 @@ class _Mqtt:
     view: ClientView
     identity: Identity
     up: Stream  # decoded: topics, filters, payloads
-    down: Framer | None  # only counted (deliveries are many); None once the stream is broken
+    down: Framer | None  # counted; SUBACKs and command acks decoded; None once the stream is broken
+    asked: deque[tuple[tuple[str, int], ...]] = field(default_factory=deque)  # SUBSCRIBEs awaiting SUBACK
 
 
 def _peer(info: Any) -> str:
@@ -179,6 +184,7 @@ class ClientRegistry:
                         ok,
                     )
                 elif isinstance(pkt, Subscribe):
+                    conn.asked.append(pkt.filters)  # the broker answers SUBSCRIBEs in order (MQTT 4.6)
                     for flt, _qos in pkt.filters:
                         ok = self.policy is None or self.policy.may_subscribe(conn.identity, flt)
                         # subscribing again to a filter replaces that subscription (MQTT 3.8.4)
@@ -195,9 +201,36 @@ class ClientRegistry:
             return
         with self._lock:
             try:
-                conn.view.msgs_out += sum(1 for ptype, _raw, _offset in conn.down.feed(data) if ptype == PUBLISH)
+                packets = conn.down.feed(data)
             except WireError:
                 conn.down = None  # the broker never sends garbage; stop counting rather than guess
+                return
+            who = f"{conn.view.user}/{conn.view.client_id}"
+            for ptype, raw, offset in packets:
+                if ptype == PUBLISH:
+                    conn.view.msgs_out += 1
+                    n = int.from_bytes(raw[offset : offset + 2], "big")
+                    if raw[offset + 2 : offset + 2 + n].endswith(ACK_SUFFIX):
+                        self._ack(who, raw, offset, conn.up.level)
+                elif ptype == SUBACK and conn.asked:
+                    self._suback(who, conn.asked.popleft(), raw, offset, conn.up.level)
+
+    def _suback(self, who: str, asked: tuple[tuple[str, int], ...], raw: bytes, offset: int, level: int) -> None:
+        """One app-traffic row per filter of an answered SUBSCRIBE: the QoS granted, or the refusal."""
+        pos = offset + 2
+        if level == 5:
+            size, pos = read_varint(raw, pos)
+            pos += size
+        for (flt, qos), code in zip(asked, raw[pos:], strict=False):
+            answer = f"granted QoS {code}" if code < 0x80 else f"refused (0x{code:02x})"
+            self._message("mqtt", who, flt, f"QoS {qos} {answer}", code < 0x80, "subscribe")
+
+    def _ack(self, who: str, raw: bytes, offset: int, level: int) -> None:
+        try:
+            pkt = decode_publish(raw, offset, level)
+        except (WireError, IndexError):
+            return
+        self._message("mqtt", who, pkt.topic, pkt.payload.decode("utf-8", "replace")[:PAYLOAD_SHOWN], True, "ack")
 
     def closed(self, key: Any) -> None:
         with self._lock:
@@ -232,15 +265,16 @@ class ClientRegistry:
                         _modbus_topic(handler, gateway, unit_id, frame),
                         f"exception {response.exception_code}" if failed else "ok",
                         not failed,
+                        "write",
                     )
 
         return guard(self.health, COMPONENT, observe)
 
     # --- readers ----------------------------------------------------------------------------
-    def _message(self, protocol: str, who: str, topic: str, payload: str, ok: bool) -> None:
+    def _message(self, protocol: str, who: str, topic: str, payload: str, ok: bool, kind: str = "publish") -> None:
         if len(self._messages) == MAX_MESSAGES:
             self.dropped_messages += 1
-        self._messages.append(AppMessage(float(self._sim_time()), protocol, who, topic, payload, ok))
+        self._messages.append(AppMessage(float(self._sim_time()), protocol, who, topic, payload, ok, kind))
 
     def drain(self) -> list[AppMessage]:
         """The app messages seen since the previous call (oldest first)."""

@@ -143,8 +143,8 @@ def test_the_window_fits_and_nothing_is_clipped_or_overlapping(
             assert not rects[a].intersects(rects[b]), (a, rects[a], b, rects[b])
     win.inspector.tabs.setCurrentIndex(0)
     qtbot.wait(1)
-    plot = visible_rect(win.inspector.plot)
-    assert win.inspector.plot.isVisible() and plot.height() >= 100, plot
+    plot = visible_rect(win.inspector.plot_stack)  # the plot, or the sentence saying why it is empty
+    assert win.inspector.plot_stack.isVisible() and plot.height() >= 100, plot
     assert rects["Inspector"].contains(plot)
     assert not plot.intersects(rects["Logs"]) and not plot.intersects(rects["map"])
     assert not clipped(win), clipped(win)

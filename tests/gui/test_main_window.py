@@ -145,7 +145,8 @@ def test_reset_with_a_new_seed_reloads_from_zero(window: Any, qtbot: Any, monkey
     new = window.session.runtime
     assert new is not rt and new.seed == 42 and not rt.running
     assert window.session.state == "ready" and new.sim_time == 0.0
-    assert window.bar.clock.text() == "2026-11-23 01:00:00 CET · 00:00 UTC"  # Testville is in Europe/Rome
+    # Testville is in Europe/Rome; the GUI opens it at its realtime_start_hour, 08:00 local
+    assert window.bar.clock.text() == "2026-11-23 08:00:00 CET · 07:00 UTC"
 
 
 def test_filters_hide_markers(window: Any) -> None:
@@ -329,3 +330,22 @@ def test_history_plot_steps_for_discrete_signals_with_units_in_both_themes(windo
         assert axis.textPen().color().name() == theme.text and theme.text != theme.base
         assert insp.plot.backgroundBrush().color().name() == theme.base
         assert axis.labelStyle["color"] == theme.text
+
+
+def test_an_empty_history_plot_says_why_instead_of_drawing_axes(window: Any, qtbot: Any) -> None:
+    insp = window.inspector
+    assert insp.plot_stack.currentWidget() is insp.plot_empty and insp.plot_empty.text() == "No device selected"
+    open_testville(window, speed=3600.0)
+    device = light(window)
+    window.select_device(device)
+    assert window.session.feed.history(device) == []  # not started: nothing read yet
+    insp.signal_combo.setCurrentText("level")
+    window._refresh_history(force=True)
+    assert insp.plot_stack.currentWidget() is insp.plot_empty
+    assert insp.plot_empty.text() == "No readings of level in the last 6 hours yet"
+    window.session.start()
+    qtbot.waitUntil(lambda: insp.plot_stack.currentWidget() is insp.plot, timeout=WAIT_MS)
+    assert len(insp.curve.xData) >= 2
+    window.open_scenario(str(FIXTURES / "testville.yaml"))  # a new city: the device again, nothing read yet
+    assert window.selected == device
+    assert insp.plot_stack.currentWidget() is insp.plot_empty and insp.plot_empty.text().startswith("No readings of")

@@ -135,6 +135,20 @@ def test_traffic_panel_lists_mqtt_and_modbus_clients(
     )
     assert any(c[1] == "sz/v2/testville/acqua/x/y/cmd" and c[2].startswith("DENIED") for c in logged())
     qtbot.waitUntil(lambda: win.state.get(light, {}).get("level") == 42, timeout=WAIT_MS)
+    # its SUBSCRIBEs with the broker's answer, and the command's ack delivered to it
+    assert ("sz/v2/testville/comune/#", "SUBSCRIBE from dash/dash-board: QoS 0 granted QoS 0") in [
+        c[1:] for c in logged()
+    ]
+    assert ("sz/v2/testville/acqua/#", "DENIED SUBSCRIBE from dash/dash-board: QoS 0 refused (0x80)") in [
+        c[1:] for c in logged()
+    ]
+    qtbot.waitUntil(
+        lambda: any(c[1] == cmd_topic + "/ack" and c[2].startswith("ack to dash/dash-board: ") for c in logged()),
+        timeout=WAIT_MS,
+    )
+    ack = next(c[2] for c in logged() if c[1] == cmd_topic + "/ack")
+    assert json.loads(ack.split(": ", 1)[1])["id"] == "gui-t1"
+    assert granted and [c.value if hasattr(c, "value") else c for c in granted] == [0, 128]
 
     # --- Modbus: a pymodbus client reads the unit's registers, then an unmapped address
     from smartzone_gui.endpoint_info import modbus_place
@@ -167,6 +181,30 @@ def test_traffic_panel_lists_mqtt_and_modbus_clients(
     paho_client.loop_stop()
     qtbot.waitUntil(lambda: (_row(win, "MQTT", "dash-board") or {}).get("State") == "closed", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: (_row(win, "Modbus", place.gateway) or {}).get("State") == "closed", timeout=WAIT_MS)
+
+
+@pytest.mark.skipif(shutil.which("mosquitto_sub") is None, reason="needs mosquitto-clients")
+def test_mosquitto_sub_subscribes_are_app_traffic(live_window: Any, city: Path, qtbot: Any) -> None:
+    """A third-party client (MQTT 5 where the broker speaks it): its granted and refused filters
+    appear with the codes it got."""
+    import subprocess
+
+    win = live_window
+    assert win.open_scenario(str(city)), win.session.service_errors
+    broker = dict(win.session.services)["mqtt"].broker
+    version, refused = ("mqttv5", "0x87") if broker.backend == "mosquitto" else ("mqttv311", "0x80")
+    granted, denied = "sz/v2/testville/comune/+/+/status", "sz/v2/testville/acqua/#"
+    cmd = ["mosquitto_sub", "-V", version, "-h", "127.0.0.1", "-p", str(broker.port), "-u", "dash", "-P", "dash-secret"]
+    cmd += ["-i", "dash-sub-v5", "-q", "1", "-t", granted, "-t", denied, "-C", "1", "-W", "10"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+    assert proc.stdout.strip(), proc.stderr  # a retained status arrived: the granted filter works
+
+    def rows() -> list[tuple[str, ...]]:
+        return [cells[1:] for cells, _colour in win.traffic.log.model.rows]
+
+    qtbot.waitUntil(lambda: len([r for r in rows() if "SUBSCRIBE" in r[1]]) >= 2, timeout=WAIT_MS)
+    assert (granted, "SUBSCRIBE from dash/dash-sub-v5: QoS 1 granted QoS 1") in rows()
+    assert (denied, f"DENIED SUBSCRIBE from dash/dash-sub-v5: QoS 1 refused ({refused})") in rows()
 
 
 def test_refused_login_is_listed(live_window: Any, city: Path, qtbot: Any) -> None:

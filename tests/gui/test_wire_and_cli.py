@@ -39,10 +39,37 @@ def test_gui_without_pyside_says_what_to_install(monkeypatch: Any, capsys: Any) 
     assert "install smartzone[gui]" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("argv", [["gui", "--speed", "0"], ["gui", "--seed", "-1"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["gui", "--speed", "0"], ["gui", "--seed", "-1"], ["gui", "--start-hour", "24"]],
+)
 def test_gui_bad_options_exit_2(argv: list[str], capsys: Any) -> None:
     assert main(argv) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_gui_opens_the_city_awake_at_its_realtime_start_hour(qtbot: Any) -> None:
+    """As `smartzone run` in real time: 08:00 local (the scenario's realtime_start_hour) unless
+    --start-hour says otherwise; Reset keeps that hour."""
+    from datetime import datetime, time
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from smartzone_gui.session import Session
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "testville.yaml"
+    rome = ZoneInfo("Europe/Rome")
+    for hour, expected in ((None, time(8)), (0.0, time(0)), (17.5, time(17, 30))):
+        session = Session(start_services=False, start_hour=hour)
+        try:
+            session.open(str(fixture))
+            assert session.runtime is not None
+            local = session.runtime.scenario.start.astimezone(rome)
+            assert (local.date(), local.time()) == (datetime(2026, 11, 23).date(), expected)
+            session.reset(seed=3)
+            assert session.runtime.scenario.start.astimezone(rome).time() == expected
+        finally:
+            session.close()
 
 
 def _smartzone(*args: str, timeout: float = 90.0) -> Any:

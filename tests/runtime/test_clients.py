@@ -120,6 +120,46 @@ def test_packets_split_across_chunks_are_counted_once_with_the_access_rules(poli
     assert [v.state for v in reg.snapshot()] == ["closed"]
 
 
+def suback(codes: bytes, packet_id: int = 1, v5: bool = False) -> bytes:
+    return _packet(0x90, packet_id.to_bytes(2, "big") + (b"\x00" if v5 else b"") + codes)
+
+
+@pytest.mark.parametrize("level", [4, 5])
+def test_subscribes_and_command_acks_become_app_traffic_rows(policy: AccessPolicy, level: int) -> None:
+    """Each filter of a SUBSCRIBE gets a row when the broker answers it (QoS granted or the refusal),
+    in order across SUBSCRIBEs; an ack delivered to the app gets a row; other deliveries do not."""
+    reg = ClientRegistry(policy, sim_time=lambda: 3.0)
+    key = Writer(50003)
+    reg.connect(key, Connect(level, "dash-2", "dash", b"dash-secret", True, b""), Identity("dash", "app"), None)
+    comune, acqua = "sz/v2/testville/comune/#", "sz/v2/testville/acqua/#"
+    first = subscribe(comune, acqua)
+    if level == 5:  # MQTT 5: an empty property block after the packet id
+        first = _packet(0x82, (1).to_bytes(2, "big") + b"\x00" + _text(comune) + b"\x01" + _text(acqua) + b"\x00")
+    reg.client_bytes(key, first)
+    reg.client_bytes(key, subscribe(comune) if level == 4 else _packet(0x82, b"\x00\x02\x00" + _text(comune) + b"\x02"))
+    assert reg.drain() == []  # not answered yet
+    refused = 0x87 if level == 5 else 0x80
+    ack_topic = "sz/v2/testville/comune/street-light/l-1/cmd/ack"
+    down = (
+        suback(bytes([1, refused]), 1, level == 5)
+        + publish("sz/v2/testville/comune/street-light/l-1/telemetry", b"{}")
+        + suback(b"\x02" if level == 5 else b"\x00", 2, level == 5)
+        + publish(ack_topic, (b"\x00" if level == 5 else b"") + b'{"id":"a","ok":true}')  # v5: no properties
+    )
+    for i in range(0, len(down), 6):
+        reg.broker_bytes(key, down[i : i + 6])
+    rows = [(m.kind, m.topic, m.payload, m.ok, m.who) for m in reg.drain()]
+    qos_asked = (1, 0, 2) if level == 5 else (0, 0, 0)
+    assert rows == [
+        ("subscribe", comune, f"QoS {qos_asked[0]} granted QoS 1", True, "dash/dash-2"),
+        ("subscribe", acqua, f"QoS {qos_asked[1]} refused (0x{refused:02x})", False, "dash/dash-2"),
+        ("subscribe", comune, f"QoS {qos_asked[2]} granted QoS {2 if level == 5 else 0}", True, "dash/dash-2"),
+        ("ack", ack_topic, '{"id":"a","ok":true}', True, "dash/dash-2"),
+    ]
+    (view,) = reg.snapshot()
+    assert view.msgs_out == 2
+
+
 def test_unsubscribe_and_resubscribe_keep_the_subscription_list_current(policy: AccessPolicy) -> None:
     reg = ClientRegistry(policy)
     key = Writer(50001)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import simpy
@@ -20,6 +21,21 @@ from smartzone.core.network.stats import Counters
 from smartzone.definitions.network import Backhaul
 
 BACKGROUND_TICK_S = 1.0
+
+
+@dataclass(frozen=True)
+class HopState:
+    """A copy of one hop's live condition (Network.state): counters include background traffic."""
+
+    id: str
+    kind: str  # "gateway" | "backhaul"
+    capacity: float  # messages per second
+    queue_limit: int
+    queued: float  # messages waiting now (work ahead of a new arrival, in messages)
+    cut: bool
+    sent: int  # cumulative, devices' and background messages offered to the hop
+    delivered: int
+    dropped: int
 
 
 class Hop:
@@ -40,6 +56,21 @@ class Hop:
     def carries(self, network: str, district: str) -> bool:
         s = self.spec
         return (s.networks == "all" or network in s.networks) and (s.districts == "all" or district in s.districts)
+
+    def state(self, now: float) -> HopState:
+        """This hop's condition at simulated time `now` (engine thread)."""
+        c, bg = self.counters, self.background
+        return HopState(
+            self.id,
+            self.spec.kind,
+            self.spec.capacity,
+            self.queue_limit,
+            max(0.0, self.busy_until - now) / self.service,
+            self.cut,
+            c.sent + bg.sent,
+            c.delivered + bg.delivered,
+            c.dropped + bg.dropped,
+        )
 
     def admit(self, t: float, counters: Counters) -> float | None:
         """When a message arriving at *t* leaves the hop, or None if it is dropped (counted)."""

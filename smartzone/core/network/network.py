@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from smartzone.core.bus import EventBus
-from smartzone.core.network.backhaul import Hop
+from smartzone.core.network.backhaul import Hop, HopState
 from smartzone.core.network.link import Link, ProfileRef
 from smartzone.core.network.profiles import build, flatten, merge
 from smartzone.core.network.stats import Counters
@@ -116,6 +116,15 @@ class Network:
             known = ", ".join(sorted(self.hops)) or "none"
             raise NetworkError(f"unknown backhaul '{hop_id}'; known: {known}")
         return hop
+
+    # --- live view (read-only) --------------------------------------------------------------
+    def state(self, now: float) -> tuple[HopState, ...]:
+        """Every hop's live condition, by id (engine thread: the hops change as it runs)."""
+        return tuple(self.hops[h].state(now) for h in sorted(self.hops))
+
+    def routes(self) -> dict[str, str]:
+        """device id -> the id of the hop that carries its traffic (devices with no hop are absent)."""
+        return {device: link.hop.id for device, link in self.links.items() if link.hop is not None}
 
     # --- statistics -------------------------------------------------------------------------
     def counters(self) -> list[Counters]:

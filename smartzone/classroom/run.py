@@ -65,7 +65,8 @@ def run_class(
     start = run_start(scenario, fast=False, start=None, start_hour=None)
     rt = Runtime(scenario, catalog, source=str(path), speed=args.speed, start=start)
     users = [t.user for t in trainees]
-    values = draw(course, course.seed, users, rt.devices)
+    gateways = [b.id for b in rt.scenario.networks.backhauls if b.kind == "gateway"]
+    values = draw(course, course.seed, users, rt.devices, gateways)
     progress = _progress(course, trainees, folder)
     console = Console(quiet=False)
     with stop_requests(rt.engine.request_stop) as stopped:

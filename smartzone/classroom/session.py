@@ -19,7 +19,8 @@ from smartzone.classroom.controls import Controls
 from smartzone.classroom.handout import answer_topic
 from smartzone.classroom.observer import ClassRecorder, Tracker
 from smartzone.classroom.progress import Progress
-from smartzone.definitions.course import Course
+from smartzone.classroom.troubles import Troubles
+from smartzone.definitions.course import Course, PickDevice
 from smartzone.runtime.health import guard
 
 COMPONENT = "class observer"
@@ -53,7 +54,13 @@ class Classroom:
                 gw.server.observer = guard(rt.health, COMPONENT, self.rec.modbus_observer(gw.plan.id))
                 self._detach.append(lambda server=gw.server: setattr(server, "observer", None))
         users = list(progress.trainees)
-        self.tracker = Tracker(self.rec, users, {u: answer_topic(city, u) for u in users})
+        owners: dict[str, str] = {}  # device -> the trainee it was dealt to (first one if shared)
+        for user in users:
+            for var, spec in course.variables.items():
+                if isinstance(spec, PickDevice) and var in values[user]:
+                    owners.setdefault(str(values[user][var]), user)
+        self.tracker = Tracker(self.rec, users, {u: answer_topic(city, u) for u in users}, owners)
+        self.troubles = Troubles(rt, course, values)
         self.city = city
         self.controls = Controls(folder, progress, self.tracker, course)
 
@@ -62,6 +69,7 @@ class Classroom:
         changed = self.controls.apply()
         self.tracker.update()
         elapsed = time.time() - self.progress.started
+        now = self.rec.now()
         for lesson_step in self.course.steps():
             step = lesson_step[1]
             for user in self.progress.trainees:
@@ -69,7 +77,14 @@ class Classroom:
                 if cell.done:
                     continue  # done stays done, also after a restart
                 facts = self.tracker.facts[user]
-                ctx = Context(self.city, self.rt.devices, self.rt.live, self.tracker.modbus_for(user))
+                ctx = Context(
+                    self.city,
+                    self.rt.devices,
+                    self.rt.live,
+                    self.tracker.modbus_for(user),
+                    lambda since, user=user: self.tracker.delivery_times(user, since),  # type: ignore[misc]
+                    now,
+                )
                 results = [evaluate(c, step.id, facts, self.values[user], ctx) for c in step.checks]
                 attempts = sum(n for _, n in results)
                 if attempts > cell.attempts:  # after a restart the count starts again from what is kept
@@ -79,6 +94,7 @@ class Classroom:
                     cell.late = step.time_limit is not None and elapsed > step.time_limit
                     cell.score = 0 if cell.late else step.points
                     changed = True
+        self.troubles.sync(self.progress)  # after evaluation: a step just done takes its trouble away
         if changed:
             self.progress.save(self.folder)
         return changed

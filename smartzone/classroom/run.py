@@ -56,6 +56,16 @@ def _modbus_units(services: list) -> dict[str, tuple[int, int]]:
     return units
 
 
+def _gateway_list(rt: Runtime) -> str:
+    """`gw-north (districts north), ...`: the city's gateways as a trainee may be told them."""
+    parts = []
+    for b in rt.scenario.networks.backhauls:
+        if b.kind == "gateway":
+            where = "all districts" if b.districts == "all" else "districts " + ", ".join(b.districts)
+            parts.append(f"{b.id} ({where})")
+    return "; ".join(parts) or "none"
+
+
 def run_class(
     args: argparse.Namespace, course: Course, trainees: list[Trainee], folder: Path, duration: float | None
 ) -> int:
@@ -84,6 +94,7 @@ def run_class(
                     "host": host,
                     "mqtt_port": ep.mqtt_port,
                     "answer_topic": answer_topic(ep.city, t.user),
+                    "gateways": _gateway_list(rt),
                 }
                 values[t.user] = {**common, **values[t.user]}
             progress.save(folder)

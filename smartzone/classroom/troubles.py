@@ -49,10 +49,10 @@ def commands(trouble: Trouble, values: Mapping[str, Any], name: str, profiles: M
         raise ValueError(f"unknown gateway {gateway!r}; known: {', '.join(sorted(profiles)) or 'none'}")
     params: dict[str, Any]
     if isinstance(trouble, Congestion):
-        params = {"delay": trouble.delay, "loss": trouble.loss}
+        params = {"delay": trouble.delay, "loss": f"{trouble.loss}%"}  # profiles take percentages as text
     else:
         assert isinstance(trouble, DutyCycle)  # the schema admits no other kind
-        params = {"duty_cycle": trouble.percent}
+        params = {"duty_cycle": f"{trouble.percent}%"}
     return [
         (DegradeLink(p, params, name=name, source=SOURCE), RestoreLink(p, name=name, source=SOURCE))
         for p in profiles[gateway]

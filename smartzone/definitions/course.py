@@ -230,7 +230,7 @@ def load_course(path: Path | str) -> Course:
     return course
 
 
-COMMON_NAMES = ("city", "user", "host", "mqtt_port", "answer_topic")
+COMMON_NAMES = ("city", "user", "host", "mqtt_port", "answer_topic", "gateways")
 _TEMPLATE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 

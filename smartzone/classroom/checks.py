@@ -20,6 +20,7 @@ from smartzone.core.device import DeviceInfo
 from smartzone.core.live import LiveState
 from smartzone.definitions.course import (
     Answered,
+    Certified,
     Check,
     Commanded,
     Connected,
@@ -54,6 +55,7 @@ class Context:
     modbus: list[ModbusRec]  # the requests that may count for this trainee (observer.Tracker.modbus_for)
     deliveries: Callable[[float], list[float]] = lambda since: []  # wall stamps of deliveries since a time
     now: float = 0.0  # wall seconds on the records' clock
+    certify: Callable[[Certified, str, int], tuple[bool, int]] | None = None  # (check, step, answers) -> result
 
 
 def filter_within(inner: str, outer: str) -> bool:
@@ -108,6 +110,9 @@ def evaluate(check: Check, step: str, facts: Facts, values: Mapping[str, Any], c
         return _reading(check, step, facts, values, ctx)
     if isinstance(check, Rate):
         return _rate(check, values, ctx), 0
+    if isinstance(check, Certified):
+        asked = sum(1 for s, _ in facts.answers if s == step)
+        return ctx.certify(check, step, asked) if ctx.certify is not None else (False, 0)
     if isinstance(check, StateIs):
         return _state(check, values, ctx), 0
     if isinstance(check, Answered):

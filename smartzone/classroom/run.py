@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from smartzone.classroom.certified import prepare as prepare_apps
 from smartzone.classroom.endpoints import close_all, public_host, start_endpoints
 from smartzone.classroom.handout import Endpoints, answer_topic, summary_html, trainee_handout
 from smartzone.classroom.progress import COURSE_COPY, Progress, load_progress
@@ -86,7 +87,9 @@ def run_class(
             mqtt = next((s for s in services if hasattr(s, "broker")), None)
             host = public_host(args.bind)
             ep = Endpoints(rt.scenario.city, host, mqtt.broker.port if mqtt else None, _modbus_units(services))
-            shutil.copyfile(resolve_course(args.course), folder / COURSE_COPY)
+            course_path = resolve_course(args.course)
+            shutil.copyfile(course_path, folder / COURSE_COPY)
+            prepare_apps(folder, course, course_path.parent, users)
             for t in trainees:
                 common = {
                     "city": ep.city,

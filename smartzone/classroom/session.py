@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from smartzone.certify.records import Observations
+from smartzone.classroom.certified import Certifier
 from smartzone.classroom.checks import Context, evaluate
 from smartzone.classroom.controls import Controls
 from smartzone.classroom.handout import answer_topic
 from smartzone.classroom.observer import ClassRecorder, Tracker
 from smartzone.classroom.progress import Progress
 from smartzone.classroom.troubles import Troubles
-from smartzone.definitions.course import Course, PickDevice
+from smartzone.definitions.course import Certified, Course, PickDevice
 from smartzone.runtime.health import guard
 
 COMPONENT = "class observer"
@@ -61,6 +62,8 @@ class Classroom:
                     owners.setdefault(str(values[user][var]), user)
         self.tracker = Tracker(self.rec, users, {u: answer_topic(city, u) for u in users}, owners)
         self.troubles = Troubles(rt, course, values)
+        wants_certify = any(isinstance(c, Certified) for _, s in course.steps() for c in s.checks)
+        self.certifier = Certifier(rt, folder, rt.source) if wants_certify else None
         self.city = city
         self.controls = Controls(folder, progress, self.tracker, course)
 
@@ -84,6 +87,7 @@ class Classroom:
                     self.tracker.modbus_for(user),
                     lambda since, user=user: self.tracker.delivery_times(user, since),  # type: ignore[misc]
                     now,
+                    self._certify_for(user),
                 )
                 results = [evaluate(c, step.id, facts, self.values[user], ctx) for c in step.checks]
                 attempts = sum(n for _, n in results)
@@ -99,7 +103,15 @@ class Classroom:
             self.progress.save(self.folder)
         return changed
 
+    def _certify_for(self, user: str) -> Any:
+        if self.certifier is None:
+            return None
+        certifier = self.certifier
+        return lambda check, step, asked: certifier.status(user, step, check, asked)
+
     def close(self) -> None:
+        if self.certifier is not None:
+            self.certifier.close()
         for undo in self._detach:
             undo()
         self._detach = []

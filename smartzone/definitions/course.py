@@ -156,8 +156,19 @@ class Answered(Strict):
     tolerance: float = Field(0.0, ge=0)
 
 
+class Certified(Strict):
+    """The class certifies the trainee's copy of a sample app (classroom/certified.py) when the trainee answers
+    the step, and the step is done when one run passed: `smartzone certify` on the class's scenario."""
+
+    kind: Literal["certified"]
+    sample: str = Field(description="the sample app, relative to the course file; each trainee gets a copy")
+    user: str = Field("demo-app", description="the scenario user certification runs the app as")
+    duration: Duration = Field(300.0, gt=0, le=86400, description="simulated time of each certification")
+    speed: float = Field(60.0, gt=0, le=1000)
+
+
 Check = Annotated[
-    Connected | Subscribed | Received | Commanded | ModbusUsed | StateIs | Answered | Reading | Rate,
+    Connected | Subscribed | Received | Commanded | ModbusUsed | StateIs | Answered | Reading | Rate | Certified,
     Field(discriminator="kind"),
 ]
 
@@ -224,6 +235,10 @@ def load_course(path: Path | str) -> Course:
             if step.id in seen:
                 problems.append(problem_at(doc, where, f"duplicate step id '{step.id}'"))
             seen[step.id] = where
+            for k, check in enumerate(step.checks):
+                if isinstance(check, Certified) and not (Path(path).parent / check.sample).is_file():
+                    at = ("lessons", i, "steps", j, "checks", k, "sample")
+                    problems.append(problem_at(doc, at, f"no file {check.sample!r} next to the course"))
     problems += _template_problems(course, doc)
     if problems:
         raise DefinitionError(problems)

@@ -210,8 +210,9 @@ def run_class(
     seen: dict[tuple[str, str], float] = {}
     try:
         deadline = t0 + seconds
-        while len(list(out.glob("handout-*.html"))) < trainees and time.monotonic() < deadline:
-            time.sleep(0.05)
+        log = work / "class.log"
+        while "roster and handouts in" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the class prints this line once every handout is written
         meter.start_window()
         ready = time.monotonic()
         people = [Trainee(h) for h in sorted(out.glob("handout-*.html"))]

@@ -33,7 +33,7 @@ MAX_DELIVERY_TIMES = 50_000  # per trainee: enough for a rate over a window, bou
 
 @dataclass
 class Facts:
-    """Everything observed of one trainee (all users' Modbus requests are shared: Modbus has no users)."""
+    """Everything observed of one trainee over MQTT (its Modbus requests: Tracker.modbus_for)."""
 
     connected: bool = False
     subscribes: list[tuple[str, bool]] = field(default_factory=list)  # (filter, granted)

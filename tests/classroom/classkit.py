@@ -48,9 +48,9 @@ def running_class(course: str, tmp: Path, *args: str, trainees: int = 2) -> Iter
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
-            wait(
+            wait(  # the class prints this line once every handout is written
                 "the handouts",
-                lambda: proc.poll() is not None or len(list(out.glob("handout-*.html"))) == trainees,
+                lambda: proc.poll() is not None or "roster and handouts in" in log_path.read_text(),
             )
             assert proc.poll() is None, log_path.read_text()
             yield out

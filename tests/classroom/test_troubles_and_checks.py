@@ -130,3 +130,22 @@ def test_trouble_mistakes_are_located(tmp_path: Path) -> None:
     bad.write_text(text.replace("kind: rate, of: deliveries", "kind: rate, of: modbus"))
     with pytest.raises(DefinitionError, match="needs 'device'"):
         load_course(bad)
+
+
+def test_a_certified_check_needs_its_sample_and_never_overwrites_a_trainees_copy(tmp_path: Path) -> None:
+    from smartzone.classroom.certified import prepare
+
+    text = (ROOT / "courses" / "certify-first-app.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(DefinitionError, match=r"no file 'apps/first_app\.py' next to the course"):
+        load_course(bad)
+    course = load_course(ROOT / "courses" / "certify-first-app.yaml")
+    mine = tmp_path / "class" / "apps" / "anna" / "first_app.py"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("# anna's fix\n")
+    prepare(tmp_path / "class", course, ROOT / "courses", USERS)
+    assert mine.read_text() == "# anna's fix\n", "a resumed class keeps the trainee's work"
+    assert (tmp_path / "class" / "apps" / "bruno" / "first_app.py").read_text() == (
+        ROOT / "courses" / "apps" / "first_app.py"
+    ).read_text()

@@ -149,3 +149,46 @@ def test_a_certified_check_needs_its_sample_and_never_overwrites_a_trainees_copy
     assert (tmp_path / "class" / "apps" / "bruno" / "first_app.py").read_text() == (
         ROOT / "courses" / "apps" / "first_app.py"
     ).read_text()
+
+
+EVERY_TROUBLE = """schema_version: 1
+id: every-trouble
+title: Every trouble
+scenario: bologna
+variables:
+  meter: {kind: device, type: energy-meter}
+  gateway: {kind: gateway}
+lessons:
+  - id: l
+    title: L
+    steps:
+      - id: s
+        title: S
+        instructions: all at once
+        trouble:
+          - {kind: stuck, device: "{meter}", signal: power}
+          - {kind: gateway_outage, gateway: "{gateway}"}
+          - {kind: duty_cycle, gateway: "{gateway}", percent: 0.05}
+        checks:
+          - {kind: answer, equals: done}
+"""
+
+
+def test_stuck_outage_and_duty_cycle_are_injected_and_removed(rt: Runtime, tmp_path: Path) -> None:
+    path = tmp_path / "every.yaml"
+    path.write_text(EVERY_TROUBLE)
+    course = load_course(path)
+    values = draw(course, course.seed, ["anna"], rt.devices, ["gw-north", "gw-south"])
+    meter, gateway = values["anna"]["meter"], values["anna"]["gateway"]
+    profile = "lora-" + gateway.removeprefix("gw-")
+    progress = Progress(course.id, ["s"], {"s": 1}, ["anna"])
+    troubles = Troubles(rt, course, values)
+    troubles.sync(progress)
+    assert rt.world.faults.active(meter) == ["stuck"]
+    assert rt.world.network.hop(gateway).cut
+    assert rt.world.network.refs[profile].current.duty_cycle == pytest.approx(0.0005)
+    progress.cell("anna", "s").done = True
+    troubles.sync(progress)
+    assert rt.world.faults.active(meter) == []
+    assert not rt.world.network.hop(gateway).cut
+    assert rt.world.network.refs[profile].current.duty_cycle == pytest.approx(0.01), "back to EU868's 1 %"

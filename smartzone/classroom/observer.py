@@ -28,6 +28,7 @@ from smartzone.certify.packets import Publish
 from smartzone.certify.records import ModbusRec, Stamp
 
 MAX_ANSWERS = 200  # per trainee: a flood of answers must not eat the memory
+MAX_MODBUS = 100_000  # per trainee: its requests to its own units, bounded for a client in a loop
 MAX_DELIVERY_TIMES = 50_000  # per trainee: enough for a rate over a window, bounded for a flood
 
 
@@ -85,17 +86,25 @@ class Tracker:
         users: list[str],
         answer_topic: dict[str, str],
         owners: dict[str, str] | None = None,
+        devices: dict[str, set[str]] | None = None,
     ) -> None:
         self.rec = rec
         self._owners = owners or {}  # device -> the trainee whose own device it is (its variables)
+        if devices is None:
+            devices = {}
+            for device, user in self._owners.items():
+                devices.setdefault(user, set()).add(device)
+        self._device_users: dict[str, list[str]] = {}  # device -> trainees whose variables name it
+        for user, names in devices.items():
+            for device in names:
+                self._device_users.setdefault(device, []).append(user)
         self._conn_owner: dict[str, str] = {}  # Modbus "gateway/port" -> the trainee it proved to be
         self.facts = {u: Facts() for u in users}
         self._answer_topic = answer_topic  # user -> its answer topic
         self._conn_user: dict[int, str] = {}
         self._seen = {"connects": 0, "subscribes": 0, "publishes": 0, "modbus": 0}
         self._base: dict[str, tuple[Counter[str], int]] = {}  # user -> (deliveries, acks) before a reset
-        self.modbus: list[ModbusRec] = []
-        self._modbus_base: dict[str, int] = {}  # user -> Modbus records before its reset
+        self._modbus: dict[str, list[ModbusRec]] = {u: [] for u in users}  # requests to each one's devices
         self._reset_at: dict[str, float] = {}  # user -> wall stamp of its last reset
 
     def _new(self, name: str) -> list[Any]:
@@ -123,11 +132,14 @@ class Tracker:
             user = self._conn_user.get(p.conn)
             if user is not None:
                 self._publish(self.facts[user], user, p.topic, p.allowed, p.payload)
-        for r in modbus:
+        for r in modbus:  # only requests to a trainee's own devices can count for it: keep just those
             owner = self._owners.get(r.device or "")
             if owner is not None:
                 self._conn_owner.setdefault(r.conn, owner)
-        self.modbus.extend(modbus)
+            bound = self._conn_owner.get(r.conn)
+            for user in self._device_users.get(r.device or "", ()):
+                if bound in (None, user) and len(self._modbus[user]) < MAX_MODBUS:
+                    self._modbus[user].append(r)
         for user, counts in delivered.items():
             base = self._base.get(user)
             self.facts[user].received = counts - base[0] if base else counts
@@ -144,7 +156,7 @@ class Tracker:
             acks = len(self.rec.user_acks.get(user, []))
         connected = self.facts[user].connected
         self._base[user] = (delivered, acks)
-        self._modbus_base[user] = len(self.modbus)
+        self._modbus[user] = []
         self._reset_at[user] = self.rec.now()
         self.facts[user] = Facts(connected=connected)
 
@@ -163,10 +175,9 @@ class Tracker:
                 facts.commands[body["id"]] = (topic, str(body.get("action")))
 
     def modbus_for(self, user: str) -> list[ModbusRec]:
-        """The Modbus requests that may count for `user`: since its last reset, on connections not bound to
-        another trainee (the checks then keep those to the trainee's own units)."""
-        owner = self._conn_owner.get
-        return [r for r in self.modbus[self._modbus_base.get(user, 0) :] if owner(r.conn, user) == user]
+        """The Modbus requests that may count for `user`: to its own devices, since its last reset, on
+        connections not bound to another trainee."""
+        return self._modbus.get(user, [])
 
     def delivery_times(self, user: str, since: float) -> list[float]:
         """Wall stamps of the deliveries to `user` at or after `since` (and after its last reset)."""

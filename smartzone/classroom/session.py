@@ -60,7 +60,9 @@ class Classroom:
             for var, spec in course.variables.items():
                 if isinstance(spec, PickDevice) and var in values[user]:
                     owners.setdefault(str(values[user][var]), user)
-        self.tracker = Tracker(self.rec, users, {u: answer_topic(city, u) for u in users}, owners)
+        devices = {u: {v for v in values[u].values() if isinstance(v, str) and v in rt.devices} for u in users}
+        topics = {u: answer_topic(city, u) for u in users}
+        self.tracker = Tracker(self.rec, users, topics, owners, devices)
         self.troubles = Troubles(rt, course, values)
         wants_certify = any(isinstance(c, Certified) for _, s in course.steps() for c in s.checks)
         self.certifier = Certifier(rt, folder, rt.source) if wants_certify else None

@@ -15,14 +15,18 @@ import json
 import shutil
 import sys
 import time
+from collections import deque
 from pathlib import Path
+from typing import Any
 
+from smartzone.classroom.certified import COMPONENT as CERTIFY
 from smartzone.classroom.certified import prepare as prepare_apps
 from smartzone.classroom.endpoints import close_all, public_host, start_endpoints
 from smartzone.classroom.handout import Endpoints, answer_topic, summary_html, trainee_handout
 from smartzone.classroom.progress import COURSE_COPY, Progress, load_progress
 from smartzone.classroom.roster import Trainee, with_trainees
 from smartzone.classroom.session import Classroom
+from smartzone.classroom.troubles import COMPONENT as TROUBLE
 from smartzone.classroom.variables import draw
 from smartzone.cli.console import Console
 from smartzone.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -31,7 +35,7 @@ from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenar
 from smartzone.definitions.course import Course, resolve_course
 from smartzone.definitions.start import run_start
 from smartzone.runtime.api import Runtime
-from smartzone.runtime.health import describe_exception
+from smartzone.runtime.health import HealthEvent, describe_exception
 
 TICK_S = 0.5
 
@@ -57,6 +61,22 @@ def _modbus_units(services: list) -> dict[str, tuple[int, int]]:
     return units
 
 
+class ProblemLines:
+    """A trouble the city refused or a certification that broke: one line each for the trainer, printed by
+    the class's loop (the events come from the engine's and the certifier's threads)."""
+
+    def __init__(self) -> None:
+        self.lines: deque[str] = deque(maxlen=100)
+
+    def __call__(self, event: HealthEvent) -> None:
+        if event.component in (TROUBLE, CERTIFY) and event.kind == "survived":
+            self.lines.append(f"class: {event.component}: {event.cause}")
+
+    def say(self) -> None:
+        while self.lines:
+            safe_print(self.lines.popleft(), sys.stderr)
+
+
 def _gateway_list(rt: Runtime) -> str:
     """`gw-north (districts north), ...`: the city's gateways as a trainee may be told them."""
     parts = []
@@ -80,6 +100,8 @@ def run_class(
     values = draw(course, course.seed, users, rt.devices, gateways)
     progress = _progress(course, trainees, folder)
     console = Console(quiet=False)
+    problems = ProblemLines()
+    rt.health.subscribe(problems)
     with stop_requests(rt.engine.request_stop) as stopped:
         services = start_endpoints(rt, args)
         classroom = None
@@ -113,7 +135,7 @@ def run_class(
                 f"(`smartzone class status {folder}`); Ctrl-C ends the class"
             )
             rt.start()
-            code = _loop(rt, classroom, args.board_every, duration, stopped)
+            code = _loop(rt, classroom, args.board_every, duration, stopped, problems)
         finally:
             rt.stop()
             if classroom is not None:
@@ -128,7 +150,9 @@ def run_class(
     return code
 
 
-def _loop(rt: Runtime, classroom: Classroom, every: float, duration: float | None, stopped) -> int:
+def _loop(
+    rt: Runtime, classroom: Classroom, every: float, duration: float | None, stopped: Any, problems: ProblemLines
+) -> int:
     t0 = time.monotonic()
     last_board, dirty = 0.0, True
     while not rt.wait(timeout=TICK_S):
@@ -138,6 +162,7 @@ def _loop(rt: Runtime, classroom: Classroom, every: float, duration: float | Non
             dirty = classroom.tick() or dirty
         except Exception as exc:  # a bug in evaluation must not end the class: report it, go on
             rt.health.survived("class progress", describe_exception(exc))
+        problems.say()
         now = time.monotonic()
         if dirty and now - last_board >= every:
             for line in classroom.progress.board():

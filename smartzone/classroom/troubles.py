@@ -17,7 +17,15 @@ from typing import Any
 
 from smartzone.classroom.progress import Progress
 from smartzone.classroom.variables import render
-from smartzone.core.faults.commands import ClearFault, CutBackhaul, DegradeLink, FaultCommand, InjectFault, RestoreLink
+from smartzone.core.faults.commands import (
+    ClearFault,
+    CutBackhaul,
+    DegradeLink,
+    FaultCommand,
+    FaultRejected,
+    InjectFault,
+    RestoreLink,
+)
 from smartzone.definitions.course import Course, Step
 from smartzone.definitions.trouble import Congestion, DutyCycle, GatewayOutage, Offline, Stuck, Trouble
 from smartzone.runtime.health import describe_exception
@@ -112,6 +120,5 @@ class Troubles:
     def _failed(self, fut: Future[Any], cmd: FaultCommand, key: tuple[str, str]) -> None:
         exc = fut.exception()
         if exc is not None:  # a device or gateway the city does not have: the course is wrong, say where
-            self.rt.health.survived(
-                COMPONENT, f"{key[0]} step {key[1]}: {type(cmd).__name__}: {describe_exception(exc)}"
-            )
+            why = f"refused: {exc}" if isinstance(exc, FaultRejected) else describe_exception(exc)
+            self.rt.health.survived(COMPONENT, f"{key[0]} step {key[1]}: {type(cmd).__name__} {why}")

@@ -4,6 +4,8 @@ connection, rate and reading checks, and located mistakes in troubles."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +194,25 @@ def test_stuck_outage_and_duty_cycle_are_injected_and_removed(rt: Runtime, tmp_p
     assert rt.world.faults.active(meter) == []
     assert not rt.world.network.hop(gateway).cut
     assert rt.world.network.refs[profile].current.duty_cycle == pytest.approx(0.01), "back to EU868's 1 %"
+
+
+def test_a_trouble_the_city_refuses_is_one_line_for_the_trainer(tmp_path: Path) -> None:
+    course = tmp_path / "typo.yaml"
+    course.write_text(
+        EVERY_TROUBLE.replace("id: every-trouble", "id: typo")
+        .replace("meter: {kind: device, type: energy-meter}", "meter: {kind: choice, values: [em-9999]}")
+        .replace("  gateway: {kind: gateway}\n", "")
+        .replace(
+            """          - {kind: gateway_outage, gateway: "{gateway}"}
+          - {kind: duty_cycle, gateway: "{gateway}", percent: 0.05}
+""",
+            "",
+        )
+    )
+    cmd = [sys.executable, "-m", "smartzone", "class", "start", str(course), "--trainees", "1", "--scenario"]
+    cmd += [str(CITY), "--mqtt-port", "0", "--no-modbus", "--duration", "3", "--out", str(tmp_path / "out")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("class: class trouble:")]
+    assert lines == ["class: class trouble: trainee-01 step s: InjectFault refused: no device 'em-9999'"], proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -53,6 +53,8 @@ def test_shipped_yaml_is_in_the_wheel(wheel_names: set[str]) -> None:
     for folder in ("devices", "scenarios", "courses"):
         for path in (ROOT / folder).glob("*.yaml"):
             assert f"smartzone/_builtin/{folder}/{path.name}" in wheel_names
+    for path in (ROOT / "courses" / "apps").glob("*.py"):  # sample apps a course hands out
+        assert f"smartzone/_builtin/courses/apps/{path.name}" in wheel_names
 
 
 def test_no_generic_top_level_names(wheel_names: set[str]) -> None:

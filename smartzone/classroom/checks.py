@@ -20,10 +20,13 @@ from smartzone.core.device import DeviceInfo
 from smartzone.core.live import LiveState
 from smartzone.definitions.course import (
     Answered,
+    Certified,
     Check,
     Commanded,
     Connected,
     ModbusUsed,
+    Rate,
+    Reading,
     Received,
     StateIs,
     Subscribed,
@@ -49,7 +52,10 @@ class Context:
     city: str
     devices: Mapping[str, DeviceInfo]
     live: LiveState
-    modbus: list[ModbusRec]
+    modbus: list[ModbusRec]  # the requests that may count for this trainee (observer.Tracker.modbus_for)
+    deliveries: Callable[[float], list[float]] = lambda since: []  # wall stamps of deliveries since a time
+    now: float = 0.0  # wall seconds on the records' clock
+    certify: Callable[[Certified, str, int], tuple[bool, int]] | None = None  # (check, step, answers) -> result
 
 
 def filter_within(inner: str, outer: str) -> bool:
@@ -99,7 +105,14 @@ def evaluate(check: Check, step: str, facts: Facts, values: Mapping[str, Any], c
     if isinstance(check, Commanded):
         return _commanded(check, facts, values, ctx)
     if isinstance(check, ModbusUsed):
-        return _modbus(check, values, ctx), 0
+        return _modbus(check, values, ctx)
+    if isinstance(check, Reading):
+        return _reading(check, step, facts, values, ctx)
+    if isinstance(check, Rate):
+        return _rate(check, values, ctx), 0
+    if isinstance(check, Certified):
+        asked = sum(1 for s, _ in facts.answers if s == step)
+        return ctx.certify(check, step, asked) if ctx.certify is not None else (False, 0)
     if isinstance(check, StateIs):
         return _state(check, values, ctx), 0
     if isinstance(check, Answered):
@@ -121,16 +134,47 @@ def _commanded(check: Commanded, facts: Facts, values: Mapping[str, Any], ctx: C
     return False, facts.command_topics[cmd]
 
 
-def _modbus(check: ModbusUsed, values: Mapping[str, Any], ctx: Context) -> bool:
+def _modbus(check: ModbusUsed, values: Mapping[str, Any], ctx: Context) -> tuple[bool, int]:
+    """A request to the trainee's device's unit covering the registers (attempts: requests to that unit)."""
     device = render(check.device, values)
+    try:
+        address = int(render(check.address, values)) if isinstance(check.address, str) else check.address
+    except ValueError:
+        return False, 0  # a variable that is not a number: the course is wrong, never the trainee
     functions = WRITE_FUNCTIONS if check.write else READ_FUNCTIONS
+    tries = 0
     for r in ctx.modbus:
-        if r.device != device or r.exception is not None or r.function not in functions or r.table != check.table:
+        if r.device != device:
             continue
-        if r.address is not None and r.count is not None:
-            if r.address <= check.address and check.address + check.count <= r.address + r.count:
-                return True
-    return False
+        tries += 1
+        if r.function & 0x7F not in functions or r.exception != check.exception:
+            continue
+        if check.exception is not None:
+            return True, tries  # the exception asked for: where it was asked does not matter
+        if r.table == check.table and r.address is not None and r.count is not None:
+            if r.address <= address and address + check.count <= r.address + r.count:
+                return True, tries
+    return False, tries
+
+
+def _reading(check: Reading, step: str, facts: Facts, values: Mapping[str, Any], ctx: Context) -> tuple[bool, int]:
+    """An answer within tolerance of the live signal: compared when evaluated, so read it and answer soon."""
+    mine = [v for s, v in facts.answers if s == step]
+    live = ctx.live.get(render(check.device, values))
+    actual = None if live is None else live.values.get(render(check.signal, values))
+    if not isinstance(actual, (int, float)) or isinstance(actual, bool):
+        return False, len(mine)
+    return any(same_value(v, actual, check.tolerance) for v in mine), len(mine)
+
+
+def _rate(check: Rate, values: Mapping[str, Any], ctx: Context) -> bool:
+    since = ctx.now - check.window
+    if check.of == "deliveries":
+        n = len(ctx.deliveries(since))
+    else:
+        device = render(check.device or "", values)
+        n = sum(1 for r in ctx.modbus if r.device == device and r.at.wall >= since)
+    return check.min_count <= n <= check.max_per_s * check.window
 
 
 def _state(check: StateIs, values: Mapping[str, Any], ctx: Context) -> bool:

@@ -13,14 +13,19 @@ import contextlib
 import shutil
 import sys
 import time
+from collections import deque
 from pathlib import Path
+from typing import Any
 
+from smartzone.classroom.certified import COMPONENT as CERTIFY
+from smartzone.classroom.certified import prepare as prepare_apps
 from smartzone.classroom.endpoints import close_all, public_host, start_endpoints
 from smartzone.classroom.export import export
 from smartzone.classroom.handout import Endpoints, answer_topic, trainee_handout
 from smartzone.classroom.progress import COURSE_COPY, Progress, load_progress
 from smartzone.classroom.roster import Trainee, with_trainees
 from smartzone.classroom.session import Classroom
+from smartzone.classroom.troubles import COMPONENT as TROUBLE
 from smartzone.classroom.variables import draw
 from smartzone.cli.console import Console
 from smartzone.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -30,7 +35,7 @@ from smartzone.definitions.course import Course, resolve_course
 from smartzone.definitions.start import run_start
 from smartzone.endpoints.modbus.certs import write_certs
 from smartzone.runtime.api import Runtime
-from smartzone.runtime.health import describe_exception
+from smartzone.runtime.health import HealthEvent, describe_exception
 
 TICK_S = 0.5
 MODBUS_CERTS = "modbus-certs"  # in the class folder: the lab CA (kept on restart) and every trainee's certificate
@@ -59,6 +64,32 @@ def _modbus_units(services: list) -> dict[str, tuple[int, int]]:
     return units
 
 
+class ProblemLines:
+    """A trouble the city refused or a certification that broke: one line each for the trainer, printed by
+    the class's loop (the events come from the engine's and the certifier's threads)."""
+
+    def __init__(self) -> None:
+        self.lines: deque[str] = deque(maxlen=100)
+
+    def __call__(self, event: HealthEvent) -> None:
+        if event.component in (TROUBLE, CERTIFY) and event.kind == "survived":
+            self.lines.append(f"class: {event.component}: {event.cause}")
+
+    def say(self) -> None:
+        while self.lines:
+            safe_print(self.lines.popleft(), sys.stderr)
+
+
+def _gateway_list(rt: Runtime) -> str:
+    """`gw-north (districts north), ...`: the city's gateways as a trainee may be told them."""
+    parts = []
+    for b in rt.scenario.networks.backhauls:
+        if b.kind == "gateway":
+            where = "all districts" if b.districts == "all" else "districts " + ", ".join(b.districts)
+            parts.append(f"{b.id} ({where})")
+    return "; ".join(parts) or "none"
+
+
 def run_class(
     args: argparse.Namespace, course: Course, trainees: list[Trainee], folder: Path, duration: float | None
 ) -> int:
@@ -68,13 +99,16 @@ def run_class(
     start = run_start(scenario, fast=False, start=None, start_hour=None)
     rt = Runtime(scenario, catalog, source=str(path), speed=args.speed, start=start)
     users = [t.user for t in trainees]
-    values = draw(course, course.seed, users, rt.devices)
+    gateways = [b.id for b in rt.scenario.networks.backhauls if b.kind == "gateway"]
+    values = draw(course, course.seed, users, rt.devices, gateways)
     progress = _progress(course, trainees, folder)
     console = Console(quiet=False)
     tls = None
     if getattr(args, "modbus_tls", False) and not args.no_modbus:
         tls = folder / MODBUS_CERTS  # the server certificate names the address trainees type
         write_certs(scenario, tls, hosts=sorted({args.bind, public_host(args.bind)} - {"0.0.0.0", "::", ""}))
+    problems = ProblemLines()
+    rt.health.subscribe(problems)
     with stop_requests(rt.engine.request_stop) as stopped:
         services = start_endpoints(rt, args, tls)
         classroom = None
@@ -82,7 +116,9 @@ def run_class(
             mqtt = next((s for s in services if hasattr(s, "broker")), None)
             host = public_host(args.bind)
             ep = Endpoints(rt.scenario.city, host, mqtt.broker.port if mqtt else None, _modbus_units(services), tls)
-            shutil.copyfile(resolve_course(args.course), folder / COURSE_COPY)
+            course_path = resolve_course(args.course)
+            shutil.copyfile(course_path, folder / COURSE_COPY)
+            prepare_apps(folder, course, course_path.parent, users)
             for t in trainees:
                 common = {
                     "city": ep.city,
@@ -90,6 +126,7 @@ def run_class(
                     "host": host,
                     "mqtt_port": ep.mqtt_port,
                     "answer_topic": answer_topic(ep.city, t.user),
+                    "gateways": _gateway_list(rt),
                 }
                 values[t.user] = {**common, **values[t.user]}
             progress.save(folder)
@@ -107,7 +144,7 @@ def run_class(
             rt.start()
             if progress.paused_at is not None:  # paused when it stopped: it resumes paused
                 rt.pause()
-            code = _loop(rt, classroom, args.board_every, duration, stopped)
+            code = _loop(rt, classroom, args.board_every, duration, stopped, problems)
         finally:
             rt.stop()
             if classroom is not None:
@@ -122,7 +159,9 @@ def run_class(
     return code
 
 
-def _loop(rt: Runtime, classroom: Classroom, every: float, duration: float | None, stopped) -> int:
+def _loop(
+    rt: Runtime, classroom: Classroom, every: float, duration: float | None, stopped: Any, problems: ProblemLines
+) -> int:
     t0 = time.monotonic()
     last_board, dirty = 0.0, True
     while not rt.wait(timeout=TICK_S):
@@ -132,6 +171,7 @@ def _loop(rt: Runtime, classroom: Classroom, every: float, duration: float | Non
             dirty = classroom.tick() or dirty
         except Exception as exc:  # a bug in evaluation must not end the class: report it, go on
             rt.health.survived("class progress", describe_exception(exc))
+        problems.say()
         now = time.monotonic()
         if dirty and now - last_board >= every:
             for line in classroom.progress.board():

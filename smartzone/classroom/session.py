@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from smartzone.certify.records import Observations
+from smartzone.classroom.certified import Certifier
 from smartzone.classroom.checks import Context, evaluate
 from smartzone.classroom.controls import Controls
 from smartzone.classroom.handout import answer_topic
 from smartzone.classroom.observer import ClassRecorder, Tracker
 from smartzone.classroom.progress import Progress
 from smartzone.classroom.trainer import Trainer, trainee_devices, write_city
-from smartzone.definitions.course import Course
+from smartzone.classroom.troubles import Troubles
+from smartzone.definitions.course import Certified, Course, PickDevice
 from smartzone.runtime.health import guard
 
 COMPONENT = "class observer"
@@ -53,7 +55,17 @@ class Classroom:
                 gw.server.observer = guard(rt.health, COMPONENT, self.rec.modbus_observer(gw.plan.id))
                 self._detach.append(lambda server=gw.server: setattr(server, "observer", None))
         users = list(progress.trainees)
-        self.tracker = Tracker(self.rec, users, {u: answer_topic(city, u) for u in users})
+        owners: dict[str, str] = {}  # device -> the trainee it was dealt to (first one if shared)
+        for user in users:
+            for var, spec in course.variables.items():
+                if isinstance(spec, PickDevice) and var in values[user]:
+                    owners.setdefault(str(values[user][var]), user)
+        devices = {u: {v for v in values[u].values() if isinstance(v, str) and v in rt.devices} for u in users}
+        topics = {u: answer_topic(city, u) for u in users}
+        self.tracker = Tracker(self.rec, users, topics, owners, devices)
+        self.troubles = Troubles(rt, course, values)
+        wants_certify = any(isinstance(c, Certified) for _, s in course.steps() for c in s.checks)
+        self.certifier = Certifier(rt, folder, rt.source) if wants_certify else None
         self.city = city
         by_trainee = trainee_devices(course, values)
         write_city(folder, rt, by_trainee)
@@ -65,6 +77,7 @@ class Classroom:
         changed = self.controls.apply()
         self.tracker.update()
         elapsed = self.progress.elapsed()  # the time spent paused does not count
+        now = self.rec.now()
         for lesson_step in self.course.steps():
             step = lesson_step[1]
             for user in self.progress.trainees:
@@ -72,7 +85,15 @@ class Classroom:
                 if cell.done:
                     continue  # done stays done, also after a restart
                 facts = self.tracker.facts[user]
-                ctx = Context(self.city, self.rt.devices, self.rt.live, self.tracker.modbus_for(user))
+                ctx = Context(
+                    self.city,
+                    self.rt.devices,
+                    self.rt.live,
+                    self.tracker.modbus_for(user),
+                    lambda since, user=user: self.tracker.delivery_times(user, since),  # type: ignore[misc]
+                    now,
+                    self._certify_for(user),
+                )
                 results = [evaluate(c, step.id, facts, self.values[user], ctx) for c in step.checks]
                 attempts = sum(n for _, n in results)
                 if attempts > cell.attempts:  # after a restart the count starts again from what is kept
@@ -82,11 +103,20 @@ class Classroom:
                     cell.late = step.time_limit is not None and elapsed > step.time_limit
                     cell.score = 0 if cell.late else step.points
                     changed = True
+        self.troubles.sync(self.progress)  # after evaluation: a step just done takes its trouble away
         if changed:
             self.progress.save(self.folder)
         return changed
 
+    def _certify_for(self, user: str) -> Any:
+        if self.certifier is None:
+            return None
+        certifier = self.certifier
+        return lambda check, step, asked: certifier.status(user, step, check, asked)
+
     def close(self) -> None:
+        if self.certifier is not None:
+            self.certifier.close()
         for undo in self._detach:
             undo()
         self._detach = []

@@ -18,6 +18,7 @@ from smartzone.definitions.base import Duration, Id, Name, Strict
 from smartzone.definitions.errors import DefinitionError
 from smartzone.definitions.loader import load_model, problem_at
 from smartzone.definitions.scenario import Grants
+from smartzone.definitions.trouble import Trouble
 
 
 class PickDevice(Strict):
@@ -43,14 +44,21 @@ class PickNumber(Strict):
         return self
 
 
+class PickGateway(Strict):
+    """A gateway (a backhaul hop of kind gateway) of the scenario, different for each trainee while there are
+    enough of them."""
+
+    kind: Literal["gateway"]
+
+
 class PickChoice(Strict):
-    """One of a list of values."""
+    """One of a list of values; a value may be a template of other variables (`"{meter_a}"`)."""
 
     kind: Literal["choice"]
     values: list[str | float] = Field(min_length=1)
 
 
-Variable = Annotated[PickDevice | PickNumber | PickChoice, Field(discriminator="kind")]
+Variable = Annotated[PickDevice | PickNumber | PickChoice | PickGateway, Field(discriminator="kind")]
 
 
 class Connected(Strict):
@@ -87,14 +95,46 @@ class Commanded(Strict):
 
 class ModbusUsed(Strict):
     """A Modbus client read (or wrote) registers of a device's unit (Modbus has no users: the device is
-    the trainee's own, drawn from a variable)."""
+    the trainee's own, drawn from a variable; see classroom/observer.py for what is attributed)."""
 
     kind: Literal["modbus"]
     device: str = Field(description="device id (template)")
     table: Literal["input", "holding", "coils", "discrete"] = "input"
-    address: int = Field(0, ge=0, le=65535)
+    address: int | str = Field(0, description="first register: a number or a template such as '{register}'")
     count: int = Field(1, ge=1, le=125)
     write: bool = False
+    exception: int | None = Field(
+        None, ge=1, le=255, description="the request must have been answered with this exception code instead"
+    )
+
+
+class Reading(Strict):
+    """The trainee submitted, for this step, a number within `tolerance` of a device's live signal (a value
+    read and decoded from a register or a message; a wrong decoding does not come close)."""
+
+    kind: Literal["reading"]
+    device: str = Field(description="device id (template)")
+    signal: str = Field(description="signal name (template)")
+    tolerance: float = Field(0.5, ge=0)
+
+
+class Rate(Strict):
+    """What the trainee causes stays under a rate: the messages the broker delivered to it (`deliveries`), or
+    its Modbus requests to a device's unit (`modbus`), over the last `window` wall seconds; at least
+    `min_count` of them, so a trainee that stopped everything does not pass."""
+
+    kind: Literal["rate"]
+    of: Literal["deliveries", "modbus"]
+    device: str | None = Field(None, description="for `modbus`: the device id (template)")
+    max_per_s: float = Field(gt=0, le=100000)
+    window: Duration = Field(10.0, gt=0, le=3600, description="wall time looked back on")
+    min_count: int = Field(1, ge=0, le=100000)
+
+    @model_validator(mode="after")
+    def _device_for_modbus(self) -> Rate:
+        if self.of == "modbus" and not self.device:
+            raise ValueError("a modbus rate needs 'device'")
+        return self
 
 
 class StateIs(Strict):
@@ -116,8 +156,20 @@ class Answered(Strict):
     tolerance: float = Field(0.0, ge=0)
 
 
+class Certified(Strict):
+    """The class certifies the trainee's copy of a sample app (classroom/certified.py) when the trainee answers
+    the step, and the step is done when one run passed: `smartzone certify` on the class's scenario."""
+
+    kind: Literal["certified"]
+    sample: str = Field(description="the sample app, relative to the course file; each trainee gets a copy")
+    user: str = Field("demo-app", description="the scenario user certification runs the app as")
+    duration: Duration = Field(300.0, gt=0, le=86400, description="simulated time of each certification")
+    speed: float = Field(60.0, gt=0, le=1000)
+
+
 Check = Annotated[
-    Connected | Subscribed | Received | Commanded | ModbusUsed | StateIs | Answered, Field(discriminator="kind")
+    Connected | Subscribed | Received | Commanded | ModbusUsed | StateIs | Answered | Reading | Rate | Certified,
+    Field(discriminator="kind"),
 ]
 
 
@@ -130,6 +182,9 @@ class Step(Strict):
     hints: list[str] = Field(default_factory=list)
     time_limit: Duration | None = Field(None, gt=0, description="wall time from the class start; later = no points")
     points: int = Field(1, ge=0, le=100)
+    trouble: list[Trouble] = Field(
+        default_factory=list, description="injected when the trainee reaches the step, removed when it is done"
+    )
     checks: list[Check] = Field(min_length=1)
 
 
@@ -180,13 +235,17 @@ def load_course(path: Path | str) -> Course:
             if step.id in seen:
                 problems.append(problem_at(doc, where, f"duplicate step id '{step.id}'"))
             seen[step.id] = where
+            for k, check in enumerate(step.checks):
+                if isinstance(check, Certified) and not (Path(path).parent / check.sample).is_file():
+                    at = ("lessons", i, "steps", j, "checks", k, "sample")
+                    problems.append(problem_at(doc, at, f"no file {check.sample!r} next to the course"))
     problems += _template_problems(course, doc)
     if problems:
         raise DefinitionError(problems)
     return course
 
 
-COMMON_NAMES = ("city", "user", "host", "mqtt_port", "answer_topic")
+COMMON_NAMES = ("city", "user", "host", "mqtt_port", "answer_topic", "gateways")
 _TEMPLATE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
@@ -209,10 +268,17 @@ def _template_problems(course: Course, doc: Any) -> list[Any]:
         for j, step in enumerate(lesson.steps):
             at = ("lessons", i, "steps", j)
             texts.append(((*at, "instructions"), step.instructions))
-            for k, check in enumerate(step.checks):
-                for key, value in check.model_dump().items():
-                    if isinstance(value, str):
-                        texts.append(((*at, "checks", k, key), value))
+            for part in ("checks", "trouble"):
+                for k, item in enumerate(getattr(step, part)):
+                    for key, value in item.model_dump().items():
+                        if isinstance(value, str):
+                            texts.append(((*at, part, k, key), value))
+        if i == 0:
+            for var, spec in course.variables.items():
+                if isinstance(spec, PickChoice):
+                    texts += [
+                        (("variables", var, "values", k), v) for k, v in enumerate(spec.values) if isinstance(v, str)
+                    ]
         for where, text in texts:
             unknown = sorted({m.group(1) for m in _TEMPLATE.finditer(text)} - known)
             if unknown:

@@ -84,3 +84,20 @@ def test_schema_export_includes_courses(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "course.schema.json").read_text())
     assert doc["title"] == Course.__name__ and "lessons" in doc["properties"]
+
+
+def test_the_complete_example_of_the_docs_loads_and_draws(tmp_path: Path) -> None:
+    from smartzone.classroom.variables import draw
+    from smartzone.definitions.catalog import Catalog, load_scenario
+    from smartzone.runtime.api import Runtime
+
+    text = (ROOT / "docs" / "courses.md").read_text(encoding="utf-8")
+    block = text.split("### A complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    course = load_course(_write(tmp_path, block))
+    assert [s.id for _, s in course.steps()] == ["which", "poll"]
+    catalog = Catalog.builtin()
+    rt = Runtime(load_scenario(ROOT / "tests" / "fixtures" / "classroom-infra.yaml", catalog), catalog, fast=True)
+    values = draw(course, course.seed, ["anna", "bruno"], rt.devices)
+    for user in ("anna", "bruno"):
+        assert values[user]["broken"] in (values[user]["sensor"], values[user]["spare"])
+    assert len({values[u][v] for u in ("anna", "bruno") for v in ("sensor", "spare")}) == 4

@@ -301,7 +301,9 @@ class Inspector(QWidget):
         topics = mqtt_topics(city, info, dtype)
         self.topics.setRowCount(len(topics))
         for r, t in enumerate(topics):
-            self.topics.setItem(r, 0, QTableWidgetItem(t.channel + (" (retained)" if t.retained else "")))
+            channel = QTableWidgetItem(t.channel + (" (retained)" if t.retained else ""))
+            channel.setToolTip(t.direction)
+            self.topics.setItem(r, 0, channel)
             self.topics.setItem(r, 1, QTableWidgetItem(t.topic))
         self.topics.resizeColumnToContents(0)
         regs = modbus_registers(dtype)

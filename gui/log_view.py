@@ -147,6 +147,11 @@ class LogPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
         self.backlog: deque[Any] = deque(maxlen=MAX_ROWS)
+        self.skipped = 0
+
+    def _count_text(self) -> str:
+        text = f"{self.model.total:,} entries"
+        return f"{text} · {self.skipped:,} not shown (too many at once)" if self.skipped else text
 
     def set_widths(self, widths: Sequence[int]) -> None:
         for c, w in enumerate(widths):
@@ -156,17 +161,20 @@ class LogPanel(QWidget):
     def paused(self) -> bool:
         return self.pause_button.isChecked()
 
-    def add(self, rows: Sequence[Any]) -> None:
+    def add(self, rows: Sequence[Any], skipped: int = 0) -> None:
+        """Show `rows`; `skipped` counts rows the feed dropped before they got here (too many per frame)."""
+        self.skipped += skipped
         if self.paused:
             self.backlog.extend(rows)
             self.count.setText(f"paused · {len(self.backlog):,} waiting")
             return
         if not rows:
+            self.count.setText(self._count_text())
             return
         bar = self.view.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 2
         self.model.append(rows)
-        self.count.setText(f"{self.model.total:,} entries")
+        self.count.setText(self._count_text())
         if at_bottom:
             self.view.scrollToBottom()
 

@@ -471,10 +471,10 @@ class MainWindow(QMainWindow):
         for device in set(frame.online) | set(frame.states) | set(frame.faults):
             self._redraw(device)
             self.tree.set_online(device, self.online.get(device, True), bool(self.faults.get(device)))
-        if frame.events:  # link counters go to the network panel, not the event log
-            self.events.add([e for e in frame.events if e.kind not in QUIET_KINDS])
-        if frame.messages:
-            self.traffic.log.add(frame.messages)
+        if frame.events or frame.dropped_events:  # link counters go to the network panel, not the log
+            self.events.add([e for e in frame.events if e.kind not in QUIET_KINDS], frame.dropped_events)
+        if frame.messages or frame.dropped_messages:
+            self.traffic.log.add(frame.messages, frame.dropped_messages)
         for e in frame.events:
             if e.kind == "netstats":
                 self.network.update_link(e)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen, QPolygonF
@@ -37,7 +37,7 @@ from smartzone.definitions.network import Backhaul
 
 POLL_S = 0.5  # wall seconds between two network reads
 NODE_PX = 8.0
-LEVELS = ("ok", "busy", "congested", "cut")
+Level = Literal["ok", "busy", "congested", "cut"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class HopHealth:
     load: float
     loss: float
     queue: float
-    level: str  # one of LEVELS
+    level: Level
 
 
 def hop_health(prev: HopState | None, cur: HopState, dt: float, last: HopHealth | None = None) -> HopHealth:
@@ -59,6 +59,7 @@ def hop_health(prev: HopState | None, cur: HopState, dt: float, last: HopHealth 
         sent = cur.sent - prev.sent
         load = (cur.delivered - prev.delivered) / dt / cur.capacity
         loss = (cur.dropped - prev.dropped) / sent if sent > 0 else (last.loss if last is not None else 0.0)
+    level: Level
     if cur.cut:
         level = "cut"
     elif loss >= 0.05 or queue >= 0.5 or load >= 0.95:
@@ -70,7 +71,7 @@ def hop_health(prev: HopState | None, cur: HopState, dt: float, last: HopHealth 
     return HopHealth(load, loss, queue, level)
 
 
-def level_colour(theme: Theme, level: str) -> QColor:
+def level_colour(theme: Theme, level: Level) -> QColor:
     return QColor({"ok": theme.online, "busy": theme.busy, "congested": theme.fault, "cut": theme.fault}[level])
 
 
@@ -237,6 +238,6 @@ class NetworkOverlay:
         self.selection.setToolTip(f"{device} → {hop.spec.id}")
         self.selection.setVisible(True)
 
-    def level(self, hop: str) -> str:
+    def level(self, hop: str) -> Level:
         """The hop's current level (for tests and the status line)."""
         return self.nodes[hop].health.level

@@ -20,7 +20,6 @@ class Theme:
     highlight: str
     border: str
     map_bg: str
-    map_grid: str
     district_pen: str
     district_label: str
     online: str = "#2e9e5b"
@@ -47,7 +46,6 @@ LIGHT = Theme(
     highlight="#1e88e5",
     border="#d5d9e0",
     map_bg="#eef1f5",
-    map_grid="#e2e6ec",
     district_pen="#7b8794",
     district_label="#3c4654",
 )
@@ -62,7 +60,6 @@ DARK = Theme(
     highlight="#3d8fd9",
     border="#343a44",
     map_bg="#14171c",
-    map_grid="#1d2129",
     district_pen="#5c6878",
     district_label="#c3cad4",
     lamp_off="#56627c",

@@ -240,6 +240,7 @@ class TrafficLog(QWidget):
         layout.addLayout(bar)
         layout.addWidget(split, 1)
         self.backlog: tuple[deque[Any], deque[Any]] = (deque(maxlen=uplink_limit), deque(maxlen=app_limit))
+        self.skipped = 0
         self._titles()
 
     @property
@@ -276,8 +277,9 @@ class TrafficLog(QWidget):
         self.app_box.setVisible(which != "Uplinks")
         self.uplink_box.setVisible(which != "App traffic")
 
-    def add(self, items: Sequence[Any]) -> None:
-        """Route a frame's messages to their buffer (app traffic or uplinks)."""
+    def add(self, items: Sequence[Any], skipped: int = 0) -> None:
+        """Route a frame's messages to their buffer (app traffic or uplinks); `skipped`: dropped by the feed."""
+        self.skipped += skipped
         apps = [m for m in items if self.is_app(m)]
         uplinks = [m for m in items if not self.is_app(m)] if apps else list(items)
         if self.paused:
@@ -292,8 +294,9 @@ class TrafficLog(QWidget):
                 model.append(new)
                 if at_bottom:
                     view.scrollToBottom()
-        if items:
-            self.count.setText(f"{self.uplinks.total + self.apps.total:,} entries")
+        if items or skipped:
+            text = f"{self.uplinks.total + self.apps.total:,} entries"
+            self.count.setText(f"{text} · {self.skipped:,} not shown (too many at once)" if self.skipped else text)
             self._titles()
 
     def clear(self) -> None:

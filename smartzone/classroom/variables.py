@@ -35,11 +35,6 @@ def render(text: str, values: Mapping[str, Any]) -> str:
     return _FIELD.sub(fill, text)
 
 
-def unknown_names(text: str, known: set[str]) -> list[str]:
-    """Template names in `text` that no variable provides (a typo in a course)."""
-    return sorted({m.group(1) for m in _FIELD.finditer(text)} - known)
-
-
 def device_candidates(pick: PickDevice, devices: Mapping[str, DeviceInfo]) -> list[str]:
     return sorted(d for d, info in devices.items() if info.type == pick.type and pick.tenant in (None, info.tenant))
 

@@ -156,3 +156,11 @@ def test_the_keep_boxes_change_each_limit(qtbot: Any) -> None:
     assert log.uplinks.rowCount() == 200 and log.apps.rowCount() == 100
     log.set_limits(uplinks=150)
     assert log.limit_box[0].value() == 150 and log.uplinks.rowCount() == 150
+
+
+def test_messages_the_feed_dropped_are_counted_under_the_log(qtbot: Any) -> None:
+    log = _log(qtbot)
+    log.add(_uplinks(0, 4))
+    assert "not shown" not in log.count.text()
+    log.add([], skipped=400)
+    assert "4 entries" in log.count.text() and "400 not shown" in log.count.text()

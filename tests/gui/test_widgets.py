@@ -70,3 +70,13 @@ def test_map_wheel_zooms_and_click_hits_the_nearest_marker(qtbot: Any, catalog: 
     with qtbot.waitSignal(view.device_clicked, timeout=2000) as hit:
         qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos.toPoint())
     assert hit.args == [device]
+
+
+def test_log_says_how_many_entries_the_feed_could_not_show(qtbot: Any) -> None:
+    panel = LogPanel(["Time", "Kind", "Device", "Detail"])
+    qtbot.addWidget(panel)
+    panel.add(rows(3))
+    assert "not shown" not in panel.count.text()
+    panel.add(rows(2, start=3), skipped=7)
+    panel.add([], skipped=5)
+    assert panel.model.rowCount() == 5 and "12 not shown" in panel.count.text()

@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== ruff check"
-python3 -m ruff check smartzone gui tests bench examples
+python3 -m ruff check smartzone gui tests bench examples tools
 echo "== ruff format --check"
-python3 -m ruff format --check smartzone gui tests bench examples
+python3 -m ruff format --check smartzone gui tests bench examples tools
 echo "== mypy (smartzone/)"
 python3 -m mypy
 echo "== mypy (gui/, checked under its import name smartzone_gui)"

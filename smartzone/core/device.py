@@ -18,6 +18,7 @@ from smartzone.core.clock import SimClock
 from smartzone.core.context import CityContext
 from smartzone.core.events import Reading, StateChanged, StatusChanged
 from smartzone.core.simenv import CityEnvironment
+from smartzone.definitions.base import DistrictKind
 from smartzone.definitions.device_type import DeviceType, Signal
 
 
@@ -66,8 +67,10 @@ class Device:
         bus: EventBus,
         rng: random.Random,
         traffic_weight: float,
+        land_use: DistrictKind = "mixed",
     ) -> None:
         self.info, self.dtype, self.clock, self.ctx, self.bus = info, dtype, clock, ctx, bus
+        self.land_use = land_use  # the district's kind, read by land-use behaviours (parking)
         self.id = info.id
         self.rng = rng
         self.traffic_weight = traffic_weight

@@ -103,7 +103,7 @@ class World:
                     report_interval=interval,
                 )
                 rng = stream(self.seed, "behaviour", device_id)
-                device = Device(info, dtype, self.clock, self.ctx, self.bus, rng, district.traffic)
+                device = Device(info, dtype, self.clock, self.ctx, self.bus, rng, district.traffic, district.kind)
                 vary(device, self.seed)
                 self.devices[device_id] = device
 

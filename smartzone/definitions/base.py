@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -22,6 +22,7 @@ class Strict(BaseModel):
 
 Id = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=1, max_length=40)]
+DistrictKind = Literal["centre", "residential", "commercial", "industrial", "mixed", "port", "park"]  # land use
 
 
 def _duration(value: Any) -> float:

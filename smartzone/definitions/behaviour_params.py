@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr
 
-from smartzone.definitions.base import Duration, Name, Ref, Strict, TimeOfDay
+from smartzone.definitions.base import DistrictKind, Duration, Name, Ref, Strict, TimeOfDay
 
 Hourly = dict[TimeOfDay, float]
 
@@ -91,6 +91,18 @@ class ChargingSession(Strict):
     noise: float = Field(0.0, ge=0)
 
 
+class LandUse(Strict):
+    """The arrival curve and stay of one kind of district (scenario `districts[].kind`)."""
+
+    arrivals_per_h: Hourly = Field(min_length=2, description="arrival rate when free, by time of day")
+    weekend: Hourly | None = Field(None, min_length=2)
+    mean_stay: Duration | None = Field(None, gt=0, description="default: the model's")
+    departures_per_h: Hourly | None = Field(
+        None, min_length=2, description="rate of leaving when occupied, by time of day (replaces mean_stay)"
+    )
+    initial_occupied: float | None = Field(None, ge=0, le=1, description="default: the model's")
+
+
 class MarkovOccupancy(Strict):
     """Two-state occupancy: arrivals follow a daily rate curve, stays last a random time."""
 
@@ -101,6 +113,9 @@ class MarkovOccupancy(Strict):
     demand: Ref = "ctx.demand"
     states: tuple[Any, Any] = ("free", "occupied")
     initial_occupied: float = Field(0.3, ge=0, le=1)
+    land_use: dict[DistrictKind, LandUse] = Field(
+        default_factory=dict, description="per district kind: its own day and night curves and turnover"
+    )
 
 
 class PoissonCount(Strict):

@@ -8,7 +8,7 @@ from typing import Literal
 import holidays
 from pydantic import Field, ValidationInfo, field_validator
 
-from smartzone.definitions.base import Duration, Id, Strict
+from smartzone.definitions.base import DistrictKind, Duration, Id, Strict
 from smartzone.definitions.gateway import Gateway
 from smartzone.definitions.network import Networks
 from smartzone.definitions.timeline import TimelineEvent
@@ -31,7 +31,7 @@ class District(Strict):
     name: str
     polygon: list[tuple[float, float]] = Field(min_length=3)
     traffic: float = Field(1.0, gt=0, le=5, description="traffic intensity relative to the city average")
-    kind: Literal["centre", "residential", "commercial", "industrial", "mixed", "port", "park"] = "mixed"
+    kind: DistrictKind = "mixed"
 
 
 class Tenant(Strict):

@@ -18,6 +18,7 @@ class Scope:
         self.values: dict[str, Any] = {}
         self.state: dict[str, Any] = {"limit": 22.0}
         self.clock = SimClock(datetime(2026, 11, 23, tzinfo=UTC), "UTC")
+        self.land_use = "mixed"
 
     def ctx_value(self, name: str, t: float) -> float:
         raise KeyError(name)

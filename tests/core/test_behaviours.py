@@ -21,11 +21,12 @@ MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
 class FakeScope:
     """The pure core tier may fake the device a model reads from."""
 
-    def __init__(self, ctx: dict[str, float] | None = None) -> None:
+    def __init__(self, ctx: dict[str, float] | None = None, land_use: str = "mixed") -> None:
         self.values: dict[str, Any] = {}
         self.state: dict[str, Any] = {}
         self.clock = SimClock(MONDAY, "UTC")
         self.ctx = ctx or {}
+        self.land_use = land_use
 
     def ctx_value(self, name: str, t: float) -> float:
         return self.ctx[name]
@@ -67,6 +68,46 @@ def test_markov_occupancy_rate_follows_profile() -> None:
     night = [m.sample(t) for t in range(0, 3 * 3600, 60)]
     noon = [m.sample(t) for t in range(11 * 3600, 13 * 3600, 60)]
     assert noon.count("occupied") / len(noon) > night.count("occupied") / len(night)
+
+
+def test_markov_occupancy_takes_the_curve_of_its_district_kind() -> None:
+    spec = {
+        "kind": "markov_occupancy",
+        "arrivals_per_h": {"00:00": 0.01, "12:00": 4.0},
+        "mean_stay": "30min",
+        "demand": 1.0,
+        "land_use": {"residential": {"arrivals_per_h": {"00:00": 4.0, "06:00": 0.01}, "mean_stay": "8h"}},
+    }
+
+    def night_share(land_use: str) -> float:
+        bay = model(spec, FakeScope(land_use=land_use), datatype="enum", values=["free", "occupied"])
+        night = [bay.sample(t) for t in range(3600, 5 * 3600, 60)]
+        return night.count("occupied") / len(night)
+
+    assert night_share("residential") > 0.9  # residents park in the evening and stay the night
+    assert night_share("commercial") < 0.2  # no entry for commercial: the model's own curve, empty at night
+
+
+def test_markov_occupancy_departures_follow_the_time_of_day() -> None:
+    spec = {
+        "kind": "markov_occupancy",
+        "arrivals_per_h": {"00:00": 0.0, "23:00": 0.0},
+        "mean_stay": "1h",  # replaced by the residential departures
+        "demand": 1.0,
+        "initial_occupied": 1.0,
+        "land_use": {
+            "residential": {
+                "arrivals_per_h": {"00:00": 0.0, "23:00": 0.0},
+                "departures_per_h": {"00:00": 0.0, "06:00": 0.0, "07:00": 6.0, "09:00": 6.0},
+            }
+        },
+    }
+    left_at = []
+    for seed in range(20):
+        sig = Signal.model_validate({"model": spec, "datatype": "enum", "values": ["free", "occupied"]})
+        bay = build(sig.model, FakeScope(land_use="residential"), random.Random(seed), sig)
+        left_at.append(next(t for t in range(0, 24 * 3600, 60) if bay.sample(t) == "free") / 3600)
+    assert all(6.0 < h < 9.0 for h in left_at), left_at  # nobody leaves in the night, all by morning
 
 
 def test_poisson_mean_and_variance() -> None:

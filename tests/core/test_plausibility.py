@@ -34,15 +34,28 @@ class Day:
         self.world = world
         self.readings = readings
 
-    def of(self, dtype: str) -> list[Reading]:
-        return [r for r in self.readings if self.world.devices[r.device].info.type == dtype]
+    def of(self, dtype: str, land_use: str | None = None) -> list[Reading]:
+        devices = self.world.devices
+        return [
+            r
+            for r in self.readings
+            if devices[r.device].info.type == dtype and land_use in (None, devices[r.device].land_use)
+        ]
 
-    def between(self, dtype: str, start_h: float, end_h: float) -> list[Reading]:
+    def between(self, dtype: str, start_h: float, end_h: float, land_use: str | None = None) -> list[Reading]:
         """Readings measured from start_h to end_h local time (the fixture starts at local midnight)."""
-        return [r for r in self.of(dtype) if start_h * H <= r.measured_at < end_h * H]
+        return [r for r in self.of(dtype, land_use) if start_h * H <= r.measured_at < end_h * H]
 
-    def mean(self, dtype: str, signal: str, start_h: float, end_h: float, f: Callable[[Any], float] = float) -> float:
-        values = [f(r.values[signal]) for r in self.between(dtype, start_h, end_h)]
+    def mean(
+        self,
+        dtype: str,
+        signal: str,
+        start_h: float,
+        end_h: float,
+        f: Callable[[Any], float] = float,
+        land_use: str | None = None,
+    ) -> float:
+        values = [f(r.values[signal]) for r in self.between(dtype, start_h, end_h, land_use)]
         assert len(values) >= 3, f"too few {dtype} readings between {start_h} and {end_h} h"
         return statistics.fmean(values)
 
@@ -123,9 +136,12 @@ def test_traffic_counter_rush_hour_exceeds_night_and_slows_down(day: Day) -> Non
 
 def test_parking_occupancy_midday_exceeds_early_morning(day: Day) -> None:
     occupied = lambda v: 1.0 if v == "occupied" else 0.0  # noqa: E731
-    midday = day.mean("parking-spot", "status", 11, 14, occupied)
-    early = day.mean("parking-spot", "status", 3.5, 5, occupied)
-    assert midday > early + 0.15, (midday, early)
+    midday = day.mean("parking-spot", "status", 11, 14, occupied, land_use="centre")
+    early = day.mean("parking-spot", "status", 3.5, 5, occupied, land_use="centre")
+    assert midday > early + 0.15, (midday, early)  # the centre fills by day
+    home_night = day.mean("parking-spot", "status", 1, 5, occupied, land_use="residential")
+    home_noon = day.mean("parking-spot", "status", 11, 14, occupied, land_use="residential")
+    assert home_night > home_noon + 0.15, (home_night, home_noon)  # residents park overnight
 
 
 # --- utilities --------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ against the references the scenario and device files cite.
   5-minute count exceeds the lane capacity (HCM: about 900 veh/h at signalised roads);
 - street lights switch within 5 minutes of the rule their type declares (sunset/sunrise
   plus offsets, on the city's sun times from astral);
-- the daily temperature minimum comes near sunrise; a few percent of devices offline.
+- the daily temperature minimum comes near sunrise; a few percent of devices offline;
+- parking follows land use: residential bays are fuller at night than by day, and fuller at
+  night than the centre's (City of Melbourne on-street sensor data, cited in parking-spot.yaml).
 """
 
 from __future__ import annotations
@@ -150,3 +152,15 @@ def test_a_few_percent_of_devices_offline(bologna: WeekStats) -> None:
     settled = bologna.offline_share[24:]
     assert 0.4 * spec.fraction < statistics.mean(settled) < 2.0 * spec.fraction
     assert max(settled) < 0.1
+
+
+def test_parking_fills_by_land_use(bologna: WeekStats) -> None:
+    def share(use: str, hours: range) -> float:
+        samples = [v for h in hours for v in bologna.occupancy.get((use, h), [])]
+        assert samples, f"no parking bays of kind {use} reported"
+        return statistics.mean(samples)
+
+    night, midday = range(1, 5), range(11, 15)
+    assert share("residential", night) > share("residential", midday) + 0.15
+    assert share("residential", night) > share("centre", night) + 0.15
+    assert share("centre", midday) > share("centre", night)

@@ -39,6 +39,8 @@ class WeekStats:
     timeline: list[tuple[str, float, bool]] = field(default_factory=list)
     offline_share: list[float] = field(default_factory=list)
     flagged: set[str] = field(default_factory=set)
+    parked: dict[str, str] = field(default_factory=dict)  # last reported status of each parking bay
+    occupancy: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
 
 
 def run_city(scenario: Scenario, catalog: Catalog, hours: int) -> WeekStats:
@@ -78,6 +80,8 @@ def run_city(scenario: Scenario, catalog: Catalog, hours: int) -> WeekStats:
                 if e.device in lit and lit[e.device] != on_now:
                     stats.light_edges[e.device].append((e.t, on_now))
                 lit[e.device] = on_now
+            elif kind == "parking-spot":
+                stats.parked[e.device] = e.values["status"]
             elif e.device == first_station:
                 stats.temps.append((e.t, e.values["temperature"]))
                 stats.rain_mm += e.values["precipitation"] * dev.interval / H
@@ -100,6 +104,11 @@ def run_city(scenario: Scenario, catalog: Catalog, hours: int) -> WeekStats:
     for hour in range(1, hours + 1):
         world.run(hour * H)
         stats.offline_share.append(sum(not d.online for d in world.devices.values()) / len(world.devices))
+        by_use: dict[str, list[bool]] = defaultdict(list)
+        for dev_id, status in stats.parked.items():
+            by_use[world.devices[dev_id].land_use].append(status == "occupied")
+        for use, bays in by_use.items():  # share occupied at the top of each local hour
+            stats.occupancy[(use, int(clock.hour(hour * H)))].append(sum(bays) / len(bays))
     return stats
 
 

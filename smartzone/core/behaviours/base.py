@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from smartzone.core.clock import SimClock
+from smartzone.definitions.base import DistrictKind
 from smartzone.definitions.device_type import Signal
 
 Source = Callable[[float], float]
@@ -20,6 +21,7 @@ class Scope(Protocol):
     values: dict[str, Any]
     state: dict[str, Any]
     clock: SimClock
+    land_use: DistrictKind  # the kind of district the device stands in (scenario `districts[].kind`)
 
     def ctx_value(self, name: str, t: float) -> float: ...
 

@@ -16,26 +16,37 @@ REEVALUATE_S = 1800.0  # arrival rates change over the day: redraw at least this
 
 @register("markov_occupancy")
 class MarkovOccupancy(Model):
-    """Free -> occupied at a time-varying arrival rate; occupied -> free after an exponential stay."""
+    """Free -> occupied at a time-varying arrival rate; occupied -> free after an exponential stay.
+
+    A `land_use` entry for the device's kind of district replaces the curves, the stay and the
+    initial share (residential streets fill at night, commercial ones turn over by day).
+    """
 
     def __init__(self, spec: p.MarkovOccupancy, scope: Scope, rng: random.Random, signal: Signal) -> None:
         self.clock, self.rng = scope.clock, rng
-        self.weekday = DailyProfile(spec.arrivals_per_h)
-        self.weekend = DailyProfile(spec.weekend) if spec.weekend else self.weekday
+        local = spec.land_use.get(scope.land_use)
+        arrivals, weekend = (local.arrivals_per_h, local.weekend) if local else (spec.arrivals_per_h, spec.weekend)
+        self.weekday = DailyProfile(arrivals)
+        self.weekend = DailyProfile(weekend) if weekend else self.weekday
         self.demand = source(spec.demand, scope)
-        self.mean_stay = spec.mean_stay
+        self.mean_stay = local.mean_stay if local and local.mean_stay else spec.mean_stay
+        self.departures = DailyProfile(local.departures_per_h) if local and local.departures_per_h else None
         self.states = spec.states
-        self.occupied = rng.random() < spec.initial_occupied
+        initial = local.initial_occupied if local and local.initial_occupied is not None else spec.initial_occupied
+        self.occupied = rng.random() < initial
         self.flip = True
         self.next_t = 0.0
         self._schedule(0.0)
 
     def _schedule(self, t: float) -> None:
-        if self.occupied:
+        if self.occupied and self.departures is None:
             self.next_t, self.flip = t + self.rng.expovariate(1.0 / self.mean_stay), True
             return
-        profile = self.weekend if self.clock.is_weekend(t) else self.weekday
-        rate_per_s = max(0.0, profile.at(self.clock.hour(t)) * self.demand(t)) / 3600.0
+        if self.occupied and self.departures is not None:  # residents leave in the morning
+            rate_per_s = max(0.0, self.departures.at(self.clock.hour(t))) / 3600.0
+        else:
+            profile = self.weekend if self.clock.is_weekend(t) else self.weekday
+            rate_per_s = max(0.0, profile.at(self.clock.hour(t)) * self.demand(t)) / 3600.0
         wait = self.rng.expovariate(rate_per_s) if rate_per_s > 0 else math.inf
         if wait > REEVALUATE_S:
             self.next_t, self.flip = t + REEVALUATE_S, False

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartzone.certify.packets import Publish, Stream, Subscribe, Unsubscribe
 from smartzone.certify.records import (
     AckRec,
     CommandRec,
@@ -34,7 +33,16 @@ from smartzone.core.events import CommandResult, Event, Reading, StateChanged, S
 from smartzone.endpoints.modbus.handler import GatewayHandler, request_ranges
 from smartzone.endpoints.mqtt.broker.observe import SERVER_UNAVAILABLE
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity, topic_matches
-from smartzone.endpoints.mqtt.broker.wire import BAD_CREDENTIALS, BAD_PROTOCOL, ID_REJECTED, Connect
+from smartzone.endpoints.mqtt.codec import (
+    BAD_CREDENTIALS,
+    BAD_PROTOCOL,
+    ID_REJECTED,
+    Connect,
+    Publish,
+    Stream,
+    Subscribe,
+    Unsubscribe,
+)
 from smartzone.endpoints.mqtt.topics import Topics
 
 REFUSALS = {BAD_PROTOCOL: "bad_protocol", ID_REJECTED: "id_rejected", BAD_CREDENTIALS: "bad_credentials"}

@@ -10,10 +10,9 @@ import socket
 import time
 from typing import Any
 
-from smartzone.endpoints.mqtt.broker.wire import connect_packet, subscribe_packet
-from smartzone.endpoints.mqtt.broker.wire import control_packet as packet
-from smartzone.endpoints.mqtt.broker.wire import encode_string as utf8
-from smartzone.endpoints.mqtt.rawpublish import publish_packet
+from smartzone.endpoints.mqtt.codec import connect_packet, publish_packet, subscribe_packet
+from smartzone.endpoints.mqtt.codec import control_packet as packet
+from smartzone.endpoints.mqtt.codec import encode_string as utf8
 
 WAIT_S = 10.0
 DISCONNECT_PACKET = bytes([0xE0, 0])

@@ -6,8 +6,8 @@ import pytest
 
 from smartzone.endpoints.mqtt.broker.mosquitto import acl_text
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, SERVICE_USER, AccessPolicy, filters_overlap, topic_matches
-from smartzone.endpoints.mqtt.broker.relay import Framer, SubscribeGuard, remaining_length
-from smartzone.endpoints.mqtt.broker.wire import WireError, parse_connect
+from smartzone.endpoints.mqtt.broker.relay import SubscribeGuard
+from smartzone.endpoints.mqtt.codec import Framer, WireError, parse_connect, remaining_length
 
 
 @pytest.mark.parametrize(

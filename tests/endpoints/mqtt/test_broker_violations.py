@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from smartzone.endpoints.mqtt.broker import Broker, gate
-from smartzone.endpoints.mqtt.rawpublish import remaining_length
+from smartzone.endpoints.mqtt.codec import remaining_length
 
 from .rawclient import (
     DISCONNECT_PACKET,

@@ -50,7 +50,7 @@ from smartzone.endpoints.mqtt.broker import amqtt_support
 from smartzone.endpoints.mqtt.broker.checked import CheckedReader
 from smartzone.endpoints.mqtt.broker.denials import NOTICE_FD_ENV, Denials
 from smartzone.endpoints.mqtt.broker.gate import CONNECT_TIMEOUT_S, close_writer
-from smartzone.endpoints.mqtt.broker.wire import MAX_CONNECT_BYTES, WireError, parse_connect, read_packet
+from smartzone.endpoints.mqtt.codec import MAX_CONNECT_BYTES, WireError, parse_connect, read_packet
 
 POLICY_FILE = "policy.pickle"
 SOCKET_FILE = "amqtt.sock"

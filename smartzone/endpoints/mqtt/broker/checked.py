@@ -14,7 +14,7 @@ import asyncio
 from smartzone.endpoints.mqtt.broker import amqtt_support
 from smartzone.endpoints.mqtt.broker.gate import violation
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, DenialCounter
-from smartzone.endpoints.mqtt.broker.wire import DISCONNECT, Connect, WireError, check_header, check_packet, read_packet
+from smartzone.endpoints.mqtt.codec import DISCONNECT, Connect, WireError, check_header, check_packet, read_packet
 
 
 class CheckedReader(amqtt_support.ReplayReader):

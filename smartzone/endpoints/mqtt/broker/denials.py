@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, DenialCounter, Identity
-from smartzone.endpoints.mqtt.broker.wire import BAD_CREDENTIALS, BAD_PROTOCOL, ID_REJECTED, NOT_AUTHORISED, Connect
+from smartzone.endpoints.mqtt.codec import BAD_CREDENTIALS, BAD_PROTOCOL, ID_REJECTED, NOT_AUTHORISED, Connect
 
 PERIOD_S = 10.0
 NOTICE_FD_ENV = "SZ_MQTT_NOTICE_FD"  # the amqtt process's copy of SmartZone's stderr

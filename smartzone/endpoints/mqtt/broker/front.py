@@ -28,16 +28,20 @@ from smartzone.endpoints.mqtt.broker.gate import admit, close_writer, set_nodela
 from smartzone.endpoints.mqtt.broker.loop_thread import LoopThread
 from smartzone.endpoints.mqtt.broker.observe import SERVER_UNAVAILABLE
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
-from smartzone.endpoints.mqtt.broker.relay import PINGREQ, PINGRESP, SUBACK, Framer, SubscribeGuard
-from smartzone.endpoints.mqtt.broker.wire import (
+from smartzone.endpoints.mqtt.broker.relay import SubscribeGuard
+from smartzone.endpoints.mqtt.codec import (
     DISCONNECT,
+    PINGREQ,
+    PINGRESP,
     PUBACK,
     PUBCOMP,
     PUBLISH,
     PUBREC,
     PUBREL,
+    SUBACK,
     SUBSCRIBE,
     Connect,
+    Framer,
     WireError,
     connack_refusal,
     connack_with_assigned_id,

@@ -20,7 +20,7 @@ from typing import Any
 
 from smartzone.endpoints.mqtt.broker.denials import Denials
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, DenialCounter, Identity
-from smartzone.endpoints.mqtt.broker.wire import (
+from smartzone.endpoints.mqtt.codec import (
     BAD_CREDENTIALS,
     BAD_PROTOCOL,
     CONNECT,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from smartzone.endpoints.mqtt.broker.policy import Identity
-from smartzone.endpoints.mqtt.broker.wire import Connect
+from smartzone.endpoints.mqtt.codec import Connect
 
 SERVER_UNAVAILABLE = (0x03, 0x88)  # CONNACK "server unavailable" (MQTT 3.x, MQTT 5)
 

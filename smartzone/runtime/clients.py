@@ -1,7 +1,7 @@
 """Who is connected to the endpoints right now: a thread-safe registry of MQTT and Modbus clients.
 
 It reuses the connection observation `smartzone certify` is built on: it is the managed
-broker's ConnectionObserver (endpoints/mqtt/broker/observe.py, attached with
+broker's ConnectionObserver (endpoints/mqtt/broker/gate/connect.py, attached with
 `broker.set_observer`) and each Modbus gateway's request observer (`GatewayServer.observer`,
 endpoints/modbus/handler.py); MQTT packets from clients are cut and decoded by the codec's `Stream`; deliveries are only
 counted (the codec's `Framer`).

@@ -23,8 +23,8 @@ from typing import Any
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.bridge import Bridge
 from smartzone.endpoints.mqtt.broker import Broker, service_address, start_broker
-from smartzone.endpoints.mqtt.broker.denials import summary_lines
-from smartzone.endpoints.mqtt.broker.supervisor import BrokerSupervisor
+from smartzone.endpoints.mqtt.broker.backends.supervisor import BrokerSupervisor
+from smartzone.endpoints.mqtt.broker.policy.denials import summary_lines
 from smartzone.endpoints.mqtt.host import RuntimeLike
 from smartzone.endpoints.mqtt.topics import Topics
 from smartzone.errors import UsageError

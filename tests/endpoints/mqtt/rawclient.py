@@ -1,6 +1,6 @@
 """A raw TCP MQTT client for tests that send what no library would: bad flags, huge headers, garbage.
 
-Packets are built with the project's own builders (broker/wire.py, rawpublish.py), re-exported
+Packets are built with the project's own builders (mqtt/codec.py, rawpublish.py), re-exported
 here for the tests. Every wait is bounded.
 """
 
@@ -81,7 +81,7 @@ class RawClient:
 
 
 class PassObserver:
-    """A traffic observer (broker/observe.py) that records nothing and refuses nobody: while one is
+    """A traffic observer (broker/gate/connect.py) that records nothing and refuses nobody: while one is
     set, the embedded backend's gate relays app connections instead of handing them to amqtt."""
 
     def connect(self, key: Any, connect: Any, identity: Any, refusal: Any) -> None:

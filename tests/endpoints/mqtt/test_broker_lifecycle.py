@@ -198,7 +198,7 @@ def test_a_subscribe_pipelined_behind_the_connect_is_answered(backend, start_tes
 
 
 class _Watcher:
-    """The least a connection observer does (observe.py)."""
+    """The least a connection observer does (gate/connect.py)."""
 
     def __init__(self) -> None:
         self.bytes_seen = 0

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.broker.base import ManagedBrokerBase, port_error
-from smartzone.endpoints.mqtt.broker.denials import NOTICE_FD_ENV
-from smartzone.endpoints.mqtt.broker.front import GateFront
+from smartzone.endpoints.mqtt.broker.backends.base import ManagedBrokerBase, port_error
+from smartzone.endpoints.mqtt.broker.gate.front import GateFront
 from smartzone.endpoints.mqtt.broker.policy import SERVICE_USER, AccessPolicy
+from smartzone.endpoints.mqtt.broker.policy.denials import NOTICE_FD_ENV
 from smartzone.errors import EndpointError
 
 START_TIMEOUT_S = 15.0

@@ -40,10 +40,6 @@ def register(
     _REGISTRY[key] = (policy, denied, counted)
 
 
-def unregister(key: str) -> None:
-    _REGISTRY.pop(key, None)
-
-
 def plugin_config(key: str) -> dict[str, Any]:
     """The `plugins` section of an amqtt config using SmartZone's access control."""
     mod = __name__

@@ -95,7 +95,7 @@ async def admit(
     policy: AccessPolicy,
     denied: DenialCounter,
     levels: frozenset[int] = frozenset({3, 4, 5}),
-    observer: Any = None,
+    observer: ConnectionObserver | None = None,
     max_packet: int = MAX_CONNECT_BYTES,
 ) -> tuple[Connect, Identity] | None:
     """Read and judge the CONNECT; on refusal answer, count, close and return None; else the

@@ -25,7 +25,14 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from smartzone.endpoints.mqtt.broker.gate.connect import SERVER_UNAVAILABLE, admit, close_writer, set_nodelay, violation
+from smartzone.endpoints.mqtt.broker.gate.connect import (
+    SERVER_UNAVAILABLE,
+    ConnectionObserver,
+    admit,
+    close_writer,
+    set_nodelay,
+    violation,
+)
 from smartzone.endpoints.mqtt.broker.gate.relay import SubscribeGuard
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.policy.denials import Denials
@@ -91,7 +98,7 @@ class GateFront:
         self.policy, self.denied, self.target, self.levels = policy, denied, target, levels
         self.max_packet = policy.scenario.access.max_packet_size
         self.host, self.port = host, port
-        self.observer: Any = None  # optional ConnectionObserver (gate/connect.py)
+        self.observer: ConnectionObserver | None = None
         self.handover: Any = None  # optional Handover (handover.py): give unobserved app sockets away
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[Any]] = set()

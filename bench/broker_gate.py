@@ -24,7 +24,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from smartzone.definitions.catalog import Catalog, load_scenario
-from smartzone.endpoints.mqtt.broker.mosquitto import MosquittoBroker
+from smartzone.endpoints.mqtt.broker.backends.mosquitto import MosquittoBroker
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPIC = "sz/v2/accessville/comune/parking-spot/cp-0001/telemetry"

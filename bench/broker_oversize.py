@@ -21,8 +21,7 @@ from pathlib import Path
 
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.endpoints.mqtt.broker import start_broker
-from smartzone.endpoints.mqtt.broker.wire import connect_packet, encode_string
-from smartzone.endpoints.mqtt.rawpublish import remaining_length
+from smartzone.endpoints.mqtt.codec import connect_packet, encode_string, remaining_length
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPIC = "sz/v2/accessville/comune/parking-spot/cp-0001/note"

@@ -1,6 +1,6 @@
 """The recorder: what the broker gate, the Modbus gateways and the bus report about the app.
 
-It implements the broker's ConnectionObserver (endpoints/mqtt/broker/observe.py), the
+It implements the broker's ConnectionObserver (endpoints/mqtt/broker/gate/connect.py), the
 Modbus gateways' observer callback and a bus subscriber. Every callback runs on someone
 else's thread (broker loop, Modbus loop, engine thread): it only decodes and appends under
 a lock. It also holds the two levers of the broker-restart probe: `kick()` drops every app
@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartzone.certify.packets import Publish, Stream, Subscribe, Unsubscribe
 from smartzone.certify.records import (
     AckRec,
     CommandRec,
@@ -32,9 +31,18 @@ from smartzone.certify.records import (
 )
 from smartzone.core.events import CommandResult, Event, Reading, StateChanged, StatusChanged
 from smartzone.endpoints.modbus.handler import GatewayHandler, request_ranges
-from smartzone.endpoints.mqtt.broker.observe import SERVER_UNAVAILABLE
+from smartzone.endpoints.mqtt.broker.gate.connect import SERVER_UNAVAILABLE
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity, topic_matches
-from smartzone.endpoints.mqtt.broker.wire import BAD_CREDENTIALS, BAD_PROTOCOL, ID_REJECTED, Connect
+from smartzone.endpoints.mqtt.codec import (
+    BAD_CREDENTIALS,
+    BAD_PROTOCOL,
+    ID_REJECTED,
+    Connect,
+    Publish,
+    Stream,
+    Subscribe,
+    Unsubscribe,
+)
 from smartzone.endpoints.mqtt.topics import Topics
 
 REFUSALS = {BAD_PROTOCOL: "bad_protocol", ID_REJECTED: "id_rejected", BAD_CREDENTIALS: "bad_credentials"}

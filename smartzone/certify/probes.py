@@ -9,7 +9,7 @@ recorder, and leaves a ProbeRec behind for the rules and the report's timeline:
 - duplicates       (60-72 %): 50 % duplicated and 50 % reordered readings (3 s +/- 2 s delay);
 - broker_restart   (78 %, for profile.probes.outage wall seconds): every app connection is
   dropped, the managed broker process is really restarted (the MQTT service's restart path,
-  broker/supervisor.py: SmartZone republishes every retained document; sessions are lost)
+  broker/backends/supervisor.py: SmartZone republishes every retained document; sessions are lost)
   and app CONNECTs are refused with "server unavailable" until the outage ends.
 """
 

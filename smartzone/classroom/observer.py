@@ -24,8 +24,8 @@ from itertools import takewhile
 from typing import Any
 
 from smartzone.certify.observer import Recorder, _Conn
-from smartzone.certify.packets import Publish
 from smartzone.certify.records import ModbusRec, Stamp
+from smartzone.endpoints.mqtt.codec import Publish
 
 MAX_ANSWERS = 200  # per trainee: a flood of answers must not eat the memory
 MAX_MODBUS = 100_000  # per trainee: its requests to its own units, bounded for a client in a loop

@@ -1,10 +1,10 @@
 """Who is connected to the endpoints right now: a thread-safe registry of MQTT and Modbus clients.
 
 It reuses the connection observation `smartzone certify` is built on: it is the managed
-broker's ConnectionObserver (endpoints/mqtt/broker/observe.py, attached with
+broker's ConnectionObserver (endpoints/mqtt/broker/gate/connect.py, attached with
 `broker.set_observer`) and each Modbus gateway's request observer (`GatewayServer.observer`,
-endpoints/modbus/handler.py); MQTT packets from clients are cut and decoded by certify's `Stream`; deliveries are only
-counted (the gate's `Framer`).
+endpoints/modbus/handler.py); MQTT packets from clients are cut and decoded by the codec's `Stream`; deliveries are only
+counted (the codec's `Framer`).
 Each hook holds ONE observer: `attach()` is for a session that does not certify (the GUI);
 `smartzone certify` runs its own services with its own Recorder.
 
@@ -27,11 +27,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartzone.certify.packets import Publish, Stream, Subscribe, Unsubscribe, decode_publish
 from smartzone.endpoints.modbus.handler import request_ranges
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
-from smartzone.endpoints.mqtt.broker.relay import Framer
-from smartzone.endpoints.mqtt.broker.wire import PUBLISH, Connect, WireError, read_varint
+from smartzone.endpoints.mqtt.codec import (
+    PUBLISH,
+    SUBACK,
+    Connect,
+    Framer,
+    Publish,
+    Stream,
+    Subscribe,
+    Unsubscribe,
+    WireError,
+    decode_publish,
+    suback_codes,
+)
 from smartzone.runtime.health import Health, guard
 
 KEEP_CLOSED = 20  # closed or refused connections still listed
@@ -40,7 +50,6 @@ BLANK_ID = "(blank)"  # how a blank MQTT client id is shown (SmartZone generated
 RATE_WINDOW_S = 1.0
 PAYLOAD_SHOWN = 200
 WRITES = (5, 6, 15, 16, 23)
-SUBACK = 9
 ACK_SUFFIX = b"/cmd/ack"  # the acks delivered to an app are shown; other deliveries are only counted
 COMPONENT = "client registry"
 
@@ -217,18 +226,18 @@ class ClientRegistry:
 
     def _suback(self, who: str, asked: tuple[tuple[str, int], ...], raw: bytes, offset: int, level: int) -> None:
         """One app-traffic row per filter of an answered SUBSCRIBE: the QoS granted, or the refusal."""
-        pos = offset + 2
-        if level == 5:
-            size, pos = read_varint(raw, pos)
-            pos += size
-        for (flt, qos), code in zip(asked, raw[pos:], strict=False):
+        try:
+            codes = suback_codes(raw, offset, level)
+        except WireError:
+            return
+        for (flt, qos), code in zip(asked, codes, strict=False):
             answer = f"granted QoS {code}" if code < 0x80 else f"refused (0x{code:02x})"
             self._message("mqtt", who, flt, f"QoS {qos} {answer}", code < 0x80, "subscribe")
 
     def _ack(self, who: str, raw: bytes, offset: int, level: int) -> None:
         try:
             pkt = decode_publish(raw, offset, level)
-        except (WireError, IndexError):
+        except WireError:
             return
         self._message("mqtt", who, pkt.topic, pkt.payload.decode("utf-8", "replace")[:PAYLOAD_SHOWN], True, "ack")
 

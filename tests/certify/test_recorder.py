@@ -12,7 +12,7 @@ from smartzone.certify.observer import Recorder
 from smartzone.certify.records import Observations
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
-from smartzone.endpoints.mqtt.broker.wire import Connect
+from smartzone.endpoints.mqtt.codec import Connect, control_packet
 
 CITY = Path(__file__).parent / "certville.yaml"
 LIGHT = "sz/v2/certville/comune/street-light/cl-0001"
@@ -23,13 +23,7 @@ def _text(s: str | bytes) -> bytes:
     return len(b).to_bytes(2, "big") + b
 
 
-def _packet(first: int, body: bytes) -> bytes:
-    n, length = len(body), b""
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        length += bytes([byte | (0x80 if n else 0)])
-        if not n:
-            return bytes([first]) + length + body
+_packet = control_packet
 
 
 def publish(topic: str | bytes, payload: bytes, qos: int = 0, retain: bool = False) -> bytes:

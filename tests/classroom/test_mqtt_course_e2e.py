@@ -27,7 +27,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from smartzone.endpoints.mqtt.broker.mosquitto import find_mosquitto
+from smartzone.endpoints.mqtt.broker.backends.mosquitto import find_mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 CITY = ROOT / "tests" / "fixtures" / "classroom-city.yaml"

@@ -12,7 +12,7 @@ import yaml
 
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
-from smartzone.endpoints.mqtt.broker.wire import Connect
+from smartzone.endpoints.mqtt.codec import Connect, control_packet, encode_string
 from smartzone.runtime import clients as mod
 from smartzone.runtime.clients import KEEP_CLOSED, MAX_MESSAGES, ClientRegistry
 from smartzone.runtime.health import Health
@@ -30,18 +30,7 @@ class Writer:
         return ("127.0.0.1", self.port) if name == "peername" else None
 
 
-def _text(s: str) -> bytes:
-    b = s.encode()
-    return len(b).to_bytes(2, "big") + b
-
-
-def _packet(first: int, body: bytes) -> bytes:
-    n, length = len(body), b""
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        length += bytes([byte | (0x80 if n else 0)])
-        if not n:
-            return bytes([first]) + length + body
+_text, _packet = encode_string, control_packet
 
 
 def publish(topic: str, payload: bytes) -> bytes:

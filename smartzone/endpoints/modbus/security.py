@@ -9,7 +9,7 @@ trust. The client certificate carries the client's role in the extension
 SmartZone maps a client certificate to a scenario user: the subject's common name (CN) is
 the user name. A role extension, when present, must be that user's role in the scenario,
 else every request of the connection is refused; without it the user's scenario role
-applies. What a user may do on a gateway follows the MQTT policy (mqtt/broker/policy.py,
+applies. What a user may do on a gateway follows the MQTT policy (mqtt/broker/policy/,
 docs/api.md "Access") for the gateway's tenant: reading its units needs the right to
 receive that tenant's telemetry (owner of the tenant, app with a read grant, admin);
 writing needs the right to publish its commands (owner, app with a command grant, admin).

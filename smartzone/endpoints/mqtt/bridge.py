@@ -214,7 +214,7 @@ class Bridge:
     def stats(self) -> dict[str, int]:
         return {**self.publisher.stats(), **self.commands.stats()}
 
-    # --- after a broker restart (broker/supervisor.py) ---------------------------------------
+    # --- after a broker restart (broker/backends/supervisor.py) ---------------------------------------
     def recovery_mark(self) -> tuple[list[int], int]:
         """Where the publisher and the command listener stand; take it when the broker goes down."""
         return self.publisher.republish_marks(), self.commands.subscriptions

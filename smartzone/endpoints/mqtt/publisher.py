@@ -12,7 +12,7 @@ can be asked for (`connections=`), each with its own worker thread.
 Retained messages are cached per connection and republished after every (re)connect, so
 meta/status/state/catalog survive a broker restart (`republished` counts the rounds, and
 `reconnect_now()` cuts the reconnect back-off short once the broker is known to be back:
-broker/supervisor.py uses both). While the broker is unreachable,
+broker/backends/supervisor.py uses both). While the broker is unreachable,
 non-retained messages wait in a bounded backlog; what overflows the queue or the backlog
 is counted (`stats()`) and reported through `warn`, never dropped silently.
 

@@ -13,31 +13,9 @@ import select
 import socket
 import time
 
+from smartzone.endpoints.mqtt.codec import publish_packet
+
 WRITE_TIMEOUT_S = 2.0
-
-
-def remaining_length(n: int) -> bytes:
-    """The MQTT variable byte integer encoding of n (a packet's remaining length)."""
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def publish_packet(topic: str, payload: bytes, retain: bool) -> bytes:
-    """An MQTT 3.1.1 QoS 0 PUBLISH packet."""
-    t = topic.encode("utf-8")
-    return b"".join(
-        (
-            bytes((0x30 | (1 if retain else 0),)),
-            remaining_length(2 + len(t) + len(payload)),
-            len(t).to_bytes(2, "big"),
-            t,
-            payload,
-        )
-    )
 
 
 class RawWriter:

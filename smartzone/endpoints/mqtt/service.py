@@ -7,7 +7,7 @@
                      topic outside sz/; a loud warning goes to stderr and the banner
 
 `auto` uses mosquitto when its binary is installed, else the embedded amqtt broker.
-A managed broker is supervised (broker/supervisor.py) when the runtime has a health registry
+A managed broker is supervised (broker/backends/supervisor.py) when the runtime has a health registry
 and a watchdog (smartzone.runtime.Runtime has both): a dead broker child is restarted and the
 bridge republishes; one that cannot be restarted is fatal.
 The service is registered by smartzone.cli.run_cmd (endpoints sit below the runtime, so
@@ -23,8 +23,8 @@ from typing import Any
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.bridge import Bridge
 from smartzone.endpoints.mqtt.broker import Broker, service_address, start_broker
-from smartzone.endpoints.mqtt.broker.denials import summary_lines
-from smartzone.endpoints.mqtt.broker.supervisor import BrokerSupervisor
+from smartzone.endpoints.mqtt.broker.backends.supervisor import BrokerSupervisor
+from smartzone.endpoints.mqtt.broker.policy.denials import summary_lines
 from smartzone.endpoints.mqtt.host import RuntimeLike
 from smartzone.endpoints.mqtt.topics import Topics
 from smartzone.errors import UsageError

@@ -29,7 +29,7 @@ WAIT_S = 5.0
 
 
 def has_mosquitto() -> bool:
-    from smartzone.endpoints.mqtt.broker.mosquitto import find_mosquitto
+    from smartzone.endpoints.mqtt.broker.backends.mosquitto import find_mosquitto
 
     return find_mosquitto() is not None and shutil.which("mosquitto_passwd") is not None
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from smartzone.endpoints.mqtt.broker.wire import control_packet, encode_string
+from smartzone.endpoints.mqtt.codec import control_packet, encode_string, fixed_header
 from tests.endpoints.mqtt.conftest import Probe
 
 WAIT_S = 10.0
@@ -138,17 +138,10 @@ class RawSession:
 
     def _parse(self) -> tuple[int, bytes] | None:
         buf = self._buf
-        length, mult, pos = 0, 1, 1
-        while True:
-            if pos >= len(buf):
-                return None
-            length += (buf[pos] & 0x7F) * mult
-            mult *= 128
-            pos += 1
-            if not buf[pos - 1] & 0x80:
-                break
-        if len(buf) < pos + length:
+        parsed = fixed_header(buf)
+        if parsed is None or len(buf) < sum(parsed):
             return None
+        pos, length = parsed
         self._buf = buf[pos + length :]
         return buf[0], buf[pos : pos + length]
 

@@ -1,6 +1,6 @@
 """A raw TCP MQTT client for tests that send what no library would: bad flags, huge headers, garbage.
 
-Packets are built with the project's own builders (broker/wire.py, rawpublish.py), re-exported
+Packets are built with the project's own builders (mqtt/codec.py, rawpublish.py), re-exported
 here for the tests. Every wait is bounded.
 """
 
@@ -10,10 +10,9 @@ import socket
 import time
 from typing import Any
 
-from smartzone.endpoints.mqtt.broker.wire import connect_packet, subscribe_packet
-from smartzone.endpoints.mqtt.broker.wire import control_packet as packet
-from smartzone.endpoints.mqtt.broker.wire import encode_string as utf8
-from smartzone.endpoints.mqtt.rawpublish import publish_packet
+from smartzone.endpoints.mqtt.codec import connect_packet, publish_packet, subscribe_packet
+from smartzone.endpoints.mqtt.codec import control_packet as packet
+from smartzone.endpoints.mqtt.codec import encode_string as utf8
 
 WAIT_S = 10.0
 DISCONNECT_PACKET = bytes([0xE0, 0])
@@ -82,7 +81,7 @@ class RawClient:
 
 
 class PassObserver:
-    """A traffic observer (broker/observe.py) that records nothing and refuses nobody: while one is
+    """A traffic observer (broker/gate/connect.py) that records nothing and refuses nobody: while one is
     set, the embedded backend's gate relays app connections instead of handing them to amqtt."""
 
     def connect(self, key: Any, connect: Any, identity: Any, refusal: Any) -> None:

@@ -20,7 +20,7 @@ from paho.mqtt.properties import Properties
 
 from smartzone.definitions.scenario import Access
 from smartzone.endpoints.mqtt.broker import Broker, start_broker
-from smartzone.endpoints.mqtt.broker.wire import connect_packet
+from smartzone.endpoints.mqtt.codec import connect_packet
 from smartzone.runtime.clients import ClientRegistry
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
 

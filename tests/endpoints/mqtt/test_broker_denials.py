@@ -12,8 +12,8 @@ import time
 import pytest
 
 from smartzone.endpoints.mqtt.broker import start_broker
-from smartzone.endpoints.mqtt.broker.denials import Denials, summary_lines
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
+from smartzone.endpoints.mqtt.broker.policy.denials import Denials, summary_lines
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
 
 CITY = "sz/v2/accessville"

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartzone.endpoints.mqtt.broker import Broker
-from smartzone.endpoints.mqtt.rawpublish import remaining_length
+from smartzone.endpoints.mqtt.codec import remaining_length
 
 from .conftest import Probe
 from .rawclient import PassObserver, RawClient, packet, publish_packet, subscribe_packet, utf8

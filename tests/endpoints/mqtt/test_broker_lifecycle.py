@@ -104,7 +104,7 @@ def test_unreachable_external_broker(access_scenario, monkeypatch):
 
 
 def test_mosquitto_start_failure_surfaces_its_stderr(access_scenario, tmp_path, monkeypatch):
-    from smartzone.endpoints.mqtt.broker import mosquitto
+    from smartzone.endpoints.mqtt.broker.backends import mosquitto
 
     if mosquitto.find_passwd_tool() is None:
         pytest.skip("mosquitto_passwd is not installed")
@@ -117,7 +117,7 @@ def test_mosquitto_start_failure_surfaces_its_stderr(access_scenario, tmp_path, 
 
 
 def test_auto_falls_back_to_embedded_without_mosquitto(start_test_broker, access_scenario, monkeypatch):
-    from smartzone.endpoints.mqtt.broker import mosquitto
+    from smartzone.endpoints.mqtt.broker.backends import mosquitto
 
     monkeypatch.setattr(mosquitto, "find_mosquitto", lambda: None)
     assert start_test_broker("auto", access_scenario).backend == "embedded"
@@ -198,7 +198,7 @@ def test_a_subscribe_pipelined_behind_the_connect_is_answered(backend, start_tes
 
 
 class _Watcher:
-    """The least a connection observer does (observe.py)."""
+    """The least a connection observer does (gate/connect.py)."""
 
     def __init__(self) -> None:
         self.bytes_seen = 0

@@ -214,7 +214,7 @@ def test_while_the_broker_is_down_the_gate_answers_server_unavailable(
 
 
 def test_a_broker_that_keeps_dying_is_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from smartzone.endpoints.mqtt.broker import supervisor
+    from smartzone.endpoints.mqtt.broker.backends import supervisor
 
     monkeypatch.setattr(supervisor, "MAX_DEATHS", 1)  # the second death within the window is one too many
     rt, service = _start("embedded")

@@ -81,7 +81,7 @@ def wrapped(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     """A `mosquitto` wrapper on PATH: writes its pid to DIR/pid.N, fails while DIR/broken exists."""
     if not has_mosquitto():
         pytest.skip("mosquitto is not installed")
-    from smartzone.endpoints.mqtt.broker.mosquitto import find_mosquitto
+    from smartzone.endpoints.mqtt.broker.backends.mosquitto import find_mosquitto
 
     real = find_mosquitto()
     bin_dir = tmp_path / "bin"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from smartzone.endpoints.mqtt.broker.mosquitto import acl_text
+from smartzone.endpoints.mqtt.broker.backends.mosquitto import acl_text
+from smartzone.endpoints.mqtt.broker.gate.relay import SubscribeGuard
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, SERVICE_USER, AccessPolicy, filters_overlap, topic_matches
-from smartzone.endpoints.mqtt.broker.relay import Framer, SubscribeGuard, remaining_length
-from smartzone.endpoints.mqtt.broker.wire import WireError, parse_connect
+from smartzone.endpoints.mqtt.codec import Framer, WireError, parse_connect, remaining_length
 
 
 @pytest.mark.parametrize(
@@ -217,7 +217,7 @@ def test_framer_aligned_keeps_partial_packets_for_later():
 
 
 def test_describe_without_users_says_who_can_connect(small_scenario):
-    from smartzone.endpoints.mqtt.broker.base import describe_lines
+    from smartzone.endpoints.mqtt.broker.backends.base import describe_lines
 
     lines = describe_lines("embedded", "127.0.0.1", 1883, small_scenario, ["a limit"])
     assert lines[0] == "MQTT broker (embedded): mqtt://127.0.0.1:1883"

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from smartzone.endpoints.mqtt.broker import Broker, gate
-from smartzone.endpoints.mqtt.rawpublish import remaining_length
+from smartzone.endpoints.mqtt.broker import Broker
+from smartzone.endpoints.mqtt.broker.gate import connect as gate
+from smartzone.endpoints.mqtt.codec import remaining_length
 
 from .rawclient import (
     DISCONNECT_PACKET,

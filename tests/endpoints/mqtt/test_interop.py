@@ -17,8 +17,8 @@ import pytest
 
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker import Broker
-from smartzone.endpoints.mqtt.broker.mosquitto import find_mosquitto
-from smartzone.endpoints.mqtt.broker.wire import control_packet, encode_string
+from smartzone.endpoints.mqtt.broker.backends.mosquitto import find_mosquitto
+from smartzone.endpoints.mqtt.codec import control_packet, encode_string
 from tests.endpoints.mqtt.conftest import has_mosquitto
 from tests.endpoints.mqtt.interop_lab import REFUSED_TOPIC, WAIT_S, BareMosquitto, QosProbe, RawSession, connect_bytes
 from tests.endpoints.mqtt.test_broker_sessions import wait_until_offline

@@ -15,7 +15,7 @@ import pytest
 
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.mqtt.broker import Broker
-from smartzone.endpoints.mqtt.broker.wire import control_packet, encode_string
+from smartzone.endpoints.mqtt.codec import control_packet, encode_string
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
 from tests.endpoints.mqtt.interop_lab import RawSession
 

@@ -15,7 +15,7 @@ from smartzone.cli.errors import EXIT_OK, EXIT_USAGE
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.scenario import Access, Scenario
 from smartzone.endpoints.mqtt.broker import Broker
-from smartzone.endpoints.mqtt.broker.mosquitto import acl_text
+from smartzone.endpoints.mqtt.broker.backends.mosquitto import acl_text
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, Identity
 from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
 from tests.endpoints.mqtt.harness import MQTT_CITY

@@ -10,8 +10,9 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from smartzone.endpoints.mqtt.broker import Broker
+from smartzone.endpoints.mqtt.codec import remaining_length
 from smartzone.endpoints.mqtt.publisher import BrokerAddress, drop_wakeup_pair, new_client
-from smartzone.endpoints.mqtt.rawpublish import RawWriter, remaining_length
+from smartzone.endpoints.mqtt.rawpublish import RawWriter
 
 TOPIC = "sz/v2/accessville/comune/parking-spot/cp-0001/telemetry"
 

@@ -6,16 +6,17 @@ import asyncio
 
 import pytest
 
-from smartzone.endpoints.mqtt.broker.relay import Framer
-from smartzone.endpoints.mqtt.broker.wire import (
+from smartzone.endpoints.mqtt.codec import (
+    Framer,
     TooLarge,
     WireError,
     control_packet,
     encode_string,
+    publish_packet,
     read_packet,
+    remaining_length,
     subscribe_packet,
 )
-from smartzone.endpoints.mqtt.rawpublish import publish_packet, remaining_length
 
 V5_SUBSCRIBE = control_packet(0x82, b"\x00\x07\x00" + encode_string("a/#") + bytes([0x2D]))  # no-local, RAP, RH 2
 V5_PUBLISH = control_packet(0x32, encode_string("a/b") + b"\x00\x05" + b"\x02\x01\x01" + b"hi")  # props: format

@@ -55,19 +55,19 @@ def start_broker(backend: str, scenario: Scenario, *, host: str = "127.0.0.1", p
     missing or fails to start, or an external broker is unreachable or refuses SmartZone.
     """
     if backend == "auto":
-        from smartzone.endpoints.mqtt.broker.mosquitto import find_mosquitto, find_passwd_tool
+        from smartzone.endpoints.mqtt.broker.backends.mosquitto import find_mosquitto, find_passwd_tool
 
         backend = "mosquitto" if find_mosquitto() and find_passwd_tool() else "embedded"
     if backend == "embedded":
-        from smartzone.endpoints.mqtt.broker.embedded import EmbeddedBroker
+        from smartzone.endpoints.mqtt.broker.backends.embedded import EmbeddedBroker
 
         return EmbeddedBroker(scenario, host, port)
     if backend == "mosquitto":
-        from smartzone.endpoints.mqtt.broker.mosquitto import MosquittoBroker
+        from smartzone.endpoints.mqtt.broker.backends.mosquitto import MosquittoBroker
 
         return MosquittoBroker(scenario, host, port)
     if "://" in backend:
-        from smartzone.endpoints.mqtt.broker.external import ExternalBroker
+        from smartzone.endpoints.mqtt.broker.backends.external import ExternalBroker
 
         return ExternalBroker(backend, scenario)
     raise EndpointError(

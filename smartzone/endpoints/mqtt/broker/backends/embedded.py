@@ -21,9 +21,9 @@ from collections import Counter
 from typing import Any
 
 from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.broker.amqtt_process import HANDOVER_FILE, POLICY_FILE, SOCKET_FILE
-from smartzone.endpoints.mqtt.broker.fronted import FrontedBroker
-from smartzone.endpoints.mqtt.broker.handover import Handover
+from smartzone.endpoints.mqtt.broker.backends.amqtt_process import HANDOVER_FILE, POLICY_FILE, SOCKET_FILE
+from smartzone.endpoints.mqtt.broker.backends.fronted import FrontedBroker
+from smartzone.endpoints.mqtt.broker.gate.handover import Handover
 from smartzone.errors import EndpointError
 
 CONTROL_TIMEOUT_S = 5.0
@@ -71,7 +71,7 @@ class EmbeddedBroker(FrontedBroker):
         policy_file = self._dir / POLICY_FILE
         policy_file.write_bytes(pickle.dumps(self.policy))
         policy_file.chmod(0o600)
-        return [sys.executable, "-m", "smartzone.endpoints.mqtt.broker.amqtt_process", str(self._dir)]
+        return [sys.executable, "-m", "smartzone.endpoints.mqtt.broker.backends.amqtt_process", str(self._dir)]
 
     def session_states(self) -> dict[str, str]:
         """{client id: amqtt session state} of every session amqtt holds ("connected", ...)."""

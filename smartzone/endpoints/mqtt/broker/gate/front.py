@@ -7,7 +7,7 @@ CONNECT (gate.admit, which namespaces its client id per user), and relays admitt
 connections to the broker's unix socket in a private directory, which no other OS user can
 reach. For SmartZone's service account the relay copies bytes; for everyone else it relays
 whole packets of at most the scenario's `access.max_packet_size` (a bigger one, or one that
-breaks MQTT's framing rules, closes the connection before its body is read: wire.py),
+breaks MQTT's framing rules, closes the connection before its body is read: codec.py),
 counts (and says: denials.py) the PUBLISHes the policy denies (the broker drops them by its own rules: mosquitto's
 ACL file, SmartZone's amqtt topic plugin) and refuses denied SUBSCRIBE filters itself
 (relay.py: mosquitto's file ACLs would grant them and only filter delivery).
@@ -21,23 +21,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-from smartzone.endpoints.mqtt.broker.denials import Denials
-from smartzone.endpoints.mqtt.broker.gate import admit, close_writer, set_nodelay, violation
-from smartzone.endpoints.mqtt.broker.loop_thread import LoopThread
-from smartzone.endpoints.mqtt.broker.observe import SERVER_UNAVAILABLE
+from smartzone.endpoints.mqtt.broker.gate.connect import (
+    SERVER_UNAVAILABLE,
+    ConnectionObserver,
+    admit,
+    close_writer,
+    set_nodelay,
+    violation,
+)
+from smartzone.endpoints.mqtt.broker.gate.relay import SubscribeGuard
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
-from smartzone.endpoints.mqtt.broker.relay import PINGREQ, PINGRESP, SUBACK, Framer, SubscribeGuard
-from smartzone.endpoints.mqtt.broker.wire import (
+from smartzone.endpoints.mqtt.broker.policy.denials import Denials
+from smartzone.endpoints.mqtt.codec import (
     DISCONNECT,
+    PINGREQ,
+    PINGRESP,
     PUBACK,
     PUBCOMP,
     PUBLISH,
     PUBREC,
     PUBREL,
+    SUBACK,
     SUBSCRIBE,
     Connect,
+    Framer,
     WireError,
     connack_refusal,
     connack_with_assigned_id,
@@ -87,7 +98,7 @@ class GateFront:
         self.policy, self.denied, self.target, self.levels = policy, denied, target, levels
         self.max_packet = policy.scenario.access.max_packet_size
         self.host, self.port = host, port
-        self.observer: Any = None  # optional ConnectionObserver (observe.py)
+        self.observer: ConnectionObserver | None = None
         self.handover: Any = None  # optional Handover (handover.py): give unobserved app sockets away
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[Any]] = set()
@@ -252,3 +263,42 @@ class GateFront:
             self._loop.call(self._shutdown(), TIMEOUT_S)
         finally:
             self._loop.stop(TIMEOUT_S)
+
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """Runs one event loop on a dedicated thread; `call` runs a coroutine there and waits."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run `coro` on the loop and return its result (raises its exception; bounded wait)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel what is left, stop the loop, join the thread, close the loop."""
+        if not self._thread.is_alive():
+            return
+
+        async def _cancel_rest() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            self.call(_cancel_rest(), timeout)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)
+            if not self._thread.is_alive():
+                self.loop.close()

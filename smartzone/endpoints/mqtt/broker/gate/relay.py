@@ -1,4 +1,4 @@
-"""Packet-aligned relaying for the gate front: framing a byte stream, SUBSCRIBE/SUBACK rewriting.
+"""SUBSCRIBE/SUBACK rewriting for the gate front.
 
 Mosquitto's acl_file grants every SUBSCRIBE (its file ACLs only filter delivery), so an app
 subscribing to another tenant would get SUBACK "granted" and then silence. API.md wants the
@@ -15,69 +15,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from smartzone.endpoints.mqtt.broker.wire import TooLarge, WireError, check_header, check_packet, read_varint
-from smartzone.endpoints.mqtt.rawpublish import remaining_length
+from smartzone.endpoints.mqtt.codec import PINGREQ, PINGRESP, SUBACK, WireError, read_varint, remaining_length
 
-SUBACK = 9
-PINGREQ, PINGRESP = 12, 13
 PINGREQ_PACKET = bytes([PINGREQ << 4, 0])
 REFUSED_V3 = 0x80  # SUBACK failure (MQTT 3.1.1)
 REFUSED_V5 = 0x87  # SUBACK "not authorized" (MQTT 5)
-
-
-class Framer:
-    """Cuts a byte stream into whole MQTT control packets.
-
-    For a client's stream, give `limit` (the largest whole packet, in bytes) and `level` (its
-    protocol level): feed() then raises WireError (TooLarge for size) as soon as a fixed header
-    breaks the protocol or announces more than the limit, before that packet's body is buffered,
-    so a client holds at most `limit` bytes of the relay's memory.
-    """
-
-    def __init__(self, limit: int | None = None, level: int | None = None) -> None:
-        self._buf = bytearray()
-        self.limit, self.level = limit, level
-
-    def feed(self, data: bytes) -> list[tuple[int, bytes, int]]:
-        """Append data; return the complete packets as (type, raw, variable-header offset)."""
-        buf = self._buf
-        buf += data
-        out: list[tuple[int, bytes, int]] = []
-        pos = 0
-        while pos < len(buf):
-            if self.level is not None:
-                check_header(buf[pos], self.level)
-            parsed = _fixed_header(buf, pos)
-            if parsed is None:
-                break
-            header, length = parsed
-            if self.limit is not None and header + length > self.limit:
-                raise TooLarge(header + length, self.limit)
-            if len(buf) - pos < header + length:
-                break
-            raw = bytes(buf[pos : pos + header + length])
-            if self.level is not None:
-                check_packet(raw, header, self.level)
-            out.append((buf[pos] >> 4, raw, header))
-            pos += header + length
-        del buf[:pos]
-        return out
-
-    def aligned(self, data: bytes, kinds: frozenset[int]) -> tuple[bytes, bool]:
-        """Append data; return the bytes of the complete packets (no copy per packet) and
-        whether one of them is of a type in `kinds`. Cheaper than feed() on busy streams."""
-        buf = self._buf
-        buf += data
-        pos, seen = 0, False
-        while (parsed := _fixed_header(buf, pos)) is not None:
-            header, length = parsed
-            if len(buf) - pos < header + length:
-                break
-            seen = seen or buf[pos] >> 4 in kinds
-            pos += header + length
-        out = bytes(buf[:pos])
-        del buf[:pos]
-        return out, seen
 
 
 @dataclass
@@ -153,20 +95,6 @@ class SubscribeGuard:
         merged = bytes(next(codes, self.refused) if ok else self.refused for ok in allowed)
         body = head + merged
         return bytes([raw[0]]) + remaining_length(len(body)) + body
-
-
-def _fixed_header(buf: bytearray, pos: int) -> tuple[int, int] | None:
-    """(fixed header size, remaining length) of the packet at pos, or None if incomplete."""
-    length, multiplier = 0, 1
-    for k in range(1, 5):
-        if pos + k >= len(buf):
-            return None
-        byte = buf[pos + k]
-        length += (byte & 0x7F) * multiplier
-        if not byte & 0x80:
-            return k + 1, length
-        multiplier *= 128
-    raise WireError("remaining length longer than 4 bytes")
 
 
 def _varint_end(raw: bytes, pos: int) -> tuple[int, int]:

@@ -6,7 +6,7 @@ a refused CONNECT (user, client id, address, reason, a hint), a denied SUBSCRIBE
 filter, what the user may read instead) and a denied PUBLISH (user, topic, what it may
 write). The first line of each user and kind is written at once, then at most one every
 PERIOD_S, carrying the count of the ones left unsaid; the run summary has the totals
-(`summary_lines`). The gate (gate.py, front.py) and the amqtt process (handed-over
+(`summary_lines`). The gate (gate/connect.py, gate/front.py) and the amqtt process (handed-over
 connections: amqtt_process.py, amqtt_support.py) each hold one; the amqtt process writes
 its lines to a copy of SmartZone's stderr (fronted.py passes it as NOTICE_FD_ENV).
 """
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, DenialCounter, Identity
-from smartzone.endpoints.mqtt.broker.wire import BAD_CREDENTIALS, BAD_PROTOCOL, ID_REJECTED, NOT_AUTHORISED, Connect
+from smartzone.endpoints.mqtt.codec import BAD_CREDENTIALS, BAD_PROTOCOL, ID_REJECTED, NOT_AUTHORISED, Connect
 
 PERIOD_S = 10.0
 NOTICE_FD_ENV = "SZ_MQTT_NOTICE_FD"  # the amqtt process's copy of SmartZone's stderr

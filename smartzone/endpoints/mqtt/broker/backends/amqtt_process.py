@@ -1,6 +1,6 @@
 """The embedded broker's own process: amqtt 0.12 on private unix sockets.
 
-`EmbeddedBroker` (embedded.py) runs `python -m smartzone.endpoints.mqtt.broker.amqtt_process DIR`,
+`EmbeddedBroker` (embedded.py) runs `python -m smartzone.endpoints.mqtt.broker.backends.amqtt_process DIR`,
 where DIR is its private directory (mode 0700) holding the pickled AccessPolicy. amqtt is a
 pure-Python broker: inside SmartZone's process it shared one GIL with the engine and the
 publisher, and its latency suffered (docs/benchmarks.md). Here it has a process of its own.
@@ -13,9 +13,9 @@ The process:
   record, so that app traffic does not cross SmartZone's process at all;
 - for every connection, reads the CONNECT and hands the connection to amqtt through its
   "external" listener, replaying those bytes and enforcing the client's keep-alive
-  (ReplayReader); a handed-over app's stream is read through a CheckedReader (checked.py), which gives
+  (ReplayReader); a handed-over app's stream is read through a CheckedReader (amqtt_support.py), which gives
   amqtt only whole packets within the scenario's `access.max_packet_size` that keep MQTT's
-  framing rules (wire.check_header / check_packet) and ends the stream on the first that
+  framing rules (codec.check_header / check_packet) and ends the stream on the first that
   does not, before its body is read (amqtt 0.12 would buffer any size, answer SUBSCRIBE
   QoS 3 with SUBACK 0x03 and skip malformed packets); the gate has checked relayed ones;
 - answers control requests, one per line on stdin, with one JSON line on stdout:
@@ -46,11 +46,11 @@ from typing import Any
 from amqtt.adapters import StreamWriterAdapter
 from amqtt.session import Session
 
-from smartzone.endpoints.mqtt.broker import amqtt_support
-from smartzone.endpoints.mqtt.broker.checked import CheckedReader
-from smartzone.endpoints.mqtt.broker.denials import NOTICE_FD_ENV, Denials
-from smartzone.endpoints.mqtt.broker.gate import CONNECT_TIMEOUT_S, close_writer
-from smartzone.endpoints.mqtt.broker.wire import MAX_CONNECT_BYTES, WireError, parse_connect, read_packet
+from smartzone.endpoints.mqtt.broker.backends import amqtt_support
+from smartzone.endpoints.mqtt.broker.backends.amqtt_support import CheckedReader
+from smartzone.endpoints.mqtt.broker.gate.connect import CONNECT_TIMEOUT_S, close_writer
+from smartzone.endpoints.mqtt.broker.policy.denials import NOTICE_FD_ENV, Denials
+from smartzone.endpoints.mqtt.codec import MAX_CONNECT_BYTES, WireError, parse_connect, read_packet
 
 POLICY_FILE = "policy.pickle"
 SOCKET_FILE = "amqtt.sock"
@@ -231,7 +231,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))  # exit through the clean-up below
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="amqtt: %(levelname)s %(name)s: %(message)s")
     if len(argv) != 1 or not os.path.isdir(argv[0]):
-        sys.stderr.write("usage: python -m smartzone.endpoints.mqtt.broker.amqtt_process DIR\n")
+        sys.stderr.write("usage: python -m smartzone.endpoints.mqtt.broker.backends.amqtt_process DIR\n")
         return 2
     directory = Path(argv[0])
     try:

@@ -26,13 +26,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.broker.base import ManagedBrokerBase, port_error
-from smartzone.endpoints.mqtt.broker.denials import NOTICE_FD_ENV
-from smartzone.endpoints.mqtt.broker.front import GateFront
+from smartzone.endpoints.mqtt.broker.backends.base import ManagedBrokerBase, port_error
+from smartzone.endpoints.mqtt.broker.gate.connect import ConnectionObserver
+from smartzone.endpoints.mqtt.broker.gate.front import GateFront
 from smartzone.endpoints.mqtt.broker.policy import SERVICE_USER, AccessPolicy
+from smartzone.endpoints.mqtt.broker.policy.denials import NOTICE_FD_ENV
 from smartzone.errors import EndpointError
 
 START_TIMEOUT_S = 15.0
@@ -89,7 +89,7 @@ class FrontedBroker(ManagedBrokerBase):
         path = os.environ.get("PYTHONPATH")
         return {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
 
-    def set_observer(self, observer: Any) -> None:
+    def set_observer(self, observer: ConnectionObserver | None) -> None:
         self.observer = observer
         if self._front is not None:
             self._front.observer = observer

@@ -1,6 +1,6 @@
 """Run a broker that cannot watch its parent, and end it when SmartZone ends.
 
-`python -m smartzone.endpoints.mqtt.broker.tether [--remove DIR] COMMAND...` starts COMMAND
+`python -m smartzone.endpoints.mqtt.broker.backends.tether [--remove DIR] COMMAND...` starts COMMAND
 (mosquitto) as its child and waits for it, exiting with its exit code; if it ended COMMAND
 because SmartZone went away, it also deletes DIR (the broker's private directory). It ends COMMAND (SIGTERM) when its
 own stdin closes, which happens when SmartZone closes the pipe or dies, even by `kill -9`,
@@ -26,7 +26,9 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--remove"] and len(argv) >= 2:
         remove, argv = argv[1], argv[2:]
     if not argv:
-        sys.stderr.write("usage: python -m smartzone.endpoints.mqtt.broker.tether [--remove DIR] COMMAND [ARG...]\n")
+        sys.stderr.write(
+            "usage: python -m smartzone.endpoints.mqtt.broker.backends.tether [--remove DIR] COMMAND [ARG...]\n"
+        )
         return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import socket
 
-from smartzone.endpoints.mqtt.broker.wire import Connect
+from smartzone.endpoints.mqtt.codec import Connect
 
 
 class Handover:

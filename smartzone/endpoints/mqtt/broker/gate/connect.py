@@ -16,11 +16,11 @@ import contextlib
 import logging
 import secrets
 import socket
-from typing import Any
+from typing import Any, Protocol
 
-from smartzone.endpoints.mqtt.broker.denials import Denials
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, DenialCounter, Identity
-from smartzone.endpoints.mqtt.broker.wire import (
+from smartzone.endpoints.mqtt.broker.policy.denials import Denials
+from smartzone.endpoints.mqtt.codec import (
     BAD_CREDENTIALS,
     BAD_PROTOCOL,
     CONNECT,
@@ -95,7 +95,7 @@ async def admit(
     policy: AccessPolicy,
     denied: DenialCounter,
     levels: frozenset[int] = frozenset({3, 4, 5}),
-    observer: Any = None,
+    observer: ConnectionObserver | None = None,
     max_packet: int = MAX_CONNECT_BYTES,
 ) -> tuple[Connect, Identity] | None:
     """Read and judge the CONNECT; on refusal answer, count, close and return None; else the
@@ -103,7 +103,7 @@ async def admit(
 
     The first byte must announce a CONNECT, the whole packet must fit in `max_packet` (and 64 KiB)
     and arrive within CONNECT_TIMEOUT_S; anything else (an HTTP request, a stalled client) is
-    closed without an answer, before more is read. An optional observer (observe.py) sees every
+    closed without an answer, before more is read. An optional observer (gate/connect.py) sees every
     judged CONNECT and may refuse an admitted one.
     """
     try:
@@ -132,3 +132,18 @@ async def admit(
         await close_writer(writer)
         return None
     return namespaced(policy, connect, identity), identity
+
+
+SERVER_UNAVAILABLE = (0x03, 0x88)  # CONNACK "server unavailable" (MQTT 3.x, MQTT 5)
+
+
+class ConnectionObserver(Protocol):
+    def connect(
+        self, key: Any, connect: Connect, identity: Identity | None, refusal: tuple[int, int] | None
+    ) -> tuple[int, int] | None: ...
+
+    def client_bytes(self, key: Any, data: bytes) -> None: ...
+
+    def broker_bytes(self, key: Any, data: bytes) -> None: ...
+
+    def closed(self, key: Any) -> None: ...

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from smartzone.certify.packets import Publish, Stream, Subscribe
-from smartzone.endpoints.mqtt.broker.relay import remaining_length
+from smartzone.endpoints.mqtt.codec import Publish, Stream, Subscribe, control_packet, encode_string
 
-
-def text(s: str) -> bytes:
-    data = s.encode()
-    return len(data).to_bytes(2, "big") + data
-
-
-def packet(first: int, body: bytes) -> bytes:
-    return bytes([first]) + remaining_length(len(body)) + body
+text, packet = encode_string, control_packet
 
 
 def publish(topic: str, payload: bytes, qos: int = 0, retain: bool = False, v5: bool = False) -> bytes:

@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.broker.base import describe_lines
+from smartzone.endpoints.mqtt.broker.backends.base import describe_lines
 from smartzone.errors import EndpointError, UsageError
 
 PROBE_TIMEOUT_S = 10.0

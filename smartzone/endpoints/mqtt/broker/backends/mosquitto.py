@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.broker.fronted import FrontedBroker
+from smartzone.endpoints.mqtt.broker.backends.fronted import FrontedBroker
 from smartzone.endpoints.mqtt.broker.policy import SERVICE_USER, AccessPolicy
 from smartzone.errors import EndpointError
 
@@ -162,7 +162,7 @@ class MosquittoBroker(FrontedBroker):
         ]
         (self._dir / "mosquitto.conf").write_text("\n".join(conf) + "\n", encoding="utf-8")
         # mosquitto does not watch its parent: the tether ends it if SmartZone dies (kill -9)
-        tether = [sys.executable, "-m", "smartzone.endpoints.mqtt.broker.tether", "--remove", str(self._dir)]
+        tether = [sys.executable, "-m", "smartzone.endpoints.mqtt.broker.backends.tether", "--remove", str(self._dir)]
         return [*tether, self._binary, "-c", str(self._dir / "mosquitto.conf")]
 
     def _started(self) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import errno
-from typing import Any
 
 from smartzone.definitions.scenario import Scenario
 from smartzone.endpoints.client_lines import mosquitto_sub
-from smartzone.endpoints.mqtt.broker.denials import Denials
+from smartzone.endpoints.mqtt.broker.gate.connect import ConnectionObserver
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
+from smartzone.endpoints.mqtt.broker.policy.denials import Denials
 from smartzone.errors import EndpointError
 
 
@@ -45,10 +45,10 @@ class ManagedBrokerBase:
         self.scenario = scenario
         self.policy = policy
         self.denied = Denials(policy)  # counts, and says why live on stderr (denials.py)
-        self.observer: Any = None  # optional ConnectionObserver (observe.py), e.g. smartzone certify
+        self.observer: ConnectionObserver | None = None  # e.g. smartzone certify
 
-    def set_observer(self, observer: Any) -> None:
-        """Report app connections to `observer` (observe.py); None to stop."""
+    def set_observer(self, observer: ConnectionObserver | None) -> None:
+        """Report app connections to `observer` (gate/connect.py); None to stop."""
         self.observer = observer
 
     @property

@@ -91,3 +91,20 @@ def test_real_devices_do_not_change_the_simulated_ones() -> None:
     for w in (with_real, without):
         w.run(6 * 3600)
     assert with_real.snapshot(["em-0001"]) == without.snapshot(["em-0001"])
+
+
+def test_a_real_device_over_lora_sf12_crosses_the_simulated_link() -> None:
+    catalog = Catalog.builtin().copy()
+    sc = load_scenario(CITY, catalog)
+    lora = [d.model_copy(update={"network": "lorawan-sf12"}) for d in sc.bridged_devices]
+    world = World(sc.model_copy(update={"bridged_devices": lora}), catalog)
+    events = record(world)
+    world.start()
+    world.execute(SetOnline("pm3-real-mqtt", True, "reached"))
+    world.execute(BridgedReading("pm3-real-mqtt", {"current": 1.0}))
+    world.execute(BridgedReading("pm3-real-mqtt", {"current": 2.0}))  # within the 1 % duty cycle: not sent
+    world.run(600)
+    readings = [e for e in events if isinstance(e, Reading) and e.device == "pm3-real-mqtt"]
+    assert len(readings) <= 1
+    assert all(r.t > r.measured_at for r in readings)  # time on air and the network server's delay
+    assert world.snapshot(["pm3-real-mqtt"])["pm3-real-mqtt"].seq == 1

@@ -8,6 +8,7 @@ mapping reads. A device that does not answer is reported once and retried with b
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -26,6 +27,8 @@ from smartzone.endpoints.realdevice.link import Backoff, Host, Link
 from smartzone.endpoints.realdevice.mapping import Mapper
 
 STOP_TIMEOUT_S = 5.0
+# pymodbus logs each refused connection; the link reports the outage itself, once
+logging.getLogger("pymodbus").addHandler(logging.NullHandler())
 
 
 class DeviceRefused(Exception):

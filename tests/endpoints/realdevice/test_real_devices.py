@@ -119,3 +119,23 @@ def test_nobody_else_reads_the_ingest_topic_or_commands_the_device(
             vendor.close()
             for probe in (other, other_app, reader):
                 probe.close()
+
+
+def test_an_unreachable_device_is_offline_with_one_line_and_the_city_runs_on(bridged_catalog: Catalog) -> None:
+    from tests.endpoints.realdevice.rig import free_port
+
+    port = free_port()  # nobody listens there
+    with running_city(scenario(bridged_catalog, port), bridged_catalog) as (rt, mqtt_port):
+        app = Probe(mqtt_port, "acme-app", "app-secret", "acme-app-3")
+        try:
+            assert app.connect() == 0
+            assert app.subscribe(f"{MODBUS_DEV}/status", 1) == [1]
+            assert app.wait_for(lambda: bool(docs(app, f"{MODBUS_DEV}/status")))
+            assert docs(app, f"{MODBUS_DEV}/status")[-1]["state"] == "offline"
+            part = "real device pm3-real-modbus"
+            assert app.wait_for(lambda: rt.health.snapshot().get(part) is not None, 10)
+            assert rt.running and not rt.health.failed
+            lines = [line for line in rt.health.summary_lines() if part in line]
+            assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0]
+        finally:
+            app.close()

@@ -14,16 +14,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from smartzone.core.commands import CommandRejected, DeviceCommand
 from smartzone.core.device import Device, DeviceInfo, _formatter
 from smartzone.core.events import CommandResult, Event, StateChanged
 from smartzone.core.placement import random_point
 from smartzone.core.rng import stream
-
-if TYPE_CHECKING:
-    from smartzone.core.world import World
 
 OFFLINE_AT_START = "waiting for the real device"
 
@@ -104,7 +101,7 @@ class _Pending:
 class Bridges:
     """The bridged devices of a world and their commands waiting for the real device's answer."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: Any) -> None:  # a core.world.World (which imports this module)
         self.world = world
         self.ids: list[str] = []
         self._pending: dict[int, _Pending] = {}
@@ -159,7 +156,14 @@ class Bridges:
         else:
             code = command.error_code or "device_error"
             result = CommandResult(
-                t, cmd.device, cmd.id, cmd.action, cmd.source, False, error_code=code, error_message=command.error_message
+                t,
+                cmd.device,
+                cmd.id,
+                cmd.action,
+                cmd.source,
+                False,
+                error_code=code,
+                error_message=command.error_message,
             )
         self.world.bus.publish(result)
         if pending.on_result is not None:
@@ -179,4 +183,6 @@ class Bridges:
         self._refs += 1
         self._pending[self._refs] = _Pending(command, updates, on_result)
         params = dict(command.params)
-        self.world.bus.publish(BridgedCommand(self.world.now, device.id, self._refs, command.id, command.action, params))
+        self.world.bus.publish(
+            BridgedCommand(self.world.now, device.id, self._refs, command.id, command.action, params)
+        )

@@ -84,8 +84,8 @@ def _check_mapping(doc: SourceDoc, at: Path, dev: BridgedDevice, dtype: DeviceTy
                 out.append(problem_at(doc, where, "a Modbus device takes 'register' and 'value', not 'payload'"))
             elif cmd.register_name not in registers:
                 out.append(problem_at(doc, (*where, "register"), _known("register", cmd.register_name, registers)))
-            elif registers[cmd.register_name].table not in ("holding", "coils"):
-                message = f"'{cmd.register_name}' is in the {registers[cmd.register_name].table} table: write a holding or coil"
+            elif (table := registers[cmd.register_name].table) not in ("holding", "coils"):
+                message = f"'{cmd.register_name}' is in the {table} table: write a holding register or a coil"
                 out.append(problem_at(doc, (*where, "register"), message))
     if dev.mqtt is not None and dev.mapping.commands and dev.mapping.ack is None:
         out.append(problem_at(doc, m, "MQTT commands need 'ack': how the device's answer reads"))

@@ -115,7 +115,11 @@ class Topics:
             return TopicParts("catalog", tenant=rest[0])
         if len(rest) in (3, 4) and rest[1] == INGEST and rest[0] not in CITY_DOCUMENTS:
             channel = rest[3] if len(rest) == 4 else ""
-            return TopicParts("ingest", rest[0], device=rest[2], channel=channel) if channel in INGEST_CHANNELS else TopicParts("other")
+            return (
+                TopicParts("ingest", rest[0], device=rest[2], channel=channel)
+                if channel in INGEST_CHANNELS
+                else TopicParts("other")
+            )
         if len(rest) >= 4 and rest[0] not in CITY_DOCUMENTS:
             channel = "/".join(rest[3:])
             if channel in DEVICE_CHANNELS:

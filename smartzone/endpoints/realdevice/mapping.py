@@ -46,8 +46,14 @@ class Mapper:
     # --- vendor -> contract -----------------------------------------------------------------
     def read(self, doc: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """(signal values, state values) found in one vendor document; fields it lacks are left out."""
-        values = {name: v for name, f in self.spec.mapping.signals.items() if (v := self._field(doc, name, f)) is not None}
-        state = {name: v for name, f in self.spec.mapping.state.items() if (v := self._field(doc, f"state.{name}", f)) is not None}
+        values = {
+            name: v for name, f in self.spec.mapping.signals.items() if (v := self._field(doc, name, f)) is not None
+        }
+        state = {
+            name: v
+            for name, f in self.spec.mapping.state.items()
+            if (v := self._field(doc, f"state.{name}", f)) is not None
+        }
         if not values and not state:
             raise MappingError(f"none of the mapped fields is in the data ({quote(doc)})")
         return values, state
@@ -94,7 +100,9 @@ class Mapper:
         cmd = self.spec.mapping.commands.get(data["action"])
         if not isinstance(cmd, MqttCommand):
             raise MappingError(f"no vendor message for '{data['action']}' in the mapping")
-        return {key: _search(expr, data, f"commands.{data['action']}.payload.{key}") for key, expr in cmd.payload.items()}
+        return {
+            key: _search(expr, data, f"commands.{data['action']}.payload.{key}") for key, expr in cmd.payload.items()
+        }
 
     def answer(self, doc: Any) -> Answer:
         """A vendor answer (MQTT devices), by the mapping's `ack`."""

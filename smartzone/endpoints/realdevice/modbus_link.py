@@ -145,7 +145,9 @@ class ModbusLink(Link):
     @staticmethod
     def _check(response: Any, what: str) -> None:
         if response.isError():
-            raise DeviceRefused(f"{what}: the device answered with Modbus exception {getattr(response, 'exception_code', '?')}")
+            raise DeviceRefused(
+                f"{what}: the device answered with Modbus exception {getattr(response, 'exception_code', '?')}"
+            )
 
     def _write(self, client: ModbusTcpClient, event: BridgedCommand) -> None:
         cmd = self.spec.mapping.commands.get(event.action)
@@ -154,13 +156,17 @@ class ModbusLink(Link):
             return
         reg = self.registers[cmd.register_name]
         try:
-            value = jmespath.search(cmd.value, Mapper.command_input(event.ref, event.command_id, event.action, dict(event.params)))
+            value = jmespath.search(
+                cmd.value, Mapper.command_input(event.ref, event.command_id, event.action, dict(event.params))
+            )
             if reg.table == "coils":
                 rr = client.write_coil(reg.address, bool(value), device_id=self.source.unit)
             else:
                 words = encode(float(value), reg.datatype, reg.scale, reg.word_order)
-                write = client.write_register if len(words) == 1 else client.write_registers
-                rr = write(reg.address, words[0] if len(words) == 1 else words, device_id=self.source.unit)  # type: ignore[operator]
+                if len(words) == 1:
+                    rr = client.write_register(reg.address, words[0], device_id=self.source.unit)
+                else:
+                    rr = client.write_registers(reg.address, words, device_id=self.source.unit)
         except (TypeError, ValueError, jmespath.exceptions.JMESPathError) as exc:
             self.answer(event.ref, False, "device_error", f"cannot write {reg.name}: {exc}")
             return
@@ -169,6 +175,11 @@ class ModbusLink(Link):
             raise
         if rr.isError():
             code = getattr(rr, "exception_code", "?")
-            self.answer(event.ref, False, "device_error", f"the device refused the write of {reg.name} (Modbus exception {code})")
+            self.answer(
+                event.ref,
+                False,
+                "device_error",
+                f"the device refused the write of {reg.name} (Modbus exception {code})",
+            )
         else:
             self.answer(event.ref, True)

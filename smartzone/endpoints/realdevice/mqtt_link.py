@@ -122,7 +122,12 @@ class MqttLink(Link):
             missed = self._waiting.pop(data["id"], None)
         if missed is not None:
             where = f" on {self.ack_topic}" if self.ack_topic else ""
-            self.answer(event.ref, False, "timeout", f"the real device did not answer within {self.source.ack_timeout:g} s{where}")
+            self.answer(
+                event.ref,
+                False,
+                "timeout",
+                f"the real device did not answer within {self.source.ack_timeout:g} s{where}",
+            )
 
 
 class MqttConnection:
@@ -192,4 +197,4 @@ class MqttConnection:
         if route is None:
             return
         link, is_answer = route
-        (link.on_answer if is_answer else link.on_data)(msg.payload)
+        (link.on_answer if is_answer else link.on_data)(bytes(msg.payload))

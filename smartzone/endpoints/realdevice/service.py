@@ -52,15 +52,15 @@ class RealDevices:
             if spec.modbus is not None:
                 links.append(ModbusLink(rt, spec, dtype))
                 continue
-            link = MqttLink(rt, spec, dtype, topics)
-            links.append(link)
+            mqtt_link = MqttLink(rt, spec, dtype, topics)
+            links.append(mqtt_link)
             assert spec.mqtt is not None
             if spec.mqtt.broker == INGEST:
-                ingest_links.append(link)
+                ingest_links.append(mqtt_link)
                 continue
             host, port = spec.mqtt.broker.removeprefix("mqtt://").rsplit(":", 1)
             address = BrokerAddress(host, int(port), spec.mqtt.username, spec.mqtt.password)
-            connections.append(MqttConnection(rt, address, f"sz-realdevice-{spec.id}", spec.mqtt.broker, [link]))
+            connections.append(MqttConnection(rt, address, f"sz-realdevice-{spec.id}", spec.mqtt.broker, [mqtt_link]))
         if ingest_links:
             if ingest is None:
                 names = ", ".join(link.spec.id for link in ingest_links)
@@ -93,7 +93,9 @@ class RealDevices:
                 where = f"Modbus modbus://{src.host}:{src.port} unit {src.unit}, polled every {src.poll:g} s"
             else:
                 assert isinstance(link, MqttLink)
-                where = f"MQTT {link.data_topic}" + ("" if link.source.broker == INGEST else f" on {link.source.broker}")
+                where = f"MQTT {link.data_topic}" + (
+                    "" if link.source.broker == INGEST else f" on {link.source.broker}"
+                )
             lines.append(f"real device {link.spec.id} ({link.spec.type}, tenant {link.spec.tenant}): {where}")
         return lines
 

@@ -43,8 +43,15 @@ class MeterServer:
         regs = [2310, *encode(3.25, "float32", 1.0, "CDAB"), *encode(751, "uint32")]
         self.inputs = SimData(0, values=regs, datatype=DataType.REGISTERS)
         self.coils = SimData(0, values=[True] * 8, datatype=DataType.BITS)
-        device = SimDevice(1, simdata=([self.coils], [SimData(0, values=[False] * 8, datatype=DataType.BITS)],
-                                       [SimData(0, values=[0] * 8, datatype=DataType.REGISTERS)], [self.inputs]))
+        device = SimDevice(
+            1,
+            simdata=(
+                [self.coils],
+                [SimData(0, values=[False] * 8, datatype=DataType.BITS)],
+                [SimData(0, values=[0] * 8, datatype=DataType.REGISTERS)],
+                [self.inputs],
+            ),
+        )
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="test-modbus-meter", daemon=True)
         self.thread.start()

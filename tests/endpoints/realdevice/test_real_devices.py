@@ -39,7 +39,7 @@ def ack_of(probe: Probe, topic: str, cid: str) -> dict | None:
 
 
 def test_an_app_reads_and_commands_real_devices(bridged_catalog: Catalog, meter: MeterServer) -> None:
-    with running_city(scenario(bridged_catalog, meter.port), bridged_catalog) as (rt, port):
+    with running_city(scenario(bridged_catalog, meter.port), bridged_catalog) as (_rt, port):
         app = Probe(port, "acme-app", "app-secret", "acme-app-1")
         vendor = VendorMeter(port)
         try:
@@ -50,7 +50,9 @@ def test_an_app_reads_and_commands_real_devices(bridged_catalog: Catalog, meter:
             reading = docs(app, f"{MODBUS_DEV}/telemetry")[0]
             assert reading["device"] == "pm3-real-modbus" and reading["type"] == "acme-pm3" and reading["seq"] >= 1
             assert reading["values"] == {"voltage": 231.0, "current": 3.25, "power": 0.751, "relay": True}
-            assert app.wait_for(lambda: {"state": "online"}.items() <= (docs(app, f"{MODBUS_DEV}/status") or [{}])[-1].items())
+            assert app.wait_for(
+                lambda: {"state": "online"}.items() <= (docs(app, f"{MODBUS_DEV}/status") or [{}])[-1].items()
+            )
             # the MQTT meter publishes its own JSON on the ingest topic
             vendor.send(volts_dv=2305)
             assert app.wait_for(lambda: bool(docs(app, f"{MQTT_DEV}/telemetry")), 15)
@@ -63,9 +65,16 @@ def test_an_app_reads_and_commands_real_devices(bridged_catalog: Catalog, meter:
             app.publish(f"{MQTT_DEV}/cmd", json.dumps({"id": "m1", "action": "set_relay", "params": {"closed": False}}))
             assert app.wait_for(lambda: ack_of(app, MQTT_DEV, "m1") is not None, 15)
             assert vendor.commands == [{"req": "m1", "relay": "off"}]
-            assert ack_of(app, MQTT_DEV, "m1") | {"ts": None} == {"id": "m1", "ok": True, "ts": None, "state": {"relay": False}}
+            assert ack_of(app, MQTT_DEV, "m1") | {"ts": None} == {
+                "id": "m1",
+                "ok": True,
+                "ts": None,
+                "state": {"relay": False},
+            }
             # a command to the Modbus meter is a coil write on the real device
-            app.publish(f"{MODBUS_DEV}/cmd", json.dumps({"id": "b1", "action": "set_relay", "params": {"closed": False}}))
+            app.publish(
+                f"{MODBUS_DEV}/cmd", json.dumps({"id": "b1", "action": "set_relay", "params": {"closed": False}})
+            )
             assert app.wait_for(lambda: ack_of(app, MODBUS_DEV, "b1") is not None, 15)
             assert ack_of(app, MODBUS_DEV, "b1")["ok"] is True
             client = ModbusTcpClient(HOST, port=meter.port, timeout=2)
@@ -92,7 +101,7 @@ BACKENDS = ["embedded", pytest.param("mosquitto", marks=pytest.mark.skipif(not h
 def test_nobody_else_reads_the_ingest_topic_or_commands_the_device(
     bridged_catalog: Catalog, meter: MeterServer, backend: str
 ) -> None:
-    with running_city(scenario(bridged_catalog, meter.port), bridged_catalog, backend) as (rt, port):
+    with running_city(scenario(bridged_catalog, meter.port), bridged_catalog, backend) as (_rt, port):
         other = Probe(port, "other-owner", "other-secret", "other-owner-1")
         other_app = Probe(port, "other-app", "app-secret", "other-app-1")
         reader = Probe(port, "acme-app", "app-secret", "acme-app-2")  # may read acme, not its ingest topics
@@ -106,11 +115,15 @@ def test_nobody_else_reads_the_ingest_topic_or_commands_the_device(
             assert reader.subscribe(f"{BASE}/acme/#", 1) == [1]  # granted: delivers only what it may read
             for probe in (other, other_app):
                 assert probe.subscribe(f"{MQTT_DEV}/cmd/ack", 1)[0] >= 0x80
-                probe.publish(f"{MQTT_DEV}/cmd", json.dumps({"id": "x1", "action": "set_relay", "params": {"closed": False}}))
+                probe.publish(
+                    f"{MQTT_DEV}/cmd", json.dumps({"id": "x1", "action": "set_relay", "params": {"closed": False}})
+                )
             vendor.send()
             assert reader.wait_for(lambda: bool(docs(reader, f"{MQTT_DEV}/telemetry")), 15)
             # the reading went through; the intruders' commands never reached the device
-            reader.publish(f"{MQTT_DEV}/cmd", json.dumps({"id": "ok1", "action": "set_relay", "params": {"closed": True}}))
+            reader.publish(
+                f"{MQTT_DEV}/cmd", json.dumps({"id": "ok1", "action": "set_relay", "params": {"closed": True}})
+            )
             assert reader.wait_for(lambda: ack_of(reader, MQTT_DEV, "ok1") is not None, 15)
             assert [c["req"] for c in vendor.commands] == ["ok1"]
             assert not [t for t, _p, _r in reader.messages if "/ingest/" in t]

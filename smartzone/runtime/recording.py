@@ -116,7 +116,7 @@ def scenario_header(
 ) -> dict[str, Any]:
     """The header of a recording of runtime `rt`: what a re-simulation needs, nothing wall-clock."""
     sc = rt.scenario
-    types = sorted({fleet.type for fleet in sc.fleets})
+    types = sorted({fleet.type for fleet in sc.fleets} | {dev.type for dev in sc.bridged_devices})
     return {
         "kind": "recording",
         "format": FORMAT,

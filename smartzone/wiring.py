@@ -1,7 +1,9 @@
 """The wiring of a running city: the one composition root.
 
 A running city is a Runtime (world, engine, health) and the endpoints around it: the MQTT
-broker with the bridge that publishes the city, and the Modbus gateways. `smartzone run`,
+broker with the bridge that publishes the city, the Modbus gateways, and the links to the real
+devices the scenario bridges into the city (endpoints/realdevice; their ingest topics are on the
+MQTT service's broker). `smartzone run`,
 `replay`, `certify`, `class start` and the GUI all build theirs here, with the same
 command-line options, so a city looks the same on the wire whichever way it was started.
 
@@ -19,12 +21,24 @@ from smartzone.runtime.api import Runtime
 from smartzone.runtime.services import Service, ServiceSpec
 
 
-def service_specs() -> list[ServiceSpec]:
-    """The endpoints of a city, in start order: MQTT (broker and bridge), then Modbus."""
+def service_specs(started: dict[str, Service] | None = None) -> list[ServiceSpec]:
+    """The endpoints of a city, in start order: MQTT (broker and bridge), Modbus, then the real
+    devices (`started`: the services already running, by name: the real devices' ingest topics
+    are on the MQTT service's broker)."""
     from smartzone.endpoints.modbus import service as modbus_service
     from smartzone.endpoints.mqtt import service as mqtt_service
+    from smartzone.endpoints.mqtt.broker import service_address
+    from smartzone.endpoints.realdevice import service as realdevice_service
 
-    return [ServiceSpec(s.NAME, s.add_options, s.start) for s in (mqtt_service, modbus_service)]
+    running = started if started is not None else {}
+
+    def start_real_devices(rt: Runtime, args: argparse.Namespace) -> Service | None:
+        mqtt = running.get(mqtt_service.NAME)
+        ingest = service_address(mqtt.broker) if isinstance(mqtt, mqtt_service.MqttService) else None
+        return realdevice_service.start(rt, args, ingest)
+
+    specs = [ServiceSpec(s.NAME, s.add_options, s.start) for s in (mqtt_service, modbus_service)]
+    return [*specs, ServiceSpec(realdevice_service.NAME, lambda _parser: None, start_real_devices)]
 
 
 def add_service_options(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +75,8 @@ def start_services(
     `on_error` is given: then it gets (service name, error) and the others still start (the
     GUI shows the error and keeps the city). `on_start` gets (service name, service) of each one started.
     """
-    for spec in service_specs():
+    started: dict[str, Service] = {}
+    for spec in service_specs(started):
         try:
             service = spec.start(rt, args)
         except Exception as exc:
@@ -71,6 +86,7 @@ def start_services(
             continue
         if service is not None:
             into.append(service)
+            started[spec.name] = service
             if on_start is not None:
                 on_start(spec.name, service)
             if describe is not None:

@@ -62,6 +62,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--trace", metavar="FILE", help="write every event as JSON lines")
     p.add_argument("--record", metavar="FILE", help="record the session to play it back (docs/recording.md)")
     p.add_argument("--quiet", action="store_true", help="no progress or live summary")
+    p.add_argument(
+        "--no-real-devices",
+        action="store_true",
+        help="leave the scenario's bridged real devices out of the city (docs/owners.md)",
+    )
     add_devices_option(p)
     add_service_options(p)  # the endpoints' options, as on every command that starts a city
     p.set_defaults(handler=run)
@@ -83,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     catalog = catalog_from_args(args)
     path = resolve_scenario(args.scenario)
     scenario = load_scenario(path, catalog)
+    if args.no_real_devices:
+        scenario = scenario.model_copy(update={"bridged_devices": []})
     start = start_options(scenario, args.fast, args.start, args.start_hour)
     rt = Runtime(
         scenario, catalog, source=str(path), seed=args.seed, fast=args.fast, speed=speed, duration=duration, start=start

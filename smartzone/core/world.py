@@ -12,6 +12,7 @@ from typing import Any
 
 from faker import Faker
 
+from smartzone.core.bridged import BRIDGED_INPUTS, BridgedAnswer, BridgedDevice, BridgedReading, Bridges
 from smartzone.core.bus import EventBus
 from smartzone.core.calendar import holiday_dates
 from smartzone.core.clock import SimClock
@@ -65,12 +66,15 @@ class World:
         )
         self.devices: dict[str, Device] = {}
         self._build()
+        self.bridges = Bridges(self)  # real devices (core/bridged.py), after the simulated ones
+        simulated = list(self.devices)
+        self.devices.update(self.bridges.build())
         self.network = Network(scenario.networks, self.env, self.bus, self.seed, enabled=network)
         for device in self.devices.values():
             self.network.attach(device)
         self.faults = FaultManager(self)
         self.timeline = Timeline(self, scenario.timeline)
-        self.dropouts = Dropouts(scenario.dropouts, self.seed, self.devices, self.env, self.faults)
+        self.dropouts = Dropouts(scenario.dropouts, self.seed, simulated, self.env, self.faults)
         self._started = False
 
     def _build(self) -> None:
@@ -130,7 +134,7 @@ class World:
 
     def execute(
         self,
-        command: DeviceCommand | SetOnline | FaultCommand,
+        command: DeviceCommand | SetOnline | FaultCommand | BridgedReading | BridgedAnswer,
         on_result: Callable[[CommandResult | None], None] | None = None,
     ) -> CommandResult | None:
         """Apply a command; device commands publish a CommandResult.
@@ -143,6 +147,8 @@ class World:
         if isinstance(command, FAULT_COMMANDS):
             self.faults.execute(command)
             return self._done(None, on_result)
+        if isinstance(command, BRIDGED_INPUTS):
+            return self._done(self.bridges.execute(command), on_result)
         t = self.now
         device = self.devices.get(command.device)
         if isinstance(command, SetOnline):
@@ -158,11 +164,17 @@ class World:
         except CommandRejected as exc:
             return self._done(self._publish(self._rejected(command, exc)), on_result)
         link = self.network.links.get(device.id)
+        if link is None and isinstance(device, BridgedDevice):
+            self._to_real(device, command, updates, on_result)
+            return None
         if link is None:
             return self._done(self._publish(self._apply(device, command, updates)), on_result)
         lost = CommandRejected("device_offline", "")
 
         def arrived() -> None:
+            if isinstance(device, BridgedDevice):  # the real device does it, then answers
+                self._to_real(device, command, updates, on_result)
+                return
             self._done(self._publish(self._apply(device, command, updates)), on_result)
 
         def failed(why: str) -> None:
@@ -171,6 +183,18 @@ class World:
 
         link.downlink(arrived, failed)
         return None
+
+    def _to_real(
+        self,
+        device: BridgedDevice,
+        command: DeviceCommand,
+        updates: dict[str, Any],
+        on_result: Callable[[CommandResult | None], None] | None,
+    ) -> None:
+        try:
+            self.bridges.dispatch(device, command, updates, on_result)
+        except CommandRejected as exc:
+            self._done(self._publish(self._rejected(command, exc)), on_result)
 
     @staticmethod
     def _done(

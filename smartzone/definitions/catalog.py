@@ -14,6 +14,7 @@ from typing import Any
 
 from smartzone.definitions import series
 from smartzone.definitions.base import REF_RE
+from smartzone.definitions.bridged_checks import check_bridged
 from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.errors import DefinitionError, Problem
 from smartzone.definitions.loader import load_model, problem_at
@@ -244,6 +245,7 @@ def check_scenario(sc: Scenario, doc: SourceDoc, catalog: Catalog) -> list[Probl
                     out.append(problem_at(doc, ("users", i, "grants", kind, j), f"unknown tenant '{t}'"))
     out += _check_gateways(sc, doc, catalog)
     out += check_networks(sc, doc, catalog.types)
+    out += check_bridged(sc, doc, catalog.types)
     return out
 
 

@@ -9,6 +9,7 @@ import holidays
 from pydantic import Field, ValidationInfo, field_validator
 
 from smartzone.definitions.base import DistrictKind, Duration, Id, Strict
+from smartzone.definitions.bridged import BridgedDevice
 from smartzone.definitions.gateway import Gateway
 from smartzone.definitions.network import Networks
 from smartzone.definitions.timeline import TimelineEvent
@@ -225,6 +226,9 @@ class Scenario(Strict):
     )
     networks: Networks = Field(default_factory=Networks, description="network profiles and backhauls")
     timeline: list[TimelineEvent] = Field(default_factory=list, description="scripted events")
+    bridged_devices: list[BridgedDevice] = Field(
+        default_factory=list, description="real devices that join the city through a mapping (docs/owners.md)"
+    )
 
     @field_validator("start")
     @classmethod

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import smartzone.runtime.gcpolicy as gcpolicy
+from smartzone.core.bridged import BridgedAnswer, BridgedReading
 from smartzone.core.bus import Subscriber
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.device import DeviceInfo
@@ -256,7 +257,9 @@ class Runtime:
         """Call `hook` on the engine thread after each batch of events (see Engine.add_step_hook)."""
         return self.engine.add_step_hook(hook)
 
-    def submit(self, command: DeviceCommand | SetOnline | FaultCommand) -> Future[CommandResult | None]:
+    def submit(
+        self, command: DeviceCommand | SetOnline | FaultCommand | BridgedReading | BridgedAnswer
+    ) -> Future[CommandResult | None]:
         """Queue a command; the future resolves with its result once the device applied it.
 
         A device command crosses the device's simulated downlink first (an NB-IoT command

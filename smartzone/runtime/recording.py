@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from smartzone import __version__
+from smartzone.core.bridged import BridgedAnswer, BridgedCommand, BridgedReading
 from smartzone.core.clock import SimClock
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.events import (
@@ -60,12 +61,23 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         LinkStats,
         TimelineChanged,
         ServiceHealth,
+        BridgedCommand,
     )
 }
 # inputs that are commands of the world (re-applied by a re-simulation); the others are controls
 COMMAND_CLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in (DeviceCommand, SetOnline, InjectFault, ClearFault, DegradeLink, RestoreLink, CutBackhaul)
+    for cls in (
+        DeviceCommand,
+        SetOnline,
+        InjectFault,
+        ClearFault,
+        DegradeLink,
+        RestoreLink,
+        CutBackhaul,
+        BridgedReading,  # a real device's readings and answers are inputs (docs/recording.md)
+        BridgedAnswer,
+    )
 }
 CONTROLS = ("pause", "resume", "speed", "step", "health", "netstats")
 
@@ -104,7 +116,7 @@ def scenario_header(
 ) -> dict[str, Any]:
     """The header of a recording of runtime `rt`: what a re-simulation needs, nothing wall-clock."""
     sc = rt.scenario
-    types = sorted({fleet.type for fleet in sc.fleets})
+    types = sorted({fleet.type for fleet in sc.fleets} | {dev.type for dev in sc.bridged_devices})
     return {
         "kind": "recording",
         "format": FORMAT,

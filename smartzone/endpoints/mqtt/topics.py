@@ -12,12 +12,15 @@ ROOT = "sz/v2"
 V1_ROOT = "icity"
 DEVICE_CHANNELS = ("telemetry", "meta", "status", "state", "cmd", "cmd/ack")
 CITY_DOCUMENTS = ("tenants", "access", "class")  # city-level documents sit where a tenant id would
+INGEST = "ingest"  # .../{tenant}/ingest/{device}: a real device's own data (owner-only, docs/owners.md)
+INGEST_CHANNELS = ("", "command", "answer")  # its data, the commands SmartZone sends it, its answers
 
 
 @dataclass(frozen=True)
 class TopicParts:
     """What one topic names. `kind`: device (with `channel`), catalog, tenants, access, answer
-    (the classroom's per-trainee answer topic), v1 (deprecated data topic), or other (not ours)."""
+    (the classroom's per-trainee answer topic), ingest (a real device's own topics: `channel` ""
+    for its data, "command" or "answer"), v1 (deprecated data topic), or other (not ours)."""
 
     kind: str
     tenant: str = ""
@@ -76,6 +79,15 @@ class Topics:
         """The retained document saying what one user may read and command (that user alone reads it)."""
         return f"{self.base}/access/{user}"
 
+    def ingest(self, tenant: str, device: str, channel: str = "") -> str:
+        """A bridged real device's owner-only topic: its vendor data (channel ""), the vendor commands
+        SmartZone sends it ("command") and its answers ("answer")."""
+        return f"{self.base}/{tenant}/{INGEST}/{device}" + (f"/{channel}" if channel else "")
+
+    def ingest_filter(self) -> str:
+        """The subscription of SmartZone's ingest client: every real device's data and answers."""
+        return f"{self.base}/+/{INGEST}/#"
+
     def cmd_filter(self) -> str:
         """The subscription of the bridge: every device's cmd topic."""
         return f"{self.base}/+/+/+/cmd"
@@ -101,6 +113,13 @@ class Topics:
             return TopicParts("answer", user=rest[1])
         if len(rest) == 2 and rest[1] == "catalog" and rest[0] not in CITY_DOCUMENTS:
             return TopicParts("catalog", tenant=rest[0])
+        if len(rest) in (3, 4) and rest[1] == INGEST and rest[0] not in CITY_DOCUMENTS:
+            channel = rest[3] if len(rest) == 4 else ""
+            return (
+                TopicParts("ingest", rest[0], device=rest[2], channel=channel)
+                if channel in INGEST_CHANNELS
+                else TopicParts("other")
+            )
         if len(rest) >= 4 and rest[0] not in CITY_DOCUMENTS:
             channel = "/".join(rest[3:])
             if channel in DEVICE_CHANNELS:

@@ -80,7 +80,8 @@ def acl_text(policy: AccessPolicy) -> str:
         lines.append(f"user {user}" if user else "# anonymous clients")
         denies = policy.open_space_denies(policy.identity_of(user))
         if policy.open_mode and (denies or user is None or "#" not in rules.read):
-            lines += ["topic readwrite #", *(f"topic deny {pattern}" for pattern in denies)]
+            lines.append("topic readwrite #")
+        lines += [f"topic deny {pattern}" for pattern in denies]  # open mode; ingest topics in every mode
         for pattern in dict.fromkeys([*rules.read, *rules.write]):
             access = {(True, True): "readwrite", (True, False): "read", (False, True): "write"}[
                 (pattern in rules.read, pattern in rules.write)

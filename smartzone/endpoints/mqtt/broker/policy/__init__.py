@@ -9,6 +9,8 @@ file (`acl_rules`), and the CONNECT gate in front of both uses it to namespace c
 - app: reads the tenants in grants.read, reads `cmd/ack` and publishes `cmd` of the tenants
   in grants.command (never `cmd/ack`: that channel is device -> app);
 - admin and SmartZone's own service account: everything;
+- a tenant's ingest topics (`sz/v2/{city}/{tenant}/ingest/#`, a real device's own data): its owner,
+  admin and the service account only, even for users who may read the rest of the tenant;
 - anonymous: only when scenario.access.anonymous_read (or open mode), read-only, open-data tenants only;
 - open lab mode (`access.mode: open`, `run --open`): everyone may also read and write the open
   space: topics outside `sz/` (with api_v1, `icity/{city}/`) not starting with `$`.
@@ -174,11 +176,17 @@ class AccessPolicy:
         return self.in_open_space("/".join(level if level not in ("+", "#") else "x" for level in levels))
 
     def open_space_denies(self, identity: Identity) -> list[str]:
-        """Reserved filters this identity may not read at all: the `deny` lines of its mosquitto ACL block
-        in open mode, where the block also grants `readwrite #` for the open space."""
-        if not self.open_mode or identity.role in ("admin", "service"):
+        """Reserved filters this identity may not read at all: the `deny` lines of its mosquitto ACL block.
+        In every mode the ingest topics of the tenants it reads but does not own; in open mode also the
+        rest, since the block then grants `readwrite #` for the open space."""
+        if identity.role in ("admin", "service"):
             return []
         readable = self.readable_tenants(identity)
+        user = self._users.get(identity.name)
+        own = user.tenant if user is not None and user.role == "owner" else None
+        ingest = [f"sz/v2/{self.city}/{t}/ingest/#" for t in sorted(readable) if t != own]
+        if not self.open_mode:
+            return ingest  # in every mode: a real device's own topics are its owner's alone
         user = self._users.get(identity.name)
         commanded = set(user.grants.command) if user is not None else set()
         out = [self._tenant_read(t.id) for t in self.scenario.tenants if t.id not in readable | commanded]
@@ -189,7 +197,7 @@ class AccessPolicy:
         if identity.name == ANONYMOUS:
             out.append(self.topics.tenants())
         out += [f"icity/{self.city}/{d}/data" for d, t in self.v1_devices.items() if t not in readable]
-        return out
+        return out + ingest
 
     def may_subscribe(self, identity: Identity, sub_filter: str) -> bool:
         """True if the filter can match at least one topic this identity may read.
@@ -199,6 +207,8 @@ class AccessPolicy:
         topic (`may_receive` on the embedded broker, the read ACL on mosquitto). A filter with
         no readable part gets the SUBACK failure code.
         """
+        if self._hides_ingest(identity, sub_filter.split("/"), "+"):
+            return False
         if any(filters_overlap(sub_filter, p) for p in self.rules(identity).read):
             return True
         if identity.role != "unknown" and self.filter_meets_open_space(sub_filter):
@@ -208,7 +218,20 @@ class AccessPolicy:
     def may_receive(self, identity: Identity, topic: str) -> bool:
         if identity.role != "unknown" and self.in_open_space(topic):
             return True
+        if self._hides_ingest(identity, topic.split("/"), None):
+            return False
         return any(topic_matches(p, topic) for p in self.rules(identity).read) or self._v1_read(identity, topic)
+
+    def _hides_ingest(self, identity: Identity, levels: list[str], wildcard: str | None) -> bool:
+        """True if `levels` name an ingest topic (`sz/v2/{city}/{tenant}/ingest/...`) this identity may not
+        read: only the tenant's owner may (`wildcard`: a tenant level that also stands for its own)."""
+        if len(levels) < 6 or levels[4] != "ingest" or levels[:3] != ["sz", "v2", self.city]:
+            return False
+        if identity.role in ("admin", "service"):
+            return False
+        user = self._users.get(identity.name)
+        own = user.tenant if user is not None and user.role == "owner" else None
+        return own is None or levels[3] not in (own, wildcard)
 
     def _v1_read(self, identity: Identity, topic: str) -> bool:
         """v1 `icity/{city}/{device}/data` (one device, no wildcards): readable with its tenant."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from smartzone.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+from smartzone.runtime.recording import expand
 
 MISSING = "(nothing)"
 IGNORED = ("ts",)  # derived from t
@@ -34,11 +35,12 @@ def _events(path: str) -> Iterator[dict[str, Any]]:
     with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
         for lineno, line in enumerate(_lines(f), start=1):
             try:
-                rec = json.loads(line)
-            except ValueError:
-                raise UsageError(f"{path}: line {lineno}: not JSON") from None
-            if isinstance(rec, dict) and rec.get("kind") not in ("recording", "manifest", "input", "end"):
-                yield rec
+                recs = list(expand(json.loads(line)))  # a recording's batch line: its events, one by one
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise UsageError(f"{path}: line {lineno}: not a JSON record") from None
+            for rec in recs:
+                if rec.get("kind") not in ("recording", "manifest", "input", "end"):
+                    yield rec
 
 
 def _lines(f: Any) -> Iterator[str]:

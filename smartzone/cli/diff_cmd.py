@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from smartzone.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
-from smartzone.runtime.recording import expand
+from smartzone.runtime.recording import normalised
 
 MISSING = "(nothing)"
 IGNORED = ("ts",)  # derived from t
@@ -35,12 +35,11 @@ def _events(path: str) -> Iterator[dict[str, Any]]:
     with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
         for lineno, line in enumerate(_lines(f), start=1):
             try:
-                recs = list(expand(json.loads(line)))  # a recording's batch line: its events, one by one
-            except (ValueError, KeyError, TypeError, AttributeError):
+                rec = normalised(json.loads(line))  # recording versions 1 and 2 alike
+            except (ValueError, KeyError, TypeError):
                 raise UsageError(f"{path}: line {lineno}: not a JSON record") from None
-            for rec in recs:
-                if rec.get("kind") not in ("recording", "manifest", "input", "end"):
-                    yield rec
+            if rec.get("kind") not in ("recording", "manifest", "input", "end"):
+                yield rec
 
 
 def _lines(f: Any) -> Iterator[str]:

@@ -4,10 +4,9 @@ A recording is a gzip file of JSON lines (docs/recording.md): a header (format, 
 seed, start, the scenario's YAML and the YAML of its device types), then in engine order
 the events and the inputs (`"kind": "input"`) at the point of the event order where the
 engine applied them (`t` and `n`, the number of events published before), then an `end`
-record. Since version 2 the events come in batch lines, one per run of consecutive events of
-one kind (`{"kind":"batch","of":"reading","events":[...]}`), each event its dataclass's
-fields as orjson writes them; `read_recording` gives every event as its own record (the
-trace's line without `ts`), for both versions. The engine thread only queues; a writer
+record. Since version 2 an event's line is `{"kind":KIND,` and its dataclass's fields as
+orjson writes them (no `ts`, `t` unrounded); `read_recording` gives every event as the
+trace's line without `ts`, for both versions. The engine thread only queues; a writer
 thread encodes, compresses and writes (Recorder).
 
 The gzip stream is flushed (a sync flush) at least once a wall second by the writer, so
@@ -46,11 +45,11 @@ from smartzone.errors import UsageError
 from smartzone.runtime.health import describe_exception
 
 FORMAT = "smartzone-recording"
-VERSION = 2  # 2: events in batch lines, no `ts` (docs/recording.md); 1 is still read
+VERSION = 2  # 2: events written by orjson, no `ts` (docs/recording.md); 1 is still read
 READABLE = (1, 2)
 COMPRESS_LEVEL = 1  # zlib's fastest: about 3 times cheaper than 6 for a file about 1.3 times larger
 FLUSH_EVERY_S = 1.0
-_BATCH = 1024  # events per batch line and queue items per wake-up: large writes let zlib work without the GIL
+_BATCH = 1024  # queue items per write: large writes let zlib work without the GIL
 _POLL_S = 0.1  # the writer's idle wake-up: a quiet run is still flushed within about a second
 
 EVENT_CLASSES: dict[str, type[Event]] = {
@@ -97,25 +96,24 @@ def encode_line(record: Mapping[str, Any]) -> bytes:
     return orjson.dumps(record, default=_default, option=orjson.OPT_APPEND_NEWLINE)
 
 
-def encode_batch(kind: str, events: list[Event]) -> bytes:
-    """The batch line of consecutive events of one kind: each its dataclass's fields, in order."""
-    return encode_line({"kind": "batch", "of": kind, "events": events})
+def encode_events(kind: str, events: list[Event]) -> list[bytes]:
+    """The lines of consecutive events of one kind: `{"kind":KIND,` then the event's dataclass
+    fields in order (orjson writes a dataclass in C, without Event.record()'s Python work)."""
+    prefix = b'{"kind":"' + kind.encode() + b'",'
+    dumps, default = orjson.dumps, _default
+    return [prefix + dumps(e, default=default, option=orjson.OPT_APPEND_NEWLINE)[1:] for e in events]
 
 
-def expand(rec: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The records of one line: a version-2 batch gives each event as its trace line without
-    `ts` (`t` rounded to the millisecond, `kind` second, as Event.record() has it); any other
-    line is itself."""
+def normalised(rec: dict[str, Any]) -> dict[str, Any]:
+    """A record as read: an event as its trace line without `ts` (`t` rounded to the millisecond
+    and first, `kind` second, as Event.record() has them), whichever version wrote it."""
     if not isinstance(rec, dict):
         raise TypeError("a record is a JSON object")
-    if rec.get("kind") != "batch":
-        yield rec
-        return
-    kind = rec["of"]
-    for fields in rec["events"]:
-        out = {"t": round(fields.pop("t"), 3), "kind": kind}
-        out.update(fields)
-        yield out
+    if rec.get("kind") not in EVENT_CLASSES:
+        return rec
+    out = {"t": round(rec["t"], 3), "kind": rec["kind"]}
+    out.update((k, v) for k, v in rec.items() if k not in ("t", "kind", "ts"))
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -180,7 +178,7 @@ class Recorder:
 
     The engine thread only queues: events as they are (frozen facts), inputs as encoded
     lines (their arguments may be mutable). The writer thread encodes each run of consecutive
-    events of one kind as one batch line (orjson, in C), compresses and writes, and
+    events of one kind with orjson (in C, no Python per field), compresses and writes, and
     sync-flushes at least once a wall second. The queue is bounded (MAX_PENDING items): when the disk is slower than the engine,
     the engine waits for room (counted in `stalls`); nothing is dropped while the writer
     lives. A write error stops writing and is reported once through `on_error`; a writer
@@ -308,14 +306,14 @@ class Recorder:
 
     @staticmethod
     def _encode(items: list[Event | bytes | threading.Event], syncs: list[threading.Event]) -> Iterator[bytes]:
-        """The bytes of queued items in order: lines as they are, runs of events as batch lines."""
+        """The lines of queued items in order: encoded lines as they are, runs of events encoded."""
         for cls, run in groupby(items, type):
             if cls is bytes:
                 yield from run  # type: ignore[misc]
             elif cls is threading.Event:
                 syncs.extend(run)  # type: ignore[arg-type]
             else:
-                yield encode_batch(cls.kind, list(run))  # type: ignore[attr-defined,arg-type]
+                yield from encode_events(cls.kind, list(run))  # type: ignore[attr-defined,arg-type]
 
     def _write(self, data: bytes) -> bool:
         if self.error is not None:
@@ -363,8 +361,8 @@ class Recorder:
 
 
 def read_recording(path: str | Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """The header and an iterator over the other records (versions 1 and 2; each event its own
-    record, see `expand`); a truncated end (a crash) ends it quietly."""
+    """The header and an iterator over the other records (versions 1 and 2; events `normalised`);
+    a truncated end (a crash) ends it quietly."""
     name = str(path)
     try:
         f = gzip.open(path, "rb")
@@ -403,10 +401,9 @@ def _records(name: str, f: IO[bytes]) -> Iterator[dict[str, Any]]:
             except orjson.JSONDecodeError:
                 raise RecordingError(f"{name}: line {lineno}: not JSON") from None
             try:
-                recs = list(expand(rec))
-            except (KeyError, TypeError, AttributeError):
-                raise RecordingError(f"{name}: line {lineno}: not a record or a batch of events") from None
-            yield from recs
+                yield normalised(rec)
+            except (KeyError, TypeError):
+                raise RecordingError(f"{name}: line {lineno}: not a record (an object with `t` and `kind`)") from None
 
 
 def open_recording(rt: Any, name: str, *, fast: bool, speed: float, duration: float | None) -> Recorder:

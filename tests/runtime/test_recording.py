@@ -103,13 +103,7 @@ def test_diff_names_the_first_divergence_per_device(tmp_path: Path, capsys: pyte
     original, changed = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
     _record(original, paced_inputs=True)
     lines = [json.loads(line) for line in gzip.decompress(original.read_bytes()).splitlines()]
-    reading = next(
-        e
-        for line in lines
-        if line["kind"] == "batch" and line["of"] == "reading"
-        for e in line["events"]
-        if e["device"] == "l-0001"
-    )
+    reading = next(line for line in lines if line["kind"] == "reading" and line["device"] == "l-0001")
     reading["values"]["level"] += 1  # one reading of one device differs
     changed.write_bytes(gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode()))
     capsys.readouterr()
@@ -163,15 +157,15 @@ def test_a_writer_thread_that_dies_makes_the_run_fail_naming_the_recording(
     path = tmp_path / "a.jsonl.gz"
     calls = [0]
 
-    real = recording.encode_batch
+    real = recording.encode_events
 
-    def broken(kind: str, events: Any) -> bytes:  # a bug in the writer, some way into the run
+    def broken(kind: str, events: Any) -> list[bytes]:  # a bug in the writer, some way into the run
         calls[0] += 1
         if calls[0] > 3:
             raise RuntimeError("encoder bug")
         return real(kind, events)
 
-    monkeypatch.setattr(recording, "encode_batch", broken)
+    monkeypatch.setattr(recording, "encode_events", broken)
     # a year of fast simulation: the run ends only because the watchdog finds the writer dead
     code = main(
         [
@@ -231,7 +225,7 @@ def test_a_slow_disk_holds_the_engine_back_and_loses_nothing(tmp_path: Path) -> 
     producer.join(30)
     assert not producer.is_alive()
     assert recorder.close(DAYS) is None
-    recs = [r for line in disk.getvalue().splitlines() for r in recording.expand(json.loads(line))]
+    recs = [recording.normalised(json.loads(line)) for line in disk.getvalue().splitlines()]
     # every event, in order, as the trace writes it (less its derived `ts`)
     assert recs[:-1] == [{k: v for k, v in json.loads(encode_event(e, rt.world.clock)).items() if k != "ts"} for e in events]
     assert recs[-1] == {"t": DAYS, "kind": "end", "events": len(events), "inputs": 0}
@@ -245,8 +239,9 @@ def test_a_version_1_recording_is_still_read_and_diffs_identical_to_version_2(
     header, records = read_recording(new)
     recs = list(records)
     assert header["version"] == 2 and recs[-1]["kind"] == "end"
-    with gzip.open(new, "rb") as f:  # events come in batch lines (docs/recording.md, version 2)
-        assert any(json.loads(line)["kind"] == "batch" for line in f)
+    with gzip.open(new, "rb") as f:  # version 2: events without `ts`, `kind` first
+        lines = [json.loads(line) for line in f]
+    assert any(r["kind"] == "reading" and "ts" not in r and next(iter(r)) == "kind" for r in lines)
     # the same recording as version 1 wrote it: one trace line (with `ts`) per event
     with gzip.open(old, "wt", encoding="utf-8") as f:
         f.write(json.dumps({**header, "version": 1}) + "\n")
@@ -260,9 +255,9 @@ def test_a_version_1_recording_is_still_read_and_diffs_identical_to_version_2(
     assert capsys.readouterr().out.startswith("identical: ")
 
 
-def test_a_broken_batch_line_is_one_clear_error(tmp_path: Path) -> None:
+def test_an_event_line_without_its_time_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl.gz"
     header = {"kind": "recording", "format": "smartzone-recording", "version": 2}
-    path.write_bytes(gzip.compress((json.dumps(header) + '\n{"kind":"batch","events":[]}\n').encode()))
-    with pytest.raises(RecordingError, match=r"bad.jsonl.gz: line 2: not a record or a batch of events"):
+    path.write_bytes(gzip.compress((json.dumps(header) + '\n{"kind":"reading","device":"x"}\n').encode()))
+    with pytest.raises(RecordingError, match=r"bad.jsonl.gz: line 2: not a record \(an object with `t` and `kind`\)"):
         list(read_recording(path)[1])

@@ -179,17 +179,18 @@ class Recorder:
     The engine thread only queues: events as they are (frozen facts), inputs as encoded
     lines (their arguments may be mutable). The writer thread encodes each run of consecutive
     events of one kind with orjson (in C, no Python per field), compresses and writes, and
-    sync-flushes at least once a wall second. The queue is bounded (MAX_PENDING items): when the disk is slower than the engine,
-    the engine waits for room (counted in `stalls`); nothing is dropped while the writer
-    lives. A write error stops writing and is reported once through `on_error`; a writer
-    thread that dies of anything else is found by `probe()` (open_recording watches it).
+    sync-flushes at least once a wall second. The queue is bounded (MAX_PENDING items): when
+    the disk is slower than the engine, the engine waits for room (counted in `stalls`);
+    nothing is dropped while the writer lives. A write error stops writing and is reported
+    once through `on_error`; a writer thread that dies of anything else is found by
+    `probe()` (open_recording watches it).
     """
 
     MAX_PENDING = 50_000  # about 2 s of a fast 1,000-device run: a slow second of disk does not stall
 
     def __init__(
         self,
-        out: IO[bytes],
+        out: IO[bytes] | gzip.GzipFile,
         on_error: Callable[[str], None] | None = None,
         max_pending: int | None = None,
     ) -> None:
@@ -383,7 +384,7 @@ def read_recording(path: str | Path) -> tuple[dict[str, Any], Iterator[dict[str,
     return header, _records(name, f)
 
 
-def _records(name: str, f: IO[bytes]) -> Iterator[dict[str, Any]]:
+def _records(name: str, f: gzip.GzipFile) -> Iterator[dict[str, Any]]:
     with f:
         lineno = 1
         while True:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import json
 import io
 import itertools
+import json
 import shutil
 import threading
 import time
@@ -227,7 +227,8 @@ def test_a_slow_disk_holds_the_engine_back_and_loses_nothing(tmp_path: Path) -> 
     assert recorder.close(DAYS) is None
     recs = [recording.normalised(json.loads(line)) for line in disk.getvalue().splitlines()]
     # every event, in order, as the trace writes it (less its derived `ts`)
-    assert recs[:-1] == [{k: v for k, v in json.loads(encode_event(e, rt.world.clock)).items() if k != "ts"} for e in events]
+    traced = [json.loads(encode_event(e, rt.world.clock)) for e in events]
+    assert recs[:-1] == [{k: v for k, v in line.items() if k != "ts"} for line in traced]
     assert recs[-1] == {"t": DAYS, "kind": "end", "events": len(events), "inputs": 0}
 
 

@@ -222,8 +222,12 @@ class Recorder:
         rt.recorder = self
 
     def __call__(self, event: Event) -> None:
-        if self._put(event):
+        if self.error is None:  # _put, inlined: this runs on the engine thread once per event
+            items = self._items
+            items.append(event)
             self.events += 1
+            if not len(items) % _BATCH:
+                self._more(len(items))
 
     def input(self, t: float, name: str, args: Mapping[str, Any]) -> None:
         """Record an input applied now (simulated time `t`, after `self.events` events)."""
@@ -258,11 +262,16 @@ class Recorder:
             return False
         items = self._items
         items.append(item)
-        if len(items) >= _BATCH:
-            self._wake.set()
-            if len(items) >= self.max_pending:
-                self._wait_room()
+        if not len(items) % _BATCH:
+            self._more(len(items))
         return True
+
+    def _more(self, pending: int) -> None:
+        """Another _BATCH items queued: wake the writer (once per batch, not per item: a
+        threading.Event.set takes a lock), and wait for room if the queue is full."""
+        self._wake.set()
+        if pending >= self.max_pending:
+            self._wait_room()
 
     def _wait_room(self) -> None:
         """The disk is slower than the engine: wait (bounded steps) while the writer lives."""

@@ -31,7 +31,7 @@ def one_run(hours: float, record: Path | None) -> tuple[float, int, int]:
     rt.subscribe(lambda _e: events.__setitem__(0, events[0] + 1))
     recorder = None
     if record is not None:
-        recorder = Recorder.open(record, rt.world.clock)
+        recorder = Recorder.open(record)
         recorder.attach(rt, scenario_header(rt, fast=True, speed=1.0, duration=hours * 3600))
     t0 = time.perf_counter()
     rt.start()

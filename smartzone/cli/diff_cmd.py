@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from smartzone.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+from smartzone.runtime.recording import normalised
 
 MISSING = "(nothing)"
 IGNORED = ("ts",)  # derived from t
@@ -34,10 +35,10 @@ def _events(path: str) -> Iterator[dict[str, Any]]:
     with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
         for lineno, line in enumerate(_lines(f), start=1):
             try:
-                rec = json.loads(line)
-            except ValueError:
-                raise UsageError(f"{path}: line {lineno}: not JSON") from None
-            if isinstance(rec, dict) and rec.get("kind") not in ("recording", "manifest", "input", "end"):
+                rec = normalised(json.loads(line))  # recording versions 1 and 2 alike
+            except (ValueError, KeyError, TypeError):
+                raise UsageError(f"{path}: line {lineno}: not a JSON record") from None
+            if rec.get("kind") not in ("recording", "manifest", "input", "end"):
                 yield rec
 
 

@@ -247,7 +247,7 @@ def resimulate(path: str | Path, out: str | Path) -> tuple[int, int]:
             network=header.get("network", True),
         )
     world, env = rt.world, rt.world.env
-    recorder = Recorder.open(out, world.clock)
+    recorder = Recorder.open(out)
     recorder.attach(rt, {**header, "resimulated_from": Path(path).name})
     rt.engine._start_world()  # the same start-up step as a live engine
     end = world.now

@@ -107,7 +107,7 @@ def _serve(rt: Runtime) -> tuple[Any, ModbusGateways]:
 def _record(path: Path) -> list[int]:
     """A paced run with an app's command and a Modbus write; the light's final input registers."""
     rt = Runtime.load(MQTT_CITY, speed=SPEED)
-    recorder = Recorder.open(path, rt.world.clock)
+    recorder = Recorder.open(path)
     recorder.attach(rt, scenario_header(rt, fast=False, speed=SPEED, duration=None))
     svc, gateways = _serve(rt)
     app = None

@@ -140,7 +140,7 @@ def test_a_bad_series_is_one_clear_problem(tmp_path: Path, model: str, csv_text:
 def test_a_recording_carries_the_data_set_and_resimulates(tmp_path: Path) -> None:
     rt = Runtime.load(_scenario(tmp_path, "2026-11-23T00:00:00Z"), fast=True, duration=7200.0)
     path, again = tmp_path / "rec.jsonl.gz", tmp_path / "again.jsonl.gz"
-    recorder = Recorder.open(path, rt.world.clock)
+    recorder = Recorder.open(path)
     header = scenario_header(rt, fast=True, speed=1.0, duration=7200.0)
     assert header["data_files"] == {"data/bologna-november-week.csv": DATA.read_text()}
     recorder.attach(rt, header)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import itertools
+import json
 import shutil
 import threading
 import time
@@ -33,7 +34,7 @@ def _record(path: Path, *, paced_inputs: bool) -> Runtime:
     engine runs flat out, landing wherever they land (the recording must still say where)."""
     duration = HOURS if paced_inputs else 365 * 86400.0  # long enough to be still running: stopped below
     rt = Runtime.load(FIXTURE, fast=True, duration=duration)
-    recorder = Recorder.open(path, rt.world.clock)
+    recorder = Recorder.open(path)
     recorder.attach(rt, scenario_header(rt, fast=True, speed=1.0, duration=duration))
     inputs = [
         DeviceCommand("l-0001", "dim", {"level": 40}, id="c1", source="mqtt", user="app"),
@@ -101,10 +102,10 @@ def test_resimulation_is_byte_identical(tmp_path: Path, paced_inputs: bool) -> N
 def test_diff_names_the_first_divergence_per_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     original, changed = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
     _record(original, paced_inputs=True)
-    lines = gzip.decompress(original.read_bytes()).decode().splitlines(keepends=True)
-    i = next(i for i, line in enumerate(lines) if '"device":"l-0001"' in line and '"kind":"reading"' in line)
-    lines[i] = lines[i].replace('"level":', '"level":1', 1)  # one reading of one device differs
-    changed.write_bytes(gzip.compress("".join(lines).encode()))
+    lines = [json.loads(line) for line in gzip.decompress(original.read_bytes()).splitlines()]
+    reading = next(line for line in lines if line["kind"] == "reading" and line["device"] == "l-0001")
+    reading["values"]["level"] += 1  # one reading of one device differs
+    changed.write_bytes(gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode()))
     capsys.readouterr()
     assert main(["diff", str(original), str(changed)]) == 1
     out = capsys.readouterr().out.splitlines()
@@ -115,7 +116,7 @@ def test_diff_names_the_first_divergence_per_device(tmp_path: Path, capsys: pyte
 def test_a_recording_cut_by_a_crash_reads_up_to_its_last_flush(tmp_path: Path) -> None:
     path, cut = tmp_path / "a.jsonl.gz", tmp_path / "cut.jsonl.gz"
     rt = Runtime.load(FIXTURE, fast=True, duration=3600.0)
-    recorder = Recorder.open(path, rt.world.clock)
+    recorder = Recorder.open(path)
     recorder.attach(rt, scenario_header(rt, fast=True, speed=1.0, duration=3600.0))
     rt.world.run(3600.0)  # no engine thread: the world runs here
     assert recorder.sync()  # what the writer does at least once a second
@@ -156,13 +157,15 @@ def test_a_writer_thread_that_dies_makes_the_run_fail_naming_the_recording(
     path = tmp_path / "a.jsonl.gz"
     calls = [0]
 
-    def broken(event: Any, clock: Any) -> str:  # a bug in the writer, some way into the run
-        calls[0] += 1
-        if calls[0] > 100:
-            raise RuntimeError("encoder bug")
-        return encode_event(event, clock)
+    real = recording.encode_events
 
-    monkeypatch.setattr(recording, "encode_event", broken)
+    def broken(kind: str, events: Any) -> list[bytes]:  # a bug in the writer, some way into the run
+        calls[0] += 1
+        if calls[0] > 3:
+            raise RuntimeError("encoder bug")
+        return real(kind, events)
+
+    monkeypatch.setattr(recording, "encode_events", broken)
     # a year of fast simulation: the run ends only because the watchdog finds the writer dead
     code = main(
         [
@@ -188,16 +191,16 @@ def test_a_writer_thread_that_dies_makes_the_run_fail_naming_the_recording(
 DAYS = 20 * 86400.0  # about 6,000 events of testville
 
 
-class _SlowDisk(io.StringIO):
+class _SlowDisk(io.BytesIO):
     """A file whose writes wait for a gate: a disk slower than the engine."""
 
     def __init__(self) -> None:
         super().__init__()
         self.gate = threading.Event()
 
-    def write(self, text: str) -> int:
+    def write(self, data: Any) -> int:
         assert self.gate.wait(60), "the test never opened the gate"
-        return super().write(text)
+        return super().write(data)
 
     def close(self) -> None:  # keep the text readable after close()
         pass
@@ -210,7 +213,7 @@ def test_a_slow_disk_holds_the_engine_back_and_loses_nothing(tmp_path: Path) -> 
     rt.world.run(DAYS)  # the facts to write, made here
     assert len(events) > 4 * 1024
     disk = _SlowDisk()
-    recorder = Recorder(disk, rt.world.clock, max_pending=2048)
+    recorder = Recorder(disk, max_pending=2048)
     producer = threading.Thread(target=lambda: [recorder(e) for e in events], name="engine")
     producer.start()
     deadline = time.monotonic() + 30
@@ -222,6 +225,40 @@ def test_a_slow_disk_holds_the_engine_back_and_loses_nothing(tmp_path: Path) -> 
     producer.join(30)
     assert not producer.is_alive()
     assert recorder.close(DAYS) is None
-    lines = disk.getvalue().splitlines(keepends=True)
-    assert lines[:-1] == [encode_event(e, rt.world.clock) for e in events]
-    assert lines[-1] == f'{{"t":{DAYS},"kind":"end","events":{len(events)},"inputs":0}}\n'
+    recs = [recording.normalised(json.loads(line)) for line in disk.getvalue().splitlines()]
+    # every event, in order, as the trace writes it (less its derived `ts`)
+    traced = [json.loads(encode_event(e, rt.world.clock)) for e in events]
+    assert recs[:-1] == [{k: v for k, v in line.items() if k != "ts"} for line in traced]
+    assert recs[-1] == {"t": DAYS, "kind": "end", "events": len(events), "inputs": 0}
+
+
+def test_a_version_1_recording_is_still_read_and_diffs_identical_to_version_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new, old = tmp_path / "v2.jsonl.gz", tmp_path / "v1.jsonl.gz"
+    rt = _record(new, paced_inputs=True)
+    header, records = read_recording(new)
+    recs = list(records)
+    assert header["version"] == 2 and recs[-1]["kind"] == "end"
+    with gzip.open(new, "rb") as f:  # version 2: events without `ts`, `kind` first
+        lines = [json.loads(line) for line in f]
+    assert any(r["kind"] == "reading" and "ts" not in r and next(iter(r)) == "kind" for r in lines)
+    # the same recording as version 1 wrote it: one trace line (with `ts`) per event
+    with gzip.open(old, "wt", encoding="utf-8") as f:
+        f.write(json.dumps({**header, "version": 1}) + "\n")
+        for rec in recs:
+            event = rec["kind"] not in ("input", "end")
+            f.write(encode_event(recording.event_from_record(rec), rt.world.clock) if event else json.dumps(rec) + "\n")
+    old_header, old_records = read_recording(old)
+    assert old_header["version"] == 1
+    assert [{k: v for k, v in r.items() if k != "ts"} for r in old_records] == recs
+    assert main(["diff", str(old), str(new)]) == 0
+    assert capsys.readouterr().out.startswith("identical: ")
+
+
+def test_an_event_line_without_its_time_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl.gz"
+    header = {"kind": "recording", "format": "smartzone-recording", "version": 2}
+    path.write_bytes(gzip.compress((json.dumps(header) + '\n{"kind":"reading","device":"x"}\n').encode()))
+    with pytest.raises(RecordingError, match=r"bad.jsonl.gz: line 2: not a record \(an object with `t` and `kind`\)"):
+        list(read_recording(path)[1])

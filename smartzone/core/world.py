@@ -23,6 +23,7 @@ from smartzone.core.faults import FAULT_COMMANDS, FaultCommand, FaultManager
 from smartzone.core.network import Network
 from smartzone.core.placement import random_point
 from smartzone.core.rng import derive_seed, stream
+from smartzone.core.sandbox import SANDBOX_COMMANDS, Sandbox, SandboxCommand
 from smartzone.core.simenv import CityEnvironment
 from smartzone.core.timeline import Timeline
 from smartzone.core.variation import Dropouts, vary
@@ -71,6 +72,7 @@ class World:
         self.faults = FaultManager(self)
         self.timeline = Timeline(self, scenario.timeline)
         self.dropouts = Dropouts(scenario.dropouts, self.seed, self.devices, self.env, self.faults)
+        self.sandbox = Sandbox(self)  # devices created and deleted at run time (core/sandbox.py)
         self._started = False
 
     def _build(self) -> None:
@@ -130,10 +132,10 @@ class World:
 
     def execute(
         self,
-        command: DeviceCommand | SetOnline | FaultCommand,
+        command: DeviceCommand | SetOnline | FaultCommand | SandboxCommand,
         on_result: Callable[[CommandResult | None], None] | None = None,
     ) -> CommandResult | None:
-        """Apply a command; device commands publish a CommandResult.
+        """Apply a command; device commands publish a CommandResult, sandbox requests a SandboxResult.
 
         A device command that crosses a simulated downlink returns None at once; its result
         is published (and passed to *on_result*) when the device applies it: that is when
@@ -142,6 +144,9 @@ class World:
         """
         if isinstance(command, FAULT_COMMANDS):
             self.faults.execute(command)
+            return self._done(None, on_result)
+        if isinstance(command, SANDBOX_COMMANDS):
+            self.sandbox.execute(command)
             return self._done(None, on_result)
         t = self.now
         device = self.devices.get(command.device)

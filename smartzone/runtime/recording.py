@@ -28,16 +28,20 @@ from smartzone.core.clock import SimClock
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.events import (
     CommandResult,
+    DeviceAdded,
+    DeviceRemoved,
     Event,
     FaultChanged,
     LinkStats,
     Reading,
+    SandboxResult,
     ServiceHealth,
     StateChanged,
     StatusChanged,
     TimelineChanged,
 )
 from smartzone.core.faults import ClearFault, CutBackhaul, DegradeLink, InjectFault, RestoreLink
+from smartzone.core.sandbox import AddDevice, RemoveDevice, ResetSandbox
 from smartzone.errors import UsageError
 from smartzone.runtime.health import describe_exception
 from smartzone.runtime.trace import encode_event
@@ -60,12 +64,26 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         LinkStats,
         TimelineChanged,
         ServiceHealth,
+        DeviceAdded,
+        DeviceRemoved,
+        SandboxResult,
     )
 }
 # inputs that are commands of the world (re-applied by a re-simulation); the others are controls
 COMMAND_CLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in (DeviceCommand, SetOnline, InjectFault, ClearFault, DegradeLink, RestoreLink, CutBackhaul)
+    for cls in (
+        DeviceCommand,
+        SetOnline,
+        InjectFault,
+        ClearFault,
+        DegradeLink,
+        RestoreLink,
+        CutBackhaul,
+        AddDevice,
+        RemoveDevice,
+        ResetSandbox,
+    )
 }
 CONTROLS = ("pause", "resume", "speed", "step", "health", "netstats")
 

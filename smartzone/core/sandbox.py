@@ -172,7 +172,8 @@ class Sandbox:
         world = self.world
         info, traffic = self._info(cmd)
         dtype = world.catalog.types[info.type]
-        device = Device(info, dtype, world.clock, world.ctx, world.bus, stream(world.seed, "behaviour", info.id), traffic)
+        rng = stream(world.seed, "behaviour", info.id)
+        device = Device(info, dtype, world.clock, world.ctx, world.bus, rng, traffic)
         vary(device, world.seed)
         world.devices[info.id] = device
         world.network.attach(device)

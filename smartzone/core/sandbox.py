@@ -127,9 +127,7 @@ class Sandbox:
             raise SandboxRefused("duplicate", f"a device '{cmd.device}' already exists in this city")
         quota = self.tenants[cmd.tenant].limits()
         if quota is not None and len(self.created[cmd.tenant]) >= quota.devices:
-            raise SandboxRefused(
-                "quota_exceeded", f"sandbox '{cmd.tenant}' may create at most {quota.devices} devices"
-            )
+            raise SandboxRefused("quota_exceeded", f"sandbox '{cmd.tenant}' may create at most {quota.devices} devices")
         dtype = world.catalog.types.get(cmd.type)
         if dtype is None:
             known = ", ".join(sorted(world.catalog.types))

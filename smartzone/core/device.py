@@ -78,6 +78,7 @@ class Device:
         self.values: dict[str, Any] = {}
         self.seq = 0
         self.online = True
+        self.retired = False  # deleted from a sandbox: its scheduled wake-ups end quietly
         # Added to a signal's true value before signals computed from it read it: per-device
         # calibration (core/variation.py) and physical faults such as a leak (core/faults).
         self.bias: dict[str, float] = {}
@@ -201,6 +202,8 @@ class Device:
             self._step(now)
 
     def _tick(self, _event: Any) -> None:
+        if self.retired:
+            return
         self._step(self._env.now)
         self._wake()
 
@@ -240,7 +243,12 @@ class Device:
             self.send(t)
         return snapshot
 
+    def retire(self) -> None:
+        """Stop for good (a sandbox device deleted): no more samples, readings or state changes."""
+        self.retired = True
+        self.online = False
+
     def set_online(self, online: bool, t: float, reason: str) -> None:
-        if online != self.online:
+        if online != self.online and not self.retired:
             self.online = online
             self.bus.publish(StatusChanged(t, self.id, online, reason))

@@ -133,3 +133,40 @@ class ServiceHealth(Event):
     component: str
     state: str  # down | up | fatal
     cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAdded(Event):
+    """A device was created at run time in a sandbox tenant (`info`: its DeviceInfo fields)."""
+
+    kind: ClassVar[str] = "device_added"
+    device: str
+    tenant: str
+    info: Mapping[str, Any]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRemoved(Event):
+    """A sandbox device was deleted at run time (`reason`: remove or reset)."""
+
+    kind: ClassVar[str] = "device_removed"
+    device: str
+    tenant: str
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxResult(Event):
+    """The outcome of a sandbox request (add, remove, reset): the devices it touched, or an error."""
+
+    kind: ClassVar[str] = "sandbox"
+    tenant: str
+    request: str  # the device id of an add/remove, the request id of a reset
+    action: str
+    source: str
+    ok: bool
+    devices: tuple[str, ...] = ()
+    error_code: str | None = None
+    error_message: str | None = None

@@ -24,6 +24,7 @@ from smartzone.core.faults import FAULT_COMMANDS, FaultCommand, FaultManager
 from smartzone.core.network import Network
 from smartzone.core.placement import random_point
 from smartzone.core.rng import derive_seed, stream
+from smartzone.core.sandbox import SANDBOX_COMMANDS, Sandbox, SandboxCommand
 from smartzone.core.simenv import CityEnvironment
 from smartzone.core.timeline import Timeline
 from smartzone.core.variation import Dropouts, vary
@@ -75,6 +76,7 @@ class World:
         self.faults = FaultManager(self)
         self.timeline = Timeline(self, scenario.timeline)
         self.dropouts = Dropouts(scenario.dropouts, self.seed, simulated, self.env, self.faults)
+        self.sandbox = Sandbox(self)  # devices created and deleted at run time (core/sandbox.py)
         self._started = False
 
     def _build(self) -> None:
@@ -134,10 +136,10 @@ class World:
 
     def execute(
         self,
-        command: DeviceCommand | SetOnline | FaultCommand | BridgedReading | BridgedAnswer,
+        command: DeviceCommand | SetOnline | FaultCommand | BridgedReading | BridgedAnswer | SandboxCommand,
         on_result: Callable[[CommandResult | None], None] | None = None,
     ) -> CommandResult | None:
-        """Apply a command; device commands publish a CommandResult.
+        """Apply a command; device commands publish a CommandResult, sandbox requests a SandboxResult.
 
         A device command that crosses a simulated downlink returns None at once; its result
         is published (and passed to *on_result*) when the device applies it: that is when
@@ -149,6 +151,9 @@ class World:
             return self._done(None, on_result)
         if isinstance(command, BRIDGED_INPUTS):
             return self._done(self.bridges.execute(command), on_result)
+        if isinstance(command, SANDBOX_COMMANDS):
+            self.sandbox.execute(command)
+            return self._done(None, on_result)
         t = self.now
         device = self.devices.get(command.device)
         if isinstance(command, SetOnline):

@@ -16,7 +16,8 @@ from smartzone.definitions.timeline import TimelineEvent
 
 PayloadFormat = Literal["native", "senml", "ngsi-ld"]
 # city-level MQTT documents sit where a tenant id would (sz/v2/{city}/tenants, .../access/{user})
-RESERVED_TENANT_IDS = ("tenants", "access", "class")  # class: the classroom's answer topics
+# class: the classroom's answer topics; sandbox: the owners' sandbox requests (docs/owners.md)
+RESERVED_TENANT_IDS = ("tenants", "access", "class", "sandbox")
 DEFAULT_RAIN_DAYS = 8.0
 
 
@@ -35,14 +36,43 @@ class District(Strict):
     kind: DistrictKind = "mixed"
 
 
+class Quotas(Strict):
+    """What the owner of a sandbox tenant may use (docs/owners.md, "The sandbox")."""
+
+    devices: int = Field(10, ge=0, le=1000, strict=True, description="devices the owner may create at run time")
+    connections: int = Field(
+        4, ge=1, le=1000, strict=True, description="MQTT connections the owner's user may hold at once"
+    )
+    messages_per_s: float = Field(
+        20.0, gt=0, le=100_000, description="MQTT PUBLISH packets per wall second the owner's user may send"
+    )
+    retained_bytes: int = Field(
+        65_536, ge=0, le=268_435_455, strict=True, description="payload bytes the owner's user may keep retained"
+    )
+
+
 class Tenant(Strict):
-    """An owner of devices: the city, a utility, a company, a social organisation."""
+    """An owner of devices: the city, a utility, a company, a social organisation, or a sandbox."""
 
     id: Id
     name: str
-    kind: Literal["city", "utility", "telecom", "private", "social"]
+    kind: Literal["city", "utility", "telecom", "private", "social", "sandbox"]
     open_data: bool = False
     payload_format: PayloadFormat | None = None
+    quotas: Quotas | None = Field(
+        None, description="sandbox tenants only: the owner's limits (default: the Quotas defaults)"
+    )
+
+    @field_validator("quotas")
+    @classmethod
+    def _sandbox_only(cls, value: Quotas | None, info: ValidationInfo) -> Quotas | None:
+        if value is not None and info.data.get("kind") != "sandbox":
+            raise ValueError("quotas apply to a tenant of kind 'sandbox' only")
+        return value
+
+    def limits(self) -> Quotas | None:
+        """The quotas of a sandbox tenant (its own or the defaults); None for other kinds."""
+        return (self.quotas or Quotas()) if self.kind == "sandbox" else None
 
     @field_validator("id")
     @classmethod

@@ -23,9 +23,10 @@ from smartzone.core.bridged import BridgedAnswer, BridgedReading
 from smartzone.core.bus import Subscriber
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.device import DeviceInfo
-from smartzone.core.events import CommandResult, Event, ServiceHealth
+from smartzone.core.events import CommandResult, DeviceAdded, DeviceRemoved, Event, ServiceHealth
 from smartzone.core.faults import FaultCommand
 from smartzone.core.network import HopState
+from smartzone.core.sandbox import SandboxCommand
 from smartzone.core.world import DeviceSnapshot, World
 from smartzone.definitions.catalog import Catalog, load_scenario, resolve_scenario
 from smartzone.definitions.scenario import Scenario
@@ -66,6 +67,7 @@ class Runtime:
         for device in self.world.devices.values():
             self.live.seed(device.id, device.values, device.state, device.online, device.seq)
         self.world.bus.subscribe(self.live.on_event)
+        self.world.bus.subscribe(self._device_set_changed, (DeviceAdded, DeviceRemoved))
         self.engine = Engine(self.world, fast=fast, speed=speed, until=duration)
         self._gc_entered = False
         self._gc_lock = threading.Lock()
@@ -76,6 +78,15 @@ class Runtime:
         self._watched = 0  # probes registered and not yet unwatched (the watchdog stops at zero)
         self._unwatch_engine: Callable[[], None] | None = None
         self.recorder: Any = None  # a runtime/recording.py Recorder: inputs recorded where they are applied
+
+    def _device_set_changed(self, event: Event) -> None:
+        """A sandbox device was created or deleted (engine thread): keep `devices` and `live` in step."""
+        if isinstance(event, DeviceAdded):
+            device = self.world.devices[event.device]
+            self.live.seed(device.id, device.values, device.state, device.online, device.seq)
+            self.devices[event.device] = device.info
+        elif isinstance(event, DeviceRemoved):
+            self.devices.pop(event.device, None)
 
     def _record(self, name: str, args: dict[str, Any]) -> None:
         """Record a control input (engine thread: at the point of the event order it is applied)."""
@@ -258,7 +269,7 @@ class Runtime:
         return self.engine.add_step_hook(hook)
 
     def submit(
-        self, command: DeviceCommand | SetOnline | FaultCommand | BridgedReading | BridgedAnswer
+        self, command: DeviceCommand | SetOnline | FaultCommand | BridgedReading | BridgedAnswer | SandboxCommand
     ) -> Future[CommandResult | None]:
         """Queue a command; the future resolves with its result once the device applied it.
 

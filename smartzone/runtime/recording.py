@@ -32,16 +32,20 @@ from smartzone.core.bridged import BridgedAnswer, BridgedCommand, BridgedReading
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.events import (
     CommandResult,
+    DeviceAdded,
+    DeviceRemoved,
     Event,
     FaultChanged,
     LinkStats,
     Reading,
+    SandboxResult,
     ServiceHealth,
     StateChanged,
     StatusChanged,
     TimelineChanged,
 )
 from smartzone.core.faults import ClearFault, CutBackhaul, DegradeLink, InjectFault, RestoreLink
+from smartzone.core.sandbox import AddDevice, RemoveDevice, ResetSandbox
 from smartzone.errors import UsageError
 from smartzone.runtime.health import describe_exception
 
@@ -65,6 +69,9 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         TimelineChanged,
         ServiceHealth,
         BridgedCommand,
+        DeviceAdded,
+        DeviceRemoved,
+        SandboxResult,
     )
 }
 # inputs that are commands of the world (re-applied by a re-simulation); the others are controls
@@ -80,6 +87,9 @@ COMMAND_CLASSES: dict[str, type[Any]] = {
         CutBackhaul,
         BridgedReading,  # a real device's readings and answers are inputs (docs/recording.md)
         BridgedAnswer,
+        AddDevice,
+        RemoveDevice,
+        ResetSandbox,
     )
 }
 CONTROLS = ("pause", "resume", "speed", "step", "health", "netstats")

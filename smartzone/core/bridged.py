@@ -132,7 +132,7 @@ class Bridges:
                 report_interval=spec.modbus.poll if spec.modbus is not None else dtype.report.interval,
             )
             rng: random.Random = stream(w.seed, "behaviour", spec.id)
-            out[spec.id] = BridgedDevice(info, dtype, w.clock, w.ctx, w.bus, rng, district.traffic)
+            out[spec.id] = BridgedDevice(info, dtype, w.clock, w.ctx, w.bus, rng, district.traffic, district.kind)
         self.ids = list(out)
         return out
 

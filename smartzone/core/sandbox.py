@@ -28,6 +28,7 @@ from smartzone.core.variation import vary
 
 if TYPE_CHECKING:
     from smartzone.core.world import World
+    from smartzone.definitions.scenario import District
 
 DEVICE_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -118,8 +119,8 @@ class Sandbox:
         return result
 
     # --- add ----------------------------------------------------------------------------------
-    def _info(self, cmd: AddDevice) -> tuple[DeviceInfo, float]:
-        """The new device's facts and its district's traffic weight; SandboxRefused if anything is wrong."""
+    def _info(self, cmd: AddDevice) -> tuple[DeviceInfo, District]:
+        """The new device's facts and its district; SandboxRefused if anything is wrong."""
         world, sc = self.world, self.world.scenario
         if not isinstance(cmd.device, str) or not DEVICE_ID.match(cmd.device):
             raise SandboxRefused("invalid_params", "device id must be 1-64 characters of a-z, 0-9 and '-'")
@@ -164,14 +165,14 @@ class Sandbox:
             network=dtype.network,
             report_interval=dtype.report.interval,
         )
-        return info, district.traffic
+        return info, district
 
     def _add(self, cmd: AddDevice) -> str:
         world = self.world
-        info, traffic = self._info(cmd)
+        info, district = self._info(cmd)
         dtype = world.catalog.types[info.type]
         rng = stream(world.seed, "behaviour", info.id)
-        device = Device(info, dtype, world.clock, world.ctx, world.bus, rng, traffic)
+        device = Device(info, dtype, world.clock, world.ctx, world.bus, rng, district.traffic, district.kind)
         vary(device, world.seed)
         world.devices[info.id] = device
         world.network.attach(device)

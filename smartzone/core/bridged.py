@@ -22,8 +22,6 @@ from smartzone.core.events import CommandResult, Event, StateChanged
 from smartzone.core.placement import random_point
 from smartzone.core.rng import stream
 
-OFFLINE_AT_START = "waiting for the real device"
-
 
 @dataclass(frozen=True)
 class BridgedReading:
@@ -64,8 +62,6 @@ class BridgedCommand(Event):
 
 class BridgedDevice(Device):
     """A device whose values come from a real device: no models, no report schedule of its own."""
-
-    bridged = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

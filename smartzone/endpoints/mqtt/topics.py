@@ -84,10 +84,6 @@ class Topics:
         SmartZone sends it ("command") and its answers ("answer")."""
         return f"{self.base}/{tenant}/{INGEST}/{device}" + (f"/{channel}" if channel else "")
 
-    def ingest_filter(self) -> str:
-        """The subscription of SmartZone's ingest client: every real device's data and answers."""
-        return f"{self.base}/+/{INGEST}/#"
-
     def cmd_filter(self) -> str:
         """The subscription of the bridge: every device's cmd topic."""
         return f"{self.base}/+/+/+/cmd"

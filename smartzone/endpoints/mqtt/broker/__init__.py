@@ -5,8 +5,8 @@
 - "mosquitto": a managed mosquitto subprocess (generated password file and ACL file);
 - "auto": mosquitto when its binary is installed, else embedded;
 - "mqtt://host:port" / "mqtts://host:port": an external broker SmartZone connects to.
-Managed backends listen on a private unix socket behind SmartZone's gate front (fronted.py),
-which namespaces client ids per user; supervisor.py restarts their process when it dies.
+Managed backends listen on a private unix socket behind SmartZone's gate front (backends/fronted.py),
+which namespaces client ids per user; backends/supervisor.py restarts their process when it dies.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, model_validator
 
 from smartzone.definitions.base import DistrictKind, Duration, Name, Ref, Strict, TimeOfDay
 
@@ -129,6 +129,40 @@ class PoissonCount(Strict):
     )
 
 
+class TrafficFlow(Strict):
+    """One lane at a detector, by the Van Aerde fundamental diagram (Van Aerde & Rakha 1995):
+    count, occupancy and speed from one demand, consistent with each other. Demand above the
+    capacity queues; while a queue stands over the loop the lane discharges at the capacity
+    less `capacity_drop`, on the congested branch (low speed, high occupancy)."""
+
+    kind: Literal["traffic_flow"]
+    output: Literal["count", "occupancy", "speed"]
+    rate_per_h: float = Field(ge=0, description="demand in veh/h when the driver is 1")
+    driver: Ref = 1.0
+    capacity_per_h: float = Field(900.0, gt=0, description="lane capacity (HCM: about 900 veh/h signalised)")
+    free_speed: float = Field(50.0, gt=0, description="km/h with no other vehicle around")
+    speed_at_capacity: float = Field(30.0, gt=0, description="km/h when the flow is at capacity")
+    jam_density: float = Field(140.0, gt=0, description="vehicles per km when stopped")
+    detection_length: float = Field(6.5, gt=0, description="m a vehicle covers the loop for: length + loop")
+    capacity_drop: float = Field(0.1, ge=0, lt=1, description="share of capacity lost while queued")
+    upstream: float = Field(
+        500.0, gt=0, description="m of lane before the loop a queue can fill; demand beyond it takes other routes"
+    )
+    flow: Ref | None = Field(None, description="occupancy and speed: the signal counting the vehicles")
+    noise: float = Field(0.0, ge=0, description="occupancy and speed: standard deviation in their unit")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrafficFlow:
+        if self.output != "count" and self.flow is None:
+            raise ValueError(f"output {self.output} needs `flow`: the signal counting the vehicles, e.g. signal.count")
+        vf, vc, kj, cap = self.free_speed, self.speed_at_capacity, self.jam_density, self.capacity_per_h
+        if not vf / 2 <= vc < vf:
+            raise ValueError("speed_at_capacity must lie from half the free_speed up to below it")
+        if 1 / cap <= vf / (kj * vc * vc):
+            raise ValueError("capacity_per_h is too high for this free_speed, speed_at_capacity and jam_density")
+        return self
+
+
 class Cumulative(Strict):
     """Running total of a rate (flow -> volume, power -> energy)."""
 
@@ -225,6 +259,7 @@ BehaviourSpec = Annotated[
     | ChargingSession
     | MarkovOccupancy
     | PoissonCount
+    | TrafficFlow
     | Cumulative
     | FillEmpty
     | StateValue

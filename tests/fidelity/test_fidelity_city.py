@@ -9,6 +9,8 @@ against the references the scenario and device files cite.
 - street lights switch within 5 minutes of the rule their type declares (sunset/sunrise
   plus offsets, on the city's sun times from astral);
 - the daily temperature minimum comes near sunrise; a few percent of devices offline;
+- traffic obeys one fundamental diagram (Van Aerde): count, occupancy and speed agree
+  (q = k v), queues form at the weekday peaks and never at night;
 - parking follows land use: residential bays are fuller at night than by day, and fuller at
   night than the centre's (City of Melbourne on-street sensor data, cited in parking-spot.yaml).
 """
@@ -164,3 +166,18 @@ def test_parking_fills_by_land_use(bologna: WeekStats) -> None:
     assert share("residential", night) > share("residential", midday) + 0.15
     assert share("residential", night) > share("centre", night) + 0.15
     assert share("centre", midday) > share("centre", night)
+
+
+def test_traffic_obeys_its_fundamental_diagram(bologna: WeekStats) -> None:
+    ratios = sorted(kv / q for q, kv in bologna.flow_vs_kv)
+    assert len(ratios) > 1000
+    assert 0.95 < ratios[len(ratios) // 2] < 1.05  # q = k v, up to the noise of occupancy and speed
+
+    def queued(day: str, hours: range) -> float:
+        flags = [f for h in hours for f in bologna.queued.get((day, h), [])]
+        assert flags, f"no traffic readings on {day}s at {hours}"
+        return sum(flags) / len(flags)
+
+    assert queued("weekday", range(1, 5)) == 0.0  # no queue at night
+    assert queued("weekday", range(8, 9)) > 0.05  # the morning peak queues at the busy sites
+    assert queued("weekday", range(8, 9)) > 2 * queued("sunday", range(8, 9))

@@ -39,6 +39,8 @@ class WeekStats:
     timeline: list[tuple[str, float, bool]] = field(default_factory=list)
     offline_share: list[float] = field(default_factory=list)
     flagged: set[str] = field(default_factory=set)
+    queued: dict[tuple[str, int], list[bool]] = field(default_factory=lambda: defaultdict(list))
+    flow_vs_kv: list[tuple[float, float]] = field(default_factory=list)  # (count x 12, density x speed)
     parked: dict[str, str] = field(default_factory=dict)  # last reported status of each parking bay
     occupancy: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
 
@@ -73,6 +75,10 @@ def run_city(scenario: Scenario, catalog: Catalog, hours: int) -> WeekStats:
             if kind == "traffic-counter":
                 stats.counts[(clock.date(e.t), int(clock.hour(e.t)))].append(e.values["count"])
                 stats.count_max = max(stats.count_max, e.values["count"])
+                v = e.values
+                stats.queued[(clock.day_type(e.t), int(clock.hour(e.t)))].append(v["occupancy"] > 25.0)
+                if v["count"] >= 20 and len(stats.flow_vs_kv) < 20000:
+                    stats.flow_vs_kv.append((v["count"] * 12.0, v["occupancy"] * 10.0 / 6.5 * v["speed"]))
             elif kind == "water-meter":
                 stats.flow[(clock.day_type(e.t), int(clock.hour(e.t) * 2) / 2)].append(e.values["flow"])
             elif kind == "street-light":

@@ -1,6 +1,6 @@
 """Registry of named behaviour models; importing this package registers the built-in ones."""
 
-from smartzone.core.behaviours import actuation, charging, continuous, discrete, limits, series
+from smartzone.core.behaviours import actuation, charging, continuous, discrete, limits, series, traffic
 from smartzone.core.behaviours.base import REGISTRY, Model, Scope, build, source
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "limits",
     "series",
     "source",
+    "traffic",
 ]

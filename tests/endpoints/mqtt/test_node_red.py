@@ -74,6 +74,8 @@ class Lines:
                 self.proc.kill()
                 self.proc.wait(10)
             self.thread.join(10)
+            if self.proc.stdout is not None and not self.thread.is_alive():
+                self.proc.stdout.close()  # the pipe's fd, read to its end by the thread
         return code
 
     def text(self) -> str:

@@ -1,0 +1,62 @@
+"""Moving about in a replay that is being served: the recording's span, and seeks.
+
+A seek forward fast-forwards: the engine runs the replay, unpaced, up to the target, so every
+event in between is published as recorded (the endpoints, the live state and the GUI see
+them all, in order). A seek backward restarts the playing from the recording at the target,
+as `smartzone replay --from T` does (`ReplayWorld.rewind`), inside the same runtime: the
+endpoints stay up and their clients stay connected; the live state (Modbus registers, the
+GUI) is reset to the recorded state at the target at once.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from pathlib import Path
+
+from smartzone.core.world import World
+from smartzone.runtime.api import Runtime
+from smartzone.runtime.recording import read_recording
+from smartzone.runtime.replay import ReplayWorld
+
+
+def recording_span(path: str | Path) -> float:
+    """How long the recording runs, in simulated seconds after its start: the `end` record's
+    time, or the last event's after a crash (raises RecordingError on a damaged file)."""
+    _header, records = read_recording(path)
+    end = 0.0
+    for rec in records:
+        if rec.get("kind") == "end":
+            return max(end, float(rec["t"]))
+        if rec.get("kind") != "input":
+            end = max(end, float(rec["t"]))
+    return end
+
+
+def replay_world(rt: Runtime) -> ReplayWorld:
+    """The replay world of `rt` (TypeError if it runs a live city)."""
+    world = rt.world
+    if not isinstance(world, ReplayWorld):
+        raise TypeError("not a replay")
+    return world
+
+
+def seek(rt: Runtime, t: float) -> Future[float]:
+    """Move the replay of `rt` to `t` simulated seconds after the recording's start; it stays
+    paused there. The future resolves with the new time once the engine did it."""
+    world = replay_world(rt)
+    if t >= world.now:
+        if t == world.now:
+            return rt.pause()  # nothing to play: the engine still confirms it is paused here
+        return rt.step(t - world.now)  # fast-forward: every event in between, as recorded
+
+    def rewind(_world: World) -> float:
+        world.rewind(t)
+        for device in world.devices.values():  # what the Modbus gateways and the GUI read
+            rt.live.seed(device.id, device.values, device.state, device.online, device.seq)
+        for fault in world.prelude:
+            rt.live.on_event(fault)
+        rt.live.sim_time = t
+        rt.engine.set_paused(True)  # re-anchors the pacing on the new clock
+        return world.now
+
+    return rt.engine.call(rewind)

@@ -88,6 +88,7 @@ class ReplayWorld(World):
         self._reopen = reopen
         self._records = records
         self._pending: dict[str, Any] | None = None
+        self._player: Generator[simpy.Event, Any, None] | None = None  # the play process, on the current clock
         self.prelude: list[FaultChanged] = []  # faults before `first`: the runtime folds them into its live state
         # each device as built, before any recorded event: where a rewind starts folding again
         self._initial = {d.id: (dict(d.values), dict(d.state), d.online, d.seq) for d in self.devices.values()}
@@ -113,6 +114,7 @@ class ReplayWorld(World):
         The engine must re-anchor its pacing afterwards."""
         if self._reopen is None:
             raise RuntimeError("this replay cannot rewind (no way to read the recording again)")
+        self.close()  # the old clock's play and its reading of the file end here
         self.env = CityEnvironment(initial_time=t)
         for device_id, (values, state, online, seq) in self._initial.items():
             device = self.devices.get(device_id)
@@ -125,7 +127,17 @@ class ReplayWorld(World):
         self.first, self.ended, self.prelude = t, False, []
         self._records, self._pending = self._reopen(), None
         self._catch_up()
-        self.env.process(self._play())
+        self._player = self._play()
+        self.env.process(self._player)
+
+    def close(self) -> None:
+        """Stop playing and close the recording (engine thread, or after the engine stopped)."""
+        if self._player is not None:
+            self._player.close()
+            self._player = None
+        close = getattr(self._records, "close", None)  # a generator reading the file: closes it
+        if close is not None:
+            close()
 
     def _fold(self, event: Event) -> None:
         if isinstance(event, FaultChanged) and self._catching_up:
@@ -147,7 +159,8 @@ class ReplayWorld(World):
         if self._started:
             return
         self._started = True
-        self.env.process(self._play())
+        self._player = self._play()
+        self.env.process(self._player)
 
     def _events(self) -> Iterator[Event]:
         if self._pending is not None:

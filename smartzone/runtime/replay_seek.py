@@ -10,8 +10,11 @@ GUI) is reset to the recorded state at the target at once.
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import Future
 from pathlib import Path
+
+from simpy.core import StopSimulation
 
 from smartzone.core.world import World
 from smartzone.runtime.api import Runtime
@@ -44,10 +47,16 @@ def seek(rt: Runtime, t: float) -> Future[float]:
     """Move the replay of `rt` to `t` simulated seconds after the recording's start; it stays
     paused there. The future resolves with the new time once the engine did it."""
     world = replay_world(rt)
-    if t >= world.now:
-        if t == world.now:
-            return rt.pause()  # nothing to play: the engine still confirms it is paused here
-        return rt.step(t - world.now)  # fast-forward: every event in between, as recorded
+
+    def forward(_world: World) -> float:
+        """Fast-forward: every event up to `t` (those at `t` too, as `--to t` has them), as recorded."""
+        if t > world.now:
+            world.env.run(until=t)
+        with contextlib.suppress(StopSimulation):  # the last event played: the replay ends here
+            while not world.ended and world.env.peek() <= t:
+                world.env.step()
+        rt.engine.set_paused(True)
+        return world.now
 
     def rewind(_world: World) -> float:
         world.rewind(t)
@@ -59,4 +68,4 @@ def seek(rt: Runtime, t: float) -> Future[float]:
         rt.engine.set_paused(True)  # re-anchors the pacing on the new clock
         return world.now
 
-    return rt.engine.call(rewind)
+    return rt.engine.call(forward if t >= world.now else rewind)

@@ -166,3 +166,38 @@ def test_a_recording_with_a_bad_line_is_refused_at_open(
     monkeypatch.setattr(QMessageBox, "critical", lambda _p, _t, text: shown.append(text))
     assert not window.open_recording(bad)
     assert shown == [f"{bad}: line 6: not JSON"]
+
+
+def _smartzone(*args: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "smartzone", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=90, cwd=root, env=env, check=False)
+
+
+def test_smartzone_gui_replay_plays_and_saves_a_screenshot(recording: Path, tmp_path: Path) -> None:
+    png = tmp_path / "replay.png"
+    args = ["--no-endpoints", "--start", "--speed", "600", "--screenshot", str(png), "--screenshot-after", "1"]
+    out = _smartzone("gui", "--replay", str(recording), *args)
+    assert out.returncode == 0, out.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--replay", "nowhere.jsonl.gz"], "--replay: no such recording nowhere.jsonl.gz"),
+        (["testville", "--replay", "x.jsonl.gz"], "a scenario or --replay FILE, not both"),
+        (["--replay", "BAD", "--no-endpoints"], "BAD: not a recording (Not a gzipped file"),
+    ],
+)
+def test_smartzone_gui_replay_mistakes_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_text("hello\n")
+    out = _smartzone("gui", *[str(bad) if a == "BAD" else a for a in args])
+    assert out.returncode == 2
+    assert message.replace("BAD", str(bad)) in out.stderr and "Traceback" not in out.stderr

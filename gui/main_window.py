@@ -288,8 +288,11 @@ class MainWindow(QMainWindow):
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             self.session.seek(t)
-        finally:
+        except Exception as exc:  # the engine stopped (a failure the banner shows) or a catch-up too long
             QApplication.restoreOverrideCursor()
+            QMessageBox.warning(self, "Cannot seek", f"The replay cannot move to that time: {exc}")
+            return
+        QApplication.restoreOverrideCursor()
         rt = self.session.runtime
         if rt is not None:
             self.timeline.show_time(rt.sim_time)

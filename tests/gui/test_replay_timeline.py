@@ -201,3 +201,13 @@ def test_smartzone_gui_replay_mistakes_are_one_line(tmp_path: Path, args: list[s
     out = _smartzone("gui", *[str(bad) if a == "BAD" else a for a in args])
     assert out.returncode == 2
     assert message.replace("BAD", str(bad)) in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_seek_after_the_engine_stopped_says_so(window: Any, monkeypatch: Any, recording: Path) -> None:
+    assert window.open_recording(recording)
+    window.session.start()
+    window.session.runtime.stop()  # as after a fatal failure of the engine
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: shown.append(text))
+    window.timeline.slider.setValue(600)
+    assert shown == ["The replay cannot move to that time: the simulation has stopped"]

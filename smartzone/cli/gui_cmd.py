@@ -92,6 +92,8 @@ def gui(args: argparse.Namespace) -> int:
             raise UsageError("give a scenario or --replay FILE, not both")
         if args.record:
             raise UsageError("--record and --replay cannot go together (a replay takes no inputs to record)")
+        if args.seed is not None or args.start_hour is not None:
+            raise UsageError("--seed and --start-hour do not apply to --replay (the recording has its own)")
         if not Path(args.replay).is_file():
             raise UsageError(f"--replay: no such recording {args.replay}")
     if args.record:  # one clear line now rather than a failure inside the window

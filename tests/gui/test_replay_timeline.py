@@ -192,6 +192,7 @@ def test_smartzone_gui_replay_plays_and_saves_a_screenshot(recording: Path, tmp_
     [
         (["--replay", "nowhere.jsonl.gz"], "--replay: no such recording nowhere.jsonl.gz"),
         (["testville", "--replay", "x.jsonl.gz"], "a scenario or --replay FILE, not both"),
+        (["--replay", "x.jsonl.gz", "--seed", "3"], "--seed and --start-hour do not apply to --replay"),
         (["--replay", "BAD", "--no-endpoints"], "BAD: not a recording (Not a gzipped file"),
     ],
 )

@@ -5,7 +5,9 @@ event in between is published as recorded (the endpoints, the live state and the
 them all, in order). A seek backward restarts the playing from the recording at the target,
 as `smartzone replay --from T` does (`ReplayWorld.rewind`), inside the same runtime: the
 endpoints stay up and their clients stay connected; the live state (Modbus registers, the
-GUI) is reset to the recorded state at the target at once.
+GUI) is reset to the recorded state at the target at once, and each device whose status or
+state differs there is published once (`StatusChanged` / `StateChanged`, cause SEEK_CAUSE), so
+the retained MQTT documents say the same.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from pathlib import Path
 
 from simpy.core import StopSimulation
 
+from smartzone.core.events import StateChanged, StatusChanged
 from smartzone.core.world import World
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.recording import read_recording
 from smartzone.runtime.replay import ReplayWorld
+
+SEEK_CAUSE = "replay seek"  # the reason / cause of the status and state a backward seek restores
 
 
 def recording_span(path: str | Path) -> float:
@@ -59,12 +64,19 @@ def seek(rt: Runtime, t: float) -> Future[float]:
         return world.now
 
     def rewind(_world: World) -> float:
+        served = {d: rt.live.get(d) for d in world.devices}  # what the endpoints said until now
         world.rewind(t)
         for device in world.devices.values():  # what the Modbus gateways and the GUI read
             rt.live.seed(device.id, device.values, device.state, device.online, device.seq)
         for fault in world.prelude:
             rt.live.on_event(fault)
         rt.live.sim_time = t
+        for device in world.devices.values():  # retained status and state documents: true at `t` at once
+            before = served.get(device.id)
+            if before is None or before.online != device.online:
+                world.bus.publish(StatusChanged(t, device.id, device.online, SEEK_CAUSE))
+            if device.state and (before is None or before.state != device.state):
+                world.bus.publish(StateChanged(t, device.id, dict(device.state), SEEK_CAUSE))
         rt.engine.set_paused(True)  # re-anchors the pacing on the new clock
         return world.now
 

@@ -88,3 +88,42 @@ def test_offsets_read_as_the_replay_options(text: str, seconds: float) -> None:
 def test_a_bad_offset_says_what_it_expected() -> None:
     with pytest.raises(ValueError, match="expected a duration"):
         parse_offset("soon")
+
+
+def test_a_backward_seek_publishes_the_status_and_state_that_changed(tmp_path: Path) -> None:
+    """So that retained MQTT documents (status, state) hold the recorded ones at the target at once."""
+    from smartzone.core.commands import DeviceCommand, SetOnline
+    from smartzone.runtime.api import Runtime
+    from smartzone.runtime.recording import Recorder, scenario_header
+    from smartzone.runtime.replay_seek import SEEK_CAUSE
+
+    path = tmp_path / "inputs.jsonl.gz"
+    live = Runtime.load(TESTVILLE, fast=True, duration=7200.0)
+    recorder = Recorder.open(path)
+    recorder.attach(live, scenario_header(live, fast=True, speed=1.0, duration=7200.0))
+    live.engine._start_world()
+    live.world.env.run(until=3600.0)
+    live.submit(SetOnline("p-0002", False, reason="test"))
+    live.submit(DeviceCommand("l-0001", "dim", {"level": 25}, id="c1", source="api"))
+    live.world.env.run(until=7200.0)
+    recorder.close(7200.0)
+    before = {d: (live.world.devices[d].online, dict(live.world.devices[d].state)) for d in ("p-0002", "l-0001")}
+
+    rt = replay_runtime(path, speed=1.0, workdir=tmp_path / "w")
+    at_start = dict(rt.live.get("l-0001").state)
+    published: list[Any] = []
+    rt.subscribe(published.append)
+    try:
+        rt.start()
+        seek(rt, 5400.0).result(WAIT_S)
+        assert (rt.live.get("p-0002").online, rt.live.get("l-0001").state) == (before["p-0002"][0], before["l-0001"][1])
+        published.clear()
+        seek(rt, 1800.0).result(WAIT_S)
+    finally:
+        rt.stop()
+    restored = [(e.kind, e.device, getattr(e, "online", None), e.t) for e in published if e.kind in ("status", "state")]
+    assert ("status", "p-0002", True, 1800.0) in restored
+    states = [e for e in published if e.kind == "state"]
+    assert [(e.device, dict(e.values), e.cause) for e in states] == [("l-0001", at_start, SEEK_CAUSE)]
+    assert all(e.reason == SEEK_CAUSE for e in published if e.kind == "status")
+    assert len(restored) == 2  # only what differs: the other devices' documents were right already

@@ -257,9 +257,9 @@ class Session(QObject):
         if not self._started:
             self._started = True
             rt.start()
-        rt.pause()
+        rt.pause().result(SEEK_TIMEOUT_S)  # the clock stands still from here: a short wait on the GUI thread
         back = t < rt.sim_time
-        seek(rt, t).result(SEEK_TIMEOUT_S)  # the engine is paused meanwhile: a short wait on the GUI thread
+        seek(rt, t).result(SEEK_TIMEOUT_S)
         if back:
             self.feed.reset(t)  # frames of the time after `t` are no longer true
             self.rewound.emit()

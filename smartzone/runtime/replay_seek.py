@@ -80,4 +80,5 @@ def seek(rt: Runtime, t: float) -> Future[float]:
         rt.engine.set_paused(True)  # re-anchors the pacing on the new clock
         return world.now
 
-    return rt.engine.call(forward if t >= world.now else rewind)
+    # which way is decided on the engine thread, where the clock cannot move meanwhile
+    return rt.engine.call(lambda w: forward(w) if t >= world.now else rewind(w))

@@ -12,6 +12,7 @@ from smartzone_gui.main_window import MainWindow
 from smartzone_gui.session import Session
 
 from smartzone.definitions.errors import DefinitionError
+from smartzone.runtime.recording import RecordingError
 
 GIL_SWITCH_S = 0.001  # the GUI thread waits at most ~1 ms for the GIL (default 5 ms)
 
@@ -39,11 +40,13 @@ def run_app(
     devices: str | None = None,
     class_dir: str | None = None,
     start_hour: float | None = None,
+    replay: str | None = None,
 ) -> int:
     """Run the GUI until the window closes; returns the process exit code.
 
     With `screenshot`, the window saves itself to that PNG after `screenshot_after` seconds
     and quits (exit 0, or 1 if the file could not be written): for docs and smoke tests.
+    With `replay`, the window plays that recording instead of opening `scenario`.
     """
     tune_process()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -55,7 +58,14 @@ def run_app(
     if dark is not None:
         window.dark_action.setChecked(dark)
     try:
-        session.open(scenario, seed=seed)
+        if replay is not None:
+            session.open_replay(replay)
+        else:
+            session.open(scenario, seed=seed)
+    except RecordingError as exc:
+        print(f"smartzone: {exc}", file=sys.stderr)
+        session.close()
+        return 2
     except DefinitionError as exc:
         print(f"smartzone: invalid input\n{exc}", file=sys.stderr)
         session.close()

@@ -125,6 +125,14 @@ class LiveFeed:
             frame, self._frame = self._frame, Frame(sim_time=self._frame.sim_time)
         return frame
 
+    def reset(self, sim_time: float) -> None:
+        """Forget everything (a replay went back to `sim_time`): buffered facts, histories, counters."""
+        with self._lock:
+            self._frame = Frame(sim_time=sim_time)
+            self._history.clear()
+            self._last_seq.clear()
+            self._net.clear()
+
     def history(self, device: str) -> list[tuple[float, Mapping[str, Any]]]:
         with self._lock:
             return list(self._history.get(device, ()))

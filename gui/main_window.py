@@ -46,10 +46,13 @@ from smartzone_gui.panels import EndpointsPanel, NetworkPanel, TrafficPanel
 from smartzone_gui.rows import event_row, message_row
 from smartzone_gui.run_bar import RunBar, city_zone, clock_text
 from smartzone_gui.session import FRAME_HZ, Session
+from smartzone_gui.timeline_bar import TimelineBar
 
 from smartzone.core.events import CommandResult
 from smartzone.definitions.errors import DefinitionError
 from smartzone.runtime.clients import AppMessage
+from smartzone.runtime.recording import RecordingError
+from smartzone.runtime.replay import REPLAY_REFUSED
 
 MAX_RECENT = 8
 MIN_WIDTH, MIN_HEIGHT = 960, 560  # well inside 1366 x 768 minus a title bar and a desktop panel
@@ -101,6 +104,7 @@ class MainWindow(QMainWindow):
         self._fatal_shown: list[str] = []  # failures the banner shows
         self._recovered: dict[str, int] = {}  # outages per component that were over at the last look
         self._shown = False
+        self._live_tips: dict[QWidget, str] = {}  # tooltips of the controls a replay disables
         self._build()
         dark = self.settings.value("dark", False, type=bool)
         self.dark_action.setChecked(bool(dark))
@@ -109,6 +113,7 @@ class MainWindow(QMainWindow):
         session.frame.connect(self._on_frame)
         session.run_state.connect(self.bar.set_state)
         session.services_changed.connect(self._on_services)
+        session.rewound.connect(self._on_rewound)
         session.types.changed.connect(self.reload_types)
         session.types.invalid.connect(self._types_invalid)
         self.bar.set_state("ready")
@@ -117,6 +122,11 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.bar = RunBar()
         self.addToolBar(self.bar)
+        self.addToolBarBreak()
+        self.timeline = TimelineBar()  # its own row, shown while a recording plays
+        self.addToolBar(self.timeline)
+        self.timeline.hide()
+        self.timeline.seek_requested.connect(self.seek)
         self.map = CityMap()
         self.tenant_f, self.type_f, self.district_f = QComboBox(), QComboBox(), QComboBox()
         filters = QHBoxLayout()
@@ -210,6 +220,10 @@ class MainWindow(QMainWindow):
         self.class_action = QAction("Open &class folder…", self)
         self.class_action.setToolTip("Follow a class started with `smartzone class start` (its --out folder)")
         self.class_action.triggered.connect(self.open_class_dialog)
+        self.recording_action = QAction("Open r&ecording…", self)
+        self.recording_action.setToolTip("Play a recording (`--record FILE`) with a timeline to seek")
+        self.recording_action.triggered.connect(self.open_recording_dialog)
+        file.addAction(self.recording_action)
         file.addAction(self.class_action)
         file.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
@@ -249,6 +263,41 @@ class MainWindow(QMainWindow):
         if path:
             self.open_scenario(path)
 
+    def open_recording_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open recording", str(Path.cwd()), "Recordings (*.jsonl.gz *.gz);;All files (*)"
+        )
+        if path:
+            self.open_recording(path)
+
+    def open_recording(self, path: str | Path) -> bool:
+        """Play the recording at `path`; a file that is not one says why and the open city runs on."""
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # reading it through takes a moment
+        try:
+            self.session.open_replay(path)
+        except (RecordingError, DefinitionError, OSError) as exc:
+            QApplication.restoreOverrideCursor()
+            problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            QMessageBox.critical(self, "Cannot open the recording", problem)
+            return False
+        QApplication.restoreOverrideCursor()
+        return True
+
+    def seek(self, t: float) -> None:
+        """Move the open replay to `t` seconds after the recording's start (the timeline asked)."""
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.session.seek(t)
+        except Exception as exc:  # the engine stopped (a failure the banner shows) or a catch-up too long
+            QApplication.restoreOverrideCursor()
+            QMessageBox.warning(self, "Cannot seek", f"The replay cannot move to that time: {exc}")
+            return
+        QApplication.restoreOverrideCursor()
+        rt = self.session.runtime
+        if rt is not None:
+            self.timeline.show_time(rt.sim_time)
+            self.bar.clock.setText(clock_text(rt.scenario.start.timestamp() + rt.sim_time, self.zone))
+
     def open_class_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open class folder", str(Path.cwd()))
         if folder:
@@ -285,7 +334,10 @@ class MainWindow(QMainWindow):
         self.bar.set_speed(speed)
 
     def reset(self) -> None:
-        """Reload the city from time zero with the seed shown, after the user agreed."""
+        """Reload the city from time zero with the seed shown, after the user agreed (a replay: to its start)."""
+        if self.session.replay is not None:
+            self.seek(0.0)
+            return
         if self.session.path is None or not self.confirm_reset():
             return
         self.session.reset(seed=self.bar.seed.value())
@@ -343,7 +395,10 @@ class MainWindow(QMainWindow):
         rt = self.session.runtime
         assert rt is not None
         sc = rt.scenario
-        self.setWindowTitle(f"SmartZone — {sc.name} ({Path(rt.source).name})")
+        replay = self.session.replay
+        self.setWindowTitle(
+            f"SmartZone — {sc.name} ({f'replay of {Path(replay).name}' if replay else Path(rt.source).name})"
+        )
         kinds = {t: dt.kind for t, dt in rt.catalog.types.items()}
         previous = self.selected  # reselected below if the new city has it (Reset keeps the device)
         self.online, self.state, self.faults, self.values, self.selected = {}, {}, {}, {}, None
@@ -394,8 +449,52 @@ class MainWindow(QMainWindow):
         self.status_online.setText(f"{sum(self.online.values()):,} / {len(self.online):,} online")
         self.status_rate.setText("")
         self._refresh_health()
+        self._replay_mode(replay is not None)
         if previous is not None and previous in rt.devices:
             self.select_device(previous)
+
+    def _replay_mode(self, replay: bool) -> None:
+        """A recording plays: show its timeline; what a replay cannot honour (commands, faults, link
+        edits, a new seed) is disabled and says why."""
+        rt = self.session.runtime
+        self.timeline.setVisible(replay)
+        if replay and rt is not None:
+            self.timeline.load(self.session.span, rt.scenario.start.timestamp(), self.zone)
+        for widget in (self.inspector.controls, self.network.edit, self.bar.seed):
+            live_tip = self._live_tips.setdefault(widget, widget.toolTip())
+            widget.setEnabled(not replay)
+            widget.setToolTip(f"{REPLAY_REFUSED} (docs/recording.md)" if replay else live_tip)
+        self.bar.reset_action.setToolTip(
+            "Go back to the start of the recording"
+            if replay
+            else "Reload the scenario from time zero with the seed shown"
+        )
+
+    def _on_rewound(self) -> None:
+        """The replay went back in time: every device as the runtime's live state now has it, logs cleared."""
+        rt = self.session.runtime
+        if rt is None:
+            return
+        kinds = self.map.kinds
+        for device, info in rt.devices.items():
+            live = rt.live.get(device)
+            if live is None:
+                continue
+            self.online[device], self.state[device], self.faults[device] = (
+                live.online,
+                dict(live.state),
+                set(live.faults),
+            )
+            if kinds.get(info.type) == "actuator":
+                self.values[device] = dict(live.values)
+            self._redraw(device)
+            self.tree.set_online(device, live.online, bool(live.faults))
+        self.events.model.clear()
+        self.traffic.log.model.clear()
+        self.bar.clock.setText(clock_text(rt.scenario.start.timestamp() + rt.sim_time, self.zone))
+        selected, self.selected = self.selected, None
+        if selected is not None:
+            self.select_device(selected)
 
     def _on_services(self) -> None:
         rt = self.session.runtime
@@ -451,6 +550,8 @@ class MainWindow(QMainWindow):
         if rt is None:
             return
         self.bar.clock.setText(clock_text(rt.scenario.start.timestamp() + frame.sim_time, self.zone))
+        if self.session.replay is not None:
+            self.timeline.show_time(frame.sim_time)
         self.online.update(frame.online)
         self.map.poll_network(rt)  # gateways' and backhauls' live load (asks at most twice a second)
         for device, values in frame.states.items():

@@ -224,7 +224,7 @@ class NetworkPanel(QWidget):
         cut_b.clicked.connect(lambda: self._cut(True))
         heal_b.clicked.connect(lambda: self._cut(False))
         self.result = note("")
-        edit = QGroupBox("Edit live")
+        edit = self.edit = QGroupBox("Edit live")  # disabled while a recording plays
         form = QGridLayout(edit)
         form.addWidget(QLabel("Profile"), 0, 0)
         form.addWidget(self.profile, 0, 1, 1, 3)

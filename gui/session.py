@@ -1,14 +1,18 @@
-"""One open scenario in the GUI: its Runtime, its services (endpoints) and the frame timer.
+"""One open scenario (or recording) in the GUI: its Runtime, its services (endpoints) and the frame timer.
 
 The engine runs on its own thread (Runtime). The session subscribes a LiveFeed to the bus
 (callbacks only append) and a QTimer on the GUI thread drains it at FRAME_HZ, emitting one
 `frame` signal per tick. Every action goes through the runtime's public API.
+
+A recording opens the same way (`open_replay`): the replay runtime of runtime/replay.py with the
+same endpoints (smartzone/wiring.py); `seek` moves it (runtime/replay_seek.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,10 +29,13 @@ from smartzone.definitions.start import run_start
 from smartzone.runtime.api import Runtime
 from smartzone.runtime.clients import ClientRegistry
 from smartzone.runtime.recording import Recorder, open_recording
+from smartzone.runtime.replay import replay_runtime
+from smartzone.runtime.replay_seek import recording_span, replay_world, seek
 from smartzone.runtime.services import Service
 from smartzone.wiring import service_args, start_services
 
 FRAME_HZ = 20
+SEEK_TIMEOUT_S = 120.0  # a backward seek reads the recording up to its target
 
 
 class Session(QObject):
@@ -38,6 +45,7 @@ class Session(QObject):
     frame = Signal(object)  # a Frame, FRAME_HZ times per second while a scenario is open
     run_state = Signal(str)  # "ready", "running", "paused", "finished"
     services_changed = Signal()
+    rewound = Signal()  # a replay went back in time: the live state was reset, redraw everything
 
     def __init__(
         self,
@@ -65,6 +73,9 @@ class Session(QObject):
         self.record: str | None = getattr(service_options, "record", None)  # `smartzone gui --record FILE`
         self._recorder: Recorder | None = None
         self.speed = 1.0
+        self.replay: str | None = None  # the recording played, when one is open (`path` is then None)
+        self.span = 0.0  # the recording's length in simulated seconds
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None  # the recording's scenario files
         self._started = False
         self._unsubscribe: Callable[[], None] | None = None
         self._state = "ready"
@@ -86,6 +97,25 @@ class Session(QObject):
         self.path = runtime.source
         if self.record:  # each scenario opened (or reset) records anew into the same file
             self._recorder = open_recording(runtime, self.record, fast=False, speed=self.speed, duration=None)
+        self._show(runtime)
+
+    def open_replay(self, path: str | Path) -> None:
+        """Play a recording (raises RecordingError or DefinitionError naming the file and the problem;
+        the current city stays open then). It is served on the endpoints as a live city is."""
+        scratch = tempfile.TemporaryDirectory(prefix="sz-gui-replay-")
+        try:
+            span = recording_span(path)  # reads it all once: a damaged line is found now, not mid-play
+            runtime = replay_runtime(path, speed=self.speed, workdir=Path(scratch.name))
+        except BaseException:
+            scratch.cleanup()
+            raise
+        self.close()
+        self.runtime, self.path, self.replay, self.span, self._scratch = runtime, None, str(path), span, scratch
+        # at the end the replay waits there (paused), so that it can still be sought back
+        replay_world(runtime).on_done = lambda: runtime.engine.set_paused(True)
+        self._show(runtime)
+
+    def _show(self, runtime: Runtime) -> None:
         self.feed = LiveFeed({d.id: d.network for d in runtime.devices.values()})
         self._unsubscribe = runtime.subscribe(self.feed.on_event)
         self._started = False
@@ -148,6 +178,8 @@ class Session(QObject):
             self.clients = None
         if self.runtime is not None:
             self.runtime.stop()
+            if self.replay is not None:
+                replay_world(self.runtime).close()  # its recording file, now that the engine stopped
             if self._recorder is not None:
                 self._recorder.close(self.runtime.sim_time)
         self._recorder = None
@@ -156,9 +188,17 @@ class Session(QObject):
                 service.close()
         self.services = []
         self.runtime = None
+        self.replay = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def reset(self, seed: int | None = None) -> None:
-        """Reload the open scenario from time zero (with `seed`, or the current seed)."""
+        """Reload the open scenario from time zero (with `seed`, or the current seed); a replay
+        goes back to its start instead (its endpoints stay up)."""
+        if self.replay is not None:
+            self.seek(0.0)
+            return
         if self.path is None:
             return
         keep = self.runtime.seed if (seed is None and self.runtime is not None) else seed
@@ -205,6 +245,30 @@ class Session(QObject):
         rt.step(seconds)
         self._set_state("paused")
 
+    def seek(self, t: float) -> None:
+        """Move the open replay to `t` seconds after the recording's start (clamped to it); it keeps
+        running if it was, otherwise it stays paused there. Forward: fast-forward; backward: played
+        again from the recording at `t` (then `rewound` is emitted)."""
+        rt = self.runtime
+        if rt is None or self.replay is None or self.feed is None:
+            return
+        t = min(max(0.0, t), self.span)
+        resume = self._state == "running"
+        if not self._started:
+            self._started = True
+            rt.start()
+        rt.pause().result(SEEK_TIMEOUT_S)  # the clock stands still from here: a short wait on the GUI thread
+        back = t < rt.sim_time
+        seek(rt, t).result(SEEK_TIMEOUT_S)
+        if back:
+            self.feed.reset(t)  # frames of the time after `t` are no longer true
+            self.rewound.emit()
+        if resume and not replay_world(rt).ended:
+            rt.resume()
+            self._set_state("running")
+        else:
+            self._set_state("finished" if replay_world(rt).ended else "paused")
+
     def set_speed(self, speed: float) -> None:
         self.speed = speed
         if self.runtime is not None:
@@ -225,6 +289,7 @@ class Session(QObject):
         if self.clients is not None:  # app traffic (publishes, Modbus writes) joins the message log
             frame.messages.extend(self.clients.drain())  # type: ignore[arg-type]
         frame.sim_time = max(frame.sim_time, self.runtime.sim_time)
-        if self._started and self._state != "finished" and not self.runtime.running:
+        ended = self.replay is not None and replay_world(self.runtime).ended
+        if self._started and self._state != "finished" and (ended or not self.runtime.running):
             self._set_state("finished")
         self.frame.emit(frame)

@@ -31,6 +31,7 @@ def add_parser(sub: Any) -> None:
         help="open the city at this local hour of the scenario's start date (default: the scenario's "
         "realtime_start_hour, 8, as `smartzone run` in real time; 0 = local midnight)",
     )
+    p.add_argument("--replay", metavar="FILE", help="play a recording with a timeline to seek, instead of a scenario")
     p.add_argument("--record", metavar="FILE", help="record the session to play it back (docs/recording.md)")
     p.add_argument("--no-endpoints", action="store_true", help="do not start the MQTT/Modbus endpoints")
     p.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
@@ -86,6 +87,15 @@ def gui(args: argparse.Namespace) -> int:
         raise UsageError(f"--start-hour must be from 0 to 23.99, got {args.start_hour:g}")
     if args.screenshot_after < 0:
         raise UsageError("--screenshot-after must be zero or positive")
+    if args.replay is not None:
+        if args.scenario is not None:
+            raise UsageError("give a scenario or --replay FILE, not both")
+        if args.record:
+            raise UsageError("--record and --replay cannot go together (a replay takes no inputs to record)")
+        if args.seed is not None or args.start_hour is not None:
+            raise UsageError("--seed and --start-hour do not apply to --replay (the recording has its own)")
+        if not Path(args.replay).is_file():
+            raise UsageError(f"--replay: no such recording {args.replay}")
     if args.record:  # one clear line now rather than a failure inside the window
         try:
             Path(args.record).open("ab").close()
@@ -115,5 +125,6 @@ def gui(args: argparse.Namespace) -> int:
             screenshot_after=args.screenshot_after,
             dark=args.dark,
             class_dir=args.class_dir,
+            replay=args.replay,
         )
     )

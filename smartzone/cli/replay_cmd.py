@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -20,14 +19,11 @@ from smartzone.cli.console import Console
 from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
 from smartzone.cli.options import positive_speed
 from smartzone.cli.process import stop_requests
-from smartzone.definitions.units import format_duration, parse_duration
+from smartzone.definitions.units import format_duration, parse_offset
 from smartzone.runtime.recording import RecordingError
 from smartzone.runtime.replay import ReplayWorld, replay_runtime, resimulate
 from smartzone.runtime.services import Service
 from smartzone.wiring import add_service_options, start_services
-
-CLOCK = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # 14:32 = 14 h 32 min after the start
-PART = re.compile(r"\d+(?:\.\d+)?[a-z]+")
 
 
 def add_parser(sub: Any) -> None:
@@ -50,20 +46,10 @@ def _offset(option: str, text: str | None) -> float | None:
     """Seconds from the recording's start: a duration (`90min`, `14h32min`) or a clock `14:32[:05]`."""
     if text is None:
         return None
-    clock = CLOCK.fullmatch(text.strip())
-    if clock:
-        hours, minutes, seconds = clock.groups()
-        return int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)
-    parts = PART.findall(text)
     try:
-        if not parts or "".join(parts) != text.replace(" ", ""):
-            raise ValueError(
-                f"expected a duration such as '90min', '14h32min' or a time such as '14:32', found {text!r}"
-            )
-        value = sum(parse_duration(part) for part in parts)
+        return parse_offset(text)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
-    return value
 
 
 def replay(args: argparse.Namespace) -> int:

@@ -39,6 +39,23 @@ def parse_duration(value: str | float | int) -> float:
     return float(m.group(1)) * _DURATION_UNITS.get(m.group(2) or "s", 1.0)
 
 
+_CLOCK_RE = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # 14:32 = 14 h 32 min after a start
+_PART_RE = re.compile(r"\d+(?:\.\d+)?[a-z]+")
+
+
+def parse_offset(text: str) -> float:
+    """Seconds after a start in *text*: a duration (`90min`, `14h32min`) or a clock `14:32[:05]`
+    counted from the start (replay --from/--to and the GUI timeline); raises ValueError."""
+    clock = _CLOCK_RE.fullmatch(text.strip())
+    if clock:
+        hours, minutes, seconds = clock.groups()
+        return int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)
+    parts = _PART_RE.findall(text)
+    if not parts or "".join(parts) != text.replace(" ", ""):
+        raise ValueError(f"expected a duration such as '90min', '14h32min' or a time such as '14:32', found {text!r}")
+    return sum(parse_duration(part) for part in parts)
+
+
 def parse_rate(value: str | float | int) -> float:
     """Bits per second in *value* ("20kbit" -> 20000.0)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):

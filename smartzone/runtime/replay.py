@@ -36,7 +36,14 @@ from smartzone.core.world import World
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.scenario import Scenario
 from smartzone.runtime.api import Runtime
-from smartzone.runtime.recording import COMMAND_CLASSES, Recorder, decode_command, event_from_record, read_recording
+from smartzone.runtime.recording import (
+    COMMAND_CLASSES,
+    Recorder,
+    RecordingError,
+    decode_command,
+    event_from_record,
+    read_recording,
+)
 
 REPLAY_REFUSED = "replay: the recorded city does not take commands"
 
@@ -76,25 +83,64 @@ class ReplayWorld(World):
         self.first, self.last, self.loop = first, last, loop
         self.refused = 0  # commands sent during the replay
         self.played = 0
+        self.ended = False  # the last event was played (a rewind plays again)
         self.on_done: Callable[[], None] | None = None  # called when the last event was played
         self._reopen = reopen
         self._records = records
         self._pending: dict[str, Any] | None = None
+        self._player: Generator[simpy.Event, Any, None] | None = None  # the play process, on the current clock
         self.prelude: list[FaultChanged] = []  # faults before `first`: the runtime folds them into its live state
+        # each device as built, before any recorded event: where a rewind starts folding again
+        self._initial = {d.id: (dict(d.values), dict(d.state), d.online, d.seq) for d in self.devices.values()}
         self._catch_up()
 
     def _catch_up(self) -> None:
         """Fold the events before `first` into the devices, so documents and registers start right."""
-        for rec in self._records:
-            if rec.get("kind") in ("input", "end"):
-                continue
-            if rec["t"] >= self.first:
-                self._pending = rec
-                return
-            self._fold(event_from_record(rec))
+        self._catching_up = True
+        try:
+            for rec in self._records:
+                if rec.get("kind") in ("input", "end"):
+                    continue
+                if rec["t"] >= self.first:
+                    self._pending = rec
+                    return
+                self._fold(event_from_record(rec))
+        finally:
+            self._catching_up = False
+
+    def rewind(self, t: float) -> None:
+        """Engine thread: play again from `t` (earlier than now), as `--from t` would: a fresh clock
+        at `t`, the devices back to their recorded state at `t` (and `prelude` their faults then).
+        The engine must re-anchor its pacing afterwards."""
+        if self._reopen is None:
+            raise RuntimeError("this replay cannot rewind (no way to read the recording again)")
+        self.close()  # the old clock's play and its reading of the file end here
+        self.env = CityEnvironment(initial_time=t)
+        for device_id, (values, state, online, seq) in self._initial.items():
+            device = self.devices.get(device_id)
+            if device is not None:
+                device.values.clear()
+                device.values.update(values)
+                device.state.clear()
+                device.state.update(state)
+                device.online, device.seq = online, seq
+        self.first, self.ended, self.prelude = t, False, []
+        self._records, self._pending = self._reopen(), None
+        self._catch_up()
+        self._player = self._play()
+        self.env.process(self._player)
+
+    def close(self) -> None:
+        """Stop playing and close the recording (engine thread, or after the engine stopped)."""
+        if self._player is not None:
+            self._player.close()
+            self._player = None
+        close = getattr(self._records, "close", None)  # a generator reading the file: closes it
+        if close is not None:
+            close()
 
     def _fold(self, event: Event) -> None:
-        if isinstance(event, FaultChanged) and self.env.now == self.first and not self._started:
+        if isinstance(event, FaultChanged) and self._catching_up:
             self.prelude.append(event)
         device = self.devices.get(getattr(event, "device", ""))
         if device is None:
@@ -113,7 +159,8 @@ class ReplayWorld(World):
         if self._started:
             return
         self._started = True
-        self.env.process(self._play())
+        self._player = self._play()
+        self.env.process(self._player)
 
     def _events(self) -> Iterator[Event]:
         if self._pending is not None:
@@ -140,6 +187,7 @@ class ReplayWorld(World):
                 self.bus.publish(event)
                 self.played += 1
             if not self.loop or self._reopen is None:
+                self.ended = True
                 if self.on_done is not None:
                     self.on_done()
                 # end the engine's current run() here, at the last event, not at its paced target
@@ -194,7 +242,10 @@ def replay_runtime(
 ) -> Runtime:
     """A runtime (not started) whose world plays the recording at `path` in real time x `speed`."""
     header, records = read_recording(path)
-    scenario, catalog = load_recorded_scenario(header, workdir)
+    try:
+        scenario, catalog = load_recorded_scenario(header, workdir)
+    except (KeyError, TypeError, AttributeError) as exc:  # a header cut short or edited by hand
+        raise RecordingError(f"{path}: line 1: not a complete recording header (missing or bad {exc})") from None
 
     def reopen() -> Iterator[dict[str, Any]]:
         return read_recording(path)[1]

@@ -131,3 +131,52 @@ def test_running_endpoints_show_as_ok(live_window: Any, city: Path, qtbot: Any) 
     t = live_window.health_table
     states = {t.item(r, 0).text(): t.item(r, 1).text() for r in range(t.rowCount())}
     assert states == {"mqtt": "ok", "modbus": "ok"} and live_window.status_health.text() == "endpoints: ok"
+
+
+def test_a_backward_seek_keeps_the_endpoints_and_their_clients(
+    live_window: Any, city: Path, qtbot: Any, tmp_path: Path
+) -> None:
+    """A replay in the window: mosquitto_sub stays connected across a seek back and then gets the
+    recorded readings from the target on, as recorded (same broker, same session)."""
+    from smartzone.cli import main
+    from smartzone.runtime.recording import read_recording
+
+    recording = tmp_path / "tv.jsonl.gz"
+    argv = ["run", str(city), "--fast", "--duration", "2h", "--no-mqtt", "--no-modbus", "--quiet"]
+    assert main([*argv, "--record", str(recording)]) == 0
+    win = live_window
+    assert win.open_recording(recording), win.session.service_errors
+    services = list(win.session.services)
+    assert {n for n, _ in services} >= {"mqtt", "modbus"}
+    device = "p-0001"
+    win.select_device(device)
+    sub_line = win.inspector.reach["MQTT"][0].text().replace(f"{device}/#", f"{device}/telemetry")
+    client_id = re.search(r" -i (\S+)", sub_line)[1]  # type: ignore[index]
+    out = tmp_path / "sub.txt"
+    with out.open("w") as sink:
+        proc = subprocess.Popen([*shlex.split(sub_line), "-W", "60"], stdout=sink, stderr=subprocess.DEVNULL)
+    try:
+
+        def connected() -> bool:
+            return any(c.client_id == client_id and c.state == "connected" for c in win.session.clients.snapshot())
+
+        qtbot.waitUntil(connected, timeout=WAIT_MS)
+        readings = [r for r in read_recording(recording)[1] if r["kind"] == "reading" and r["device"] == device]
+
+        def received() -> list[int]:
+            return [json.loads(line.split(" ", 1)[1])["seq"] for line in out.read_text().splitlines() if " " in line]
+
+        win.seek(5400.0)  # forward: the readings up to 5400 are published at once
+        before = [r["seq"] for r in readings if r["t"] <= 5400.0]
+        qtbot.waitUntil(lambda: received() == before, timeout=WAIT_MS)
+        win.seek(1800.0)  # backward: same broker, same client session
+        win.set_speed(3600.0)
+        win.session.start()
+        again = [r["seq"] for r in readings if r["t"] >= 1800.0]
+        qtbot.waitUntil(lambda: len(received()) >= len(before) + 2, timeout=WAIT_MS)
+        assert connected() and proc.poll() is None and win.session.services == services
+        after = received()[len(before) :]  # the recording from 1800 on, again
+        assert after == again[: len(after)], (received(), before, again)
+    finally:
+        proc.terminate()
+        proc.wait(5)

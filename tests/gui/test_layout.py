@@ -152,3 +152,41 @@ def test_the_window_fits_and_nothing_is_clipped_or_overlapping(
     qtbot.wait(1)
     if height >= 768:
         assert not overflowing_docks(win), overflowing_docks(win)
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_a_replay_with_its_timeline_fits_too(window: Any, qtbot: Any, tmp_path: Path, width: int, height: int) -> None:
+    from smartzone.cli import main
+
+    recording = tmp_path / "tv.jsonl.gz"
+    argv = ["run", str(FIXTURES / "testville.yaml"), "--fast", "--duration", "1h", "--no-mqtt", "--no-modbus"]
+    assert main([*argv, "--record", str(recording), "--quiet"]) == 0
+    assert window.open_recording(recording)
+    window.select_device("p-0001")
+    window.resize(width, height)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (width, height), timeout=5000)
+    window.timeline.go_to.setText("nonsense")  # the red note beside the box must fit as well
+    window.timeline.go_to.returnPressed.emit()
+    window.seek(1800.0)
+    for tab in range(window.inspector.tabs.count()):
+        window.inspector.tabs.setCurrentIndex(tab)
+        qtbot.wait(1)
+        assert (window.width(), window.height()) == (width, height), tab
+        try:
+            qtbot.waitUntil(lambda: not clipped(window), timeout=2000)
+        except AssertionError:
+            pass
+        assert not clipped(window), (clipped(window), tab)
+    areas = {"toolbar": window.bar, "timeline": window.timeline, "map": window.centralWidget(), **window.docks}
+    rects = {name: global_rect(w) for name, w in areas.items()}
+    assert all(global_rect(window).contains(r) and r.height() > 0 for r in rects.values()), rects
+    names = sorted(rects)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not rects[a].intersects(rects[b]), (a, rects[a], b, rects[b])
+    bar = window.timeline
+    for label in (bar.start_label, bar.end_label, bar.position, bar.problem):
+        assert label.isVisible() and label.width() >= label.sizeHint().width(), label.text()
+    assert bar.go_to.isVisible() and bar.problem.text() == " not a time"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from faker import Faker
 
@@ -27,8 +27,13 @@ from smartzone.core.rng import derive_seed, stream
 from smartzone.core.variation import vary
 
 if TYPE_CHECKING:
-    from smartzone.core.world import World
-    from smartzone.definitions.scenario import District
+    from smartzone.core.bus import EventBus
+    from smartzone.core.clock import SimClock
+    from smartzone.core.context import CityContext
+    from smartzone.core.network import Network
+    from smartzone.core.simenv import CityEnvironment
+    from smartzone.definitions.catalog import Catalog
+    from smartzone.definitions.scenario import District, Scenario
 
 DEVICE_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -69,6 +74,23 @@ SANDBOX_COMMANDS = (AddDevice, RemoveDevice, ResetSandbox)
 SandboxCommand = AddDevice | RemoveDevice | ResetSandbox
 
 
+class SandboxHost(Protocol):
+    """What the sandbox needs of the world (core.world.World is one): no import of the world, no circle."""
+
+    scenario: Scenario
+    catalog: Catalog
+    seed: int
+    bus: EventBus
+    env: CityEnvironment
+    clock: SimClock
+    ctx: CityContext
+    network: Network
+    devices: dict[str, Device]
+
+    @property
+    def now(self) -> float: ...
+
+
 class SandboxRefused(Exception):
     """A request that cannot be applied: `code` is one of docs/api.md's sandbox error codes."""
 
@@ -80,7 +102,7 @@ class SandboxRefused(Exception):
 class Sandbox:
     """The devices created at run time, per sandbox tenant, and how to make and unmake them."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: SandboxHost) -> None:
         self.world = world
         self.tenants = {t.id: t for t in world.scenario.tenants if t.kind == "sandbox"}
         self.created: dict[str, list[str]] = {t: [] for t in self.tenants}  # in creation order

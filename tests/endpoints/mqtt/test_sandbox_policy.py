@@ -5,6 +5,7 @@ from __future__ import annotations
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.endpoints.mqtt.broker.backends.mosquitto import acl_text
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
+from smartzone.endpoints.mqtt.broker.policy.denials import Denials
 from smartzone.endpoints.mqtt.sandbox_requests import BadRequest, parse_request
 from smartzone.endpoints.mqtt.topics import TopicParts, Topics
 
@@ -51,3 +52,12 @@ def test_parse_request_names_the_topic_and_field() -> None:
             assert exc.code == code and words in exc.message and exc.message.startswith(REQUEST), exc.message
         else:
             raise AssertionError(f"{payload[:40]!r} was accepted")
+
+
+def test_a_denied_sandbox_topic_says_it_is_the_owners_alone(catalog: Catalog) -> None:
+    policy = AccessPolicy(load_scenario(SANDBOX_CITY, catalog), "svc")
+    lines: list[str] = []
+    denials = Denials(policy, write=lines.append)
+    denials.denied_topic(policy.identity_of("app"), "subscribe", RESULT)
+    denials.denied_topic(policy.identity_of("owner-b"), "publish", REQUEST)
+    assert len(lines) == 2 and all("its owner's alone" in line and "sandbox/" in line for line in lines), lines

@@ -116,6 +116,8 @@ class Denials(DenialCounter):
             detail = f"denied SUBSCRIBE of {identity.name} to {topic!r}; {who} may read {_patterns(rules.read)}"
         else:
             detail = f"denied PUBLISH of {identity.name} to {topic!r}; {who} may write {_patterns(rules.write)}"
+        if self.policy.topics.parse(topic).kind in ("sandbox", "ingest"):
+            detail += " (a tenant's sandbox and ingest topics are its owner's alone)"
         self.add(identity.name, kind, detail)
 
 

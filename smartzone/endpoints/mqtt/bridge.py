@@ -234,7 +234,7 @@ class Bridge:
             (meta, dumps(documents.meta(wire.info, wire.dtype, fmt)), RETAINED_QOS, True),
             (wire.status, dumps(documents.status(item.online, ts)), RETAINED_QOS, True),
         ]
-        if wire.dtype.state:
+        if wire.dtype.state and item.state:  # without the runtime's live cache: at its first change
             out.append((wire.state, dumps(documents.state(ts, item.state)), RETAINED_QOS, True))
         return out
 

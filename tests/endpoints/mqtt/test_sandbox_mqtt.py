@@ -53,6 +53,9 @@ def test_owner_adds_a_device_that_publishes_like_any_other_then_removes_it(
     doc = json.loads(owner.received(meta)[0])
     assert doc["device"] == "a-light-1" and doc["tenant"] == "lab-a" and doc["location"]["district"] == "porto"
     assert json.loads(owner.received(status)[0])["state"] == "online"
+    state = light_topic("a-light-1", "state")
+    assert owner.wait_for(lambda: bool(owner.received(state)))
+    assert set(json.loads(owner.received(state)[0])["values"]) == {"mode", "on", "level"}
     assert owner.wait_for(lambda: "a-light-1" in _catalog_ids(owner))
     assert owner.wait_for(lambda: len(owner.received(telemetry)) >= 1, 10.0), "no reading from the added device"
     reading = json.loads(owner.received(telemetry)[0])
@@ -70,14 +73,15 @@ def test_owner_adds_a_device_that_publishes_like_any_other_then_removes_it(
 
     answer = ask(owner, {"id": "r2", "op": "remove", "device": "a-light-1"})
     assert answer == {"id": "r2", "ok": True, "op": "remove", "devices": ["a-light-1"], "ts": answer["ts"]}
-    assert owner.wait_for(lambda: owner.received(meta)[-1] == b"" and owner.received(status)[-1] == b"")
+    cleared = (meta, status, state)
+    assert owner.wait_for(lambda: all(owner.received(topic)[-1] == b"" for topic in cleared))
     assert owner.wait_for(lambda: "a-light-1" not in _catalog_ids(owner))
     assert "a-light-1" not in city.devices
     # a late subscriber finds no retained document of the removed device, and the catalog without it
     late = mqtt_client(broker, "owner-a", "owner-a-pw", "owner-a-late")
     assert late.subscribe(f"{BASE}/lab-a/#", qos=1) == [1]
     assert late.wait_for(lambda: bool(late.received(CATALOG)))
-    assert late.received(meta) == [] and late.received(status) == []
+    assert late.received(meta) == [] and late.received(status) == [] and late.received(state) == []
     assert _catalog_ids(late) == []
 
 

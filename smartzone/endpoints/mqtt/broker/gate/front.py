@@ -15,6 +15,9 @@ In open lab mode mosquitto's ACL grants `#` for the open space, so the front its
 denied PUBLISH and acknowledges it as mosquitto would (refused_publish_ack).
 With the embedded backend, an admitted app connection nobody observes is not relayed: its
 socket is handed to the amqtt process (handover.py), which then counts its denials.
+The owners of a sandbox tenant hold at most its `quotas.connections` connections at once: the
+front counts them (and always relays them, to see them end) and refuses one more with CONNACK
+"server unavailable" (MQTT 3.1.1) or "quota exceeded" (MQTT 5), saying why (denials.py).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from smartzone.endpoints.mqtt.codec import (
     PUBLISH,
     PUBREC,
     PUBREL,
+    QUOTA_EXCEEDED,
     SUBACK,
     SUBSCRIBE,
     Connect,
@@ -102,6 +106,7 @@ class GateFront:
         self.handover: Any = None  # optional Handover (handover.py): give unobserved app sockets away
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[Any]] = set()
+        self._open: dict[str, int] = {}  # sandbox tenant -> its owners' open connections (event loop only)
         self._loop = LoopThread("sz-mqtt-gate")
         try:
             self._loop.call(self._start(), TIMEOUT_S)
@@ -120,13 +125,29 @@ class GateFront:
         b_writer: asyncio.StreamWriter | None = None
         tasks: set[asyncio.Task[None]] = set()
         observer = self.observer
+        counted: str | None = None  # the sandbox tenant whose connections quota this one counts in
         try:
             set_nodelay(writer)
             admitted = await admit(reader, writer, self.policy, self.denied, self.levels, observer, self.max_packet)
             if admitted is None:
                 return
             connect, identity = admitted
-            if observer is None and self.handover is not None and self.handover.give(reader, writer, connect):
+            quota = self.policy.connection_quota(identity)
+            if quota is not None:
+                tenant, limit = quota
+                if self._open.get(tenant, 0) >= limit:
+                    self.denied.refused_quota(connect, tenant, limit, writer.get_extra_info("peername"))
+                    writer.write(connack_refusal(connect.level, QUOTA_EXCEEDED))
+                    return
+                counted = tenant
+                self._open[tenant] = self._open.get(tenant, 0) + 1
+            # a counted connection stays relayed: the front must see it end to give its place back
+            if (
+                observer is None
+                and counted is None
+                and self.handover is not None
+                and self.handover.give(reader, writer, connect)
+            ):
                 return  # the broker process owns the connection now; close only this copy
             try:
                 b_reader, b_writer = await asyncio.open_unix_connection(self.target)
@@ -153,6 +174,8 @@ class GateFront:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
+            if counted is not None:
+                self._open[counted] -= 1
             if observer is not None:
                 observer.closed(writer)
             self._conns.discard(task)

@@ -120,6 +120,7 @@ class AccessPolicy:
         self.topics = Topics(scenario.city)
         self.service_password = service_password
         self._users = {u.name: u for u in scenario.users}
+        self._tenants = {t.id: t for t in scenario.tenants}
         # deprecated v1 topics icity/{city}/{device}/data carry no tenant: map devices to tenants
         # (ids as core.world names them: "{id_prefix}-{n:04d}")
         self.v1_devices: dict[str, str] = (
@@ -274,6 +275,16 @@ class AccessPolicy:
         return any(topic_matches(p, topic) for p in self.rules(identity).write)
 
     # -- connections --------------------------------------------------------------
+    def connection_quota(self, identity: Identity) -> tuple[str, int] | None:
+        """(tenant, its `quotas.connections`) for an owner of a sandbox tenant, whose connections the
+        gate counts; None for everyone else (no limit)."""
+        user = self._users.get(identity.name)
+        if user is None or user.role != "owner" or not user.tenant:
+            return None
+        tenant = self._tenants.get(user.tenant)
+        quotas = tenant.limits() if tenant is not None else None
+        return (tenant.id, quotas.connections) if tenant is not None and quotas is not None else None
+
     def authenticate(self, username: str | None, password: bytes | str | None) -> Identity | None:
         """The identity for these credentials, or None (bad password, unknown user, anonymous off)."""
         if username is None or username == "":

@@ -105,6 +105,16 @@ class Denials(DenialCounter):
             f"refused CONNECT of {who}, client id {connect.client_id!r}, from {_peer(peer)}: {reason}; hint: {hint}",
         )
 
+    def refused_quota(self, connect: Connect, tenant: str, limit: int, peer: object) -> None:
+        """A CONNECT of a sandbox owner refused because its tenant's connections quota is reached."""
+        self.add(
+            connect.username or ANONYMOUS,
+            "connect",
+            f"refused CONNECT of user {connect.username!r}, client id {connect.client_id!r}, from {_peer(peer)}: "
+            f"sandbox '{tenant}' already has its {limit} connections open (quotas.connections); "
+            "hint: close one of them, or raise the quota in the scenario",
+        )
+
     def denied_topic(self, identity: Identity, kind: str, topic: str) -> None:
         """A denied SUBSCRIBE filter or PUBLISH topic, with what the user may read or write instead."""
         if self.policy is None or kind not in ("subscribe", "publish"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.endpoints.mqtt.broker.backends.mosquitto import acl_text
+from smartzone.endpoints.mqtt.broker.gate.rates import TokenBucket
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
 from smartzone.endpoints.mqtt.broker.policy.denials import Denials
 from smartzone.endpoints.mqtt.sandbox_requests import BadRequest, parse_request
@@ -61,3 +62,17 @@ def test_a_denied_sandbox_topic_says_it_is_the_owners_alone(catalog: Catalog) ->
     denials.denied_topic(policy.identity_of("app"), "subscribe", RESULT)
     denials.denied_topic(policy.identity_of("owner-b"), "publish", REQUEST)
     assert len(lines) == 2 and all("its owner's alone" in line and "sandbox/" in line for line in lines), lines
+
+
+def test_token_bucket_allows_the_rate_and_a_burst_of_it() -> None:
+    now = [100.0]
+    bucket = TokenBucket(5, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(6)] == [True] * 5 + [False]
+    now[0] += 0.2  # one token back
+    assert bucket.take() and not bucket.take()
+    now[0] += 60  # never more than the burst
+    assert sum(bucket.take() for _ in range(10)) == 5
+    slow = TokenBucket(0.5, clock=lambda: now[0])  # under 1/s: one now, the next after 2 s
+    assert slow.take() and not slow.take()
+    now[0] += 2.0
+    assert slow.take()

@@ -44,3 +44,27 @@ def test_the_owner_of_lab_a_holds_at_most_three_connections(broker: Broker, mqtt
             break
         again.close()
     assert code == 0, "the closed connection's place was not given back"
+
+
+BURST = 30
+
+
+def test_the_owners_publishes_beyond_five_per_second_are_dropped(
+    broker: Broker, mqtt_client: Callable[..., Any]
+) -> None:
+    topic = "sz/v2/sandboxville/lab-b/x/y/telemetry"
+    reader = mqtt_client(broker, "admin", "admin-pw", "admin-reader")
+    assert reader.subscribe(topic, qos=1) == [1]
+    owner = mqtt_client(broker, "owner-b", "owner-b-pw", "owner-b-burst")
+    started = time.monotonic()
+    for i in range(BURST):
+        owner.publish(topic, f"{i}", qos=1)  # every one acknowledged, whether forwarded or dropped
+    elapsed = time.monotonic() - started
+    # admin is not limited; its PUBLISH goes after the burst the broker has already handled
+    admin = mqtt_client(broker, "admin", "admin-pw", "admin-marker")
+    admin.publish(topic, "end", qos=1)
+    assert reader.wait_for(lambda: b"end" in reader.received(topic))
+    passed = len(reader.received(topic)) - 1
+    assert 5 <= passed <= 5 + 5 * elapsed + 1, (passed, elapsed)  # lab-b's quotas.messages_per_s: 5, burst 5
+    assert broker.denied_counts().get("owner-b:rate") == BURST - passed
+    assert owner.connack == 0 and owner.disconnects == 0  # dropped, not disconnected

@@ -17,7 +17,9 @@ With the embedded backend, an admitted app connection nobody observes is not rel
 socket is handed to the amqtt process (handover.py), which then counts its denials.
 The owners of a sandbox tenant hold at most its `quotas.connections` connections at once: the
 front counts them (and always relays them, to see them end) and refuses one more with CONNACK
-"server unavailable" (MQTT 3.1.1) or "quota exceeded" (MQTT 5), saying why (denials.py).
+"server unavailable" (MQTT 3.1.1) or "quota exceeded" (MQTT 5), saying why (denials.py). Their
+PUBLISHes share its `quotas.messages_per_s` (a token bucket, rates.py): one over it is dropped,
+acknowledged (reason "quota exceeded" in MQTT 5), counted and said.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from smartzone.endpoints.mqtt.broker.gate.connect import (
     set_nodelay,
     violation,
 )
+from smartzone.endpoints.mqtt.broker.gate.rates import TokenBucket
 from smartzone.endpoints.mqtt.broker.gate.relay import SubscribeGuard
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.policy.denials import Denials
@@ -67,10 +70,12 @@ TIMEOUT_S = 15.0
 NOT_AUTHORISED_V5 = 0x87
 
 
-def refused_publish_ack(raw: bytes, offset: int, level: int, refused: set[int]) -> bytes:
+def refused_publish_ack(
+    raw: bytes, offset: int, level: int, refused: set[int], reason: int = NOT_AUTHORISED_V5
+) -> bytes:
     """The answer to a PUBLISH the front drops: nothing (QoS 0), PUBACK (QoS 1) or PUBREC (QoS 2),
-    with reason code 0x87 for MQTT 5 (what mosquitto sends for an ACL denial); a 3.1.1 QoS 2 id goes
-    into `refused` so its PUBREL gets a PUBCOMP here."""
+    with reason code `reason` for MQTT 5 (default 0x87, what mosquitto sends for an ACL denial); a 3.1.1
+    QoS 2 id goes into `refused` so its PUBREL gets a PUBCOMP here."""
     qos = (raw[0] >> 1) & 3
     if qos == 0:
         return b""
@@ -78,7 +83,7 @@ def refused_publish_ack(raw: bytes, offset: int, level: int, refused: set[int]) 
     pid = raw[at : at + 2]
     kind = PUBACK if qos == 1 else PUBREC
     if level == 5:
-        return bytes([kind << 4, 3]) + pid + bytes([NOT_AUTHORISED_V5])
+        return bytes([kind << 4, 3]) + pid + bytes([reason])
     if qos == 2:
         refused.add(int.from_bytes(pid, "big"))
     return bytes([kind << 4, 2]) + pid
@@ -107,6 +112,7 @@ class GateFront:
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[Any]] = set()
         self._open: dict[str, int] = {}  # sandbox tenant -> its owners' open connections (event loop only)
+        self._rates: dict[str, TokenBucket] = {}  # sandbox tenant -> its owners' messages/s (event loop only)
         self._loop = LoopThread("sz-mqtt-gate")
         try:
             self._loop.call(self._start(), TIMEOUT_S)
@@ -132,9 +138,9 @@ class GateFront:
             if admitted is None:
                 return
             connect, identity = admitted
-            quota = self.policy.connection_quota(identity)
-            if quota is not None:
-                tenant, limit = quota
+            limits = self.policy.sandbox_limits(identity)
+            if limits is not None:
+                tenant, limit = limits[0], limits[1].connections
                 if self._open.get(tenant, 0) >= limit:
                     self.denied.refused_quota(connect, tenant, limit, writer.get_extra_info("peername"))
                     writer.write(connack_refusal(connect.level, QUOTA_EXCEEDED))
@@ -216,7 +222,9 @@ class GateFront:
         """Client -> broker, packet by packet: count denied PUBLISH, trim denied SUBSCRIBE filters,
         close on a protocol violation or an oversized packet, and after a DISCONNECT."""
         framer = Framer(self.max_packet, guard.level)
-        refused: set[int] = set()  # 3.1.1 QoS 2 publishes dropped here (open mode), awaiting their PUBREL
+        refused: set[int] = set()  # 3.1.1 QoS 2 publishes dropped here (open mode, quota), awaiting their PUBREL
+        limits = self.policy.sandbox_limits(who)
+        bucket = None if limits is None else self._rates.setdefault(limits[0], TokenBucket(limits[1].messages_per_s))
         with contextlib.suppress(ConnectionError, WireError):  # WireError: a SUBSCRIBE the guard cannot trim
             while data := await reader.read(CHUNK):
                 if self.observer is not None:
@@ -235,6 +243,10 @@ class GateFront:
                             if self.policy.open_mode:  # mosquitto's ACL grants `#` in open mode
                                 client.write(refused_publish_ack(raw, offset, guard.level, refused))
                                 continue
+                        elif limits is not None and bucket is not None and not bucket.take():
+                            self.denied.over_rate(who, limits[0], limits[1].messages_per_s, topic or "")
+                            client.write(refused_publish_ack(raw, offset, guard.level, refused, QUOTA_EXCEEDED[1]))
+                            continue
                     elif ptype == PUBREL and int.from_bytes(raw[offset : offset + 2], "big") in refused:
                         refused.discard(int.from_bytes(raw[offset : offset + 2], "big"))
                         client.write(bytes([PUBCOMP << 4, 2]) + raw[offset : offset + 2])

@@ -29,7 +29,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from smartzone.definitions.scenario import Scenario
+from smartzone.definitions.scenario import Quotas, Scenario
 from smartzone.endpoints.mqtt.topics import DEVICE_CHANNELS, OWNER_ONLY, Topics
 
 ANONYMOUS = "(anonymous)"
@@ -275,15 +275,15 @@ class AccessPolicy:
         return any(topic_matches(p, topic) for p in self.rules(identity).write)
 
     # -- connections --------------------------------------------------------------
-    def connection_quota(self, identity: Identity) -> tuple[str, int] | None:
-        """(tenant, its `quotas.connections`) for an owner of a sandbox tenant, whose connections the
-        gate counts; None for everyone else (no limit)."""
+    def sandbox_limits(self, identity: Identity) -> tuple[str, Quotas] | None:
+        """(tenant, its quotas) for an owner of a sandbox tenant, whose connections and publishes the
+        gate limits; None for everyone else (no limit)."""
         user = self._users.get(identity.name)
         if user is None or user.role != "owner" or not user.tenant:
             return None
         tenant = self._tenants.get(user.tenant)
         quotas = tenant.limits() if tenant is not None else None
-        return (tenant.id, quotas.connections) if tenant is not None and quotas is not None else None
+        return (tenant.id, quotas) if tenant is not None and quotas is not None else None
 
     def authenticate(self, username: str | None, password: bytes | str | None) -> Identity | None:
         """The identity for these credentials, or None (bad password, unknown user, anonymous off)."""

@@ -31,6 +31,7 @@ KINDS = {  # summary wording per kind: (what, made plural with "s"/"es", why)
     "publish": ("PUBLISH", "denied"),
     "oversize": ("connection", "closed: packet over the size cap"),
     "protocol": ("connection", "closed: protocol violation"),
+    "rate": ("PUBLISH", "dropped: over a sandbox's messages/s quota"),
 }
 USERS_HINT = "use a user name and password of the scenario (smartzone run lists them)"
 REASONS: dict[tuple[int, int], tuple[str, str]] = {
@@ -113,6 +114,15 @@ class Denials(DenialCounter):
             f"refused CONNECT of user {connect.username!r}, client id {connect.client_id!r}, from {_peer(peer)}: "
             f"sandbox '{tenant}' already has its {limit} connections open (quotas.connections); "
             "hint: close one of them, or raise the quota in the scenario",
+        )
+
+    def over_rate(self, identity: Identity, tenant: str, limit: float, topic: str) -> None:
+        """A PUBLISH of a sandbox owner dropped because its tenant's messages/s quota is used up."""
+        self.add(
+            identity.name,
+            "rate",
+            f"dropped PUBLISH of {identity.name} to {topic!r}: sandbox '{tenant}' may publish {limit:g} messages/s "
+            "(quotas.messages_per_s); hint: publish less often, or raise the quota in the scenario",
         )
 
     def denied_topic(self, identity: Identity, kind: str, topic: str) -> None:

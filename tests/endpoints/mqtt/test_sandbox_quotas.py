@@ -68,3 +68,31 @@ def test_the_owners_publishes_beyond_five_per_second_are_dropped(
     assert 5 <= passed <= 5 + 5 * elapsed + 1, (passed, elapsed)  # lab-b's quotas.messages_per_s: 5, burst 5
     assert broker.denied_counts().get("owner-b:rate") == BURST - passed
     assert owner.connack == 0 and owner.disconnects == 0  # dropped, not disconnected
+
+
+def _retained(broker: Broker, mqtt_client: Callable[..., Any], topics: list[str], name: str) -> dict[str, int]:
+    """Payload sizes of the retained messages a new subscriber finds on `topics` (the last one is a marker)."""
+    late = mqtt_client(broker, "admin", "admin-pw", name)
+    for topic in topics:
+        assert late.subscribe(topic, qos=1) == [1]
+    assert late.wait_for(lambda: bool(late.received(topics[-1])))
+    return {t: len(p) for t, p, retained in late.messages if retained and t != topics[-1]}
+
+
+def test_the_owners_retained_bytes_stay_within_the_quota(broker: Broker, mqtt_client: Callable[..., Any]) -> None:
+    first, second = "sz/v2/sandboxville/lab-a/x/one/state", "sz/v2/sandboxville/lab-a/x/two/state"
+    marker = "sz/v2/sandboxville/comune/x/marker/state"
+    admin = mqtt_client(broker, "admin", "admin-pw", "admin-marker")
+    owner = mqtt_client(broker, "owner-a", "owner-a-pw", "owner-a-retains")  # lab-a: 2048 bytes retained
+    owner.publish(first, b"a" * 1500, retain=True)
+    owner.publish(second, b"b" * 1000, retain=True)  # 2500: dropped (still acknowledged)
+    admin.publish(marker, b"m", retain=True)
+    assert _retained(broker, mqtt_client, [first, second, marker], "admin-r1") == {first: 1500}
+    assert broker.denied_counts().get("owner-a:retained") == 1
+    owner.publish(first, b"a" * 1000, retain=True)  # replaces 1500 with 1000
+    owner.publish(second, b"b" * 1000, retain=True)  # 2000: fits now
+    owner.publish(first, b"", retain=True)  # clearing always fits and gives the bytes back
+    owner.publish(second, b"c" * 2048, retain=True)  # 2048: exactly the quota
+    admin.publish(marker, b"n", retain=True)
+    assert _retained(broker, mqtt_client, [first, second, marker], "admin-r2") == {second: 2048}
+    assert broker.denied_counts().get("owner-a:retained") == 1

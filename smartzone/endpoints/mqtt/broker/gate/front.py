@@ -18,8 +18,9 @@ socket is handed to the amqtt process (handover.py), which then counts its denia
 The owners of a sandbox tenant hold at most its `quotas.connections` connections at once: the
 front counts them (and always relays them, to see them end) and refuses one more with CONNACK
 "server unavailable" (MQTT 3.1.1) or "quota exceeded" (MQTT 5), saying why (denials.py). Their
-PUBLISHes share its `quotas.messages_per_s` (a token bucket, rates.py): one over it is dropped,
-acknowledged (reason "quota exceeded" in MQTT 5), counted and said.
+PUBLISHes share its `quotas.messages_per_s` (a token bucket, rates.py) and their retained payloads
+its `quotas.retained_bytes` (retained.py): one over either is dropped, acknowledged (reason "quota
+exceeded" in MQTT 5), counted and said.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from smartzone.definitions.scenario import Quotas
 from smartzone.endpoints.mqtt.broker.gate.connect import (
     SERVER_UNAVAILABLE,
     ConnectionObserver,
@@ -40,6 +42,7 @@ from smartzone.endpoints.mqtt.broker.gate.connect import (
 )
 from smartzone.endpoints.mqtt.broker.gate.rates import TokenBucket
 from smartzone.endpoints.mqtt.broker.gate.relay import SubscribeGuard
+from smartzone.endpoints.mqtt.broker.gate.retained import RetainedBytes
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.policy.denials import Denials
 from smartzone.endpoints.mqtt.codec import (
@@ -59,6 +62,7 @@ from smartzone.endpoints.mqtt.codec import (
     WireError,
     connack_refusal,
     connack_with_assigned_id,
+    decode_publish,
     publish_topic,
     read_packet,
     subscribe_filters,
@@ -113,6 +117,7 @@ class GateFront:
         self._conns: set[asyncio.Task[Any]] = set()
         self._open: dict[str, int] = {}  # sandbox tenant -> its owners' open connections (event loop only)
         self._rates: dict[str, TokenBucket] = {}  # sandbox tenant -> its owners' messages/s (event loop only)
+        self.retained = RetainedBytes()  # what sandbox owners keep retained (event loop only)
         self._loop = LoopThread("sz-mqtt-gate")
         try:
             self._loop.call(self._start(), TIMEOUT_S)
@@ -247,6 +252,13 @@ class GateFront:
                             self.denied.over_rate(who, limits[0], limits[1].messages_per_s, topic or "")
                             client.write(refused_publish_ack(raw, offset, guard.level, refused, QUOTA_EXCEEDED[1]))
                             continue
+                        elif (
+                            limits is not None
+                            and raw[0] & 1
+                            and not self._retained_ok(who, limits, raw, offset, guard.level)
+                        ):
+                            client.write(refused_publish_ack(raw, offset, guard.level, refused, QUOTA_EXCEEDED[1]))
+                            continue
                     elif ptype == PUBREL and int.from_bytes(raw[offset : offset + 2], "big") in refused:
                         refused.discard(int.from_bytes(raw[offset : offset + 2], "big"))
                         client.write(bytes([PUBCOMP << 4, 2]) + raw[offset : offset + 2])
@@ -268,6 +280,18 @@ class GateFront:
                     await broker.drain()
                     if out[-1][0] >> 4 == DISCONNECT:
                         return
+
+    def _retained_ok(self, who: Identity, limits: tuple[str, Quotas], raw: bytes, offset: int, level: int) -> bool:
+        """Whether a sandbox owner's retained PUBLISH fits its tenant's retained-bytes quota (counted if so)."""
+        try:
+            publish = decode_publish(raw, offset, level)
+        except Exception:  # framing was checked; a payload the codec cannot split goes on, the broker judges it
+            return True
+        tenant, quotas = limits
+        if self.retained.admit(tenant, quotas.retained_bytes, publish.topic, publish.size):
+            return True
+        self.denied.over_retained(who, tenant, quotas.retained_bytes, publish.topic, publish.size)
+        return False
 
     async def _down(self, reader: asyncio.StreamReader, client: asyncio.StreamWriter, guard: SubscribeGuard) -> None:
         """Broker -> client in whole packets, restoring refused codes in trimmed SUBACKs and

@@ -32,6 +32,7 @@ KINDS = {  # summary wording per kind: (what, made plural with "s"/"es", why)
     "oversize": ("connection", "closed: packet over the size cap"),
     "protocol": ("connection", "closed: protocol violation"),
     "rate": ("PUBLISH", "dropped: over a sandbox's messages/s quota"),
+    "retained": ("PUBLISH", "dropped: over a sandbox's retained-bytes quota"),
 }
 USERS_HINT = "use a user name and password of the scenario (smartzone run lists them)"
 REASONS: dict[tuple[int, int], tuple[str, str]] = {
@@ -123,6 +124,16 @@ class Denials(DenialCounter):
             "rate",
             f"dropped PUBLISH of {identity.name} to {topic!r}: sandbox '{tenant}' may publish {limit:g} messages/s "
             "(quotas.messages_per_s); hint: publish less often, or raise the quota in the scenario",
+        )
+
+    def over_retained(self, identity: Identity, tenant: str, limit: int, topic: str, size: int) -> None:
+        """A retained PUBLISH of a sandbox owner dropped because its tenant's retained-bytes quota is used up."""
+        self.add(
+            identity.name,
+            "retained",
+            f"dropped retained PUBLISH of {identity.name} to {topic!r} ({size} bytes): sandbox '{tenant}' may keep "
+            f"{limit} bytes retained (quotas.retained_bytes); hint: clear retained messages it no longer needs "
+            "(an empty retained message), or raise the quota in the scenario",
         )
 
     def denied_topic(self, identity: Identity, kind: str, topic: str) -> None:

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from smartzone.definitions.catalog import Catalog, load_scenario
-from smartzone.endpoints.mqtt.broker import Broker
+from smartzone.endpoints.mqtt.bridge import Bridge
+from smartzone.endpoints.mqtt.broker import Broker, service_address
+from smartzone.endpoints.mqtt.service import MqttService
 from smartzone.runtime.api import Runtime
 
 from .sandbox_city import CITY, SANDBOX_CITY, running_city
@@ -82,3 +84,10 @@ def test_usage_errors_exit_2(broker: Broker) -> None:
     assert no_user.returncode == 2 and "--user" in no_user.stderr
     for run in (half, no_tenant, no_user):
         assert "Traceback" not in run.stderr
+
+
+def test_the_run_banner_tells_the_sandbox_owner_where_to_ask(broker: Broker, city: Runtime) -> None:
+    service = MqttService(broker, Bridge(city, service_address(broker)))  # not started: describe() only
+    lines = "\n".join(service.describe())
+    assert f"sandbox lab-a: owner-a sends requests on sz/v2/{CITY}/lab-a/sandbox/request" in lines
+    assert "smartzone sandbox add DEVICE --type TYPE --tenant lab-b" in lines

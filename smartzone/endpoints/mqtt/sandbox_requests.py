@@ -18,7 +18,8 @@ Error codes: `bad_json` (not UTF-8 JSON, nested too deeply, an integer too long,
 position: the message names the topic and the field), `forbidden` (a retained request: never
 executed), `not_sandbox` (the tenant is not of kind sandbox), and the engine's own: `unknown_type`,
 `duplicate`, `quota_exceeded`, `not_found` (remove of a device not created in this sandbox),
-`not_running` (the simulation has ended).
+`not_running` (the simulation has ended), `internal` (SmartZone failed to apply it: a bug, reported in
+its health).
 
 Who may publish there is the broker's decision (the access policy: the tenant's owner and admin only),
 so a request that arrives is the owner's. A request is parsed by the same defensive JSON reader as a
@@ -202,11 +203,17 @@ class SandboxRequests:
     def _not_applied(
         self, future: Future[CommandResult | None], key: tuple[str, str, str], request: SandboxRequest
     ) -> None:
-        """The engine could not take the request (the run ended): answer, so the owner is not left waiting."""
-        if not future.cancelled() and future.exception() is None:
+        """The engine could not take the request: answer, so the owner is not left waiting. The run ended:
+        `not_running`; anything else is unexpected: `internal`, and the cause goes to health (the guard)."""
+        error = None if future.cancelled() else future.exception()
+        if error is None and not future.cancelled():
             return  # applied: its SandboxResult was answered by on_result
+        stopped = future.cancelled() or (isinstance(error, RuntimeError) and "stopped" in str(error))
         if self._take(key)[0]:
-            self._send(key[0], result_error(request.id, request.op, "not_running", "the simulation is not running"))
+            code, message = ("not_running", "the simulation is not running") if stopped else ("internal", str(error))
+            self._send(key[0], result_error(request.id, request.op, code, message[:200]))
+        if not stopped and error is not None:
+            raise error
 
     def _take(self, key: tuple[str, str, str]) -> tuple[bool, str | None]:
         """Whether a request waits under `key` and the id of the oldest one (taken off the list)."""

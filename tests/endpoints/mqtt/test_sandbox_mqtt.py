@@ -177,3 +177,10 @@ def test_mosquitto_clients_add_and_read_the_device(broker: Broker, city: Runtime
     assert owner.wait_for(lambda: len(results(owner)) == 2, 10.0) and results(owner)[1]["ok"] is True
     # the app's mosquitto_sub is refused on the result topic (SUBACK failure: it reads nothing)
     assert mosquitto_sub(broker, "app", "app-pw", RESULT, 1, "-W", "2") == []
+
+
+def test_a_request_after_the_run_ended_is_answered_not_running(broker: Broker, city: Runtime, owner: Any) -> None:
+    city.stop()
+    answer = ask(owner, ADD_LIGHT)
+    assert answer["ok"] is False and answer["id"] == "r1" and answer["error"]["code"] == "not_running"
+    assert "a-light-1" not in city.devices

@@ -13,6 +13,7 @@ and reads the answer on `sz/v2/{city}/{tenant}/sandbox/result` (not retained):
     {"id": "r1", "ok": false, "op": "add", "error": {"code": "quota_exceeded", "message": "..."}}
 
 `id` (optional, a string of at most 64 characters) is echoed back (null when absent or unreadable).
+An empty message (clearing a retained request) is no request and gets no answer.
 Error codes: `bad_json` (not UTF-8 JSON, nested too deeply, an integer too long, not an object),
 `invalid_params` (a missing, unknown or mistyped field, an unknown op, a bad device id, district or
 position: the message names the topic and the field), `forbidden` (a retained request: never
@@ -169,9 +170,9 @@ class SandboxRequests:
 
     def handle(self, tenant: str, topic: str, payload: bytes, retained: bool) -> None:
         """Check one request and queue it to the engine (raises BadRequest for the refusals decided here)."""
+        if not payload:
+            return  # someone cleared a retained request (delivered live without its retain flag): no request
         if retained:
-            if not payload:
-                return  # someone cleared a retained request: nothing to do
             raise BadRequest(
                 "forbidden", f"{topic}: retained requests are not accepted; clear the retained message", None
             )

@@ -184,3 +184,18 @@ def test_a_request_after_the_run_ended_is_answered_not_running(broker: Broker, c
     answer = ask(owner, ADD_LIGHT)
     assert answer["ok"] is False and answer["id"] == "r1" and answer["error"]["code"] == "not_running"
     assert "a-light-1" not in city.devices
+
+
+def test_a_retained_request_found_at_start_is_refused_and_never_executed(
+    broker: Broker, mqtt_client: Callable[..., Any]
+) -> None:
+    owner = mqtt_client(broker, "owner-a", "owner-a-pw", "owner-a-early")
+    assert owner.subscribe(RESULT, qos=1) == [1]
+    owner.publish(REQUEST, json.dumps(ADD_LIGHT), qos=1, retain=True)  # before the city is there
+    with running_city(broker) as rt:
+        assert owner.wait_for(lambda: len(results(owner)) == 1, 10.0), "no answer to the retained request"
+        answer = results(owner)[0]
+        assert answer["ok"] is False and answer["error"]["code"] == "forbidden" and answer["id"] is None
+        assert "a-light-1" not in rt.devices
+        owner.publish(REQUEST, b"", qos=1, retain=True)  # clearing it is no request: no answer
+        assert ask(owner, {**ADD_LIGHT, "id": "r2"})["id"] == "r2" and len(results(owner)) == 2

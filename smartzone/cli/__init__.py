@@ -1,4 +1,5 @@
-"""The `smartzone` command line: run, validate, devices, export, gui, certify, conform, class, replay, modbus-certs.
+"""The `smartzone` command line: run, validate, devices, export, gui, certify, conform, class, replay,
+modbus-certs, sandbox.
 
 Exit codes (docs/api.md): 0 success, 1 a run that failed, 2 invalid input or usage (the message
 names file, line and field; no traceback), 3 an endpoint could not start. A closed output
@@ -25,6 +26,7 @@ from smartzone.cli import (
     modbus_certs_cmd,
     replay_cmd,
     run_cmd,
+    sandbox_cmd,
     td_cmd,
     validate_cmd,
 )
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     td_cmd.add_import_parser(sub)
     class_cmd.add_parser(sub)
     modbus_certs_cmd.add_parser(sub)
+    sandbox_cmd.add_parser(sub)
     return parser
 
 

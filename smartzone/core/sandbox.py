@@ -30,28 +30,10 @@ if TYPE_CHECKING:
     from smartzone.core.bus import EventBus
     from smartzone.core.clock import SimClock
     from smartzone.core.context import CityContext
-    from smartzone.core.network.network import Network
+    from smartzone.core.network import Network
     from smartzone.core.simenv import CityEnvironment
     from smartzone.definitions.catalog import Catalog
     from smartzone.definitions.scenario import District, Scenario
-
-
-class SandboxHost(Protocol):
-    """What the sandbox needs of the world (core.world.World is one): no import of the world, no circle."""
-
-    scenario: Scenario
-    catalog: Catalog
-    seed: int
-    bus: EventBus
-    clock: SimClock
-    ctx: CityContext
-    env: CityEnvironment
-    network: Network
-    devices: dict[str, Device]
-
-    @property
-    def now(self) -> float: ...
-
 
 DEVICE_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -90,6 +72,23 @@ class ResetSandbox:
 
 SANDBOX_COMMANDS = (AddDevice, RemoveDevice, ResetSandbox)
 SandboxCommand = AddDevice | RemoveDevice | ResetSandbox
+
+
+class SandboxHost(Protocol):
+    """What the sandbox needs of the world (core.world.World is one): no import of the world, no circle."""
+
+    scenario: Scenario
+    catalog: Catalog
+    seed: int
+    bus: EventBus
+    env: CityEnvironment
+    clock: SimClock
+    ctx: CityContext
+    network: Network
+    devices: dict[str, Device]
+
+    @property
+    def now(self) -> float: ...
 
 
 class SandboxRefused(Exception):

@@ -11,6 +11,13 @@ the command listener's paho thread. Every one of those threads is supervised: ca
 are guarded with the runtime's `guard` (an exception is reported to its health as survived)
 and each thread has a watchdog probe (`runtime.watch`) from start() until close(), so a
 thread that dies anyway makes the run fail (exit 1) naming it.
+
+A sandbox device created or deleted at run time (DeviceAdded/DeviceRemoved, smartzone.core.sandbox)
+goes on the wire like any other: once added, its retained meta and status (and state) are published,
+its readings and commands flow, and its tenant's catalog and the city's tenants document are
+republished; once removed, its retained documents are cleared (an empty retained payload) and the
+catalog and tenants document republished. The sandbox owners' requests come in on the command
+listener (sandbox_requests.py).
 """
 
 from __future__ import annotations
@@ -21,7 +28,16 @@ from typing import Any
 
 from smartzone.core.clock import SimClock
 from smartzone.core.device import DeviceInfo
-from smartzone.core.events import CommandResult, Event, Reading, StateChanged, StatusChanged
+from smartzone.core.events import (
+    CommandResult,
+    DeviceAdded,
+    DeviceRemoved,
+    Event,
+    Reading,
+    SandboxResult,
+    StateChanged,
+    StatusChanged,
+)
 from smartzone.definitions.device_type import DeviceType
 from smartzone.endpoints.mqtt import documents
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
@@ -35,6 +51,7 @@ from smartzone.endpoints.mqtt.publisher import (
     Message,
     tune_switch_interval,
 )
+from smartzone.endpoints.mqtt.sandbox_requests import SandboxRequests
 from smartzone.endpoints.mqtt.topics import Topics
 from smartzone.errors import EndpointError
 
@@ -58,6 +75,35 @@ class DeviceWire:
     v1: str | None
 
 
+@dataclass(frozen=True)
+class WireAdded:
+    """Render item: a device created at run time (its retained documents to publish)."""
+
+    wire: DeviceWire
+    online: bool
+    state: dict[str, Any]
+    t: float
+
+
+@dataclass(frozen=True)
+class WireRemoved:
+    """Render item: a device deleted at run time (its retained documents to clear)."""
+
+    wire: DeviceWire
+
+
+@dataclass(frozen=True)
+class CatalogChanged:
+    """Render item: a tenant's device set changed (its catalog)."""
+
+    tenant: str
+
+
+@dataclass(frozen=True)
+class TenantsChanged:
+    """Render item: the city's device set changed (its tenants document, with device counts)."""
+
+
 class Bridge:
     """Publishes a runtime's events on a broker and turns `cmd` messages into commands."""
 
@@ -78,20 +124,7 @@ class Bridge:
         self.clock = SimClock(sc.start, sc.timezone)
         formats = {t.id: t.payload_format or sc.payload_format for t in sc.tenants}
         self.formats = formats
-        self.wires: dict[str, DeviceWire] = {}
-        for info in runtime.devices.values():
-            dtype = runtime.catalog.types[info.type]
-            self.wires[info.id] = DeviceWire(
-                info,
-                dtype,
-                encoder(formats.get(info.tenant, sc.payload_format), info, dtype, self.clock),
-                dtype.report.qos,
-                self.topics.device(info, "telemetry"),
-                self.topics.device(info, "status"),
-                self.topics.device(info, "state"),
-                self.topics.device(info, "cmd/ack"),
-                self.topics.v1_data(info.id) if sc.api_v1 else None,
-            )
+        self.wires: dict[str, DeviceWire] = {info.id: self._wire(info) for info in runtime.devices.values()}
         prefix = address.username or "smartzone"
         self.publisher = GatewayPublisher(
             address,
@@ -103,21 +136,65 @@ class Bridge:
             warn=warn,
             guard=runtime.guard,
         )
-        self.commands = CommandListener(runtime, address, self.topics, self.publish_ack, client_id=f"{prefix}-cmd")
+        self.sandbox = SandboxRequests(runtime, self.topics, self.publish_ack, self.clock.iso)
+        self.commands = CommandListener(
+            runtime, address, self.topics, self.publish_ack, client_id=f"{prefix}-cmd", sandbox=self.sandbox
+        )
         self._unsubscribe: Callable[[], None] | None = None
         self._unhook: Callable[[], None] | None = None
         self._unwatch: list[Callable[[], None]] = []
 
+    def _wire(self, info: DeviceInfo) -> DeviceWire:
+        sc = self.runtime.scenario
+        dtype = self.runtime.catalog.types[info.type]
+        return DeviceWire(
+            info,
+            dtype,
+            encoder(self.formats.get(info.tenant, sc.payload_format), info, dtype, self.clock),
+            dtype.report.qos,
+            self.topics.device(info, "telemetry"),
+            self.topics.device(info, "status"),
+            self.topics.device(info, "state"),
+            self.topics.device(info, "cmd/ack"),
+            self.topics.v1_data(info.id) if sc.api_v1 else None,
+        )
+
     # --- engine thread: enqueue only ----------------------------------------------------------
     def _on_event(self, event: Event) -> None:
-        if type(event) is CommandResult and event.source != SOURCE:
+        kind = type(event)
+        if kind is CommandResult and event.source != SOURCE:  # type: ignore[attr-defined]
+            return
+        if kind is DeviceAdded or kind is DeviceRemoved:
+            self._device_set_changed(event)  # type: ignore[arg-type]
+            return
+        if kind is SandboxResult:
+            self.sandbox.on_result(event)  # type: ignore[arg-type]
             return
         self.publisher.stage(event.device, event)  # type: ignore[attr-defined]
+
+    def _device_set_changed(self, event: DeviceAdded | DeviceRemoved) -> None:
+        """A sandbox device created or deleted: its documents, in order with its readings, then the catalog."""
+        if isinstance(event, DeviceAdded):
+            wire = self._wire(DeviceInfo(**event.info))
+            self.wires[event.device] = wire
+            live = getattr(self.runtime, "live", None)  # smartzone.runtime.Runtime's cache, seeded before us
+            now = live.get(event.device) if live is not None else None
+            online, state = (now.online, now.state) if now is not None else (True, {})
+            self.publisher.stage(event.device, WireAdded(wire, online, state, event.t))
+        else:
+            gone = self.wires.pop(event.device, None)
+            if gone is None:
+                return
+            self.publisher.stage(event.device, WireRemoved(gone))
+        self.publisher.stage(f"catalog:{event.tenant}", CatalogChanged(event.tenant))
+        self.publisher.stage("discovery", TenantsChanged())  # the key its retained copy was preloaded under
 
     # --- publisher threads: events -> messages ---------------------------------------------
     def render(self, item: Any) -> Iterable[Message]:
         if isinstance(item, tuple):
             return (item,)
+        if isinstance(item, (WireAdded, WireRemoved, CatalogChanged, TenantsChanged)):
+            return self._render_device_set(item)
         wire = self.wires.get(item.device)
         if wire is None:
             return ()
@@ -138,6 +215,28 @@ class Bridge:
                 ack = documents.ack_error(item.command_id, item.error_code or "error", item.error_message or "")
             return ((wire.ack, dumps(ack), ACK_QOS, False),)
         return ()
+
+    def _render_device_set(self, item: WireAdded | WireRemoved | CatalogChanged | TenantsChanged) -> list[Message]:
+        if isinstance(item, TenantsChanged):
+            return [self.tenants_document()]
+        if isinstance(item, CatalogChanged):
+            devices = [(w.info, w.dtype) for w in list(self.wires.values()) if w.info.tenant == item.tenant]
+            doc = documents.catalog(self.topics, item.tenant, devices)
+            return [(self.topics.catalog(item.tenant), dumps(doc), RETAINED_QOS, True)]
+        wire = item.wire
+        meta = self.topics.device(wire.info, "meta")
+        if isinstance(item, WireRemoved):
+            cleared = [meta, wire.status] + ([wire.state] if wire.dtype.state else [])
+            return [(topic, b"", RETAINED_QOS, True) for topic in cleared]
+        fmt = self.formats.get(wire.info.tenant, "native")
+        ts = self.clock.iso(item.t)
+        out: list[Message] = [
+            (meta, dumps(documents.meta(wire.info, wire.dtype, fmt)), RETAINED_QOS, True),
+            (wire.status, dumps(documents.status(item.online, ts)), RETAINED_QOS, True),
+        ]
+        if wire.dtype.state and item.state:  # without the runtime's live cache: at its first change
+            out.append((wire.state, dumps(documents.state(ts, item.state)), RETAINED_QOS, True))
+        return out
 
     def publish_ack(self, device_key: str, topic: str, ack: dict[str, Any]) -> None:
         """Queue an ack decided by the bridge itself (malformed, forbidden, ...)."""
@@ -172,9 +271,7 @@ class Bridge:
     def discovery_documents(self) -> list[Message]:
         """The city's `tenants` document and one `access/{user}` document per scenario user."""
         sc = self.runtime.scenario
-        infos = (w.info for w in self.wires.values())
-        tenants = documents.tenants(self.topics, sc, self.formats, infos)
-        docs: list[Message] = [(self.topics.tenants(), dumps(tenants), RETAINED_QOS, True)]
+        docs: list[Message] = [self.tenants_document()]
         policy = AccessPolicy(sc, service_password="")  # only its topic rules, the brokers' own
         for user in sc.users:
             who = policy.identity_of(user.name)
@@ -182,6 +279,12 @@ class Bridge:
             doc = documents.access(sc, user, (*rules.read, *policy.v1_read_topics(who)), rules.write)
             docs.append((self.topics.access(user.name), dumps(doc), RETAINED_QOS, True))
         return docs
+
+    def tenants_document(self) -> Message:
+        """The city's retained `tenants` document, from the devices on the wire now (any thread)."""
+        infos = [w.info for w in list(self.wires.values())]
+        doc = documents.tenants(self.topics, self.runtime.scenario, self.formats, infos)
+        return (self.topics.tenants(), dumps(doc), RETAINED_QOS, True)
 
     def start(self, *, wait: bool = True, timeout: float = 15.0) -> None:
         """Subscribe to the bus, publish the retained documents, start listening for commands.
@@ -194,7 +297,8 @@ class Bridge:
         tune_switch_interval()
         # on the engine thread: an exception here must not end the simulation
         self._unsubscribe = self.runtime.subscribe(
-            self.runtime.guard("mqtt bridge", self._on_event), (Reading, StateChanged, StatusChanged, CommandResult)
+            self.runtime.guard("mqtt bridge", self._on_event),
+            (Reading, StateChanged, StatusChanged, CommandResult, DeviceAdded, DeviceRemoved, SandboxResult),
         )
         self._unhook = self.runtime.on_step(self.runtime.guard("mqtt bridge", self.publisher.flush))
         for key, docs in self.retained_documents().items():
@@ -212,7 +316,7 @@ class Bridge:
             self.publisher.warn("mqtt: the broker has not yet acknowledged every retained document; publishing goes on")
 
     def stats(self) -> dict[str, int]:
-        return {**self.publisher.stats(), **self.commands.stats()}
+        return {**self.publisher.stats(), **self.commands.stats(), **self.sandbox.stats()}
 
     # --- after a broker restart (broker/backends/supervisor.py) ---------------------------------------
     def recovery_mark(self) -> tuple[list[int], int]:

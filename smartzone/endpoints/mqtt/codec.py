@@ -34,6 +34,7 @@ BAD_PROTOCOL = (0x01, 0x84)
 ID_REJECTED = (0x02, 0x85)
 BAD_CREDENTIALS = (0x04, 0x86)
 NOT_AUTHORISED = (0x05, 0x87)
+QUOTA_EXCEEDED = (0x03, 0x97)  # MQTT 3.1.1 has no such code: "server unavailable" there; MQTT 5 "quota exceeded"
 ASSIGNED_CLIENT_ID = 0x12  # MQTT 5 CONNACK property
 PAYLOAD_KEEP = 1024  # bytes of a decoded PUBLISH payload kept (Publish.size has the whole size)
 

@@ -22,6 +22,10 @@ BadCommand, answered with `malformed` or `invalid_params`; anything else that go
 while handling one cmd is reported to the runtime's health as survived and the cmd is dropped
 and counted (`cmd_dropped`), so the paho thread and the next command are never affected. A
 watchdog probe makes a dead paho network thread fatal (the run ends with exit 1).
+
+The same connection and thread also take the sandbox owners' requests (`.../{tenant}/sandbox/request`)
+when the bridge hands it a `SandboxRoute` (sandbox_requests.py): they are parsed and answered the
+same way, under the same guard and watchdog.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 
@@ -46,6 +50,16 @@ FIELDS = ("id", "action", "params")
 SOURCE = "mqtt"
 COMPONENT = "mqtt command listener"
 AckSink = Callable[[str, str, dict[str, Any]], None]  # device key, ack topic, ack document
+
+
+class SandboxRoute(Protocol):
+    """Where the listener hands the messages of its second subscription (sandbox_requests.SandboxRequests)."""
+
+    def filter(self) -> str: ...
+
+    def on_message(self, topic: str, payload: bytes, retained: bool) -> bool:
+        """Handle one message if `topic` is a sandbox request topic (True), else False."""
+        ...
 
 
 class BadCommand(Exception):
@@ -67,7 +81,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _load(payload: bytes) -> Any:
+def load_json(payload: bytes) -> Any:
     """The JSON document of a payload, or BadCommand('malformed'): never any other exception."""
     try:
         return json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
@@ -92,7 +106,7 @@ def _is_unicode(text: str) -> bool:
 
 def parse_command(payload: bytes) -> ParsedCommand:
     """The id, action and params of a cmd payload; raises BadCommand (malformed/invalid_params) only."""
-    doc = _load(payload)
+    doc = load_json(payload)
     if not isinstance(doc, dict):
         raise BadCommand("malformed", f"payload must be a JSON object, got {type(doc).__name__}", None)
     cid = doc.get("id")
@@ -123,8 +137,17 @@ def peek_id(payload: bytes) -> str | None:
 class CommandListener:
     """The service account's subscription to every cmd topic of the city."""
 
-    def __init__(self, runtime: RuntimeLike, address: BrokerAddress, topics: Topics, ack: AckSink, client_id: str):
+    def __init__(
+        self,
+        runtime: RuntimeLike,
+        address: BrokerAddress,
+        topics: Topics,
+        ack: AckSink,
+        client_id: str,
+        sandbox: SandboxRoute | None = None,
+    ):
         self.runtime, self.address, self.topics, self.ack = runtime, address, topics, ack
+        self.sandbox = sandbox
         self.client = new_client(address, client_id)
         self.client.reconnect_delay_set(1, 5)
         # paho calls these on its network thread: an exception there would end the thread
@@ -169,11 +192,19 @@ class CommandListener:
             self.last_error = f"broker refused the command listener: {reason}"
             return
         set_nodelay(client)
-        client.subscribe(self.topics.cmd_filter(), qos=1)
+        client.subscribe(self.filters())
+
+    def filters(self) -> list[tuple[str, int]]:
+        """What the listener subscribes to: every cmd topic and, with a sandbox route, every sandbox request."""
+        out = [(self.topics.cmd_filter(), 1)]
+        if self.sandbox is not None:
+            out.append((self.sandbox.filter(), 1))
+        return out
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
         if any(r.is_failure for r in reasons):
-            self.last_error = f"broker refused the subscription to {self.topics.cmd_filter()}"
+            names = ", ".join(f for f, _ in self.filters())
+            self.last_error = f"broker refused the subscription to {names}"
             return
         self.subscriptions += 1
         self.ready.set()
@@ -186,6 +217,8 @@ class CommandListener:
             return
         where = self.topics.parse_cmd(topic)
         if where is None:
+            if self.sandbox is not None:
+                self.sandbox.on_message(topic, bytes(msg.payload), bool(msg.retain))
             return
         self.counts["cmd_received"] += 1
         try:

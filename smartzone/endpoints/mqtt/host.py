@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 from smartzone.core.commands import DeviceCommand, SetOnline
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import CommandResult, Event
+from smartzone.core.sandbox import SandboxCommand
 from smartzone.core.world import DeviceSnapshot
 from smartzone.definitions.catalog import Catalog
 from smartzone.definitions.scenario import Scenario
@@ -53,7 +54,7 @@ class RuntimeLike(Protocol):
 
     def on_step(self, hook: Callable[[], None]) -> Callable[[], None]: ...
 
-    def submit(self, command: DeviceCommand | SetOnline) -> Future[CommandResult | None]: ...
+    def submit(self, command: DeviceCommand | SetOnline | SandboxCommand) -> Future[CommandResult | None]: ...
 
     def snapshot(self, timeout: float = 5.0) -> Mapping[str, DeviceSnapshot]: ...
 

@@ -340,8 +340,11 @@ class Connection(threading.Thread):
     def _send(self, msg: Message) -> mqtt.MQTTMessageInfo | None:
         """Publish or hold one message; paho's handle of a QoS 1/2 publish, else None."""
         topic, payload, qos, retain = msg
-        if retain:
-            self.retained[topic] = msg
+        if retain:  # an empty retained payload clears the topic: sent once, not kept for republishing
+            if payload:
+                self.retained[topic] = msg
+            else:
+                self.retained.pop(topic, None)
         if not self.connected:
             self._hold(msg)
             return None

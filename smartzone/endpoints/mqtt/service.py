@@ -92,6 +92,12 @@ class MqttService:
             f"{len(self.bridge.publisher.conns)} connections; telemetry format: {', '.join(formats)}"
             + (f"; deprecated v1 topics {topics.v1_data('{device}')}" if sc.api_v1 else "")
         )
+        for tenant in (t for t in sc.tenants if t.kind == "sandbox"):
+            owners = ", ".join(u.name for u in sc.users if u.role == "owner" and u.tenant == tenant.id) or "admin"
+            lines.append(
+                f"  sandbox {tenant.id}: {owners} sends requests on {topics.sandbox(tenant.id, 'request')} "
+                f"(answers on .../sandbox/result), or: smartzone sandbox add DEVICE --type TYPE --tenant {tenant.id}"
+            )
         return lines
 
     def stats(self) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """MQTT topic names of the contract (docs/api.md): `sz/v2/{city}/{tenant}/{type}/{device}/{channel}`,
-the per-tenant catalog, the per-city discovery documents, the classroom's answer topic and the
-deprecated v1 topic. The one place that builds and parses them: everything else asks `Topics`."""
+the per-tenant catalog, the per-city discovery documents, the classroom's answer topic, a sandbox
+tenant's request/result topics and the deprecated v1 topic. The one place that builds and parses
+them: everything else asks `Topics`."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ DEVICE_CHANNELS = ("telemetry", "meta", "status", "state", "cmd", "cmd/ack")
 CITY_DOCUMENTS = ("tenants", "access", "class")  # city-level documents sit where a tenant id would
 INGEST = "ingest"  # .../{tenant}/ingest/{device}: a real device's own data (owner-only, docs/owners.md)
 INGEST_CHANNELS = ("", "command", "answer")  # its data, the commands SmartZone sends it, its answers
+SANDBOX = "sandbox"  # .../{tenant}/sandbox/{request|result}: a sandbox owner's requests (owner-only, docs/owners.md)
+SANDBOX_CHANNELS = ("request", "result")
+OWNER_ONLY = (INGEST, SANDBOX)  # the levels after a tenant id that only its owner (and admin) may use
 
 
 @dataclass(frozen=True)
 class TopicParts:
     """What one topic names. `kind`: device (with `channel`), catalog, tenants, access, answer
     (the classroom's per-trainee answer topic), ingest (a real device's own topics: `channel` ""
-    for its data, "command" or "answer"), v1 (deprecated data topic), or other (not ours)."""
+    for its data, "command" or "answer"), sandbox (`channel` request or result), v1 (deprecated data
+    topic), or other (not ours)."""
 
     kind: str
     tenant: str = ""
@@ -84,6 +89,18 @@ class Topics:
         SmartZone sends it ("command") and its answers ("answer")."""
         return f"{self.base}/{tenant}/{INGEST}/{device}" + (f"/{channel}" if channel else "")
 
+    def sandbox(self, tenant: str, channel: str) -> str:
+        """A sandbox tenant's owner-only topic: `request` (owner -> SmartZone) or `result` (SmartZone -> owner)."""
+        return f"{self.base}/{tenant}/{SANDBOX}/{channel}"
+
+    def sandbox_all(self, tenant: str) -> str:
+        """The filter of one tenant's sandbox topics (denied to every user but its owner and admin)."""
+        return f"{self.base}/{tenant}/{SANDBOX}/#"
+
+    def sandbox_request_filter(self) -> str:
+        """The subscription of SmartZone's command listener: every tenant's sandbox requests."""
+        return f"{self.base}/+/{SANDBOX}/request"
+
     def cmd_filter(self) -> str:
         """The subscription of the bridge: every device's cmd topic."""
         return f"{self.base}/+/+/+/cmd"
@@ -116,6 +133,8 @@ class Topics:
                 if channel in INGEST_CHANNELS
                 else TopicParts("other")
             )
+        if len(rest) == 3 and rest[1] == SANDBOX and rest[2] in SANDBOX_CHANNELS and rest[0] not in CITY_DOCUMENTS:
+            return TopicParts("sandbox", rest[0], channel=rest[2])
         if len(rest) >= 4 and rest[0] not in CITY_DOCUMENTS:
             channel = "/".join(rest[3:])
             if channel in DEVICE_CHANNELS:

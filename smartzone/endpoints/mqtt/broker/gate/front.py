@@ -15,6 +15,12 @@ In open lab mode mosquitto's ACL grants `#` for the open space, so the front its
 denied PUBLISH and acknowledges it as mosquitto would (refused_publish_ack).
 With the embedded backend, an admitted app connection nobody observes is not relayed: its
 socket is handed to the amqtt process (handover.py), which then counts its denials.
+The owners of a sandbox tenant hold at most its `quotas.connections` connections at once: the
+front counts them (and always relays them, to see them end) and refuses one more with CONNACK
+"server unavailable" (MQTT 3.1.1) or "quota exceeded" (MQTT 5), saying why (denials.py). Their
+PUBLISHes share its `quotas.messages_per_s` (a token bucket, rates.py) and their retained payloads
+its `quotas.retained_bytes` (retained.py): one over either is dropped, acknowledged (reason "quota
+exceeded" in MQTT 5), counted and said.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from smartzone.definitions.scenario import Quotas
 from smartzone.endpoints.mqtt.broker.gate.connect import (
     SERVER_UNAVAILABLE,
     ConnectionObserver,
@@ -33,7 +40,9 @@ from smartzone.endpoints.mqtt.broker.gate.connect import (
     set_nodelay,
     violation,
 )
+from smartzone.endpoints.mqtt.broker.gate.rates import TokenBucket
 from smartzone.endpoints.mqtt.broker.gate.relay import SubscribeGuard
+from smartzone.endpoints.mqtt.broker.gate.retained import RetainedBytes
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.policy.denials import Denials
 from smartzone.endpoints.mqtt.codec import (
@@ -45,6 +54,7 @@ from smartzone.endpoints.mqtt.codec import (
     PUBLISH,
     PUBREC,
     PUBREL,
+    QUOTA_EXCEEDED,
     SUBACK,
     SUBSCRIBE,
     Connect,
@@ -52,6 +62,7 @@ from smartzone.endpoints.mqtt.codec import (
     WireError,
     connack_refusal,
     connack_with_assigned_id,
+    decode_publish,
     publish_topic,
     read_packet,
     subscribe_filters,
@@ -63,10 +74,12 @@ TIMEOUT_S = 15.0
 NOT_AUTHORISED_V5 = 0x87
 
 
-def refused_publish_ack(raw: bytes, offset: int, level: int, refused: set[int]) -> bytes:
+def refused_publish_ack(
+    raw: bytes, offset: int, level: int, refused: set[int], reason: int = NOT_AUTHORISED_V5
+) -> bytes:
     """The answer to a PUBLISH the front drops: nothing (QoS 0), PUBACK (QoS 1) or PUBREC (QoS 2),
-    with reason code 0x87 for MQTT 5 (what mosquitto sends for an ACL denial); a 3.1.1 QoS 2 id goes
-    into `refused` so its PUBREL gets a PUBCOMP here."""
+    with reason code `reason` for MQTT 5 (default 0x87, what mosquitto sends for an ACL denial); a 3.1.1
+    QoS 2 id goes into `refused` so its PUBREL gets a PUBCOMP here."""
     qos = (raw[0] >> 1) & 3
     if qos == 0:
         return b""
@@ -74,7 +87,7 @@ def refused_publish_ack(raw: bytes, offset: int, level: int, refused: set[int]) 
     pid = raw[at : at + 2]
     kind = PUBACK if qos == 1 else PUBREC
     if level == 5:
-        return bytes([kind << 4, 3]) + pid + bytes([NOT_AUTHORISED_V5])
+        return bytes([kind << 4, 3]) + pid + bytes([reason])
     if qos == 2:
         refused.add(int.from_bytes(pid, "big"))
     return bytes([kind << 4, 2]) + pid
@@ -102,6 +115,9 @@ class GateFront:
         self.handover: Any = None  # optional Handover (handover.py): give unobserved app sockets away
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[Any]] = set()
+        self._open: dict[str, int] = {}  # sandbox tenant -> its owners' open connections (event loop only)
+        self._rates: dict[str, TokenBucket] = {}  # sandbox tenant -> its owners' messages/s (event loop only)
+        self.retained = RetainedBytes()  # what sandbox owners keep retained (event loop only)
         self._loop = LoopThread("sz-mqtt-gate")
         try:
             self._loop.call(self._start(), TIMEOUT_S)
@@ -120,13 +136,29 @@ class GateFront:
         b_writer: asyncio.StreamWriter | None = None
         tasks: set[asyncio.Task[None]] = set()
         observer = self.observer
+        counted: str | None = None  # the sandbox tenant whose connections quota this one counts in
         try:
             set_nodelay(writer)
             admitted = await admit(reader, writer, self.policy, self.denied, self.levels, observer, self.max_packet)
             if admitted is None:
                 return
             connect, identity = admitted
-            if observer is None and self.handover is not None and self.handover.give(reader, writer, connect):
+            limits = self.policy.sandbox_limits(identity)
+            if limits is not None:
+                tenant, limit = limits[0], limits[1].connections
+                if self._open.get(tenant, 0) >= limit:
+                    self.denied.refused_quota(connect, tenant, limit, writer.get_extra_info("peername"))
+                    writer.write(connack_refusal(connect.level, QUOTA_EXCEEDED))
+                    return
+                counted = tenant
+                self._open[tenant] = self._open.get(tenant, 0) + 1
+            # a counted connection stays relayed: the front must see it end to give its place back
+            if (
+                observer is None
+                and counted is None
+                and self.handover is not None
+                and self.handover.give(reader, writer, connect)
+            ):
                 return  # the broker process owns the connection now; close only this copy
             try:
                 b_reader, b_writer = await asyncio.open_unix_connection(self.target)
@@ -153,6 +185,8 @@ class GateFront:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
+            if counted is not None:
+                self._open[counted] -= 1
             if observer is not None:
                 observer.closed(writer)
             self._conns.discard(task)
@@ -193,7 +227,9 @@ class GateFront:
         """Client -> broker, packet by packet: count denied PUBLISH, trim denied SUBSCRIBE filters,
         close on a protocol violation or an oversized packet, and after a DISCONNECT."""
         framer = Framer(self.max_packet, guard.level)
-        refused: set[int] = set()  # 3.1.1 QoS 2 publishes dropped here (open mode), awaiting their PUBREL
+        refused: set[int] = set()  # 3.1.1 QoS 2 publishes dropped here (open mode, quota), awaiting their PUBREL
+        limits = self.policy.sandbox_limits(who)
+        bucket = None if limits is None else self._rates.setdefault(limits[0], TokenBucket(limits[1].messages_per_s))
         with contextlib.suppress(ConnectionError, WireError):  # WireError: a SUBSCRIBE the guard cannot trim
             while data := await reader.read(CHUNK):
                 if self.observer is not None:
@@ -212,6 +248,17 @@ class GateFront:
                             if self.policy.open_mode:  # mosquitto's ACL grants `#` in open mode
                                 client.write(refused_publish_ack(raw, offset, guard.level, refused))
                                 continue
+                        elif limits is not None and bucket is not None and not bucket.take():
+                            self.denied.over_rate(who, limits[0], limits[1].messages_per_s, topic or "")
+                            client.write(refused_publish_ack(raw, offset, guard.level, refused, QUOTA_EXCEEDED[1]))
+                            continue
+                        elif (
+                            limits is not None
+                            and raw[0] & 1
+                            and not self._retained_ok(who, limits, raw, offset, guard.level)
+                        ):
+                            client.write(refused_publish_ack(raw, offset, guard.level, refused, QUOTA_EXCEEDED[1]))
+                            continue
                     elif ptype == PUBREL and int.from_bytes(raw[offset : offset + 2], "big") in refused:
                         refused.discard(int.from_bytes(raw[offset : offset + 2], "big"))
                         client.write(bytes([PUBCOMP << 4, 2]) + raw[offset : offset + 2])
@@ -233,6 +280,18 @@ class GateFront:
                     await broker.drain()
                     if out[-1][0] >> 4 == DISCONNECT:
                         return
+
+    def _retained_ok(self, who: Identity, limits: tuple[str, Quotas], raw: bytes, offset: int, level: int) -> bool:
+        """Whether a sandbox owner's retained PUBLISH fits its tenant's retained-bytes quota (counted if so)."""
+        try:
+            publish = decode_publish(raw, offset, level)
+        except Exception:  # framing was checked; a payload the codec cannot split goes on, the broker judges it
+            return True
+        tenant, quotas = limits
+        if self.retained.admit(tenant, quotas.retained_bytes, publish.topic, publish.size):
+            return True
+        self.denied.over_retained(who, tenant, quotas.retained_bytes, publish.topic, publish.size)
+        return False
 
     async def _down(self, reader: asyncio.StreamReader, client: asyncio.StreamWriter, guard: SubscribeGuard) -> None:
         """Broker -> client in whole packets, restoring refused codes in trimmed SUBACKs and

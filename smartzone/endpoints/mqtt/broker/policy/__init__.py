@@ -9,8 +9,10 @@ file (`acl_rules`), and the CONNECT gate in front of both uses it to namespace c
 - app: reads the tenants in grants.read, reads `cmd/ack` and publishes `cmd` of the tenants
   in grants.command (never `cmd/ack`: that channel is device -> app);
 - admin and SmartZone's own service account: everything;
-- a tenant's ingest topics (`sz/v2/{city}/{tenant}/ingest/#`, a real device's own data): its owner,
-  admin and the service account only, even for users who may read the rest of the tenant;
+- a tenant's owner-only topics: its ingest topics (`sz/v2/{city}/{tenant}/ingest/#`, a real device's
+  own data) and its sandbox topics (`sz/v2/{city}/{tenant}/sandbox/request|result`, a sandbox owner's
+  requests and their results): its owner, admin and the service account only, even for users who may
+  read the rest of the tenant;
 - anonymous: only when scenario.access.anonymous_read (or open mode), read-only, open-data tenants only;
 - open lab mode (`access.mode: open`, `run --open`): everyone may also read and write the open
   space: topics outside `sz/` (with api_v1, `icity/{city}/`) not starting with `$`.
@@ -27,8 +29,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from smartzone.definitions.scenario import Scenario
-from smartzone.endpoints.mqtt.topics import DEVICE_CHANNELS, Topics
+from smartzone.definitions.scenario import Quotas, Scenario
+from smartzone.endpoints.mqtt.topics import DEVICE_CHANNELS, OWNER_ONLY, Topics
 
 ANONYMOUS = "(anonymous)"
 SERVICE_USER = "sz_service"  # never a scenario id: ids are [a-z0-9-], no underscore
@@ -118,6 +120,7 @@ class AccessPolicy:
         self.topics = Topics(scenario.city)
         self.service_password = service_password
         self._users = {u.name: u for u in scenario.users}
+        self._tenants = {t.id: t for t in scenario.tenants}
         # deprecated v1 topics icity/{city}/{device}/data carry no tenant: map devices to tenants
         # (ids as core.world names them: "{id_prefix}-{n:04d}")
         self.v1_devices: dict[str, str] = (
@@ -177,16 +180,17 @@ class AccessPolicy:
 
     def open_space_denies(self, identity: Identity) -> list[str]:
         """Reserved filters this identity may not read at all: the `deny` lines of its mosquitto ACL block.
-        In every mode the ingest topics of the tenants it reads but does not own; in open mode also the
-        rest, since the block then grants `readwrite #` for the open space."""
+        In every mode the owner-only (ingest and sandbox) topics of the tenants it reads but does not own; in
+        open mode also the rest, since the block then grants `readwrite #` for the open space."""
         if identity.role in ("admin", "service"):
             return []
         readable = self.readable_tenants(identity)
         user = self._users.get(identity.name)
         own = user.tenant if user is not None and user.role == "owner" else None
         ingest = [f"sz/v2/{self.city}/{t}/ingest/#" for t in sorted(readable) if t != own]
+        ingest += [self.topics.sandbox_all(t) for t in sorted(readable) if t != own]
         if not self.open_mode:
-            return ingest  # in every mode: a real device's own topics are its owner's alone
+            return ingest  # in every mode: a real device's own topics and sandbox requests are its owner's alone
         user = self._users.get(identity.name)
         commanded = set(user.grants.command) if user is not None else set()
         out = [self._tenant_read(t.id) for t in self.scenario.tenants if t.id not in readable | commanded]
@@ -207,7 +211,7 @@ class AccessPolicy:
         topic (`may_receive` on the embedded broker, the read ACL on mosquitto). A filter with
         no readable part gets the SUBACK failure code.
         """
-        if self._hides_ingest(identity, sub_filter.split("/"), "+"):
+        if self._hides_owner_only(identity, sub_filter.split("/"), "+"):
             return False
         if any(filters_overlap(sub_filter, p) for p in self.rules(identity).read):
             return True
@@ -218,14 +222,15 @@ class AccessPolicy:
     def may_receive(self, identity: Identity, topic: str) -> bool:
         if identity.role != "unknown" and self.in_open_space(topic):
             return True
-        if self._hides_ingest(identity, topic.split("/"), None):
+        if self._hides_owner_only(identity, topic.split("/"), None):
             return False
         return any(topic_matches(p, topic) for p in self.rules(identity).read) or self._v1_read(identity, topic)
 
-    def _hides_ingest(self, identity: Identity, levels: list[str], wildcard: str | None) -> bool:
-        """True if `levels` name an ingest topic (`sz/v2/{city}/{tenant}/ingest/...`) this identity may not
-        read: only the tenant's owner may (`wildcard`: a tenant level that also stands for its own)."""
-        if len(levels) < 6 or levels[4] != "ingest" or levels[:3] != ["sz", "v2", self.city]:
+    def _hides_owner_only(self, identity: Identity, levels: list[str], wildcard: str | None) -> bool:
+        """True if `levels` name an owner-only topic (`sz/v2/{city}/{tenant}/ingest/...` or `.../sandbox/...`)
+        this identity may not read: only the tenant's owner may (`wildcard`: a tenant level that also stands
+        for its own)."""
+        if len(levels) < 6 or levels[4] not in OWNER_ONLY or levels[:3] != ["sz", "v2", self.city]:
             return False
         if identity.role in ("admin", "service"):
             return False
@@ -270,6 +275,16 @@ class AccessPolicy:
         return any(topic_matches(p, topic) for p in self.rules(identity).write)
 
     # -- connections --------------------------------------------------------------
+    def sandbox_limits(self, identity: Identity) -> tuple[str, Quotas] | None:
+        """(tenant, its quotas) for an owner of a sandbox tenant, whose connections and publishes the
+        gate limits; None for everyone else (no limit)."""
+        user = self._users.get(identity.name)
+        if user is None or user.role != "owner" or not user.tenant:
+            return None
+        tenant = self._tenants.get(user.tenant)
+        quotas = tenant.limits() if tenant is not None else None
+        return (tenant.id, quotas) if tenant is not None and quotas is not None else None
+
     def authenticate(self, username: str | None, password: bytes | str | None) -> Identity | None:
         """The identity for these credentials, or None (bad password, unknown user, anonymous off)."""
         if username is None or username == "":

@@ -31,6 +31,8 @@ KINDS = {  # summary wording per kind: (what, made plural with "s"/"es", why)
     "publish": ("PUBLISH", "denied"),
     "oversize": ("connection", "closed: packet over the size cap"),
     "protocol": ("connection", "closed: protocol violation"),
+    "rate": ("PUBLISH", "dropped: over a sandbox's messages/s quota"),
+    "retained": ("PUBLISH", "dropped: over a sandbox's retained-bytes quota"),
 }
 USERS_HINT = "use a user name and password of the scenario (smartzone run lists them)"
 REASONS: dict[tuple[int, int], tuple[str, str]] = {
@@ -105,6 +107,35 @@ class Denials(DenialCounter):
             f"refused CONNECT of {who}, client id {connect.client_id!r}, from {_peer(peer)}: {reason}; hint: {hint}",
         )
 
+    def refused_quota(self, connect: Connect, tenant: str, limit: int, peer: object) -> None:
+        """A CONNECT of a sandbox owner refused because its tenant's connections quota is reached."""
+        self.add(
+            connect.username or ANONYMOUS,
+            "connect",
+            f"refused CONNECT of user {connect.username!r}, client id {connect.client_id!r}, from {_peer(peer)}: "
+            f"sandbox '{tenant}' already has its {limit} connections open (quotas.connections); "
+            "hint: close one of them, or raise the quota in the scenario",
+        )
+
+    def over_rate(self, identity: Identity, tenant: str, limit: float, topic: str) -> None:
+        """A PUBLISH of a sandbox owner dropped because its tenant's messages/s quota is used up."""
+        self.add(
+            identity.name,
+            "rate",
+            f"dropped PUBLISH of {identity.name} to {topic!r}: sandbox '{tenant}' may publish {limit:g} messages/s "
+            "(quotas.messages_per_s); hint: publish less often, or raise the quota in the scenario",
+        )
+
+    def over_retained(self, identity: Identity, tenant: str, limit: int, topic: str, size: int) -> None:
+        """A retained PUBLISH of a sandbox owner dropped because its tenant's retained-bytes quota is used up."""
+        self.add(
+            identity.name,
+            "retained",
+            f"dropped retained PUBLISH of {identity.name} to {topic!r} ({size} bytes): sandbox '{tenant}' may keep "
+            f"{limit} bytes retained (quotas.retained_bytes); hint: clear retained messages it no longer needs "
+            "(an empty retained message), or raise the quota in the scenario",
+        )
+
     def denied_topic(self, identity: Identity, kind: str, topic: str) -> None:
         """A denied SUBSCRIBE filter or PUBLISH topic, with what the user may read or write instead."""
         if self.policy is None or kind not in ("subscribe", "publish"):
@@ -116,6 +147,8 @@ class Denials(DenialCounter):
             detail = f"denied SUBSCRIBE of {identity.name} to {topic!r}; {who} may read {_patterns(rules.read)}"
         else:
             detail = f"denied PUBLISH of {identity.name} to {topic!r}; {who} may write {_patterns(rules.write)}"
+        if self.policy.topics.parse(topic).kind in ("sandbox", "ingest"):
+            detail += " (a tenant's sandbox and ingest topics are its owner's alone)"
         self.add(identity.name, kind, detail)
 
 

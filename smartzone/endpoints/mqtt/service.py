@@ -92,12 +92,19 @@ class MqttService:
             f"{len(self.bridge.publisher.conns)} connections; telemetry format: {', '.join(formats)}"
             + (f"; deprecated v1 topics {topics.v1_data('{device}')}" if sc.api_v1 else "")
         )
+        host, port = getattr(self.broker, "host", "127.0.0.1"), getattr(self.broker, "port", None)
         for tenant in (t for t in sc.tenants if t.kind == "sandbox"):
-            owners = ", ".join(u.name for u in sc.users if u.role == "owner" and u.tenant == tenant.id) or "admin"
+            owners = [u for u in sc.users if u.role == "owner" and u.tenant == tenant.id]
+            names = ", ".join(u.name for u in owners) or "admin"
             lines.append(
-                f"  sandbox {tenant.id}: {owners} sends requests on {topics.sandbox(tenant.id, 'request')} "
-                f"(answers on .../sandbox/result), or: smartzone sandbox add DEVICE --type TYPE --tenant {tenant.id}"
+                f"  sandbox {tenant.id}: {names} sends requests on {topics.sandbox(tenant.id, 'request')} "
+                "(answers on .../sandbox/result)"
             )
+            if owners and port is not None:
+                lines.append(
+                    f"    try: smartzone sandbox add DEVICE --type TYPE --city {sc.city} --tenant {tenant.id} "
+                    f"--host {host} --port {port} --user {owners[0].name} --password {owners[0].password}"
+                )
         return lines
 
     def stats(self) -> dict[str, Any]:

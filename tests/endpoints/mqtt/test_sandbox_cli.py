@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -90,4 +91,9 @@ def test_the_run_banner_tells_the_sandbox_owner_where_to_ask(broker: Broker, cit
     service = MqttService(broker, Bridge(city, service_address(broker)))  # not started: describe() only
     lines = "\n".join(service.describe())
     assert f"sandbox lab-a: owner-a sends requests on sz/v2/{CITY}/lab-a/sandbox/request" in lines
-    assert "smartzone sandbox add DEVICE --type TYPE --tenant lab-b" in lines
+    [try_line] = [line for line in lines.splitlines() if "try: smartzone sandbox add" in line and "lab-a" in line]
+    argv = shlex.split(try_line.split("try: ", 1)[1].replace("DEVICE", "a-banner-1").replace("TYPE", "street-light"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SZ_")}  # the line alone must do
+    done = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT_S)
+    assert done.returncode == 0, (try_line, done.stderr)
+    assert "a-banner-1" in city.devices

@@ -16,12 +16,22 @@ from smartzone.core.events import (
     StatusChanged,
     TimelineChanged,
 )
+from smartzone.definitions.units import format_duration
 
 Row = tuple[tuple[str, ...], str | None]
 
 
 def _kv(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in values.items())
+    """`k=v, ...` for people: no empty fields, durations as 1h10min, other floats to 6 digits."""
+    return ", ".join(f"{k}={_value(k, v)}" for k, v in values.items() if v is not None)
+
+
+def _value(key: str, value: Any) -> str:
+    if isinstance(value, float) and key == "duration":
+        return format_duration(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def event_row(event: Event, iso: Callable[[float], str]) -> Row:

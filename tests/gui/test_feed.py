@@ -82,5 +82,9 @@ def test_rows_describe_facts_for_people() -> None:
         "dim from mqtt rejected: invalid_params: 'level' must be an integer from 0 to 100",
     )
     assert event_row(FaultChanged(2.0, "a", "stuck", True), iso)[0][3] == "stuck started"
+    dropout = {"effect": "offline", "signal": None, "duration": 4258.42555692387, "magnitude": 0.123456789}
+    assert event_row(FaultChanged(2.0, "a", "dropout", False, dropout), iso)[0][3] == (
+        "dropout ended effect=offline, duration=1h10min58s, magnitude=0.123457"
+    )
     timeline = event_row(TimelineChanged(3.0, "rush", True, "traffic x2"), iso)[0]
     assert timeline[1:] == ("timeline", "", "rush started: traffic x2")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from smartzone.definitions.base import DistrictKind, Duration, Name, Ref, Strict, TimeOfDay
+from smartzone.definitions.timeline import DayTypeName
 
 Hourly = dict[TimeOfDay, float]
 
@@ -216,14 +217,39 @@ class Phase(Strict):
     duration: Duration = Field(gt=0)
 
 
+class PlanPeriod(Strict):
+    """When the controller's own time-of-day schedule puts a timing plan in force."""
+
+    plan: int = Field(ge=1)
+    start: TimeOfDay = Field(description="local time it starts, 'HH:MM'")
+    end: TimeOfDay = Field(description="local time it ends (next day if earlier than start)")
+    days: list[DayTypeName] | None = Field(None, min_length=1, description="only on these day types; default every day")
+
+
 class PhaseCycle(Strict):
-    """Traffic-signal phase plan: cycles phases in `auto`, flashes amber in `flash`, dark in `off`."""
+    """Traffic-signal phase plan: cycles phases in `auto`, flashes amber in `flash`, dark in `off`.
+
+    `plans` gives the phases of each timing plan number (the others use `phases`); the plan in
+    force is the state variable `plan_var`, which the controller's time-of-day `schedule` sets at
+    each of its switch points (a plan commanded in between holds until the next one)."""
 
     kind: Literal["phase_cycle"]
     phases: list[Phase] = Field(min_length=2)
+    plans: dict[int, list[Phase]] = Field(default_factory=dict, description="phases of each timing plan number")
+    schedule: list[PlanPeriod] = Field(default_factory=list, description="first matching period wins")
+    default_plan: int = Field(1, ge=1, description="the plan outside every period of the schedule")
+    plan_var: Name = "plan"
     mode_var: Name = "mode"
     flash_value: str = "flashing-amber"
     off_value: str = "dark"
+
+    @field_validator("plans")
+    @classmethod
+    def _two_phases(cls, value: dict[int, list[Phase]]) -> dict[int, list[Phase]]:
+        for number, phases in value.items():
+            if len(phases) < 2:
+                raise ValueError(f"plan {number} needs at least two phases")
+        return value
 
 
 class CsvSeries(Strict):

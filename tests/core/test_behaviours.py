@@ -148,3 +148,55 @@ def test_saturating_counts_are_binomial_and_never_exceed_capacity() -> None:
         assert abs(statistics.mean(xs) - n * p) < 0.05 * n * p + 0.2
         assert abs(statistics.variance(xs) - n * p * (1 - p)) < 0.15 * n * p * (1 - p) + 0.2
     assert binomial(rng, 75, 1.0) == 75 and binomial(rng, 75, 0.0) == 0
+
+
+SIGNAL_PLANS = {
+    "kind": "phase_cycle",
+    "phases": [{"name": "ns-green", "duration": "30s"}, {"name": "ew-green", "duration": "30s"}],
+    "plans": {2: [{"name": "ns-green", "duration": "60s"}, {"name": "ew-green", "duration": "30s"}]},
+    "schedule": [
+        {"plan": 2, "start": "07:00", "end": "09:30", "days": ["weekday"]},
+        {"plan": 3, "start": "22:00", "end": "06:00"},
+    ],
+}
+
+
+def signal_controller(scope: FakeScope) -> Any:
+    controller = model(SIGNAL_PLANS, scope, datatype="enum", values=["ns-green", "ew-green"])
+    scope.state.update({"mode": "auto", "plan": 1})
+    return controller
+
+
+def run_to(controller: Any, scope: FakeScope, t: float) -> None:
+    """Sample as a device would: at t, writing what the model drives into the state."""
+    controller.sample(t)
+    scope.state.update(controller.drives() or {})
+
+
+def test_a_signal_schedule_switches_plans_by_time_of_day_and_day_type() -> None:
+    scope = FakeScope()  # Monday 23 November 2026, UTC
+    controller = signal_controller(scope)
+    seen = {}
+    for hour in (3, 6.5, 8, 12, 23, 24 + 3, 5 * 24 + 8):  # ..., Saturday 08:00
+        run_to(controller, scope, hour * 3600)
+        seen[hour] = scope.state["plan"]
+    assert seen == {3: 3, 6.5: 1, 8: 2, 12: 1, 23: 3, 27: 3, 128: 1}
+    assert controller.next_change() == pytest.approx((5 * 24 + 9.5) * 3600, abs=1)  # the next switch point
+
+
+def test_the_plan_in_force_sets_the_cycle_and_a_commanded_plan_holds_to_the_next_switch_point() -> None:
+    scope = FakeScope()
+    controller = signal_controller(scope)
+    run_to(controller, scope, 8 * 3600)  # weekday peak: plan 2, a 90 s cycle with 60 s of ns-green
+    peak = [controller.sample(8 * 3600 + s) for s in range(0, 90)]
+    assert peak.count("ns-green") == 60
+    scope.state["plan"] = 1  # the control centre sends set_plan 1
+    run_to(controller, scope, 9 * 3600)
+    assert scope.state["plan"] == 1  # held: no switch point between
+    day = [controller.sample(9 * 3600 + s) for s in range(0, 60)]
+    assert day.count("ns-green") == 30
+    run_to(controller, scope, 9.6 * 3600)  # the 09:30 switch point: the schedule takes over again
+    assert scope.state["plan"] == 1 and controller.next_change() == pytest.approx(22 * 3600, abs=1)
+    run_to(controller, scope, 22.5 * 3600)
+    assert scope.state["plan"] == 3  # no timings for plan 3 here: the base phases
+    assert [controller.sample(22.5 * 3600 + s) for s in range(60)].count("ns-green") == 30

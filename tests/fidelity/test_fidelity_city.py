@@ -11,6 +11,8 @@ against the references the scenario and device files cite.
 - the daily temperature minimum comes near sunrise; a few percent of devices offline;
 - traffic obeys one fundamental diagram (Van Aerde): count, occupancy and speed agree
   (q = k v), queues form at the weekday peaks and never at night;
+- traffic signals run their time-of-day plans: peak on weekday mornings, night plan at night,
+  the day plan on a Sunday morning (FHWA Signal Timing Manual, cited in traffic-signal.yaml);
 - parking follows land use: residential bays are fuller at night than by day, and fuller at
   night than the centre's (City of Melbourne on-street sensor data, cited in parking-spot.yaml).
 """
@@ -181,3 +183,14 @@ def test_traffic_obeys_its_fundamental_diagram(bologna: WeekStats) -> None:
     assert queued("weekday", range(1, 5)) == 0.0  # no queue at night
     assert queued("weekday", range(8, 9)) > 0.05  # the morning peak queues at the busy sites
     assert queued("weekday", range(8, 9)) > 2 * queued("sunday", range(8, 9))
+
+
+def test_signals_follow_their_time_of_day_plans(bologna: WeekStats) -> None:
+    def plan(day: str, hour: int) -> int:
+        plans = bologna.plans.get((day, hour), [])
+        assert plans, f"no traffic-signal readings on {day}s at {hour}:00"
+        return statistics.mode(plans)
+
+    assert plan("weekday", 8) == 2 and plan("weekday", 17) == 2  # peak
+    assert plan("weekday", 3) == 3 and plan("sunday", 3) == 3  # night
+    assert plan("weekday", 12) == 1 and plan("sunday", 8) == 1  # day, and no peak on a Sunday

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from smartzone.core.behaviours.base import Model, Scope, register
@@ -83,29 +84,78 @@ class DuskDawn(Model):
         return min((e for e in edges if e > t + 1e-6), default=None)
 
 
+EDGE_PAST_S = 0.001  # wake just after a switch point, never just before it (float hours)
+
+
 @register("phase_cycle")
 class PhaseCycle(Model):
     def __init__(self, spec: p.PhaseCycle, scope: Scope, rng: random.Random, signal: Signal) -> None:
         self.scope, self.spec = scope, spec
-        self.ends: list[tuple[float, str]] = []
-        total = 0.0
-        for phase in spec.phases:
-            total += phase.duration
-            self.ends.append((total, phase.name))
-        self.cycle = total
-        self.offset = rng.uniform(0.0, total)
+        self.timings = {0: _timing(spec.phases)} | {n: _timing(phases) for n, phases in spec.plans.items()}
+        self.offset = rng.uniform(0.0, self.timings[0][0])
+        self.edges = sorted({0.0} | {x for period in spec.schedule for x in (period.start, period.end)})
+        self.scheduled: int | None = None  # the schedule's plan at the last sample
+        self.switch: dict[str, Any] | None = None  # the plan the schedule just switched to
+        self.last = 0.0
+
+    def _schedule(self, t: float) -> int:
+        clock, hour = self.scope.clock, self.scope.clock.hour(t)
+        for period in self.spec.schedule:
+            if period.start <= period.end:
+                inside, day_t = period.start <= hour < period.end, t
+            elif hour >= period.start:
+                inside, day_t = True, t
+            else:  # the early hours of a period that began the evening before
+                inside, day_t = hour < period.end, t - 86400.0
+            if inside and _on_day(period.days, clock.day_type(day_t)):
+                return period.plan
+        return self.spec.default_plan
 
     def sample(self, t: float) -> str:
+        self.last = t
+        plan = self.scope.state.get(self.spec.plan_var)
+        if self.spec.schedule:
+            scheduled = self._schedule(t)
+            if scheduled != self.scheduled:  # a switch point: the schedule takes over again
+                self.scheduled, self.switch, plan = scheduled, {self.spec.plan_var: scheduled}, scheduled
         mode = self.scope.state.get(self.spec.mode_var, "auto")
         if mode == "flash":
             return self.spec.flash_value
         if mode == "off":
             return self.spec.off_value
-        pos = (t + self.offset) % self.cycle
-        for end, name in self.ends:
+        cycle, ends = self.timings.get(plan if isinstance(plan, int) else 0, self.timings[0])
+        pos = (t + self.offset) % cycle
+        for end, name in ends:
             if pos < end:
                 return name
-        return self.ends[-1][1]
+        return ends[-1][1]
+
+    def drives(self) -> dict[str, Any] | None:
+        switch, self.switch = self.switch, None
+        return switch
+
+    def next_change(self) -> float | None:
+        """The schedule's next switch point (or midnight, when the day type may change)."""
+        if not self.spec.schedule:
+            return None
+        hour = self.scope.clock.hour(self.last)
+        ahead = min(((e - hour) % 24.0) or 24.0 for e in self.edges)
+        return self.last + ahead * 3600.0 + EDGE_PAST_S
+
+
+def _timing(phases: list[p.Phase]) -> tuple[float, list[tuple[float, str]]]:
+    """A plan's cycle length and the end of each phase within it."""
+    ends, total = [], 0.0
+    for phase in phases:
+        total += phase.duration
+        ends.append((total, phase.name))
+    return total, ends
+
+
+def _on_day(days: Sequence[str] | None, day_type: str) -> bool:
+    if days is None or day_type in days:
+        return True
+    return "weekend" in days and day_type in ("saturday", "sunday")
 
 
 @register("custom")

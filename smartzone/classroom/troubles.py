@@ -29,7 +29,8 @@ from smartzone.core.faults.commands import (
 )
 from smartzone.core.faults.effects import WORD_SWAP
 from smartzone.definitions.course import Course, Step
-from smartzone.definitions.modbus_layout import build_layout
+from smartzone.definitions.device_type import DeviceType
+from smartzone.definitions.modbus_layout import Field, build_layout
 from smartzone.definitions.trouble import Congestion, DutyCycle, GatewayOutage, Offline, Stuck, Trouble, WordOrder
 from smartzone.runtime.health import describe_exception
 
@@ -50,7 +51,7 @@ def without_32_bit_registers(rt: Any) -> dict[str, str]:
     return {d: info.type for d, info in rt.devices.items() if info.type in narrow}
 
 
-def _fields(dtype: Any) -> list[Any]:
+def _fields(dtype: DeviceType) -> list[Field]:
     return [f for fields in build_layout(dtype)[0].tables.values() for f in fields]
 
 

@@ -6,7 +6,8 @@ and brings the city in line: it injects what became active and removes what no l
 was done, or the trainer reset the trainee, which clears its cells). Everything goes through the
 fault commands the runtime already executes (core/faults/): no second fault system. Names of
 network changes carry the trainee and step, so two trainees' troubles on one profile add up and
-end one by one.
+end one by one. A `word_order` trouble is the device fault effect `word_swap` (the Modbus gateway
+swaps the words of the unit's 32-bit registers while it is active).
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from smartzone.core.faults.commands import (
     InjectFault,
     RestoreLink,
 )
+from smartzone.core.faults.effects import WORD_SWAP
 from smartzone.definitions.course import Course, Step
-from smartzone.definitions.trouble import Congestion, DutyCycle, GatewayOutage, Offline, Stuck, Trouble
+from smartzone.definitions.device_type import DeviceType
+from smartzone.definitions.modbus_layout import Field, build_layout
+from smartzone.definitions.trouble import Congestion, DutyCycle, GatewayOutage, Offline, Stuck, Trouble, WordOrder
 from smartzone.runtime.health import describe_exception
 
 COMPONENT = "class trouble"
@@ -41,8 +45,32 @@ def gateway_profiles(rt: Any) -> dict[str, list[str]]:
     return {b.id: (every if b.networks == "all" else list(b.networks)) for b in rt.scenario.networks.backhauls}
 
 
-def commands(trouble: Trouble, values: Mapping[str, Any], name: str, profiles: Mapping[str, list[str]]) -> list[Pair]:
-    """The fault commands that inject and remove one trouble for one trainee (`name` is unique to it)."""
+def without_32_bit_registers(rt: Any) -> dict[str, str]:
+    """{device id: its type} of the devices whose Modbus map has no 32-bit register (no word order to swap)."""
+    narrow = {t for t, dt in rt.catalog.types.items() if all(f.count < 2 for f in _fields(dt))}
+    return {d: info.type for d, info in rt.devices.items() if info.type in narrow}
+
+
+def _fields(dtype: DeviceType) -> list[Field]:
+    return [f for fields in build_layout(dtype)[0].tables.values() for f in fields]
+
+
+def commands(
+    trouble: Trouble,
+    values: Mapping[str, Any],
+    name: str,
+    profiles: Mapping[str, list[str]],
+    narrow: Mapping[str, str] | None = None,
+) -> list[Pair]:
+    """The fault commands that inject and remove one trouble for one trainee (`name` is unique to it).
+
+    `narrow`: devices without 32-bit Modbus registers (without_32_bit_registers), refused a word order trouble.
+    """
+    if isinstance(trouble, WordOrder):
+        device = render(trouble.device, values)
+        if narrow and device in narrow:
+            raise ValueError(f"{device} ({narrow[device]}) has no 32-bit Modbus register: no word order to swap")
+        return [(InjectFault(device, WORD_SWAP, source=SOURCE), ClearFault(device, WORD_SWAP, source=SOURCE))]
     if isinstance(trouble, Offline):
         device = render(trouble.device, values)
         return [(InjectFault(device, "offline", source=SOURCE), ClearFault(device, "offline", source=SOURCE))]
@@ -75,6 +103,8 @@ class Troubles:
         self.order = [step for _, step in course.steps()]
         self.with_trouble = [s for s in self.order if s.trouble]
         self.profiles = gateway_profiles(rt) if self.with_trouble else {}
+        wide = any(isinstance(t, WordOrder) for s in self.with_trouble for t in s.trouble)
+        self.narrow = without_32_bit_registers(rt) if wide else {}
         self.active: dict[tuple[str, str], list[Pair]] = {}  # (user, step) -> what was injected
 
     def wanted(self, progress: Progress) -> set[tuple[str, str]]:
@@ -106,7 +136,7 @@ class Troubles:
         pairs: list[Pair] = []
         for k, trouble in enumerate(step.trouble):
             try:
-                pairs += commands(trouble, self.values[user], f"class:{user}:{step.id}:{k}", self.profiles)
+                pairs += commands(trouble, self.values[user], f"class:{user}:{step.id}:{k}", self.profiles, self.narrow)
             except ValueError as exc:
                 self.rt.health.survived(COMPONENT, f"{user} step {step.id}: {exc}")
         for inject, _ in pairs:

@@ -86,7 +86,7 @@ class Command(Strict):
 class Fault(Strict):
     """A fault this device type can suffer (see docs/faults.md for the effects)."""
 
-    effect: Literal["offline", "stuck", "drift", "noise", "spike", "offset", "battery_drain", "clock_skew"]
+    effect: Literal["offline", "stuck", "drift", "noise", "spike", "offset", "battery_drain", "clock_skew", "word_swap"]
     signal: Name | None = None
     magnitude: float = 0.0
     out_of_range: bool = Field(

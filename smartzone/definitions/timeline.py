@@ -28,7 +28,7 @@ from pydantic import Field, field_validator, model_validator
 from smartzone.definitions.base import Duration, Id, Name, Strict, TimeOfDay
 from smartzone.definitions.network import ProfileSpec
 
-FAULT_EFFECTS = ("offline", "stuck", "drift", "noise", "spike", "offset", "battery_drain", "clock_skew")
+FAULT_EFFECTS = ("offline", "stuck", "drift", "noise", "spike", "offset", "battery_drain", "clock_skew", "word_swap")
 DayTypeName = Literal["weekday", "saturday", "sunday", "holiday", "weekend"]
 MULTIPLIER_RE = re.compile(r"^(traffic|demand)(:[a-z0-9][a-z0-9-]*)?$")
 

@@ -4,7 +4,8 @@ A step's `trouble` list is applied when the trainee reaches the step (every step
 and removed when the step is done or the trainee is reset (classroom/troubles.py). Each kind maps
 onto the fault system the timeline and the runtime already use (core/faults/commands.py): device
 faults (InjectFault/ClearFault), gateway outages (CutBackhaul) and live link changes on the network
-profiles a gateway carries (DegradeLink/RestoreLink). Device and gateway fields are templates, so
+profiles a gateway carries (DegradeLink/RestoreLink); a wrong Modbus word order is the device fault
+effect `word_swap`. Device and gateway fields are templates, so
 each trainee gets trouble on its own device or gateway (a `device` or `gateway` variable).
 """
 
@@ -32,6 +33,13 @@ class Stuck(Strict):
     signal: str = Field(description="the signal that freezes")
 
 
+class WordOrder(Strict):
+    """The device's Modbus unit serves its 32-bit registers with the two words swapped (a wrong word order)."""
+
+    kind: Literal["word_order"]
+    device: str = Field(description="device id (template); its type must map a 32-bit Modbus register")
+
+
 class GatewayOutage(Strict):
     """A gateway (a backhaul hop of the scenario) is cut: everything through it is lost."""
 
@@ -56,4 +64,4 @@ class DutyCycle(Strict):
     percent: float = Field(0.01, gt=0, le=100, description="duty-cycle limit, percent (EU868 default: 1)")
 
 
-Trouble = Annotated[Offline | Stuck | GatewayOutage | Congestion | DutyCycle, Field(discriminator="kind")]
+Trouble = Annotated[Offline | Stuck | WordOrder | GatewayOutage | Congestion | DutyCycle, Field(discriminator="kind")]

@@ -134,6 +134,29 @@ def test_trouble_mistakes_are_located(tmp_path: Path) -> None:
         load_course(bad)
 
 
+def test_a_word_order_trouble_is_located_and_needs_32_bit_registers(rt: Runtime, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        EVERY_TROUBLE.replace('{kind: word_order, device: "{meter}"}', '{kind: word_order, devise: "{meter}"}')
+    )
+    with pytest.raises(DefinitionError) as err:
+        load_course(bad)
+    assert "bad.yaml:17" in str(err.value) and "devise" in str(err.value), err.value
+    spot = tmp_path / "spot.yaml"
+    spot.write_text(
+        EVERY_TROUBLE.replace("id: every-trouble", "id: spot")
+        .replace("type: energy-meter", "type: parking-spot")
+        .replace('          - {kind: stuck, device: "{meter}", signal: power}\n', "")
+    )
+    course = load_course(spot)
+    values = draw(course, course.seed, ["anna"], rt.devices, ["gw-north", "gw-south"])
+    Troubles(rt, course, values).sync(Progress(course.id, ["s"], {"s": 1}, ["anna"]))
+    sensor = values["anna"]["meter"]
+    assert rt.world.faults.active(sensor) == [], "a parking sensor's unit has no 32-bit register to swap"
+    cause = rt.health.snapshot()["class trouble"].last_cause
+    assert f"anna step s: {sensor} (parking-spot) has no 32-bit Modbus register" in cause, cause
+
+
 def test_a_certified_check_needs_its_sample_and_never_overwrites_a_trainees_copy(tmp_path: Path) -> None:
     from smartzone.classroom.certified import prepare
 
@@ -169,6 +192,7 @@ lessons:
         instructions: all at once
         trouble:
           - {kind: stuck, device: "{meter}", signal: power}
+          - {kind: word_order, device: "{meter}"}
           - {kind: gateway_outage, gateway: "{gateway}"}
           - {kind: duty_cycle, gateway: "{gateway}", percent: 0.05}
         checks:
@@ -176,7 +200,7 @@ lessons:
 """
 
 
-def test_stuck_outage_and_duty_cycle_are_injected_and_removed(rt: Runtime, tmp_path: Path) -> None:
+def test_stuck_word_order_outage_and_duty_cycle_are_injected_and_removed(rt: Runtime, tmp_path: Path) -> None:
     path = tmp_path / "every.yaml"
     path.write_text(EVERY_TROUBLE)
     course = load_course(path)
@@ -186,12 +210,14 @@ def test_stuck_outage_and_duty_cycle_are_injected_and_removed(rt: Runtime, tmp_p
     progress = Progress(course.id, ["s"], {"s": 1}, ["anna"])
     troubles = Troubles(rt, course, values)
     troubles.sync(progress)
-    assert rt.world.faults.active(meter) == ["stuck"]
+    assert rt.world.faults.active(meter) == ["stuck", "word_swap"]
+    assert rt.live.get(meter).effects == {"stuck", "word_swap"}, "the Modbus gateway swaps the meter's words"
     assert rt.world.network.hop(gateway).cut
     assert rt.world.network.refs[profile].current.duty_cycle == pytest.approx(0.0005)
     progress.cell("anna", "s").done = True
     troubles.sync(progress)
     assert rt.world.faults.active(meter) == []
+    assert rt.live.get(meter).effects == frozenset()
     assert not rt.world.network.hop(gateway).cut
     assert rt.world.network.refs[profile].current.duty_cycle == pytest.approx(0.01), "back to EU868's 1 %"
 
@@ -203,7 +229,8 @@ def test_a_trouble_the_city_refuses_is_one_line_for_the_trainer(tmp_path: Path) 
         .replace("meter: {kind: device, type: energy-meter}", "meter: {kind: choice, values: [em-9999]}")
         .replace("  gateway: {kind: gateway}\n", "")
         .replace(
-            """          - {kind: gateway_outage, gateway: "{gateway}"}
+            """          - {kind: word_order, device: "{meter}"}
+          - {kind: gateway_outage, gateway: "{gateway}"}
           - {kind: duty_cycle, gateway: "{gateway}", percent: 0.05}
 """,
             "",

@@ -11,6 +11,7 @@ from netkit import scenario_with
 
 from smartzone.core.events import FaultChanged, Reading, StatusChanged
 from smartzone.core.faults import ClearFault, DegradeLink, FaultRejected, InjectFault, RestoreLink
+from smartzone.core.live import LiveState
 from smartzone.core.world import World
 from smartzone.definitions.catalog import Catalog
 from smartzone.definitions.scenario import Scenario
@@ -126,6 +127,23 @@ def test_clock_skew_shifts_measured(fast_city: Scenario, catalog: Catalog) -> No
     skewed = [r for r, _ in tap.rows if r.device == "l-0002" and 3600 <= r.t < 4200]
     assert skewed and all(r.measured == r.t - 7200.0 for r in skewed)
     assert all(r.measured is None for r, _ in tap.rows if r.device == "l-0002" and r.t >= 4200)
+
+
+def test_word_swap_changes_no_reading_and_tells_its_effect(fast_city: Scenario, catalog: Catalog) -> None:
+    live = LiveState()
+    world = World(fast_city, catalog, network=False)
+    tap = Tap(world)
+    world.bus.subscribe(live.on_event)
+    live.seed("l-0002", {}, {}, True, 0)
+    world.run(3600.0)
+    world.execute(InjectFault("l-0002", "word_swap", duration=1800))
+    world.run(4000.0)
+    assert live.get("l-0002").effects == frozenset({"word_swap"}), "what the Modbus gateway asks"
+    world.run(3 * 3600.0)
+    rows = [(r, true) for r, true in tap.rows if r.device == "l-0002" and 3600 <= r.t < 5400]
+    assert rows and all(dict(r.values) == true for r, true in rows), "its MQTT payloads carry the true values"
+    assert _fault_edges(tap) == [(3600.0, "l-0002", "word_swap", True), (5400.0, "l-0002", "word_swap", False)]
+    assert world.devices["l-0002"].online and live.get("l-0002").effects == frozenset()
 
 
 def test_offline_fault_silences_the_device_and_ends(fast_city: Scenario, catalog: Catalog) -> None:

@@ -6,7 +6,8 @@ noise, spike, offset on numeric signals (stuck on any signal), clock_skew on `me
 A shifted value stays within the signal's declared min/max unless the fault is declared
 `out_of_range: true`, and a circular signal (wind direction) wraps. offline,
 battery_drain and physical offsets (a leak: the device's `bias`) act on the device
-itself (see manager.py).
+itself (see manager.py). word_swap changes nothing in the core: it is a fact endpoints read
+(the Modbus gateway serves the device's 32-bit registers with their two words swapped).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 SPIKE_PROBABILITY = 0.2
 VALUE_EFFECTS = frozenset({"stuck", "drift", "noise", "spike", "offset", "clock_skew"})
+WORD_SWAP = "word_swap"  # the device's wire encoding swaps the words of 32-bit values (endpoints apply it)
 
 
 @dataclass

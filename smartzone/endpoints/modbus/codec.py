@@ -7,6 +7,9 @@ bytes A B C D (A most significant), arranged in registers by the word order:
 
 For 16-bit datatypes the orders with swapped bytes (BADC, DCBA) give [BA]. Values outside
 the datatype's range saturate (a reading never wraps around); NaN reads as 0.
+
+`swapped(order)` is the order with the two 16-bit words exchanged (ABCD <-> CDAB, BADC <-> DCBA):
+what a unit with the `word_swap` fault effect serves instead of its declared order.
 """
 
 from __future__ import annotations
@@ -23,6 +26,14 @@ RANGES = {
 }
 _FORMAT = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f"}
 _FLOAT32_MAX = 3.4028234663852886e38
+
+
+_SWAPPED = {"ABCD": "CDAB", "CDAB": "ABCD", "BADC": "DCBA", "DCBA": "BADC"}
+
+
+def swapped(word_order: str) -> str:
+    """`word_order` with its two words exchanged (a 16-bit value, one word, is unchanged by it)."""
+    return _SWAPPED[word_order]
 
 
 def _arrange(raw: bytes, word_order: str) -> list[int]:

@@ -25,6 +25,7 @@ from pymodbus.simulator.simutils import SimUtils
 from smartzone.core.commands import DeviceCommand
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import CommandResult
+from smartzone.core.faults.effects import WORD_SWAP
 from smartzone.core.live import LiveDevice
 from smartzone.definitions.modbus_layout import BIT_TABLES, COMMON_BLOCK
 from smartzone.endpoints.modbus.unitmap import FC_TABLE, TypeMap, WriteRejected
@@ -50,8 +51,8 @@ class Unit:
         self._written: tuple[str, int, list[int] | list[bool]] | None = None
         # the live copy taken by check(): the datastore action of the same request reuses it
         self._live: LiveDevice | None = None
-        # per table: the live values and state an image was encoded from, and the image
-        self._images: dict[str, tuple[dict[str, Any], dict[str, Any], list[int]]] = {}
+        # per table: the live values, state and fault effects an image was encoded from, and the image
+        self._images: dict[str, tuple[dict[str, Any], dict[str, Any], frozenset[str], list[int]]] = {}
 
     def sim_device(self) -> SimDevice:
         return SimDevice(self.unit_id, simdata=self.typemap.simdata(), action=self.action)
@@ -83,7 +84,7 @@ class Unit:
             return ExcCodes.GATEWAY_NO_RESPONSE
         written, self._written = self._written, None
         if values is not None:
-            return self._write(table, address, values)
+            return self._write(table, address, values, WORD_SWAP in live.effects)
         # block offsets are 0 for every table (TypeMap.simdata starts each block at address 0)
         if table in BIT_TABLES:
             bits = self.typemap.bits(table, live)
@@ -98,9 +99,9 @@ class Unit:
             registers[: len(image)] = image
         return None
 
-    def _write(self, table: str, address: int, values: list[int] | list[bool]) -> ExcCodes | None:
+    def _write(self, table: str, address: int, values: list[int] | list[bool], swap: bool) -> ExcCodes | None:
         try:
-            planned = self.typemap.commands(table, address, values)
+            planned = self.typemap.commands(table, address, values, swap)
         except WriteRejected as exc:
             log.info("modbus write to %s %s %d refused: %s", self.info.id, table, address, exc)
             return exc.code
@@ -114,13 +115,13 @@ class Unit:
         return None
 
     def _image(self, table: str, live: LiveDevice) -> list[int]:
-        """The register image of `table`, re-encoded only when the live values or state changed."""
+        """The register image of `table`, re-encoded only when the live values, state or effects changed."""
         cached = self._images.get(table)
-        if cached is not None and cached[0] == live.values and cached[1] == live.state:
-            image = list(cached[2])
+        if cached is not None and cached[:3] == (live.values, live.state, live.effects):
+            image = list(cached[3])
         else:
             fields = self.typemap.field_image(table, live)
-            self._images[table] = (live.values, live.state, fields)
+            self._images[table] = (live.values, live.state, live.effects, fields)
             image = list(fields)
         if table == "input":
             image[:COMMON_BLOCK] = self.typemap.common_block(live, self._epoch0 + self.runtime.sim_time)

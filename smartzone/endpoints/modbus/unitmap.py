@@ -14,10 +14,11 @@ from pymodbus.constants import ExcCodes
 from pymodbus.simulator import DataType, SimData
 
 from smartzone.core.commands import CommandRejected, check_value, resolve
+from smartzone.core.faults.effects import WORD_SWAP
 from smartzone.core.live import LiveDevice
 from smartzone.definitions.device_type import DeviceType
 from smartzone.definitions.modbus_layout import BIT_TABLES, COMMON_BLOCK, Field, build_layout
-from smartzone.endpoints.modbus.codec import decode_raw, encode
+from smartzone.endpoints.modbus.codec import decode_raw, encode, swapped
 
 # function code -> table
 FC_TABLE = {
@@ -124,11 +125,16 @@ class TypeMap:
         return [self.type_code, self.map_version, status, seq >> 16, seq & 0xFFFF, now >> 16, now & 0xFFFF, 0, 0, 0]
 
     def field_image(self, table: str, live: LiveDevice) -> list[int]:
-        """The mapped registers of `table` from address 0 (the common block and gaps read 0)."""
+        """The mapped registers of `table` from address 0 (the common block and gaps read 0).
+
+        While the device has the `word_swap` fault effect, its fields go out in the other word order.
+        """
         image = [0] * self.size[table]
+        swap = WORD_SWAP in live.effects
         for f in self.tables[table]:
             value = (live.values if f.source == "signal" else live.state).get(f.name)
-            image[f.address : f.end] = encode(_number(f, value), f.datatype, f.scale, f.word_order)
+            order = swapped(f.word_order) if swap else f.word_order
+            image[f.address : f.end] = encode(_number(f, value), f.datatype, f.scale, order)
         return image
 
     def registers(self, table: str, live: LiveDevice, epoch: float) -> list[int]:
@@ -146,10 +152,10 @@ class TypeMap:
         return image
 
     # --- writes -----------------------------------------------------------------------------
-    def _param_value(self, f: Field, words: Sequence[int] | None, bit: bool | None) -> Any:
+    def _param_value(self, f: Field, words: Sequence[int] | None, bit: bool | None, swap: bool) -> Any:
         if bit is not None:
             return bit
-        raw = decode_raw(words or [], f.datatype, f.word_order)
+        raw = decode_raw(words or [], f.datatype, swapped(f.word_order) if swap else f.word_order)
         spec = self.dtype.commands[f.command or ""].params[f.param or ""]
         if spec.type == "bool":
             if raw not in (0, 1):
@@ -165,8 +171,13 @@ class TypeMap:
             return int(value)
         return value
 
-    def commands(self, table: str, address: int, values: Sequence[int] | Sequence[bool]) -> list[tuple[str, dict]]:
-        """The checked (action, params) a write runs; WriteRejected if any part is invalid."""
+    def commands(
+        self, table: str, address: int, values: Sequence[int] | Sequence[bool], swap: bool = False
+    ) -> list[tuple[str, dict]]:
+        """The checked (action, params) a write runs; WriteRejected if any part is invalid.
+
+        `swap`: the unit has the `word_swap` fault effect, so it reads written 32-bit values in the other order.
+        """
         end = address + len(values)
         if not self.mapped(table, address, len(values)):
             raise WriteRejected(ExcCodes.ILLEGAL_ADDRESS, f"{table} {address}..{end - 1} are not all mapped")
@@ -181,6 +192,7 @@ class TypeMap:
                 f,
                 None if table in BIT_TABLES else chunk,  # type: ignore[arg-type]
                 bool(chunk[0]) if table in BIT_TABLES else None,
+                swap,
             )
             command = self.dtype.commands[f.command or ""]
             try:

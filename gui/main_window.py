@@ -45,10 +45,12 @@ from smartzone_gui.map_view import CityMap
 from smartzone_gui.panels import EndpointsPanel, NetworkPanel, TrafficPanel
 from smartzone_gui.rows import event_row, message_row
 from smartzone_gui.run_bar import RunBar, city_zone, clock_text
+from smartzone_gui.sandbox_menu import SOURCE as SANDBOX_SOURCE
+from smartzone_gui.sandbox_menu import SandboxMenu
 from smartzone_gui.session import FRAME_HZ, Session
 from smartzone_gui.timeline_bar import TimelineBar
 
-from smartzone.core.events import CommandResult
+from smartzone.core.events import CommandResult, DeviceAdded, DeviceRemoved, SandboxResult
 from smartzone.definitions.errors import DefinitionError
 from smartzone.runtime.clients import AppMessage
 from smartzone.runtime.recording import RecordingError
@@ -242,6 +244,8 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
+        self.sandbox = SandboxMenu(self, lambda: self.session.runtime, lambda: self.selected)
+        self.menuBar().addMenu(self.sandbox.menu)
         self.help = HelpMenu(self)
         self._refresh_recent()
 
@@ -450,6 +454,7 @@ class MainWindow(QMainWindow):
         self.status_rate.setText("")
         self._refresh_health()
         self._replay_mode(replay is not None)
+        self.sandbox.load(rt, replay is not None)
         if previous is not None and previous in rt.devices:
             self.select_device(previous)
 
@@ -533,6 +538,7 @@ class MainWindow(QMainWindow):
         )
         self.inspector.controls.update_faults(self.faults.get(device, set()))
         self._refresh_history(force=True)
+        self.sandbox.update()
 
     def _redraw(self, device: str) -> None:
         self.map.update_marker(
@@ -552,6 +558,8 @@ class MainWindow(QMainWindow):
         self.bar.clock.setText(clock_text(rt.scenario.start.timestamp() + frame.sim_time, self.zone))
         if self.session.replay is not None:
             self.timeline.show_time(frame.sim_time)
+        if any(isinstance(e, (DeviceAdded, DeviceRemoved, SandboxResult)) for e in frame.events):
+            self._sandbox_facts(rt, frame.events)
         self.online.update(frame.online)
         self.map.poll_network(rt)  # gateways' and backhauls' live load (asks at most twice a second)
         for device, values in frame.states.items():
@@ -602,6 +610,45 @@ class MainWindow(QMainWindow):
         if self._ticks % max(1, FRAME_HZ // 2) == 0:
             self._slow_refresh()
         self.frame_ms = (time.perf_counter() - t0) * 1000.0
+
+    def _sandbox_facts(self, rt: Any, events: list[Any]) -> None:
+        """Devices created or deleted in a sandbox while the city runs: on the map and in the tree."""
+        kinds = {t: dt.kind for t, dt in rt.catalog.types.items()}
+        changed = False
+        for e in events:
+            if isinstance(e, DeviceAdded) and e.device in rt.devices:
+                info = rt.devices[e.device]
+                live = rt.live.get(e.device)
+                self.online[e.device] = live.online if live else True
+                self.state[e.device] = dict(live.state) if live else {}
+                self.map.add_device(info, kinds.get(info.type, "sensor"))
+                self._redraw(e.device)
+                changed = True
+            elif isinstance(e, DeviceRemoved):
+                for table in (self.online, self.state, self.values, self.faults):
+                    table.pop(e.device, None)
+                self.map.remove_device(e.device)
+                if self.selected == e.device:
+                    self.selected = None
+                    self.inspector.clear()
+                changed = True
+            elif isinstance(e, SandboxResult) and e.source == SANDBOX_SOURCE:
+                self.sandbox.show_result(e)
+        if changed:
+            devices = dict(rt.devices)  # one copy: the engine thread may add the next one meanwhile
+            self.tree.load(
+                devices.values(),
+                {t.id: t.name for t in rt.scenario.tenants},
+                {d.id: d.name for d in rt.scenario.districts},
+                {t: dt.name for t, dt in rt.catalog.types.items()},
+            )
+            for device in devices:
+                self.tree.set_online(device, self.online.get(device, True), bool(self.faults.get(device)))
+            if self.selected is not None:
+                self.tree.select(self.selected)
+            sc = rt.scenario
+            self.status_scenario.setText(f"{sc.name} · {len(devices):,} devices · seed {rt.seed}")
+            self.sandbox.update()
 
     def _refresh_history(self, force: bool = False) -> None:
         if self.selected is None or self.session.feed is None or self.session.runtime is None:

@@ -124,6 +124,7 @@ class CityMap(QGraphicsView):
         self.markers: dict[str, Marker] = {}
         self.kinds: dict[str, str] = {}
         self.selected: str | None = None
+        self.proj = Projection(0.0, 0.0)  # the city's, once loaded
         self._press: QPointF | None = None
         self.auto_fit = True  # keep the city fitted to the window until the user zooms or pans
         self._districts: list[tuple[QGraphicsPolygonItem, PlateLabel, str]] = []
@@ -145,7 +146,7 @@ class CityMap(QGraphicsView):
         scene.clear()
         self.markers, self._districts, self.selected, self._centres = {}, [], None, {}
         self.kinds = dict(kinds)
-        proj = Projection(scenario.center.lat, scenario.center.lon)
+        proj = self.proj = Projection(scenario.center.lat, scenario.center.lon)
         bounds = QRectF()
         for d in scenario.districts:
             poly = QPolygonF([proj(lat, lon) for lat, lon in d.polygon])
@@ -170,6 +171,21 @@ class CityMap(QGraphicsView):
         self.legend.set_theme(self.theme, network=bool(hops))
         self.apply_theme(self.theme)
         self.fit()
+
+    def add_device(self, info: DeviceInfo, kind: str) -> None:
+        """Draw a device created while the city runs (a sandbox), keeping the zoom."""
+        self.remove_device(info.id)
+        marker = Marker(info, self.proj(info.lat, info.lon))
+        self.scene().addItem(marker)
+        self.markers[info.id] = marker
+        self.kinds.setdefault(info.type, kind)
+
+    def remove_device(self, device: str) -> None:
+        marker = self.markers.pop(device, None)
+        if marker is not None:
+            self.scene().removeItem(marker)
+        if self.selected == device:
+            self.selected = None
 
     def labels(self) -> list[PlateLabel]:
         """Every name plate on the map (districts, gateways and backhauls)."""

@@ -11,6 +11,8 @@ against the references the scenario and device files cite.
 - the daily temperature minimum comes near sunrise; a few percent of devices offline;
 - traffic obeys one fundamental diagram (Van Aerde): count, occupancy and speed agree
   (q = k v), queues form at the weekday peaks and never at night;
+- ozone has its own photochemical day: highest around midday, lowest at the rush hours,
+  low in the winter night (ARPAE Bologna hourly data, cited in air-quality.yaml);
 - traffic signals run their time-of-day plans: peak on weekday mornings, night plan at night,
   the day plan on a Sunday morning (FHWA Signal Timing Manual, cited in traffic-signal.yaml);
 - parking follows land use: residential bays are fuller at night than by day, and fuller at
@@ -194,3 +196,13 @@ def test_signals_follow_their_time_of_day_plans(bologna: WeekStats) -> None:
     assert plan("weekday", 8) == 2 and plan("weekday", 17) == 2  # peak
     assert plan("weekday", 3) == 3 and plan("sunday", 3) == 3  # night
     assert plan("weekday", 12) == 1 and plan("sunday", 8) == 1  # day, and no peak on a Sunday
+
+
+def test_ozone_peaks_in_daylight_and_dips_at_the_rush_hours(bologna: WeekStats) -> None:
+    def mean(hours: range) -> float:
+        return statistics.mean(v for h in hours for v in bologna.ozone[h])
+
+    midday, night = mean(range(11, 14)), mean(range(1, 5))
+    morning_rush, evening_rush = mean(range(7, 9)), mean(range(17, 19))
+    assert midday > night + 5  # made by sunlight, not by the dark
+    assert max(morning_rush, evening_rush) < night < midday  # titrated by traffic NO at the rush hours

@@ -41,6 +41,7 @@ class WeekStats:
     flagged: set[str] = field(default_factory=set)
     queued: dict[tuple[str, int], list[bool]] = field(default_factory=lambda: defaultdict(list))
     flow_vs_kv: list[tuple[float, float]] = field(default_factory=list)  # (count x 12, density x speed)
+    ozone: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))  # by local hour
     plans: dict[tuple[str, int], list[int]] = field(default_factory=lambda: defaultdict(list))
     parked: dict[str, str] = field(default_factory=dict)  # last reported status of each parking bay
     occupancy: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -87,6 +88,8 @@ def run_city(scenario: Scenario, catalog: Catalog, hours: int) -> WeekStats:
                 if e.device in lit and lit[e.device] != on_now:
                     stats.light_edges[e.device].append((e.t, on_now))
                 lit[e.device] = on_now
+            elif kind == "air-quality":
+                stats.ozone[int(clock.hour(e.t))].append(e.values["o3"])
             elif kind == "traffic-signal":
                 stats.plans[(clock.day_type(e.t), int(clock.hour(e.t)))].append(e.values["plan"])
             elif kind == "parking-spot":

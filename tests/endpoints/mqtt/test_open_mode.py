@@ -15,9 +15,8 @@ from smartzone.cli.errors import EXIT_OK, EXIT_USAGE
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.scenario import Access, Scenario
 from smartzone.endpoints.mqtt.broker import Broker
-from smartzone.endpoints.mqtt.broker.backends.mosquitto import acl_text
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, Identity
-from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
+from tests.endpoints.mqtt.conftest import Probe, dynsec_acls, has_mosquitto
 from tests.endpoints.mqtt.harness import MQTT_CITY
 from tests.endpoints.mqtt.test_mqtt_service import RUN, smartzone
 
@@ -61,11 +60,15 @@ def test_v1_topics_stay_reserved(catalog: Catalog) -> None:
 
 
 def test_mosquitto_acl_opens_the_lab_and_denies_closed_tenants(access_scenario: Scenario) -> None:
-    text = acl_text(AccessPolicy(with_mode(access_scenario, "open"), "pw"))
-    anonymous = text.split("\n\n")[0]
-    assert "topic readwrite #" in anonymous and "topic deny sz/v2/accessville/comune/#" in anonymous
-    assert "topic deny sz/v2/accessville/open/#" not in anonymous
-    assert "topic readwrite #" not in acl_text(AccessPolicy(access_scenario, "pw")).split("\n\n")[0]
+    anonymous = dynsec_acls(AccessPolicy(with_mode(access_scenario, "open"), "pw"), "anonymous")
+    assert {("publishClientReceive", "#", True), ("publishClientSend", "#", True)} <= anonymous
+    assert {
+        ("publishClientReceive", "sz/v2/accessville/comune/#", False),
+        ("publishClientSend", "sz/#", False),
+    } <= anonymous
+    assert ("publishClientReceive", "sz/v2/accessville/open/#", False) not in anonymous
+    closed = dynsec_acls(AccessPolicy(access_scenario, "pw"), "anonymous")
+    assert ("publishClientReceive", "#", True) not in closed and ("publishClientSend", "#", True) not in closed
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -97,6 +97,25 @@ def test_open_lab_as_anonymous_and_as_users(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_open_mode_keeps_a_command_only_app_off_the_cmd_topics_others_publish(
+    backend: str, start_test_broker: Callable[..., Broker], mqtt_client: Callable[..., Probe], access_scenario: Scenario
+) -> None:
+    """app commands `open` but may not read it: through `#` it gets the lab and its cmd/ack, never the cmd
+    another client sends there (mosquitto: the reserved space is denied below the grants, dynsec.py)."""
+    b = start_test_broker(backend, with_mode(access_scenario, "open"))
+    app = mqtt_client(b, "app", "app-pw", "app-watch")
+    assert app.subscribe("#", 1) == [1]
+    admin = mqtt_client(b, "admin", "admin-pw", "admin-cmd")
+    cmd = "sz/v2/accessville/open/street-light/ol-0001/cmd"
+    admin.publish(cmd, "someone else's command", qos=1)
+    admin.publish(cmd + "/ack", "an ack", qos=1)
+    admin.publish("lab/marker", "end", qos=1)
+    assert app.wait_for(lambda: app.received("lab/marker") == [b"end"])  # sent last, on the same path
+    assert app.received(cmd + "/ack") == [b"an ack"]
+    assert app.received(cmd) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_closed_mode_keeps_anonymous_read_only(
     backend: str, start_test_broker: Callable[..., Broker], mqtt_client: Callable[..., Probe], access_scenario: Scenario
 ) -> None:

@@ -21,7 +21,8 @@ decides, so the deny rules come first:
   inside an allowed pattern, but SmartZone grants a filter that spans tenants and delivers its
   readable part (docs/brokers.md); delivery is judged per message by publishClientReceive.
 - OPEN (open lab mode): publishClientReceive and publishClientSend `#` below the grants, with
-  publishClientSend denied under the reserved space (`sz/`, the city's v1 topics) between them.
+  both denied under the reserved space (`sz/`, the city's v1 topics) between them: there an
+  identity reads and writes exactly what it is granted, as in a closed lab.
 
 So mosquitto itself answers a SUBSCRIBE inside a denied region with 0x80 (0x87 in MQTT 5). A
 filter that lies in no denied region yet matches nothing readable (`foo/bar` in a closed lab,
@@ -82,7 +83,7 @@ def role_acls(policy: AccessPolicy, identity: Identity) -> list[dict[str, Any]]:
     acls.append(_acl("subscribePattern", "#", True, OPEN))
     if policy.open_mode:
         reserved = ["sz/#"] + ([f"icity/{policy.city}/#"] if policy.v1_devices else [])
-        acls += [_acl("publishClientSend", p, False, RESERVED) for p in reserved]
+        acls += [_acl(t, p, False, RESERVED) for p in reserved for t in ("publishClientSend", "publishClientReceive")]
         acls += [_acl(t, "#", True, OPEN) for t in ("publishClientSend", "publishClientReceive")]
     return acls
 

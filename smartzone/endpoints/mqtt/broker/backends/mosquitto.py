@@ -44,10 +44,6 @@ LIMITATIONS = [
     "mosquitto queues at most 4 x the city's retained documents (at least 10,000 messages) and 64 MiB per "
     "client; a subscriber slower than that loses messages past it (QoS 0 and 1 alike)",
 ]
-OPEN_LIMITATION = (
-    "open lab mode: an app with a command grant but no read grant on a tenant may also read the cmd topics "
-    "others publish there (mosquitto's ACL cannot say 'anything but sz/'; the gate drops reserved publishes)"
-)
 
 
 def find_mosquitto() -> str | None:
@@ -114,7 +110,7 @@ class MosquittoBroker(FrontedBroker):
                 "--broker mosquitto: mosquitto's dynamic-security plugin (mosquitto_dynamic_security.so, "
                 "mosquitto 2.0 or later) is not installed (try --broker embedded)"
             )
-        self.limitations = list(LIMITATIONS) + ([OPEN_LIMITATION] if scenario.access.mode == "open" else [])
+        self.limitations = list(LIMITATIONS)
         super().__init__(scenario, host, port)
 
     def _prepare(self) -> list[str]:

@@ -12,10 +12,12 @@ The plugin checks a role's ACLs from the highest priority down and the first tha
 decides, so the deny rules come first:
 
 - DENY: `$CONTROL/#` (the plugin's own control topics: nobody may reconfigure it), `$SYS/#`
-  and SUBSCRIBE_REFUSED for everyone; for the others the reserved topics they may not read at
-  all (`AccessPolicy.open_space_denies(everywhere=True)`: other tenants, the owner-only ingest
-  and sandbox topics of tenants they read, other users' `access` documents ...). None of them
-  overlaps what the identity may read, so no deny hides a readable topic.
+  and SUBSCRIBE_REFUSED for everyone; for the others, subscribing in the reserved regions they
+  may not read at all (`AccessPolicy.open_space_denies(everywhere=True)`: other tenants, the
+  owner-only ingest and sandbox topics of tenants they read, other users' `access` documents ...),
+  and receiving and publishing where a grant would otherwise reach (`open_space_denies()`: the
+  owner-only topics; in open mode the same list as subscribing). None of them overlaps what the
+  identity may read, so no deny hides a readable topic; rules checked on every message stay few.
 - GRANT: publishClientReceive for the readable patterns, publishClientSend for the writable
   ones. subscribePattern `#`: the plugin grants a SUBSCRIBE only when the filter lies wholly
   inside an allowed pattern, but SmartZone grants a filter that spans tenants and delivers its
@@ -72,10 +74,12 @@ def role_acls(policy: AccessPolicy, identity: Identity) -> list[dict[str, Any]]:
         return acls + [
             _acl(t, "#", True, GRANT) for t in ("publishClientSend", "publishClientReceive", "subscribePattern")
         ]
-    for pattern in dict.fromkeys(policy.open_space_denies(identity, everywhere=True)):
-        acls += [
-            _acl(t, pattern, False, DENY) for t in ("publishClientSend", "publishClientReceive", "subscribePattern")
-        ]
+    # every unreadable region refuses a SUBSCRIBE (checked once per filter); delivery and publishing
+    # deny only what a grant would otherwise let through (the owner-only topics; in open mode the
+    # reserved topics under `#`), since the plugin checks those rules on every message
+    acls += [_acl("subscribePattern", p, False, DENY) for p in dict.fromkeys(policy.open_space_denies(identity, True))]
+    for pattern in dict.fromkeys(policy.open_space_denies(identity)):
+        acls += [_acl(t, pattern, False, DENY) for t in ("publishClientSend", "publishClientReceive")]
     rules = policy.rules(identity)
     read = dict.fromkeys([*rules.read, *policy.v1_read_topics(identity)])
     acls += [_acl("publishClientReceive", p, True, GRANT) for p in read]

@@ -2,7 +2,8 @@
 
 mosquitto refuses a forbidden SUBSCRIBE itself (SUBACK 0x80) even on its private socket, with no
 gate in between; through the gate, paho and the real `mosquitto_sub` see the refusal, nothing
-crosses tenants, and nobody can reconfigure the plugin through its `$CONTROL` topics.
+crosses tenants, and nobody can reconfigure the plugin through its `$CONTROL` topics. Also: the
+embedded backend, whose relayed SUBSCRIBEs the gate now forwards whole, refuses and counts once.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from smartzone.endpoints.mqtt.broker import Broker
 from smartzone.endpoints.mqtt.codec import PINGREQ, PINGRESP, SUBACK, Framer
 from tests.endpoints.mqtt.conftest import WAIT_S, Probe
-from tests.endpoints.mqtt.rawclient import RawClient, connect_packet, subscribe_packet
+from tests.endpoints.mqtt.rawclient import PassObserver, RawClient, connect_packet, subscribe_packet
 
 CITY = "sz/v2/accessville"
 COMUNE = f"{CITY}/comune/parking-spot/cp-0001/telemetry"
@@ -177,3 +178,18 @@ def test_refusals_keep_their_place_in_the_broker_stream(mosquitto_broker):
         ], kinds
     finally:
         raw.close()
+
+
+def test_embedded_relayed_subscribe_is_refused_by_amqtt_and_counted_once(embedded_broker, clients):
+    """The gate no longer trims filters: while observed, amqtt gets them all, refuses them itself, and
+    only the gate counts (amqtt_process counts handed-over connections only)."""
+    b = embedded_broker
+    b.set_observer(PassObserver())  # relay instead of handing the socket over
+    app = Probe(b.port, "app", "app-pw", "app-relayed")
+    clients.append(app)
+    assert app.connect() == 0
+    _, mid = app.client.subscribe([(f"{CITY}/comune/#", 1), (f"{CITY}/acme/#", 1), ("foo/bar", 0)])
+    assert app.wait_for(lambda: mid in app.subacks)
+    assert app.subacks[mid] == [0x80, 1, 0x80]
+    assert app.subscribe(f"{CITY}/acme/catalog") == [0]  # answered after: nothing else was pending
+    assert b.denied_counts().get("app:subscribe") == 2

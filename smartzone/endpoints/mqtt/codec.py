@@ -192,22 +192,6 @@ class Framer:
         del buf[:pos]
         return out
 
-    def aligned(self, data: bytes, kinds: frozenset[int]) -> tuple[bytes, bool]:
-        """Append data; return the bytes of the complete packets (no copy per packet) and
-        whether one of them is of a type in `kinds`. Cheaper than feed() on busy streams."""
-        buf = self._buf
-        buf += data
-        pos, seen = 0, False
-        while (parsed := fixed_header(buf, pos)) is not None:
-            header, length = parsed
-            if len(buf) - pos < header + length:
-                break
-            seen = seen or buf[pos] >> 4 in kinds
-            pos += header + length
-        out = bytes(buf[:pos])
-        del buf[:pos]
-        return out, seen
-
 
 class Stream:
     """One direction of one connection, for an observer: bytes in, decoded packets out, never raising.

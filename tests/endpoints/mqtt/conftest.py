@@ -10,7 +10,6 @@ Reusable by every MQTT test:
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,9 +28,19 @@ WAIT_S = 5.0
 
 
 def has_mosquitto() -> bool:
-    from smartzone.endpoints.mqtt.broker.backends.mosquitto import find_mosquitto
+    from smartzone.endpoints.mqtt.broker.backends.mosquitto import find_dynsec_plugin, find_mosquitto
 
-    return find_mosquitto() is not None and shutil.which("mosquitto_passwd") is not None
+    return find_mosquitto() is not None and find_dynsec_plugin() is not None
+
+
+def dynsec_acls(policy: Any, user: str) -> set[tuple[str, str, bool]]:
+    """(acltype, topic, allow) of a user's role in the dynamic-security file ("anonymous": anonymous)."""
+    import json
+
+    from smartzone.endpoints.mqtt.broker.backends.dynsec import config_json
+
+    roles = {r["rolename"]: r["acls"] for r in json.loads(config_json(policy))["roles"]}
+    return {(a["acltype"], a["topic"], a["allow"]) for a in roles[f"sz-{user}"]}
 
 
 class Probe:

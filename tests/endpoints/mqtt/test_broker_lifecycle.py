@@ -106,13 +106,23 @@ def test_unreachable_external_broker(access_scenario, monkeypatch):
 def test_mosquitto_start_failure_surfaces_its_stderr(access_scenario, tmp_path, monkeypatch):
     from smartzone.endpoints.mqtt.broker.backends import mosquitto
 
-    if mosquitto.find_passwd_tool() is None:
-        pytest.skip("mosquitto_passwd is not installed")
+    if mosquitto.find_dynsec_plugin() is None:
+        pytest.skip("mosquitto's dynamic-security plugin is not installed")
     fake = tmp_path / "mosquitto"
     fake.write_text("#!/bin/sh\necho 'Error: Unable to open config: boom' >&2\nexit 3\n")
     fake.chmod(0o755)
     monkeypatch.setattr(mosquitto, "find_mosquitto", lambda: str(fake))
     with pytest.raises(EndpointError, match=r"mosquitto exited at start .*boom"):
+        start_broker("mosquitto", access_scenario)
+
+
+def test_mosquitto_without_its_dynamic_security_plugin_is_a_clear_error(access_scenario, monkeypatch):
+    from smartzone.endpoints.mqtt.broker.backends import mosquitto
+
+    if mosquitto.find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed")
+    monkeypatch.setattr(mosquitto, "PLUGIN_DIRS", ())
+    with pytest.raises(EndpointError, match=r"mosquitto_dynamic_security\.so.*try --broker embedded"):
         start_broker("mosquitto", access_scenario)
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+
 import pytest
 
-from smartzone.endpoints.mqtt.broker.backends.mosquitto import acl_text
-from smartzone.endpoints.mqtt.broker.gate.relay import SubscribeGuard
+from smartzone.endpoints.mqtt.broker.backends.dynsec import SUBSCRIBE_REFUSED, config_json
+from smartzone.endpoints.mqtt.broker.gate.relay import substitute_refused
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, SERVICE_USER, AccessPolicy, filters_overlap, topic_matches
 from smartzone.endpoints.mqtt.codec import Framer, WireError, parse_connect, remaining_length
+from tests.endpoints.mqtt.conftest import dynsec_acls
 
 
 @pytest.mark.parametrize(
@@ -117,13 +122,36 @@ def test_client_ids_are_namespaced_per_user(access_scenario):
     assert policy.authenticate("app", "nope") is None and policy.authenticate("ghost", "x") is None
 
 
-def test_acl_file_puts_anonymous_rules_first_and_limits_apps_to_cmd(access_scenario):
-    text = acl_text(AccessPolicy(access_scenario, "svc"))
-    head, _, rest = text.partition("user ")
-    assert "topic read sz/v2/accessville/open/#" in head
-    assert "topic write sz/v2/accessville/comune/+/+/cmd\n" in rest
-    assert "topic readwrite sz/v2/accessville/acme/#" in rest
-    assert f"user {SERVICE_USER}\ntopic readwrite #" in rest
+def test_dynsec_file_gives_anonymous_open_data_and_limits_apps_to_cmd(access_scenario):
+    policy = AccessPolicy(access_scenario, "svc")
+    anonymous = dynsec_acls(policy, "anonymous")
+    assert ("publishClientReceive", "sz/v2/accessville/open/#", True) in anonymous
+    assert not any(allow for kind, _, allow in anonymous if kind == "publishClientSend")
+    app = dynsec_acls(policy, "app-traffic")
+    assert {t for kind, t, allow in app if kind == "publishClientSend" and allow} == {
+        "sz/v2/accessville/comune/+/+/cmd"
+    }
+    assert ("subscribePattern", "sz/v2/accessville/acme/#", False) in app  # another tenant: refused by mosquitto
+    assert not [t for kind, t, allow in app if kind == "publishClientReceive" and allow and "acme" in t]
+    owner = dynsec_acls(policy, "owner-acme")
+    assert {
+        ("publishClientReceive", "sz/v2/accessville/acme/#", True),
+        ("publishClientSend", "sz/v2/accessville/acme/#", True),
+    } <= owner
+    for name in ("admin", SERVICE_USER, "app"):
+        assert ("publishClientSend", "$CONTROL/#", False) in dynsec_acls(policy, name)  # nobody reconfigures it
+        assert ("subscribeLiteral", SUBSCRIBE_REFUSED, False) in dynsec_acls(policy, name)
+    assert ("publishClientReceive", "#", True) in dynsec_acls(policy, SERVICE_USER)
+    config = json.loads(config_json(policy))
+    assert config["defaultACLAccess"] == {
+        "publishClientSend": False,
+        "publishClientReceive": False,
+        "subscribe": False,
+        "unsubscribe": True,
+    }
+    client = next(c for c in config["clients"] if c["username"] == "app")
+    digest = hashlib.pbkdf2_hmac("sha512", b"app-pw", base64.b64decode(client["salt"]), client["iterations"])
+    assert base64.b64decode(client["password"]) == digest and "app-pw" not in config_json(policy)
 
 
 def _packet(first: int, body: bytes) -> bytes:
@@ -147,33 +175,14 @@ def test_framer_reassembles_packets_split_anywhere():
 
 
 @pytest.mark.parametrize("v5", [False, True], ids=["v311", "v5"])
-def test_subscribe_guard_trims_and_restores_codes(v5):
-    level, refused = (5, 0x87) if v5 else (4, 0x80)
-    guard = SubscribeGuard(level)
+def test_refused_filters_are_replaced_in_place(v5):
     raw = _subscribe(9, ["ok/1", "no/1", "ok/2"], v5)
     ((_, _, off),) = Framer().feed(raw)
-    forward = guard.trim(raw, off, [True, False, True])
-    ((_, fwd, _),) = Framer().feed(forward)
-    assert b"no/1" not in fwd and b"ok/1" in fwd and b"ok/2" in fwd
-    suback = _packet(0x90, b"\x00\x09" + (b"\x00" if v5 else b"") + b"\x01\x00")
-    ((_, sraw, soff),) = Framer().feed(suback)
-    restored = guard.restore(sraw, soff)
-    assert restored[-3:] == bytes([1, refused, 0]) and not guard.pending
-
-
-def test_a_fully_refused_subscribe_is_answered_in_place_of_a_stand_in_ping():
-    """The refusing SUBACK must not overtake what the broker sends first (CONNACK, earlier SUBACKs)."""
-    guard = SubscribeGuard(4)
-    guard.ping()  # the client's own PINGREQ, sent before
-    raw = _subscribe(3, ["no/1", "no/2"])
-    ((_, _, off),) = Framer().feed(raw)
-    assert guard.trim(raw, off, [False, False]) == bytes([0xC0, 0])  # a PINGREQ goes to the broker instead
-    guard.ping()  # and one more of the client's own, after
-    pingresp = bytes([0xD0, 0])
-    from_broker = Framer().feed(pingresp * 3)
-    assert guard.rewrite(from_broker) == pingresp + bytes([0x90, 4, 0, 3, 0x80, 0x80]) + pingresp
-    assert not guard.pings
-    assert guard.rewrite(Framer().feed(pingresp)) == pingresp  # nothing pending: untouched
+    forward = substitute_refused(raw, off, 5 if v5 else 4, [True, False, True], SUBSCRIBE_REFUSED)
+    assert forward == _subscribe(9, ["ok/1", SUBSCRIBE_REFUSED, "ok/2"], v5)
+    assert substitute_refused(raw, off, 5 if v5 else 4, [True] * 3, SUBSCRIBE_REFUSED) is raw
+    with pytest.raises(WireError):
+        substitute_refused(raw, off, 5 if v5 else 4, [True, False], SUBSCRIBE_REFUSED)
 
 
 def test_malformed_connects_are_wire_errors():
@@ -202,18 +211,7 @@ def test_v1_topics_are_readable_with_their_devices_tenant(access_scenario, catal
     assert policy.may_subscribe(owner, "icity/accessville/+/data")  # spans: delivery is per topic
     assert not policy.may_subscribe(owner, "icity/accessville/ap-0001/data")
     assert policy.may_receive(anon, "icity/accessville/ol-0001/data")
-    assert "topic read icity/accessville/ap-0002/data" in acl_text(policy).split("user owner-acme")[1]
-
-
-def test_framer_aligned_keeps_partial_packets_for_later():
-    stream = _packet(0x30, b"\x00\x01t" + b"x" * 200) + _packet(0x90, b"\x00\x01\x00") + _packet(0xD0, b"")
-    for cut in range(1, len(stream)):
-        framer = Framer()
-        first, seen_first = framer.aligned(stream[:cut], frozenset({9}))
-        second, seen_second = framer.aligned(stream[cut:], frozenset({9}))
-        assert first + second == stream
-        assert seen_first or seen_second
-        assert all(Framer().feed(part) or not part for part in (first, second))
+    assert ("publishClientReceive", "icity/accessville/ap-0002/data", True) in dynsec_acls(policy, "owner-acme")
 
 
 def test_describe_without_users_says_who_can_connect(small_scenario):

@@ -30,8 +30,8 @@ MOSQUITTO_OVERLAP = (
     "(here 1), not at the highest [MQTT-3.3.5-1]"
 )
 MOSQUITTO_SUBSCRIBE_GRANTED = (
-    "a bare mosquitto 2.0.11 grants a 3.1.1 subscription its ACL denies and only filters delivery "
-    "(SmartZone's gate answers 0x80 itself)"
+    "a bare mosquitto 2.0.11 with an acl_file grants a 3.1.1 subscription its ACL denies and only filters "
+    "delivery (SmartZone's mosquitto refuses it with 0x80 through its dynamic-security plugin)"
 )
 PUBLISH, SUBACK, CONNACK = 3, 9, 2
 

@@ -15,9 +15,8 @@ from smartzone.cli.errors import EXIT_OK, EXIT_USAGE
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.definitions.scenario import Access, Scenario
 from smartzone.endpoints.mqtt.broker import Broker
-from smartzone.endpoints.mqtt.broker.backends.mosquitto import acl_text
 from smartzone.endpoints.mqtt.broker.policy import ANONYMOUS, AccessPolicy, Identity
-from tests.endpoints.mqtt.conftest import Probe, has_mosquitto
+from tests.endpoints.mqtt.conftest import Probe, dynsec_acls, has_mosquitto
 from tests.endpoints.mqtt.harness import MQTT_CITY
 from tests.endpoints.mqtt.test_mqtt_service import RUN, smartzone
 
@@ -61,11 +60,15 @@ def test_v1_topics_stay_reserved(catalog: Catalog) -> None:
 
 
 def test_mosquitto_acl_opens_the_lab_and_denies_closed_tenants(access_scenario: Scenario) -> None:
-    text = acl_text(AccessPolicy(with_mode(access_scenario, "open"), "pw"))
-    anonymous = text.split("\n\n")[0]
-    assert "topic readwrite #" in anonymous and "topic deny sz/v2/accessville/comune/#" in anonymous
-    assert "topic deny sz/v2/accessville/open/#" not in anonymous
-    assert "topic readwrite #" not in acl_text(AccessPolicy(access_scenario, "pw")).split("\n\n")[0]
+    anonymous = dynsec_acls(AccessPolicy(with_mode(access_scenario, "open"), "pw"), "anonymous")
+    assert {("publishClientReceive", "#", True), ("publishClientSend", "#", True)} <= anonymous
+    assert {
+        ("publishClientReceive", "sz/v2/accessville/comune/#", False),
+        ("publishClientSend", "sz/#", False),
+    } <= anonymous
+    assert ("publishClientReceive", "sz/v2/accessville/open/#", False) not in anonymous
+    closed = dynsec_acls(AccessPolicy(access_scenario, "pw"), "anonymous")
+    assert ("publishClientReceive", "#", True) not in closed and ("publishClientSend", "#", True) not in closed
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -91,6 +94,25 @@ def test_open_lab_as_anonymous_and_as_users(
     assert anon.received(CLOSED_TOPIC) == [] and watcher.received(OPEN_TOPIC) == [b"open data"]
     assert b.denied_counts().get("(anonymous):subscribe") == 1
     assert any("WARNING: OPEN LAB MODE" in line for line in b.describe())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_open_mode_keeps_a_command_only_app_off_the_cmd_topics_others_publish(
+    backend: str, start_test_broker: Callable[..., Broker], mqtt_client: Callable[..., Probe], access_scenario: Scenario
+) -> None:
+    """app commands `open` but may not read it: through `#` it gets the lab and its cmd/ack, never the cmd
+    another client sends there (mosquitto: the reserved space is denied below the grants, dynsec.py)."""
+    b = start_test_broker(backend, with_mode(access_scenario, "open"))
+    app = mqtt_client(b, "app", "app-pw", "app-watch")
+    assert app.subscribe("#", 1) == [1]
+    admin = mqtt_client(b, "admin", "admin-pw", "admin-cmd")
+    cmd = "sz/v2/accessville/open/street-light/ol-0001/cmd"
+    admin.publish(cmd, "someone else's command", qos=1)
+    admin.publish(cmd + "/ack", "an ack", qos=1)
+    admin.publish("lab/marker", "end", qos=1)
+    assert app.wait_for(lambda: app.received("lab/marker") == [b"end"])  # sent last, on the same path
+    assert app.received(cmd + "/ack") == [b"an ack"]
+    assert app.received(cmd) == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

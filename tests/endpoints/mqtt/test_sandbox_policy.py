@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from smartzone.definitions.catalog import Catalog, load_scenario
-from smartzone.endpoints.mqtt.broker.backends.mosquitto import acl_text
 from smartzone.endpoints.mqtt.broker.gate.rates import TokenBucket
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy
 from smartzone.endpoints.mqtt.broker.policy.denials import Denials
 from smartzone.endpoints.mqtt.sandbox_requests import BadRequest, parse_request
 from smartzone.endpoints.mqtt.topics import TopicParts, Topics
 
+from .conftest import dynsec_acls
 from .sandbox_city import BASE, REQUEST, RESULT, SANDBOX_CITY
 
 
@@ -31,10 +31,9 @@ def test_only_the_owner_admin_and_service_use_a_sandbox_topic(catalog: Catalog) 
         assert not policy.may_publish(who(name), REQUEST), name
         assert not policy.may_receive(who(name), RESULT) and not policy.may_subscribe(who(name), RESULT), name
     assert policy.may_receive(who("app"), f"{BASE}/lab-a/street-light/a1/meta")  # the rest of lab-a stays readable
-    app_block = acl_text(policy).split("user app\n")[1].split("user ")[0]
-    assert f"topic deny {BASE}/lab-a/sandbox/#" in app_block
-    owner_block = acl_text(policy).split("user owner-a\n")[1].split("user ")[0]
-    assert "deny" not in owner_block
+    assert ("publishClientReceive", f"{BASE}/lab-a/sandbox/#", False) in dynsec_acls(policy, "app")
+    assert ("subscribePattern", f"{BASE}/lab-a/sandbox/#", False) in dynsec_acls(policy, "app")
+    assert not [t for _, t, allow in dynsec_acls(policy, "owner-a") if not allow and t.startswith(f"{BASE}/lab-a/")]
 
 
 def test_parse_request_names_the_topic_and_field() -> None:

@@ -55,9 +55,9 @@ def start_broker(backend: str, scenario: Scenario, *, host: str = "127.0.0.1", p
     missing or fails to start, or an external broker is unreachable or refuses SmartZone.
     """
     if backend == "auto":
-        from smartzone.endpoints.mqtt.broker.backends.mosquitto import find_mosquitto, find_passwd_tool
+        from smartzone.endpoints.mqtt.broker.backends.mosquitto import find_dynsec_plugin, find_mosquitto
 
-        backend = "mosquitto" if find_mosquitto() and find_passwd_tool() else "embedded"
+        backend = "mosquitto" if find_mosquitto() and find_dynsec_plugin() else "embedded"
     if backend == "embedded":
         from smartzone.endpoints.mqtt.broker.backends.embedded import EmbeddedBroker
 

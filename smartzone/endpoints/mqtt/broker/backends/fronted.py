@@ -46,6 +46,7 @@ class FrontedBroker(ManagedBrokerBase):
     process_name = "broker"
     socket_name = "broker.sock"
     levels: frozenset[int] = frozenset({3, 4, 5})  # MQTT protocol levels the gate admits
+    refused_filter: str | None = None  # a filter the broker always refuses (gate/relay.py); None: it judges itself
     piped = False  # True: stdin and stdout are pipes (a control channel; EOF on stdin ends the process)
 
     def __init__(self, scenario: Scenario, host: str, port: int) -> None:
@@ -64,6 +65,7 @@ class FrontedBroker(ManagedBrokerBase):
         self.service_socket: str | None = str(self._sock)
         try:
             self._front = GateFront(self.policy, self.denied, host, port, str(self._sock), self.levels)
+            self._front.refused_filter = self.refused_filter
         except OSError as exc:
             self.close()
             raise port_error(host, port, exc) from None

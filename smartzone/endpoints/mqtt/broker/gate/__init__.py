@@ -2,6 +2,7 @@
 
 connect.py judges each CONNECT once (credentials, per-user client ids, protocol violations);
 front.py owns the public port and splices admitted connections to the backend's private
-socket, framing a client's bytes only when the backend needs it or an observer watches;
+socket, framing an app's packets on the way in (size cap, violations, denial counts, quotas;
+relay.py: a refused filter replaced for mosquitto) and copying the broker's bytes back;
 handover.py gives an admitted socket to the embedded broker's process.
 """

@@ -8,11 +8,13 @@ connections to the broker's unix socket in a private directory, which no other O
 reach. For SmartZone's service account the relay copies bytes; for everyone else it relays
 whole packets of at most the scenario's `access.max_packet_size` (a bigger one, or one that
 breaks MQTT's framing rules, closes the connection before its body is read: codec.py),
-counts (and says: denials.py) the PUBLISHes the policy denies (the broker drops them by its own rules: mosquitto's
-ACL file, SmartZone's amqtt topic plugin) and refuses denied SUBSCRIBE filters itself
-(relay.py: mosquitto's file ACLs would grant them and only filter delivery).
-In open lab mode mosquitto's ACL grants `#` for the open space, so the front itself drops a
-denied PUBLISH and acknowledges it as mosquitto would (refused_publish_ack).
+counts (and says: denials.py) the PUBLISHes and SUBSCRIBE filters the policy denies (the broker refuses
+them by its own rules: mosquitto's dynamic-security plugin, SmartZone's amqtt topic plugin). For
+mosquitto it puts `refused_filter` in place of a refused filter (relay.py: the plugin cannot refuse a
+filter that overlaps nothing readable by itself), so the broker's SUBACK carries the failure code;
+what the broker sends back is copied as bytes, never rewritten.
+In open lab mode the front itself also drops a denied PUBLISH and acknowledges it as mosquitto
+would (refused_publish_ack).
 With the embedded backend, an admitted app connection nobody observes is not relayed: its
 socket is handed to the amqtt process (handover.py), which then counts its denials.
 The owners of a sandbox tenant hold at most its `quotas.connections` connections at once: the
@@ -41,21 +43,18 @@ from smartzone.endpoints.mqtt.broker.gate.connect import (
     violation,
 )
 from smartzone.endpoints.mqtt.broker.gate.rates import TokenBucket
-from smartzone.endpoints.mqtt.broker.gate.relay import SubscribeGuard
+from smartzone.endpoints.mqtt.broker.gate.relay import substitute_refused
 from smartzone.endpoints.mqtt.broker.gate.retained import RetainedBytes
 from smartzone.endpoints.mqtt.broker.policy import AccessPolicy, Identity
 from smartzone.endpoints.mqtt.broker.policy.denials import Denials
 from smartzone.endpoints.mqtt.codec import (
     DISCONNECT,
-    PINGREQ,
-    PINGRESP,
     PUBACK,
     PUBCOMP,
     PUBLISH,
     PUBREC,
     PUBREL,
     QUOTA_EXCEEDED,
-    SUBACK,
     SUBSCRIBE,
     Connect,
     Framer,
@@ -69,7 +68,6 @@ from smartzone.endpoints.mqtt.codec import (
 )
 
 CHUNK = 65536
-REWRITTEN = frozenset({SUBACK, PINGRESP})  # broker -> client packets the guard may rewrite
 TIMEOUT_S = 15.0
 NOT_AUTHORISED_V5 = 0x87
 
@@ -113,6 +111,7 @@ class GateFront:
         self.host, self.port = host, port
         self.observer: ConnectionObserver | None = None
         self.handover: Any = None  # optional Handover (handover.py): give unobserved app sockets away
+        self.refused_filter: str | None = None  # sent in place of a refused SUBSCRIBE filter (relay.py)
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[Any]] = set()
         self._open: dict[str, int] = {}  # sandbox tenant -> its owners' open connections (event loop only)
@@ -170,10 +169,8 @@ class GateFront:
                 return
             if identity.role == "service":
                 pipes = [self._raw(reader, b_writer), self._raw(b_reader, writer)]
-            else:
-                guard = SubscribeGuard(connect.level)
-                up = self._up(reader, b_writer, writer, identity, connect, guard)
-                pipes = [up, self._down(b_reader, writer, guard)]
+            else:  # apps: whole packets up (checks, counts, quotas), bytes down (the broker answers itself)
+                pipes = [self._up(reader, b_writer, writer, identity, connect), self._down(b_reader, writer)]
             tasks = {asyncio.create_task(p) for p in pipes}
             _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for t in pending:
@@ -222,15 +219,16 @@ class GateFront:
         client: asyncio.StreamWriter,
         who: Identity,
         connect: Connect,
-        guard: SubscribeGuard,
     ) -> None:
-        """Client -> broker, packet by packet: count denied PUBLISH, trim denied SUBSCRIBE filters,
-        close on a protocol violation or an oversized packet, and after a DISCONNECT."""
-        framer = Framer(self.max_packet, guard.level)
+        """Client -> broker, packet by packet: count denied PUBLISH and SUBSCRIBE filters (replacing the
+        latter by `refused_filter` if set), close on a protocol violation or an oversized packet, and
+        after a DISCONNECT."""
+        level = connect.level
+        framer = Framer(self.max_packet, level)
         refused: set[int] = set()  # 3.1.1 QoS 2 publishes dropped here (open mode, quota), awaiting their PUBREL
         limits = self.policy.sandbox_limits(who)
         bucket = None if limits is None else self._rates.setdefault(limits[0], TokenBucket(limits[1].messages_per_s))
-        with contextlib.suppress(ConnectionError, WireError):  # WireError: a SUBSCRIBE the guard cannot trim
+        with contextlib.suppress(ConnectionError, WireError):  # WireError: a SUBSCRIBE that cannot be rewritten
             while data := await reader.read(CHUNK):
                 if self.observer is not None:
                     self.observer.client_bytes(client, data)
@@ -246,32 +244,29 @@ class GateFront:
                         if topic is not None and not self.policy.may_publish(who, topic):
                             self.denied.denied_topic(who, "publish", topic)
                             if self.policy.open_mode:  # mosquitto's ACL grants `#` in open mode
-                                client.write(refused_publish_ack(raw, offset, guard.level, refused))
+                                client.write(refused_publish_ack(raw, offset, level, refused))
                                 continue
                         elif limits is not None and bucket is not None and not bucket.take():
                             self.denied.over_rate(who, limits[0], limits[1].messages_per_s, topic or "")
-                            client.write(refused_publish_ack(raw, offset, guard.level, refused, QUOTA_EXCEEDED[1]))
+                            client.write(refused_publish_ack(raw, offset, level, refused, QUOTA_EXCEEDED[1]))
                             continue
                         elif (
-                            limits is not None
-                            and raw[0] & 1
-                            and not self._retained_ok(who, limits, raw, offset, guard.level)
+                            limits is not None and raw[0] & 1 and not self._retained_ok(who, limits, raw, offset, level)
                         ):
-                            client.write(refused_publish_ack(raw, offset, guard.level, refused, QUOTA_EXCEEDED[1]))
+                            client.write(refused_publish_ack(raw, offset, level, refused, QUOTA_EXCEEDED[1]))
                             continue
                     elif ptype == PUBREL and int.from_bytes(raw[offset : offset + 2], "big") in refused:
                         refused.discard(int.from_bytes(raw[offset : offset + 2], "big"))
                         client.write(bytes([PUBCOMP << 4, 2]) + raw[offset : offset + 2])
                         continue
                     elif ptype == SUBSCRIBE:
-                        filters = subscribe_filters(raw, offset, guard.level)
+                        filters = subscribe_filters(raw, offset, level)
                         allowed = [self.policy.may_subscribe(who, f) for f in filters]
                         for topic_filter, ok in zip(filters, allowed, strict=True):
                             if not ok:
                                 self.denied.denied_topic(who, "subscribe", topic_filter)
-                        raw = guard.trim(raw, offset, allowed)
-                    elif ptype == PINGREQ:
-                        guard.ping()
+                        if self.refused_filter is not None:
+                            raw = substitute_refused(raw, offset, level, allowed, self.refused_filter)
                     out.append(raw)
                     if ptype == DISCONNECT:  # nothing may follow it: forward it and close
                         break
@@ -293,20 +288,14 @@ class GateFront:
         self.denied.over_retained(who, tenant, quotas.retained_bytes, publish.topic, publish.size)
         return False
 
-    async def _down(self, reader: asyncio.StreamReader, client: asyncio.StreamWriter, guard: SubscribeGuard) -> None:
-        """Broker -> client in whole packets, restoring refused codes in trimmed SUBACKs and
-        answering fully refused SUBSCRIBEs in place of their stand-in PINGRESPs (relay.py)."""
-        framer = Framer()
-        with contextlib.suppress(ConnectionError, WireError):
+    async def _down(self, reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
+        """Broker -> client as bytes, shown to the observer if there is one."""
+        with contextlib.suppress(ConnectionError):
             while data := await reader.read(CHUNK):
-                chunk, rewrite = framer.aligned(data, REWRITTEN)
-                if rewrite and (guard.pending or guard.pings):
-                    chunk = guard.rewrite(Framer().feed(chunk))
-                if chunk:
-                    if self.observer is not None:
-                        self.observer.broker_bytes(client, chunk)
-                    client.write(chunk)
-                    await client.drain()
+                if self.observer is not None:
+                    self.observer.broker_bytes(client, data)
+                client.write(data)
+                await client.drain()
 
     async def _shutdown(self) -> None:
         if self._server is not None:

@@ -1,8 +1,8 @@
 """SmartZone's MQTT access policy, derived from a scenario's users, roles and grants.
 
 One pure-Python model of docs/api.md "Access", shared by every backend: the embedded broker's
-plugins ask it directly, the mosquitto backend writes it out as a password file and an ACL
-file (`acl_rules`), and the CONNECT gate in front of both uses it to namespace client ids.
+plugins ask it directly, the mosquitto backend writes it out as the configuration of mosquitto's
+dynamic-security plugin (backends/dynsec.py), and the CONNECT gate in front of both uses it to namespace client ids.
 
 - every scenario user: reads the city's `tenants` document and its own `access/{user}` document;
 - owner: reads and writes `sz/v2/{city}/{tenant}/#` of its own tenant only;
@@ -178,10 +178,11 @@ class AccessPolicy:
             return True  # e.g. "+/x" matches "lab/x"
         return self.in_open_space("/".join(level if level not in ("+", "#") else "x" for level in levels))
 
-    def open_space_denies(self, identity: Identity) -> list[str]:
-        """Reserved filters this identity may not read at all: the `deny` lines of its mosquitto ACL block.
+    def open_space_denies(self, identity: Identity, everywhere: bool = False) -> list[str]:
+        """Reserved filters this identity may not read at all: the deny rules of its mosquitto role.
         In every mode the owner-only (ingest and sandbox) topics of the tenants it reads but does not own; in
-        open mode also the rest, since the block then grants `readwrite #` for the open space."""
+        open mode (or with `everywhere`) also the rest: other tenants, other users' `access` documents, the
+        non-`cmd` topics of command-only tenants, unreadable v1 topics. None of them overlaps what it reads."""
         if identity.role in ("admin", "service"):
             return []
         readable = self.readable_tenants(identity)
@@ -189,7 +190,7 @@ class AccessPolicy:
         own = user.tenant if user is not None and user.role == "owner" else None
         ingest = [f"sz/v2/{self.city}/{t}/ingest/#" for t in sorted(readable) if t != own]
         ingest += [self.topics.sandbox_all(t) for t in sorted(readable) if t != own]
-        if not self.open_mode:
+        if not (self.open_mode or everywhere):
             return ingest  # in every mode: a real device's own topics and sandbox requests are its owner's alone
         user = self._users.get(identity.name)
         commanded = set(user.grants.command) if user is not None else set()
@@ -263,7 +264,7 @@ class AccessPolicy:
         return cached
 
     def v1_read_topics(self, identity: Identity) -> list[str]:
-        """The v1 topics this identity may read (for ACL files); empty unless api_v1."""
+        """The v1 topics this identity may read (for the broker's ACLs); empty unless api_v1."""
         if not self.v1_devices or identity.role in ("admin", "service"):
             return []
         tenants = self.readable_tenants(identity)
@@ -344,13 +345,3 @@ class AccessPolicy:
     def users(self) -> list[tuple[str, str, str]]:
         """(name, password, role) of each scenario user, in scenario order."""
         return [(u.name, u.password, u.role) for u in self.scenario.users]
-
-    def acl_rules(self) -> list[tuple[str | None, Rules]]:
-        """(user or None for anonymous, rules incl. v1 device topics) for writing a broker ACL file."""
-        out: list[tuple[str | None, Rules]] = []
-        for name in [ANONYMOUS, *self._users, SERVICE_USER]:
-            rules = self._rules[name]
-            v1 = self.v1_read_topics(self.identity_of(None if name == ANONYMOUS else name))
-            rules = Rules(read=rules.read + tuple(v1), write=rules.write)
-            out.append((None if name == ANONYMOUS else name, rules))
-        return out

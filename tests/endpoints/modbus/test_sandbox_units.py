@@ -12,7 +12,7 @@ import pytest
 
 from smartzone.core.events import CommandResult
 from smartzone.core.sandbox import AddDevice, RemoveDevice
-from smartzone.endpoints.modbus import ModbusGateways
+from smartzone.endpoints.modbus import ModbusGateways, plan_gateways
 from smartzone.runtime.api import Runtime
 
 from ..mqtt.sandbox_city import SANDBOX_CITY
@@ -69,6 +69,15 @@ def sandbox() -> Iterator[SandboxCity]:
         if gateways is not None:
             gateways.close()
         rt.stop()
+
+
+def test_sandbox_gateways_follow_the_others_and_reserve_the_device_quota() -> None:
+    rt = Runtime.load(SANDBOX_CITY)
+    plans = plan_gateways(rt.scenario, rt.devices.values())
+    assert [p.id for p in plans][-2:] == ["lab-a-sandbox", "lab-b-sandbox"]
+    assert [p.port_offset for p in plans] == list(range(len(plans)))
+    assert [(p.reserved, p.units) for p in plans[-2:]] == [(2, {}), (10, {})]  # quota 2; the default 10
+    assert all(p.reserved == 0 for p in plans[:-2])
 
 
 def test_every_sandbox_tenant_has_a_gateway_with_its_quota_of_units(sandbox: SandboxCity, client_factory) -> None:

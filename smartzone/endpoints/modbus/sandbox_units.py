@@ -48,11 +48,18 @@ class SandboxUnits:
             self.service.call_soon(self.detach, event.device)
 
     # --- loop thread ------------------------------------------------------------------------
-    def catch_up(self) -> None:
-        """Attach the devices created before the gateways started (or while events were in flight)."""
+    def resync(self) -> None:
+        """Match the devices that exist now: at start (devices created before the gateways) and
+        after a new loop thread (events handed to the old one may be lost)."""
         runtime = self.service.runtime
         created = created_ids(runtime)
-        for info in list(runtime.devices.values()):
+        devices = list(runtime.devices.values())
+        alive = {info.id for info in devices}
+        for g in self.service.gateways:
+            for unit in list(g.units.values()):
+                if g.plan.sandbox and unit.info.id not in alive:
+                    self.detach(unit.info.id)
+        for info in devices:
             if info.id in created:
                 self.attach(info)
 

@@ -128,10 +128,17 @@ class ModbusGateways:
         self._sandbox: SandboxUnits | None = None
 
     def call_soon(self, callback: Callable[..., None], *args: Any) -> None:
-        """Run `callback(*args)` on the loop thread (from any thread; waits out a loop restart)."""
-        with self._lock:
-            if not self._closed:
-                self._loop.call_soon_threadsafe(callback, *args)
+        """Run `callback(*args)` on the loop thread, from any thread, without waiting.
+
+        A loop being replaced (its thread ended) refuses it: the restart resynchronises the
+        sandbox units instead (SandboxUnits.resync).
+        """
+        if self._closed:
+            return
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the old loop is closed; the new one resyncs
+            pass
 
     def unit_of(self, device: str) -> tuple[str, int, int] | None:
         """(gateway id, port, unit id) that serves `device`, or None."""
@@ -164,7 +171,7 @@ class ModbusGateways:
             service.close()
             raise
         service._sandbox = SandboxUnits(service)
-        service.call_soon(service._sandbox.catch_up)
+        service.call_soon(service._sandbox.resync)
         for g in service.gateways:
             service._unwatch.append(runtime.watch(g.component, functools.partial(service._probe, g)))
         return service
@@ -253,6 +260,8 @@ class ModbusGateways:
                     self.runtime.health.fatal(g.component, f"{cause}; restarting it failed: {exc}")
                 continue
             self.runtime.health.up(g.component, f"restarted on {self.host}:{g.port} (new Modbus thread)")
+        if self._sandbox is not None:  # events handed to the old loop may have been lost with it
+            self.call_soon(self._sandbox.resync)
         return mine
 
     async def _relisten(self, g: RunningGateway) -> None:

@@ -185,3 +185,22 @@ def test_mbpoll_reads_a_created_device(sandbox: SandboxCity) -> None:
     out = mbpoll(port, unit, "-t", "3", "-r", "0", "-c", "10")
     assert out.returncode == 0, out.stderr
     assert values(out.stdout)[0] == str(STREET_LIGHT)
+
+
+def test_a_new_modbus_thread_keeps_the_sandbox_units_and_the_events_sent_meanwhile(
+    sandbox: SandboxCity, client_factory
+) -> None:
+    sandbox.add("lab-a", "a-light-1")
+    old_thread, old_loop = sandbox.gateways._thread, sandbox.gateways._loop
+    old_loop.call_soon_threadsafe(old_loop.stop)
+    old_thread.join(10)
+    sandbox.rt.submit(AddDevice("lab-a", "a-light-2", "street-light", source="test")).result(10)
+    deadline = time.monotonic() + 10
+    while sandbox.gateways._thread is old_thread or sandbox.gateways.unit_of("a-light-2") is None:
+        assert time.monotonic() < deadline, "the sandbox units were not kept in step across the restart"
+        time.sleep(0.05)
+    assert [sandbox.gateways.unit_of(d)[2] for d in ("a-light-1", "a-light-2")] == [1, 2]
+    client = client_factory(sandbox.port("lab-a-sandbox"))
+    for unit in (1, 2):
+        assert client.read_input_registers(0, count=10, device_id=unit).registers[0] == STREET_LIGHT
+    assert not sandbox.rt.health.failed

@@ -12,11 +12,13 @@ import pytest
 
 from smartzone.core.events import CommandResult
 from smartzone.core.sandbox import AddDevice, RemoveDevice
+from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.endpoints.modbus import ModbusGateways, plan_gateways
+from smartzone.endpoints.modbus.certs import write_certs
 from smartzone.runtime.api import Runtime
 
 from ..mqtt.sandbox_city import SANDBOX_CITY
-from .conftest import FOREIGN
+from .conftest import FOREIGN, client_context
 from .test_mbpoll import mbpoll, values
 
 GATEWAY_NO_RESPONSE = 0x0B
@@ -204,3 +206,26 @@ def test_a_new_modbus_thread_keeps_the_sandbox_units_and_the_events_sent_meanwhi
     for unit in (1, 2):
         assert client.read_input_registers(0, count=10, device_id=unit).registers[0] == STREET_LIGHT
     assert not sandbox.rt.health.failed
+
+
+def test_with_modbus_tls_the_owners_certificate_decides_on_the_sandbox_gateway(tmp_path: Path, tls_client) -> None:
+    catalog = Catalog.builtin()
+    write_certs(load_scenario(SANDBOX_CITY, catalog), tmp_path)
+    rt = Runtime.load(SANDBOX_CITY)
+    gateways = None
+    try:
+        rt.start()
+        rt.pause().result(10)
+        gateways = ModbusGateways.start(rt, 0, tls_dir=tmp_path)
+        assert any("lab-a-sandbox" in line and "Modbus/TCP Security" in line for line in gateways.describe())
+        _, port, unit = SandboxCity(rt, gateways).add("lab-a", "a-light-1")
+        owner = tls_client(port, client_context(tmp_path, "owner-a"))
+        assert owner.read_input_registers(0, count=10, device_id=unit).registers[0] == STREET_LIGHT
+        assert not owner.write_register(0, 20, device_id=unit).isError()
+        other = tls_client(port, client_context(tmp_path, "owner-b"))
+        denied = other.read_input_registers(0, count=10, device_id=unit)
+        assert denied.isError() and denied.exception_code == 0x01
+    finally:
+        if gateways is not None:
+            gateways.close()
+        rt.stop()

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from smartzone.core.events import CommandResult
 from smartzone.core.sandbox import AddDevice, RemoveDevice
 from smartzone.definitions.catalog import Catalog, load_scenario
 from smartzone.endpoints.modbus import ModbusGateways, plan_gateways
 from smartzone.endpoints.modbus.certs import write_certs
+from smartzone.endpoints.mqtt import service as mqtt_service
 from smartzone.runtime.api import Runtime
 
-from ..mqtt.sandbox_city import SANDBOX_CITY
+from ..mqtt.sandbox_city import REQUEST, RESULT, SANDBOX_CITY
+from ..mqtt.test_sandbox_mqtt import ADD_LIGHT
 from .conftest import FOREIGN, client_context
 from .test_mbpoll import mbpoll, values
+from .test_service_cli import _run
 
 GATEWAY_NO_RESPONSE = 0x0B
 STREET_LIGHT = 20  # its type code (input register 0)
@@ -229,3 +236,41 @@ def test_with_modbus_tls_the_owners_certificate_decides_on_the_sandbox_gateway(t
         if gateways is not None:
             gateways.close()
         rt.stop()
+
+
+def test_an_owners_mqtt_request_creates_a_device_read_over_modbus(client_factory) -> None:
+    rt = Runtime.load(SANDBOX_CITY)
+    mqtt_svc = gateways = owner = None
+    answers: list[dict] = []
+    try:
+        mqtt_svc = mqtt_service.start(rt, argparse.Namespace(broker="embedded", mqtt_port=0, no_mqtt=False))
+        gateways = ModbusGateways.start(rt, 0)
+        rt.start()
+        owner = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="owner-a-modbus-test")
+        owner.username_pw_set("owner-a", "owner-a-pw")
+        owner.on_message = lambda _c, _u, msg: answers.append(json.loads(msg.payload))
+        owner.connect(mqtt_svc.broker.host, mqtt_svc.broker.port)
+        owner.loop_start()
+        owner.subscribe(RESULT, qos=1)
+        time.sleep(0.5)  # the subscription is in place before the request
+        owner.publish(REQUEST, json.dumps(ADD_LIGHT), qos=1)
+        waiting = SandboxCity(rt, gateways)
+        gateway, port, unit = waiting.wait("a-light-1", present=True)
+        assert (gateway, unit) == ("lab-a-sandbox", 1) and answers and answers[0]["ok"] is True
+        assert client_factory(port).read_input_registers(0, count=10, device_id=unit).registers[0] == STREET_LIGHT
+    finally:
+        if owner is not None:
+            owner.loop_stop()
+            owner.disconnect()
+        rt.stop()
+        if gateways is not None:
+            gateways.close()
+        if mqtt_svc is not None:
+            mqtt_svc.close()
+
+
+def test_smartzone_run_lists_the_sandbox_gateways() -> None:
+    done = _run("run", str(SANDBOX_CITY), "--fast", "--duration", "1h", "--no-mqtt", "--modbus-port", "0")
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout + done.stderr
+    assert "Modbus gateway lab-a-sandbox: 127.0.0.1:" in shown and "units 1-2 for devices created at run time" in shown

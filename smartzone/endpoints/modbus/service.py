@@ -297,7 +297,11 @@ class ModbusGateways:
                 f"{head}{_access_text(g.plan.access)}; unit 1 = {first.id}: "
                 + mbpoll(self.host, g.port, 1, readable_input_count(layout))
             )
-        lines += [f"Modbus gateway {p.id}: no device matches it (not started)" for p in self.plans if not p.units]
+        lines += [
+            f"Modbus gateway {p.id}: no device matches it (not started)"
+            for p in self.plans
+            if not p.units and not p.sandbox
+        ]
         created = created_ids(self.runtime)  # served by the sandbox gateways
         missing = unserved(self.plans, [d for d in list(self.runtime.devices.values()) if d.id not in created])
         if missing:

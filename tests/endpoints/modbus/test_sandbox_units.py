@@ -274,3 +274,4 @@ def test_smartzone_run_lists_the_sandbox_gateways() -> None:
     assert done.returncode == 0, done.stderr
     shown = done.stdout + done.stderr
     assert "Modbus gateway lab-a-sandbox: 127.0.0.1:" in shown and "units 1-2 for devices created at run time" in shown
+    assert "lab-a-sandbox: no device matches it" not in shown  # started, though empty

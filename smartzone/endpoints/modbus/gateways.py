@@ -13,6 +13,13 @@ gateway's `access:`; default gateways get the defaults (anyone reads, loopback w
 
 Unit ids are 1, 2, 3 ... in the order the world builds devices (fleets in scenario order,
 devices by number), so the same scenario and seed always give the same map.
+
+Sandbox gateways: every sandbox tenant (scenario order) also gets a gateway of its own,
+`{tenant}-sandbox`, on the ports after all the gateways above (port offset: the highest
+offset + 1, + 2 ...), started even while empty. It reserves units 1..N, N = the tenant's
+`quotas.devices` (at most 247): a device created at run time takes the lowest free unit,
+a deleted one frees it. Access rules: those of the tenant's first declared gateway, else the
+defaults.
 """
 
 from __future__ import annotations
@@ -37,6 +44,11 @@ class GatewayPlan:
     port_offset: int
     units: dict[int, DeviceInfo]
     access: GatewayAccess = field(default_factory=GatewayAccess)
+    reserved: int = 0  # a sandbox gateway: units 1..reserved for devices created at run time
+
+    @property
+    def sandbox(self) -> bool:
+        return self.reserved > 0
 
     def port(self, first_port: int) -> int:
         """The port to bind (0 asks the OS for a free one)."""
@@ -83,10 +95,30 @@ def _defaults(scenario: Scenario, devices: list[DeviceInfo]) -> list[GatewayPlan
     return plans
 
 
+def sandbox_gateway_id(tenant: str) -> str:
+    return f"{tenant}-sandbox"
+
+
+def _sandboxes(scenario: Scenario, first_offset: int) -> list[GatewayPlan]:
+    plans: list[GatewayPlan] = []
+    for tenant in scenario.tenants:
+        quota = tenant.limits()
+        if quota is None or quota.devices == 0:
+            continue
+        access = next((gw.access for gw in scenario.gateways if gw.tenant == tenant.id), GatewayAccess())
+        offset, reserved = first_offset + len(plans), min(quota.devices, MAX_UNITS)
+        plans.append(GatewayPlan(sandbox_gateway_id(tenant.id), tenant.id, offset, {}, access, reserved))
+    return plans
+
+
 def plan_gateways(scenario: Scenario, devices: Iterable[DeviceInfo]) -> list[GatewayPlan]:
-    """The gateways of a scenario with their devices (see the module docstring for the rules)."""
+    """The gateways of a scenario with their devices, then the sandbox gateways (see the module docstring).
+
+    `devices`: the scenario's own devices (devices created at run time go to the sandbox gateways).
+    """
     ordered = list(devices)
-    return _declared(scenario, ordered) if scenario.gateways else _defaults(scenario, ordered)
+    plans = _declared(scenario, ordered) if scenario.gateways else _defaults(scenario, ordered)
+    return plans + _sandboxes(scenario, max((p.port_offset for p in plans), default=-1) + 1)
 
 
 def unserved(plans: list[GatewayPlan], devices: Iterable[DeviceInfo]) -> list[str]:

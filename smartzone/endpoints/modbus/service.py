@@ -13,6 +13,12 @@ reported down, restarted on the same port with the same units, rules and observe
 reported up; if it cannot listen again its failure is fatal (`smartzone run` exits 1 naming
 it). An exception while answering a request is reported as survived (handler.py).
 
+Sandbox gateways (gateways.py): a device created at run time in a sandbox tenant
+(DeviceAdded, engine thread) is handed to the loop thread (loop.call_soon_threadsafe) and
+becomes the lowest free reserved unit of its tenant's sandbox gateway; DeviceRemoved frees
+the unit (requests to it then get 0x0B like any absent unit). The unit tables are replaced,
+never changed in place, so readers on other threads always see a whole table (sandbox_units.py).
+
 Modbus/TCP Security (`--modbus-tls DIR`, security.py): every gateway serves TLS 1.2+ with
 client certificates from DIR's CA; the certificate's user, not the source address, decides
 what a client may read and write. Restarts keep the TLS mode.
@@ -34,12 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smartzone.core.device import DeviceInfo
 from smartzone.definitions.gateway import EVERYONE, GatewayAccess
 from smartzone.definitions.modbus_layout import build_layout
 from smartzone.endpoints.client_lines import mbpoll, readable_input_count
 from smartzone.endpoints.modbus.access import AccessRules, Denials
 from smartzone.endpoints.modbus.gateways import DEFAULT_FIRST_PORT, GatewayPlan, plan_gateways, unserved
 from smartzone.endpoints.modbus.handler import GatewayServer
+from smartzone.endpoints.modbus.sandbox_units import SandboxUnits, created_ids
 from smartzone.endpoints.modbus.security import Authority, GatewayTls, server_context
 from smartzone.endpoints.modbus.unit import Unit
 from smartzone.endpoints.modbus.unitmap import TypeMap
@@ -117,6 +125,28 @@ class ModbusGateways:
         self._lock = threading.RLock()  # restarts (watchdog thread) against close()
         self._unwatch: list[Callable[[], None]] = []
         self._closed = False
+        self._sandbox: SandboxUnits | None = None
+
+    def call_soon(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run `callback(*args)` on the loop thread, from any thread, without waiting.
+
+        A loop being replaced (its thread ended) refuses it: the restart resynchronises the
+        sandbox units instead (SandboxUnits.resync).
+        """
+        if self._closed:
+            return
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the old loop is closed; the new one resyncs
+            pass
+
+    def unit_of(self, device: str) -> tuple[str, int, int] | None:
+        """(gateway id, port, unit id) that serves `device`, or None."""
+        for g in self.gateways:
+            for n, unit in g.units.items():
+                if unit.info.id == device:
+                    return g.plan.id, g.port, n
+        return None
 
     @staticmethod
     def _new_loop() -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
@@ -131,13 +161,17 @@ class ModbusGateways:
 
         `tls_dir`: serve Modbus/TCP Security with the certificates of this folder (security.py).
         """
-        service = cls(runtime, plan_gateways(runtime.scenario, runtime.devices.values()), host, tls_dir)
+        created = created_ids(runtime)
+        own = [d for d in list(runtime.devices.values()) if d.id not in created]
+        service = cls(runtime, plan_gateways(runtime.scenario, own), host, tls_dir)
         service._thread.start()
         try:
             service._call(service._listen(first_port))
         except BaseException:
             service.close()
             raise
+        service._sandbox = SandboxUnits(service)
+        service.call_soon(service._sandbox.resync)
         for g in service.gateways:
             service._unwatch.append(runtime.watch(g.component, functools.partial(service._probe, g)))
         return service
@@ -148,15 +182,22 @@ class ModbusGateways:
 
     async def _listen(self, first_port: int) -> None:
         for plan in self.plans:
-            if not plan.units:
+            if not plan.units and not plan.sandbox:
                 continue  # a declared gateway that no device matches: nothing to serve
             units = {n: Unit(n, info, self.typemaps[info.type], self.runtime) for n, info in plan.units.items()}
             rules, denials = AccessRules(plan.access), Denials(plan.id)
             tls = None
             if self._authority is not None and self._tls_context is not None:
-                tls = self._authority.gateway(self._tls_context, plan.tenant, plan.units[1])
+                tls = self._authority.gateway(self._tls_context, plan.tenant, self._sample(plan))
             server = await self._serve(plan, units, rules, denials, plan.port(first_port), tls)
             self.gateways.append(RunningGateway(plan, server.bound_port, server, units, rules, denials, tls))
+
+    def _sample(self, plan: GatewayPlan) -> DeviceInfo:
+        """A device of the gateway's tenant, for its TLS grants (a sandbox gateway starts without one)."""
+        if plan.units:
+            return plan.units[1]
+        kind = min(self.runtime.catalog.types)
+        return DeviceInfo(plan.id, kind, plan.tenant, "", "", 0.0, 0.0, "", "", "", "", "", 0.0)
 
     async def _serve(
         self,
@@ -219,6 +260,8 @@ class ModbusGateways:
                     self.runtime.health.fatal(g.component, f"{cause}; restarting it failed: {exc}")
                 continue
             self.runtime.health.up(g.component, f"restarted on {self.host}:{g.port} (new Modbus thread)")
+        if self._sandbox is not None:  # events handed to the old loop may have been lost with it
+            self.call_soon(self._sandbox.resync)
         return mine
 
     async def _relisten(self, g: RunningGateway) -> None:
@@ -237,6 +280,9 @@ class ModbusGateways:
     def describe(self) -> list[str]:
         lines = []
         for g in self.gateways:
+            if g.plan.sandbox:
+                lines.append(self._describe_sandbox(g))
+                continue
             first = g.plan.units[1]
             layout = build_layout(self.runtime.catalog.types[first.type])[0]
             head = f"Modbus gateway {g.plan.id}: {self.host}:{g.port}, tenant {g.plan.tenant}, "
@@ -251,13 +297,27 @@ class ModbusGateways:
                 f"{head}{_access_text(g.plan.access)}; unit 1 = {first.id}: "
                 + mbpoll(self.host, g.port, 1, readable_input_count(layout))
             )
-        lines += [f"Modbus gateway {p.id}: no device matches it (not started)" for p in self.plans if not p.units]
-        missing = unserved(self.plans, self.runtime.devices.values())
+        lines += [
+            f"Modbus gateway {p.id}: no device matches it (not started)"
+            for p in self.plans
+            if not p.units and not p.sandbox
+        ]
+        created = created_ids(self.runtime)  # served by the sandbox gateways
+        missing = unserved(self.plans, [d for d in list(self.runtime.devices.values()) if d.id not in created])
         if missing:
             lines.append(f"Modbus: {len(missing)} devices are behind no declared gateway (e.g. {missing[0]})")
         if not lines:
             lines.append("Modbus: no devices, no gateways")
         return lines
+
+    def _describe_sandbox(self, g: RunningGateway) -> str:
+        units = dict(g.units)  # replaced, never changed in place, on the loop thread
+        head = (
+            f"Modbus gateway {g.plan.id}: {self.host}:{g.port}, tenant {g.plan.tenant}, sandbox: "
+            f"units 1-{g.plan.reserved} for devices created at run time ({len(units)} in use), "
+        )
+        head += "Modbus/TCP Security (TLS)" if g.tls is not None else _access_text(g.plan.access)
+        return head + "".join(f"; unit {n} = {u.info.id}" for n, u in sorted(units.items()))
 
     def stats(self) -> dict[str, Any]:
         """{"denied": {gateway: {"source:kind": n}}, "restarts": {gateway: n}}."""
@@ -276,6 +336,8 @@ class ModbusGateways:
             if self._closed:
                 return
             self._closed = True
+            if self._sandbox is not None:
+                self._sandbox.unsubscribe()
             for unwatch in self._unwatch:
                 unwatch()  # a deliberate stop is not a death
         try:

@@ -200,3 +200,6 @@ def test_smartzone_run_reports_denied_writes_live_and_at_the_end(tmp_path: Path)
             proc.wait(10)
         for r in readers:
             r.join(10)
+        for pipe in (proc.stdout, proc.stderr):  # read to their end by the readers: close the fds now
+            if pipe is not None:
+                pipe.close()

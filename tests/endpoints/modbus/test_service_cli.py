@@ -201,5 +201,5 @@ def test_smartzone_run_reports_denied_writes_live_and_at_the_end(tmp_path: Path)
         for r in readers:
             r.join(10)
         for pipe in (proc.stdout, proc.stderr):  # read to their end by the readers: close the fds now
-            if pipe is not None:
+            if pipe is not None and not any(r.is_alive() for r in readers):
                 pipe.close()

@@ -48,7 +48,8 @@ def judge_type(dt: DeviceType, catalog: Catalog, file: str) -> list[Verdict]:
     return [judge(rule, rule.level, rule.check(subject)) for rule in RULES]
 
 
-def document(dt: DeviceType, file: str, verdicts: list[Verdict]) -> dict[str, Any]:
+def document(dt: DeviceType, file: str, verdicts: list[Verdict], **target: Any) -> dict[str, Any]:
+    """report.json: the verdicts, and what was checked (`target`: the trial's or the observation's facts)."""
     tally = {v: sum(1 for x in verdicts if x.verdict == v) for v in ("pass", "warn", "fail", "not applicable")}
     rules = []
     for v in verdicts:
@@ -63,7 +64,7 @@ def document(dt: DeviceType, file: str, verdicts: list[Verdict]) -> dict[str, An
             "type": dt.type,
             "name": dt.name,
             "ngsi_type": dt.ngsi_type,
-            "trial_seconds": DAY,
+            **(target or {"trial_seconds": DAY}),
             "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         "rules": rules,
@@ -72,26 +73,41 @@ def document(dt: DeviceType, file: str, verdicts: list[Verdict]) -> dict[str, An
 
 def render(doc: dict[str, Any]) -> str:
     t = doc["target"]
+    if "device" in t:
+        what = (
+            f"Bridged device <b>{escape(t['device'])}</b> of type <b>{escape(t['type'])}</b> ({escape(t['name'])}) "
+            f"in the scenario <code>{escape(t['file'])}</code>, observed for {t['observed_seconds']:g} s of wall "
+            "clock: what it really sent through its mapping. Examples give the simulated time from the start."
+        )
+    else:
+        what = (
+            f"Device type <b>{escape(t['type'])}</b> ({escape(t['name'])}) from <code>{escape(t['file'])}</code>, "
+            f"NGSI-LD type {escape(t['ngsi_type'])}; one device run for a simulated day "
+            f"({t['trial_seconds']:g} s) in a headless city. Examples give the simulated time from the start."
+        )
     out = [
-        page_head(f"SmartZone conformance: {t['type']}"),
+        page_head(f"SmartZone conformance: {t.get('device', t['type'])}"),
         f"<h1>Conformance {_badge(doc['result'])}</h1>",
-        f"<p class=sub>Device type <b>{escape(t['type'])}</b> ({escape(t['name'])}) from <code>"
-        f"{escape(t['file'])}</code>, NGSI-LD type {escape(t['ngsi_type'])}; one device run for a simulated "
-        f"day ({t['trial_seconds']:g} s) in a headless city. Examples give the simulated time from the start.</p>",
-        *rules_section(doc, "The type conforms when no MUST rule fails."),
+        f"<p class=sub>{what}</p>",
+        *rules_section(doc, "The device conforms when no MUST rule fails."),
         "</body></html>\n",
     ]
     return "\n".join(out)
 
 
+def write_reports(report: Path, doc: dict[str, Any], name: str, verdicts: list[Verdict]) -> dict[str, Path]:
+    """report.json, junit.xml and report.html of one conformance check in `report`."""
+    report.mkdir(parents=True, exist_ok=True)
+    paths = {"json": report / "report.json", "junit": report / "junit.xml", "html": report / "report.html"}
+    paths["json"].write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    props = {k: str(v) for k, v in doc["target"].items() if k in ("type", "file", "device")}
+    paths["junit"].write_bytes(junit_suite(f"smartzone conform {name}", "conform", props, verdicts))
+    paths["html"].write_text(render(doc), encoding="utf-8")
+    return paths
+
+
 def conform(path: Path, report: Path) -> ConformResult:
     dt, catalog = load_target(path)
     verdicts = judge_type(dt, catalog, str(path))
-    report.mkdir(parents=True, exist_ok=True)
-    doc = document(dt, str(path), verdicts)
-    paths = {"json": report / "report.json", "junit": report / "junit.xml", "html": report / "report.html"}
-    paths["json"].write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    props = {"type": dt.type, "file": str(path)}
-    paths["junit"].write_bytes(junit_suite(f"smartzone conform {dt.type}", "conform", props, verdicts))
-    paths["html"].write_text(render(doc), encoding="utf-8")
+    paths = write_reports(report, document(dt, str(path), verdicts), dt.type, verdicts)
     return ConformResult(dt, verdicts, paths)

@@ -39,8 +39,8 @@ def free_port() -> int:
 class MeterServer:
     """A real Modbus TCP energy meter (pymodbus's own server) on an ephemeral port, on its own loop."""
 
-    def __init__(self, port: int = 0) -> None:
-        regs = [2310, *encode(3.25, "float32", 1.0, "CDAB"), *encode(751, "uint32")]
+    def __init__(self, port: int = 0, volts_dv: int = 2310) -> None:
+        regs = [volts_dv, *encode(3.25, "float32", 1.0, "CDAB"), *encode(751, "uint32")]
         self.inputs = SimData(0, values=regs, datatype=DataType.REGISTERS)
         self.coils = SimData(0, values=[True] * 8, datatype=DataType.BITS)
         device = SimDevice(
@@ -111,7 +111,10 @@ class VendorMeter:
 
     def __init__(self, port: int) -> None:
         self.probe = Probe(port, "acme-owner", "acme-secret", "acme-owner-meter")
-        assert self.probe.connect() == 0
+        code = self.probe.connect()
+        if code != 0:
+            self.probe.close()
+            raise ConnectionRefusedError(f"the broker refused the meter: CONNACK {code}")
         self.silent = False
         self.commands: list[dict[str, Any]] = []
         self.probe.client.message_callback_add(f"{INGEST}/command", self._on_command)
@@ -123,9 +126,9 @@ class VendorMeter:
         if not self.silent:
             client.publish(f"{INGEST}/answer", json.dumps({"req": doc["req"], "result": "done"}), qos=1)
 
-    def send(self, volts_dv: int = 2305, relay: str = "on") -> None:
+    def send(self, volts_dv: int = 2305, relay: str = "on", qos: int = 1) -> None:
         doc = {"meas": {"u_dv": volts_dv, "i": 4.5, "p_w": 1040, "e_kwh": 12.5}, "relay": relay}
-        self.probe.publish(INGEST, json.dumps(doc))
+        self.probe.publish(INGEST, json.dumps(doc), qos)
 
     def close(self) -> None:
         self.probe.close()

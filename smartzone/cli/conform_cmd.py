@@ -11,10 +11,11 @@ when one does (an unreachable device too), 2 when TARGET is not a valid device t
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from smartzone.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+from smartzone.cli.errors import EXIT_ENDPOINT, EXIT_FAILED, EXIT_OK, EndpointError, UsageError
 from smartzone.cli.options import add_devices_option, catalog_from_args, positive_duration
 from smartzone.wiring import add_service_options
 
@@ -93,9 +94,15 @@ def run_device(args: argparse.Namespace) -> int:
     scenario = load_scenario(path, catalog)  # a bad scenario raises DefinitionError: exit 2, located
     spec = find_device(scenario, str(path), args.device)
     command = parse_command(catalog, spec, args.command, args.params)
+    if args.no_mqtt and spec.mqtt is not None and spec.mqtt.broker == "ingest":
+        raise UsageError(f"--no-mqtt: {spec.id} publishes on SmartZone's broker (mqtt: {{broker: ingest}})")
     report = _report_dir(args.report)
     print(f"conform: observing {spec.id} ({spec.type}) in {path} for {duration:g} s ...", flush=True)
-    result = conform_device(scenario, catalog, str(path), spec, duration, args, report, command)
+    try:
+        result = conform_device(scenario, catalog, str(path), spec, duration, args, report, command)
+    except EndpointError as exc:  # a port in use, a broker that cannot start: as `smartzone run`
+        print(f"smartzone: {exc}", file=sys.stderr)
+        return EXIT_ENDPOINT
     _print(result.verdicts)
     obs = result.observation
     if not obs.reached:

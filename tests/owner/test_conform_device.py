@@ -118,6 +118,7 @@ def test_usage_mistakes_exit_2_without_a_traceback(tmp_path: Path) -> None:
         ("--device", "pm3-real-modbus", "--command", "set_relay", "--params", "{"): "--params: not JSON",
         ("--device", "pm3-real-modbus", "--duration", "2h"): "--duration: at most 3600 s",
         ("--duration", "3s"): "--duration: only with --device ID",
+        ("--device", "pm3-real-mqtt", "--no-mqtt"): "--no-mqtt: pm3-real-mqtt publishes on SmartZone's broker",
     }
     for extra, message in cases.items():
         proc = smartzone("conform", str(path), *extra, "--report", report)

@@ -43,6 +43,7 @@ class Observation:
     not_understood: int = 0
     last_error: str = ""
     unreachable: str = ""  # why its link could not reach it ("" once it answered)
+    ended_at: float = 0.0  # simulated time at the end of the observation
     command: tuple[str, dict[str, Any]] | None = None
 
     @property
@@ -99,6 +100,7 @@ def observe(
         if command is not None and first.wait(duration):
             _send(rt, obs, dt, command, deadline)
         time.sleep(max(0.0, deadline - time.monotonic()))
+        obs.ended_at = rt.sim_time
         part = rt.health.snapshot().get(f"real device {spec.id}")
         if part is not None and part.last_cause:
             obs.unreachable = part.last_cause.removesuffix("; retrying with backoff")

@@ -13,7 +13,20 @@ from dataclasses import replace
 
 from smartzone.certify.verdicts import Outcome, Verdict, judge, outcome
 from smartzone.conform.live import Observation
-from smartzone.conform.rules import RULES, Subject, _ex, _out_of_range, _result, interval, meta, ngsi, senml, seq, units
+from smartzone.conform.rules import (
+    RULES,
+    Subject,
+    _ex,
+    _out_of_range,
+    _result,
+    interval,
+    interval_limit,
+    meta,
+    ngsi,
+    senml,
+    seq,
+    units,
+)
 from smartzone.conform.rules import commands as command_rule
 from smartzone.definitions.device_type import DeviceType
 
@@ -81,9 +94,16 @@ def _needs_readings(check: Callable[[Subject], Outcome], obs: Observation) -> Ca
 
 
 def interval_live(s: Subject, obs: Observation) -> Outcome:
+    """The gaps between readings, and the silence after the last one until the observation ended."""
     if not obs.reached:
         return outcome("bad", _unreached(obs))
-    return interval(s)
+    out = interval(s)
+    last = max(r.measured_at for r in s.trial.readings)
+    silence = obs.ended_at - last
+    if silence <= interval_limit(s.trial.interval, s.dt.report.jitter):
+        return out
+    went = _ex(f"{silence:.0f} s without a reading at the end of the observation: the device went silent", last)
+    return outcome("bad", "the device stopped reporting", out.counts, [went, *out.examples])
 
 
 def commands_live(s: Subject, obs: Observation) -> Outcome:

@@ -151,10 +151,15 @@ def ranges(s: Subject) -> Outcome:
     )
 
 
+def interval_limit(declared: float, jitter: float) -> float:
+    """The longest gap between readings the declared interval allows."""
+    return declared + 1.5 * jitter + max(1.0, 0.01 * declared)  # per-device jitter is 0.5-1.5x the type's
+
+
 def interval(s: Subject) -> Outcome:
     t = sorted(r.measured_at for r in s.trial.readings)
     declared, jitter = s.trial.interval, s.dt.report.jitter
-    limit = declared + 1.5 * jitter + max(1.0, 0.01 * declared)  # per-device jitter is 0.5-1.5x the type's
+    limit = interval_limit(declared, jitter)
     gaps = [(b - a, a) for a, b in itertools.pairwise(t)]
     late = [
         _ex(f"{gap:.0f} s without a reading (declared {declared:g} s +/- {jitter:g} s)", at)

@@ -177,3 +177,25 @@ def test_an_mqtt_device_that_does_not_answer_its_command_fails_cmd_with_timeout(
     assert (
         cmd["summary"] == "set_relay answered timeout" and "A `timeout`: the device never answered" in cmd["guidance"]
     )
+
+
+def test_a_device_that_goes_silent_fails_the_interval_rule(tmp_path: Path) -> None:
+    meter, report = MeterServer(), tmp_path / "r"
+    args = ["conform", str(city(tmp_path, meter.port)), *MODBUS, "--duration", "9s", "--report", str(report)]
+    proc = subprocess.Popen([sys.executable, "-m", "smartzone", *args], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and "observing pm3-real-modbus" in proc.stdout.readline()
+        time.sleep(2.0)  # polled every 200 ms meanwhile; then the meter disappears for the rest of the 9 s
+        meter.close()
+        out, _err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        meter.close()
+    assert proc.returncode == 1, out
+    got = verdicts(report)
+    assert got["SZ-CONF-INTERVAL"] == "fail" and got["SZ-CONF-RANGE"] == "pass", out
+    assert "without a reading at the end of the observation: the device went silent" in examples(
+        report, "SZ-CONF-INTERVAL"
+    )

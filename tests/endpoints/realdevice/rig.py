@@ -65,6 +65,8 @@ class MeterServer:
         self.port = int(self.server.transport.sockets[0].getsockname()[1])
 
     def close(self) -> None:
+        if self.loop.is_closed():  # closed already
+            return
         asyncio.run_coroutine_threadsafe(self.server.shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)

@@ -199,3 +199,22 @@ def test_a_device_that_goes_silent_fails_the_interval_rule(tmp_path: Path) -> No
     assert "without a reading at the end of the observation: the device went silent" in examples(
         report, "SZ-CONF-INTERVAL"
     )
+
+
+def test_the_unit_rule_flags_a_mapping_that_does_not_convert_the_vendor_unit() -> None:
+    from smartzone.conform.live import Observation
+    from smartzone.conform.live_rules import units_live
+    from smartzone.conform.rules import Subject
+    from smartzone.conform.trial import TrialResult
+    from smartzone.definitions.catalog import Catalog, load_scenario
+
+    catalog = Catalog.builtin().copy()
+    spec = next(s for s in load_scenario(CITY, catalog).bridged_devices if s.id == "pm3-real-mqtt")
+    subject = Subject(catalog.types["acme-pm3"], str(CITY), TrialResult())
+    assert units_live(subject, Observation(spec, TrialResult())).status == "ok"  # W x 0.001 -> kW
+    signals = dict(spec.mapping.signals)
+    signals["power"] = signals["power"].model_copy(update={"scale": 1.0})
+    unconverted = spec.model_copy(update={"mapping": spec.mapping.model_copy(update={"signals": signals})})
+    out = units_live(subject, Observation(unconverted, TrialResult()))
+    assert out.status == "bad"
+    assert [e.text for e in out.examples] == ["mapping.signals.power: the device sends W, the type wants kW: no scale"]

@@ -13,17 +13,28 @@ which then answers 0x0B (gateway target failed to respond) like any unit id that
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from pymodbus.simulator.simcore import SimCore
 from pymodbus.simulator.simruntime import SimRuntime
 
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import DeviceAdded, DeviceRemoved, Event
+from smartzone.endpoints.modbus.running import RunningGateway
 from smartzone.endpoints.modbus.unit import Unit
+from smartzone.endpoints.modbus.unitmap import TypeMap
 
-if TYPE_CHECKING:
-    from smartzone.endpoints.modbus.service import ModbusGateways, RunningGateway
+
+class UnitService(Protocol):
+    """What the sandbox units need of the gateways' service (service.ModbusGateways is one)."""
+
+    runtime: Any
+    host: str
+    gateways: list[RunningGateway]
+    typemaps: dict[str, TypeMap]
+
+    def call_soon(self, callback: Callable[..., None], *args: Any) -> None: ...
 
 
 def created_ids(runtime: object) -> set[str]:
@@ -36,7 +47,7 @@ def created_ids(runtime: object) -> set[str]:
 class SandboxUnits:
     """Keeps the sandbox gateways' units in step with the devices created and deleted at run time."""
 
-    def __init__(self, service: ModbusGateways) -> None:
+    def __init__(self, service: UnitService) -> None:
         self.service = service
         self.unsubscribe = service.runtime.subscribe(self.on_event, (DeviceAdded, DeviceRemoved))
 

@@ -36,7 +36,6 @@ import sys
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +46,7 @@ from smartzone.endpoints.client_lines import mbpoll, readable_input_count
 from smartzone.endpoints.modbus.access import AccessRules, Denials
 from smartzone.endpoints.modbus.gateways import DEFAULT_FIRST_PORT, GatewayPlan, plan_gateways, unserved
 from smartzone.endpoints.modbus.handler import GatewayServer
+from smartzone.endpoints.modbus.running import RunningGateway
 from smartzone.endpoints.modbus.sandbox_units import SandboxUnits, created_ids
 from smartzone.endpoints.modbus.security import Authority, GatewayTls, server_context
 from smartzone.endpoints.modbus.unit import Unit
@@ -67,25 +67,6 @@ logging.getLogger("pymodbus").addHandler(logging.NullHandler())
 
 class GatewayStartError(Exception):
     """A gateway could not listen (e.g. its port is in use); the message names it."""
-
-
-@dataclass
-class RunningGateway:
-    """A serving gateway: what it serves, to whom, and its current server (replaced on restart)."""
-
-    plan: GatewayPlan
-    port: int
-    server: GatewayServer
-    units: dict[int, Unit]
-    rules: AccessRules
-    denials: Denials
-    tls: GatewayTls | None = None
-    restarts: int = 0
-
-    @property
-    def component(self) -> str:
-        """Its name in the runtime's health registry."""
-        return f"modbus gateway {self.plan.id}"
 
 
 def _listen_failure(plan: GatewayPlan, host: str, port: int, exc: OSError | None) -> GatewayStartError:

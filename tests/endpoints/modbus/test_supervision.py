@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from smartzone.endpoints.modbus.service import RunningGateway
+from smartzone.endpoints.modbus.running import RunningGateway
 
 from .wire import HOST, assert_serving
 

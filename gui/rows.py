@@ -9,6 +9,8 @@ from typing import Any
 from smartzone.core.device import DeviceInfo
 from smartzone.core.events import (
     CommandResult,
+    DeviceAdded,
+    DeviceRemoved,
     Event,
     FaultChanged,
     Reading,
@@ -53,6 +55,12 @@ def event_row(event: Event, iso: Callable[[float], str]) -> Row:
         what = "started" if event.active else "ended"
         params = f" {_kv(event.params)}" if event.params else ""
         return (ts, "fault", device, f"{event.fault} {what}{params}"), "#e0483e" if event.active else "#2e9e5b"
+    if isinstance(event, DeviceAdded):
+        info = event.info
+        text = f"created in sandbox {event.tenant}: {info.get('type')} in {info.get('district')} (by {event.source})"
+        return (ts, "sandbox", device, text), "#2e9e5b"
+    if isinstance(event, DeviceRemoved):
+        return (ts, "sandbox", device, f"deleted from sandbox {event.tenant} ({event.reason}, by {event.source})"), None
     if isinstance(event, TimelineChanged):
         what = "started" if event.active else "ended"
         text = f"{event.name} {what}" + (f": {event.description}" if event.description else "")

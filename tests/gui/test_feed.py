@@ -86,5 +86,15 @@ def test_rows_describe_facts_for_people() -> None:
     assert event_row(FaultChanged(2.0, "a", "dropout", False, dropout), iso)[0][3] == (
         "dropout ended effect=offline, duration=1h10min58s, magnitude=0.123457"
     )
+    from smartzone.core.events import DeviceAdded, DeviceRemoved
+
+    added = DeviceAdded(4.0, "my-1", "lab-a", {"type": "street-light", "district": "porto", "lat": 44.5}, "gui")
+    assert event_row(added, iso)[0][1:] == (
+        "sandbox",
+        "my-1",
+        "created in sandbox lab-a: street-light in porto (by gui)",
+    )
+    removed = event_row(DeviceRemoved(5.0, "my-1", "lab-a", "reset", "mqtt"), iso)[0]
+    assert removed[3] == "deleted from sandbox lab-a (reset, by mqtt)"
     timeline = event_row(TimelineChanged(3.0, "rush", True, "traffic x2"), iso)[0]
     assert timeline[1:] == ("timeline", "", "rush started: traffic x2")
